@@ -1,0 +1,50 @@
+/**
+ * `icfare` — the operators' and auditors' command line (design.md §4).
+ * This file only dispatches; each command lives in `commands/<name>.ts` and every rule it
+ * applies lives in `core/` or the kernel.
+ */
+import { UsageError } from "./args.ts";
+
+export type Command = {
+  summary: string;
+  run: (args: string[]) => Promise<number>;
+};
+
+const commands: Record<string, () => Promise<Command>> = {
+  tlv: async () => (await import("./commands/tlv.ts")).command,
+};
+
+function usage(): string {
+  return [
+    "usage: icfare <command> [options]   (global: --home DIR, --json)",
+    "",
+    "commands:",
+    ...Object.keys(commands).sort().map((c) => `  ${c}`),
+    "",
+    "icfare <command> --help for the options of one command.",
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`icfare: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await load()).run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`icfare ${name}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

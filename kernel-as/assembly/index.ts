@@ -1,0 +1,5 @@
+// Kernel entry: re-exports every family. Exported `ST_*` constants become WASM globals, so
+// the TypeScript status table (../status.ts) is checked against the compiled kernel.
+export * from "./status";
+export * from "./layout_exports";
+export * from "./tlv";

@@ -1,0 +1,59 @@
+/**
+ * Kernel statuses: the stable numeric codes every kernel entry point returns, with a name
+ * and a human message. The kernel exports each code as a WASM global `ST_<NAME>`;
+ * `status_test.ts` checks that this table and the compiled kernel agree exactly.
+ *
+ * Ranges: 0 ok; 1-99 general; 100-199 BER-TLV; 200-299 symmetric crypto and hashes;
+ * 300-399 public-key crypto; 400-499 EMV verification engine.
+ */
+export interface StatusInfo {
+  readonly code: number;
+  readonly name: string;
+  readonly message: string;
+}
+
+const table: readonly StatusInfo[] = [
+  { code: 0, name: "OK", message: "ok" },
+  { code: 1, name: "BAD_ARGUMENT", message: "argument outside its memory region or limit" },
+  { code: 2, name: "OUTPUT_TOO_SMALL", message: "output region too small for the result" },
+
+  { code: 100, name: "TLV_TRUNCATED_TAG", message: "tag needs more bytes than remain" },
+  { code: 101, name: "TLV_TAG_TOO_LONG", message: "tag longer than 4 bytes" },
+  { code: 102, name: "TLV_TRUNCATED_LENGTH", message: "length field needs more bytes than remain" },
+  {
+    code: 103,
+    name: "TLV_INDEFINITE_LENGTH",
+    message: "indefinite length (80) is not allowed in EMV data",
+  },
+  {
+    code: 104,
+    name: "TLV_LENGTH_FORM",
+    message: "long-form length with more than 3 length bytes",
+  },
+  { code: 105, name: "TLV_VALUE_OVERRUN", message: "value runs past the end of its container" },
+  { code: 106, name: "TLV_DEPTH_EXCEEDED", message: "templates nested deeper than the limit" },
+  { code: 107, name: "TLV_TOO_MANY_OBJECTS", message: "more data objects than the limit" },
+];
+
+export const STATUSES: ReadonlyMap<number, StatusInfo> = new Map(table.map((s) => [s.code, s]));
+
+/** Status codes by name, e.g. `Status.TLV_VALUE_OVERRUN`. */
+export const Status: Readonly<Record<string, number>> = Object.freeze(
+  Object.fromEntries(table.map((s) => [s.name, s.code])),
+);
+
+export function statusName(code: number): string {
+  return STATUSES.get(code)?.name ?? `UNKNOWN_${code}`;
+}
+
+export function statusMessage(code: number): string {
+  return STATUSES.get(code)?.message ?? `unknown kernel status ${code}`;
+}
+
+/** Thrown only for bugs in the caller (bad arguments), never for data verdicts. */
+export class KernelError extends Error {
+  constructor(readonly status: number, context: string) {
+    super(`${context}: ${statusName(status)} (${statusMessage(status)})`);
+    this.name = "KernelError";
+  }
+}
