@@ -52,4 +52,3 @@ export function fn<T extends (...args: never[]) => unknown>(name: string): T {
   if (typeof f !== "function") throw new Error(`kernel has no export ${name}`);
   return f as T;
 }
-

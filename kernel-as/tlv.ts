@@ -162,7 +162,12 @@ export function checkTlvBatch(records: readonly Uint8Array[], limits?: TlvLimits
     for (let k = 0; k < n; k++) {
       const w = (outPtr >>> 2) + 3 * k;
       const status = mem32[w];
-      results.push({ status, code: statusName(status), offset: mem32[w + 1], objects: mem32[w + 2] });
+      results.push({
+        status,
+        code: statusName(status),
+        offset: mem32[w + 1],
+        objects: mem32[w + 2],
+      });
     }
   }
   return results;
