@@ -5,3 +5,4 @@ export * from "./layout_exports";
 export * from "./tlv";
 export * from "./sym_status";
 export * from "./hash";
+export * from "./cipher";
