@@ -12,4 +12,5 @@
 export * from "./kernel.ts";
 export * from "./layout.ts";
 export * from "./status.ts";
+export * from "./sym.ts";
 export * from "./tlv.ts";

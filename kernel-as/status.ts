@@ -33,6 +33,15 @@ const table: readonly StatusInfo[] = [
   { code: 105, name: "TLV_VALUE_OVERRUN", message: "value runs past the end of its container" },
   { code: 106, name: "TLV_DEPTH_EXCEEDED", message: "templates nested deeper than the limit" },
   { code: 107, name: "TLV_TOO_MANY_OBJECTS", message: "more data objects than the limit" },
+
+  { code: 200, name: "SYM_KEY_LENGTH", message: "key length not allowed for the algorithm" },
+  {
+    code: 201,
+    name: "SYM_DATA_LENGTH",
+    message: "data length not a multiple of the block size and no padding asked for",
+  },
+  { code: 202, name: "SYM_PADDING", message: "padding method must be 0 (none), 1 or 2" },
+  { code: 203, name: "SYM_ALGORITHM", message: "unknown algorithm selector" },
 ];
 
 export const STATUSES: ReadonlyMap<number, StatusInfo> = new Map(table.map((s) => [s.code, s]));

@@ -21,7 +21,7 @@ Deno.test("status codes are unique and inside their family range", () => {
   for (const s of STATUSES.values()) {
     assertEquals(seen.has(s.code), false, `duplicate code ${s.code}`);
     seen.add(s.code);
-    const family = s.name.startsWith("TLV_") ? 1 : 0;
-    if (family === 1) assertEquals(Math.floor(s.code / 100), 1, s.name);
+    const family = s.name.startsWith("TLV_") ? 1 : s.name.startsWith("SYM_") ? 2 : 0;
+    if (family > 0) assertEquals(Math.floor(s.code / 100), family, s.name);
   }
 });

@@ -3,3 +3,6 @@
 export * from "./status";
 export * from "./layout_exports";
 export * from "./tlv";
+export * from "./sym_status";
+export * from "./hash";
+export * from "./cipher";

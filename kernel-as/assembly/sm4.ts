@@ -1,0 +1,116 @@
+// SM4 block cipher (GB/T 32907-2016), 128-bit block and key, 32 rounds.
+//
+// Round: X[i+4] = X[i] ^ T(X[i+1] ^ X[i+2] ^ X[i+3] ^ rk[i]) with T = L∘τ, computed with four
+// T-tables (one per byte position: L(S(a) << 24-8k)). Key schedule (§7.3):
+// K[0..3] = MK ^ FK, rk[i] = K[i+4] = K[i] ^ L'(τ(K[i+1] ^ K[i+2] ^ K[i+3] ^ CK[i])),
+// L'(B) = B ^ (B <<< 13) ^ (B <<< 23). Decryption uses the round keys in reverse.
+//
+// For other kernel families (the verification engine):
+//   sm4KeySchedule(key, rk)              32 round keys (128 bytes) at rk
+//   sm4EncryptBlockAt(rk, src, dst)      one 16-byte block, src may equal dst
+//   sm4DecryptBlockAt(rk, src, dst)
+//   sm4CbcMacInto(rk, src, len, padding, dst): i32   CBC-MAC, zero IV, 16-byte result
+// No bounds checks in these: the caller owns the pointers.
+
+import { SM4_CK, SM4_SBOX, SM4_T } from "./sym_tables";
+import { ST_OK } from "./status";
+import { MAC_TAIL_ERROR, macTail, macTailStatus } from "./mac_padding";
+
+export const SM4_SCHEDULE_BYTES: u32 = 128;
+
+// @ts-ignore: decorator
+@inline function t(w: u32): u32 {
+  return load<u32>(SM4_T + ((w >> 24) << 2)) ^
+    load<u32>(SM4_T + (((w >> 16) & 0xFF) << 2), 1024) ^
+    load<u32>(SM4_T + (((w >> 8) & 0xFF) << 2), 2048) ^
+    load<u32>(SM4_T + ((w & 0xFF) << 2), 3072);
+}
+
+// @ts-ignore: decorator
+@inline function tau(w: u32): u32 {
+  return (<u32>load<u8>(SM4_SBOX + (w >> 24)) << 24) |
+    (<u32>load<u8>(SM4_SBOX + ((w >> 16) & 0xFF)) << 16) |
+    (<u32>load<u8>(SM4_SBOX + ((w >> 8) & 0xFF)) << 8) |
+    <u32>load<u8>(SM4_SBOX + (w & 0xFF));
+}
+
+/** The 32 round keys of the 16-byte key at `key`, written as u32 at `rk`. */
+export function sm4KeySchedule(key: usize, rk: usize): void {
+  let k0 = bswap<u32>(load<u32>(key)) ^ 0xA3B1BAC6;
+  let k1 = bswap<u32>(load<u32>(key, 4)) ^ 0x56AA3350;
+  let k2 = bswap<u32>(load<u32>(key, 8)) ^ 0x677D9197;
+  let k3 = bswap<u32>(load<u32>(key, 12)) ^ 0xB27022DC;
+  for (let i: usize = 0; i < 32; i++) {
+    const b = tau(k1 ^ k2 ^ k3 ^ load<u32>(SM4_CK + (i << 2)));
+    const k4 = k0 ^ b ^ rotl<u32>(b, 13) ^ rotl<u32>(b, 23);
+    store<u32>(rk + (i << 2), k4);
+    k0 = k1; k1 = k2; k2 = k3; k3 = k4;
+  }
+}
+
+/** 32 rounds on (x0..x3) with the schedule at `rk`; writes the 16-byte result at `dst`. */
+// @ts-ignore: decorator
+@inline export function sm4Rounds(
+  rk: usize, x0: u32, x1: u32, x2: u32, x3: u32, decrypt: bool, dst: usize,
+): void {
+  if (!decrypt) {
+    for (let i: usize = 0; i < 128; i += 16) {
+      x0 ^= t(x1 ^ x2 ^ x3 ^ load<u32>(rk + i));
+      x1 ^= t(x2 ^ x3 ^ x0 ^ load<u32>(rk + i, 4));
+      x2 ^= t(x3 ^ x0 ^ x1 ^ load<u32>(rk + i, 8));
+      x3 ^= t(x0 ^ x1 ^ x2 ^ load<u32>(rk + i, 12));
+    }
+  } else {
+    for (let i: isize = 112; i >= 0; i -= 16) {
+      x0 ^= t(x1 ^ x2 ^ x3 ^ load<u32>(rk + i, 12));
+      x1 ^= t(x2 ^ x3 ^ x0 ^ load<u32>(rk + i, 8));
+      x2 ^= t(x3 ^ x0 ^ x1 ^ load<u32>(rk + i, 4));
+      x3 ^= t(x0 ^ x1 ^ x2 ^ load<u32>(rk + i));
+    }
+  }
+  // Reverse transform R: output (X35, X34, X33, X32).
+  store<u32>(dst, bswap<u32>(x3));
+  store<u32>(dst, bswap<u32>(x2), 4);
+  store<u32>(dst, bswap<u32>(x1), 8);
+  store<u32>(dst, bswap<u32>(x0), 12);
+}
+
+/** Encrypts the 16-byte block at `src` into `dst` (may be the same). */
+export function sm4EncryptBlockAt(rk: usize, src: usize, dst: usize): void {
+  sm4Rounds(rk, bswap<u32>(load<u32>(src)), bswap<u32>(load<u32>(src, 4)),
+    bswap<u32>(load<u32>(src, 8)), bswap<u32>(load<u32>(src, 12)), false, dst);
+}
+
+/** Decrypts the 16-byte block at `src` into `dst` (may be the same). */
+export function sm4DecryptBlockAt(rk: usize, src: usize, dst: usize): void {
+  sm4Rounds(rk, bswap<u32>(load<u32>(src)), bswap<u32>(load<u32>(src, 4)),
+    bswap<u32>(load<u32>(src, 8)), bswap<u32>(load<u32>(src, 12)), true, dst);
+}
+
+const TAIL: usize = memory.data(16);
+
+/**
+ * SM4 CBC-MAC with a zero IV over `len` bytes at `src` padded per `padding` (0 none, 1, 2;
+ * block size 16); the last ciphertext block (16 bytes) goes to `dst`. Returns a status.
+ */
+export function sm4CbcMacInto(rk: usize, src: usize, len: u32, padding: i32, dst: usize): i32 {
+  const tail = macTail(src, len, 16, padding, TAIL);
+  if (tail == MAC_TAIL_ERROR) return <i32>macTailStatus(padding);
+  const full = len >> 4;
+  memory.fill(dst, 0, 16);
+  for (let i: u32 = 0; i < full; i++) {
+    const p = src + (<usize>i << 4);
+    sm4Rounds(rk, bswap<u32>(load<u32>(p) ^ load<u32>(dst)),
+      bswap<u32>(load<u32>(p, 4) ^ load<u32>(dst, 4)),
+      bswap<u32>(load<u32>(p, 8) ^ load<u32>(dst, 8)),
+      bswap<u32>(load<u32>(p, 12) ^ load<u32>(dst, 12)), false, dst);
+  }
+  if (tail == 1) {
+    sm4Rounds(rk, bswap<u32>(load<u32>(TAIL) ^ load<u32>(dst)),
+      bswap<u32>(load<u32>(TAIL, 4) ^ load<u32>(dst, 4)),
+      bswap<u32>(load<u32>(TAIL, 8) ^ load<u32>(dst, 8)),
+      bswap<u32>(load<u32>(TAIL, 12) ^ load<u32>(dst, 12)), false, dst);
+  }
+  return ST_OK;
+}
+
