@@ -42,6 +42,20 @@ const table: readonly StatusInfo[] = [
   },
   { code: 202, name: "SYM_PADDING", message: "padding method must be 0 (none), 1 or 2" },
   { code: 203, name: "SYM_ALGORITHM", message: "unknown algorithm selector" },
+  { code: 300, name: "PK_MODULUS_LENGTH", message: "RSA modulus must be 64..256 bytes" },
+  {
+    code: 301,
+    name: "PK_MODULUS_INVALID",
+    message: "RSA modulus must be odd with a non-zero first byte",
+  },
+  {
+    code: 302,
+    name: "PK_EXPONENT_INVALID",
+    message: "RSA exponent must be non-zero and no longer than the modulus",
+  },
+  { code: 303, name: "PK_INPUT_LENGTH", message: "RSA input must have the modulus length" },
+  { code: 304, name: "PK_INPUT_RANGE", message: "RSA input must be less than the modulus" },
+  { code: 305, name: "PK_SLOT_EMPTY", message: "RSA context slot holds no modulus" },
 ];
 
 export const STATUSES: ReadonlyMap<number, StatusInfo> = new Map(table.map((s) => [s.code, s]));

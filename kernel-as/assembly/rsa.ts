@@ -1,0 +1,405 @@
+// RSA public operation (raw, no padding) for EMV certificate and signature recovery
+// (EMV 4.4 Book 2 §5.3, §6.4: X = C^e mod N with len(C) == len(N)). Moduli 512..2048 bits
+// (64..256 bytes, EMV CA keys reach 1984 bits), any public exponent up to the modulus length.
+//
+// Arithmetic: unsigned big numbers as little-endian arrays of 28-bit limbs held in u32 words
+// (at most 74 limbs = 2072 bits). 28-bit limbs let Montgomery multiplication run in
+// product-scanning form with one u64 accumulator and no carry handling per product: a column
+// holds at most 2*74 products below 2^56, so it stays below 2^64. R = 2^(28k).
+//
+// Montgomery contexts live in slots of PK scratch (RSA_SLOTS of them, RSA_SLOT_BYTES each):
+//   +0   u32 k (limbs), +4 u32 n0inv (-n^-1 mod 2^28), +8 u32 modulus bytes, +12 u32 valid
+//   +16  modulus bytes (256), +272 n limbs (296), +568 R^2 mod n limbs (296)
+// Slots 0..RSA_AUTO_SLOTS-1 are an automatic cache keyed by a hash of the modulus (used by
+// rsaPublicRaw, so CA and issuer keys are set up once); the rest are for explicit use.
+//
+// Internal functions for the verification engine (absolute pointers, statuses returned):
+//   rsaSlotInit(slot, modPtr, modLen): i32           set up a Montgomery context in a slot
+//   rsaSlotPublic(slot, expPtr, expLen, inPtr, inLen, outPtr): i32   X = in^e mod n
+//   rsaPublicRaw(modPtr, modLen, expPtr, expLen, inPtr, inLen, outPtr): i32  via the auto cache
+// Every output has the modulus length. Malformed input is a status, never a trap.
+
+import { PK_BASE, inBounds } from "./memory";
+import { ST_BAD_ARGUMENT, ST_OK } from "./status";
+
+export const ST_PK_MODULUS_LENGTH: i32 = 300;
+export const ST_PK_MODULUS_INVALID: i32 = 301;
+export const ST_PK_EXPONENT_INVALID: i32 = 302;
+export const ST_PK_INPUT_LENGTH: i32 = 303;
+export const ST_PK_INPUT_RANGE: i32 = 304;
+export const ST_PK_SLOT_EMPTY: i32 = 305;
+
+export const RSA_MIN_BYTES: u32 = 64;
+export const RSA_MAX_BYTES: u32 = 256;
+export const RSA_SLOTS: u32 = 256;
+export const RSA_AUTO_SLOTS: u32 = 64;
+export const RSA_SLOT_BYTES: u32 = 1024;
+
+const LIMB_BITS: u32 = 28;
+const MASK: u32 = 0x0FFF_FFFF;
+const MAX_LIMBS: u32 = 75; // 74 needed for 2048 bits; one spare for 2^L during set-up
+const NUM_BYTES: usize = 304; // one big number (75 limbs rounded up)
+
+// PK scratch map (RSA part): 8 working numbers, then the slots.
+const W_X: usize = PK_BASE; // input limbs
+const W_XM: usize = PK_BASE + NUM_BYTES; // input in Montgomery form
+const W_A: usize = PK_BASE + 2 * NUM_BYTES; // accumulator
+const W_B: usize = PK_BASE + 3 * NUM_BYTES; // second accumulator (ping-pong)
+const W_M: usize = PK_BASE + 4 * NUM_BYTES; // Montgomery quotient digits
+const W_ONE: usize = PK_BASE + 5 * NUM_BYTES;
+const SLOTS_BASE: usize = PK_BASE + 0x2000;
+/** End of the RSA part of PK scratch (the SM2 family starts at or after it). */
+export const RSA_SCRATCH_END: usize = SLOTS_BASE + <usize>RSA_SLOTS * RSA_SLOT_BYTES;
+
+const S_K: usize = 0;
+const S_N0: usize = 4;
+const S_LEN: usize = 8;
+const S_VALID: usize = 12;
+const S_MOD: usize = 16;
+const S_N: usize = 272;
+const S_R2: usize = 568;
+
+// @ts-ignore: decorator
+@inline function slotAt(slot: u32): usize {
+  return SLOTS_BASE + <usize>slot * RSA_SLOT_BYTES;
+}
+
+// @ts-ignore: decorator
+@inline function limb(p: usize, i: u32): u64 {
+  return <u64>load<u32>(p + (<usize>i << 2));
+}
+
+/** Big-endian bytes -> k little-endian 28-bit limbs (upper limbs zero). */
+function bytesToLimbs(dst: usize, src: usize, len: u32, k: u32): void {
+  let acc: u64 = 0;
+  let bits: u32 = 0;
+  let o: u32 = 0;
+  for (let i: i32 = <i32>len - 1; i >= 0; i--) {
+    acc |= (<u64>load<u8>(src + <usize>i)) << bits;
+    bits += 8;
+    if (bits >= LIMB_BITS) {
+      store<u32>(dst + (<usize>o << 2), <u32>acc & MASK);
+      o++;
+      acc >>= LIMB_BITS;
+      bits -= LIMB_BITS;
+    }
+  }
+  while (o < k) {
+    store<u32>(dst + (<usize>o << 2), <u32>acc & MASK);
+    acc >>= LIMB_BITS;
+    o++;
+  }
+}
+
+/** k 28-bit limbs -> `len` big-endian bytes (the value must fit). */
+function limbsToBytes(dst: usize, src: usize, k: u32, len: u32): void {
+  let acc: u64 = 0;
+  let bits: u32 = 0;
+  let li: u32 = 0;
+  for (let i: i32 = <i32>len - 1; i >= 0; i--) {
+    if (bits < 8) {
+      if (li < k) acc |= limb(src, li) << bits;
+      li++;
+      bits += LIMB_BITS;
+    }
+    store<u8>(dst + <usize>i, <u8>acc);
+    acc >>= 8;
+    bits -= 8;
+  }
+}
+
+/** a >= b over k limbs. */
+function geq(a: usize, b: usize, k: u32): bool {
+  for (let i: i32 = <i32>k - 1; i >= 0; i--) {
+    const x = load<u32>(a + (<usize>i << 2));
+    const y = load<u32>(b + (<usize>i << 2));
+    if (x != y) return x > y;
+  }
+  return true;
+}
+
+/** a -= b over k limbs (a >= b, or the caller knows a top carry absorbs the borrow). */
+function subInPlace(a: usize, b: usize, k: u32): void {
+  let borrow: i32 = 0;
+  for (let i: u32 = 0; i < k; i++) {
+    const p = a + (<usize>i << 2);
+    const d = <i32>load<u32>(p) - <i32>load<u32>(b + (<usize>i << 2)) - borrow;
+    store<u32>(p, <u32>d & MASK);
+    borrow = d < 0 ? 1 : 0;
+  }
+}
+
+/** a = 2a mod n (a < n). */
+function dblMod(a: usize, n: usize, k: u32): void {
+  let carry: u32 = 0;
+  for (let i: u32 = 0; i < k; i++) {
+    const p = a + (<usize>i << 2);
+    const v = (load<u32>(p) << 1) | carry;
+    store<u32>(p, v & MASK);
+    carry = v >>> LIMB_BITS;
+  }
+  if (carry != 0 || geq(a, n, k)) subInPlace(a, n, k);
+}
+
+/**
+ * Montgomery product out = a*b*R^-1 mod n (a, b < n; out must not alias a or b), finely
+ * integrated product scanning: quotient digits m go to W_M.
+ */
+function montMul(out: usize, a: usize, b: usize, n: usize, k: u32, n0inv: u32): void {
+  const m = W_M;
+  let acc: u64 = 0;
+  const n0 = limb(n, 0);
+  const b0 = limb(b, 0);
+  for (let i: u32 = 0; i < k; i++) {
+    let pa = a;
+    let pm = m;
+    let pb = b + (<usize>i << 2);
+    let pn = n + (<usize>i << 2);
+    for (let j: u32 = 0; j < i; j++) {
+      acc += <u64>load<u32>(pa) * <u64>load<u32>(pb) + <u64>load<u32>(pm) * <u64>load<u32>(pn);
+      pa += 4;
+      pm += 4;
+      pb -= 4;
+      pn -= 4;
+    }
+    acc += <u64>load<u32>(pa) * b0;
+    const mi = (<u32>acc * n0inv) & MASK;
+    store<u32>(pm, mi);
+    acc += <u64>mi * n0;
+    acc >>= LIMB_BITS;
+  }
+  const last = (<usize>(k - 1)) << 2;
+  for (let i: u32 = k; i < 2 * k - 1; i++) {
+    const j0 = i - k + 1;
+    let pa = a + (<usize>j0 << 2);
+    let pm = m + (<usize>j0 << 2);
+    let pb = b + last;
+    let pn = n + last;
+    for (let j: u32 = j0; j < k; j++) {
+      acc += <u64>load<u32>(pa) * <u64>load<u32>(pb) + <u64>load<u32>(pm) * <u64>load<u32>(pn);
+      pa += 4;
+      pm += 4;
+      pb -= 4;
+      pn -= 4;
+    }
+    store<u32>(out + (<usize>(i - k) << 2), <u32>acc & MASK);
+    acc >>= LIMB_BITS;
+  }
+  store<u32>(out + last, <u32>acc & MASK);
+  acc >>= LIMB_BITS;
+  // Result < 2n: one conditional subtraction (a top carry means it is >= R > n).
+  if (acc != 0 || geq(out, n, k)) subInPlace(out, n, k);
+}
+
+function copyLimbs(dst: usize, src: usize, k: u32): void {
+  memory.copy(dst, src, <usize>k << 2);
+}
+
+/** Checks a modulus: length, top byte, odd. */
+function checkModulus(modPtr: usize, modLen: u32): i32 {
+  if (modLen < RSA_MIN_BYTES || modLen > RSA_MAX_BYTES) return ST_PK_MODULUS_LENGTH;
+  if (load<u8>(modPtr) == 0) return ST_PK_MODULUS_INVALID;
+  if ((load<u8>(modPtr + modLen - 1) & 1) == 0) return ST_PK_MODULUS_INVALID;
+  return ST_OK;
+}
+
+/** Sets up the Montgomery context of a modulus in a slot (n limbs, -n^-1 mod 2^28, R^2 mod n). */
+export function rsaSlotInit(slot: u32, modPtr: usize, modLen: u32): i32 {
+  if (slot >= RSA_SLOTS || !inBounds(modPtr, modLen)) return ST_BAD_ARGUMENT;
+  const s = slotAt(slot);
+  store<u32>(s + S_VALID, 0);
+  const st = checkModulus(modPtr, modLen);
+  if (st != ST_OK) return st;
+  const k = (modLen * 8 + LIMB_BITS - 1) / LIMB_BITS;
+  const n = s + S_N;
+  const r2 = s + S_R2;
+  bytesToLimbs(n, modPtr, modLen, k);
+  memory.copy(s + S_MOD, modPtr, modLen);
+  // n0inv = -n^-1 mod 2^28 by Newton iteration (each step doubles the correct bits).
+  const n0 = load<u32>(n);
+  let x: u32 = n0; // correct to 3 bits for odd n0
+  for (let i = 0; i < 4; i++) x *= 2 - n0 * x;
+  const n0inv = (0 - x) & MASK;
+  // L = bit length of n; T = 2^L - n < n, then doubled up to R mod n.
+  const topByte = <u32>load<u8>(modPtr);
+  const L = (modLen - 1) * 8 + (32 - clz<u32>(topByte));
+  const T = W_A;
+  memory.fill(T, 0, <usize>(k + 1) << 2);
+  store<u32>(T + (<usize>(L / LIMB_BITS) << 2), 1 << (L % LIMB_BITS));
+  // 2^L - n over k limbs: when L = 28k the 2^L bit sits in limb k and absorbs the borrow.
+  subInPlace(T, n, k);
+  const rBits = k * LIMB_BITS;
+  for (let i = L; i < rBits; i++) dblMod(T, n, k);
+  // T = R mod n (Montgomery form of 1). Montgomery form of 2^E for E = 28k by square/double.
+  dblMod(T, n, k); // Montgomery form of 2
+  let cur = T;
+  let other = W_B;
+  const topBit = 31 - clz<u32>(rBits);
+  for (let b: i32 = topBit - 1; b >= 0; b--) {
+    montMul(other, cur, cur, n, k, n0inv);
+    const t = cur;
+    cur = other;
+    other = t;
+    if (((rBits >>> <u32>b) & 1) != 0) dblMod(cur, n, k);
+  }
+  copyLimbs(r2, cur, k);
+  store<u32>(s + S_K, k);
+  store<u32>(s + S_N0, n0inv);
+  store<u32>(s + S_LEN, modLen);
+  store<u32>(s + S_VALID, 1);
+  return ST_OK;
+}
+
+/** out = in^e mod n with the context in `slot`; in and out have the modulus length. */
+export function rsaSlotPublic(
+  slot: u32,
+  expPtr: usize,
+  expLen: u32,
+  inPtr: usize,
+  inLen: u32,
+  outPtr: usize,
+): i32 {
+  if (slot >= RSA_SLOTS) return ST_BAD_ARGUMENT;
+  const s = slotAt(slot);
+  if (load<u32>(s + S_VALID) != 1) return ST_PK_SLOT_EMPTY;
+  const modLen = load<u32>(s + S_LEN);
+  if (!inBounds(expPtr, expLen) || !inBounds(inPtr, inLen) || !inBounds(outPtr, modLen)) {
+    return ST_BAD_ARGUMENT;
+  }
+  // Exponent: 1..modLen bytes, not zero.
+  if (expLen == 0 || expLen > modLen) return ST_PK_EXPONENT_INVALID;
+  let e0: u32 = 0;
+  while (e0 < expLen && load<u8>(expPtr + e0) == 0) e0++;
+  if (e0 == expLen) return ST_PK_EXPONENT_INVALID;
+  if (inLen != modLen) return ST_PK_INPUT_LENGTH;
+  // Input < modulus (big-endian byte compare).
+  const mod = s + S_MOD;
+  let less = false;
+  for (let i: u32 = 0; i < modLen; i++) {
+    const x = load<u8>(inPtr + i);
+    const y = load<u8>(mod + i);
+    if (x != y) {
+      less = x < y;
+      break;
+    }
+  }
+  if (!less) return ST_PK_INPUT_RANGE;
+
+  const k = load<u32>(s + S_K);
+  const n0inv = load<u32>(s + S_N0);
+  const n = s + S_N;
+  bytesToLimbs(W_X, inPtr, inLen, k);
+  // Exponent bits from the top: the first set bit is implicit.
+  const firstByte = <u32>load<u8>(expPtr + e0);
+  let bit: i32 = 30 - <i32>clz<u32>(firstByte); // next bit below the top one in firstByte
+  let byteIdx = e0;
+  const totalBits = (expLen - e0 - 1) * 8 + <u32>(bit + 1);
+  if (totalBits == 0) {
+    // e = 1
+    limbsToBytes(outPtr, W_X, k, modLen);
+    return ST_OK;
+  }
+  montMul(W_XM, W_X, s + S_R2, n, k, n0inv); // x*R mod n
+  let cur = W_A;
+  let other = W_B;
+  copyLimbs(cur, W_XM, k);
+  let remaining = totalBits;
+  while (remaining > 0) {
+    if (bit < 0) {
+      byteIdx++;
+      bit = 7;
+    }
+    const set = ((<u32>load<u8>(expPtr + byteIdx) >>> <u32>bit) & 1) != 0;
+    bit--;
+    remaining--;
+    montMul(other, cur, cur, n, k, n0inv);
+    let t = cur;
+    cur = other;
+    other = t;
+    if (remaining == 0) {
+      // Last bit: leave the Montgomery domain in the same product.
+      if (set) {
+        montMul(other, cur, W_X, n, k, n0inv); // x^(e-1) R * x * R^-1
+      } else {
+        memory.fill(W_ONE, 0, <usize>k << 2);
+        store<u32>(W_ONE, 1);
+        montMul(other, cur, W_ONE, n, k, n0inv);
+      }
+      t = cur;
+      cur = other;
+      other = t;
+    } else if (set) {
+      montMul(other, cur, W_XM, n, k, n0inv);
+      t = cur;
+      cur = other;
+      other = t;
+    }
+  }
+  limbsToBytes(outPtr, cur, k, modLen);
+  return ST_OK;
+}
+
+/** Slot of the automatic cache for a modulus: FNV-1a of its bytes. */
+function autoSlot(modPtr: usize, modLen: u32): u32 {
+  let h: u32 = 0x811C9DC5;
+  for (let i: u32 = 0; i < modLen; i++) h = (h ^ <u32>load<u8>(modPtr + i)) * 0x01000193;
+  return h % RSA_AUTO_SLOTS;
+}
+
+/** True when `slot` holds exactly this modulus. */
+function slotHolds(slot: u32, modPtr: usize, modLen: u32): bool {
+  const s = slotAt(slot);
+  if (load<u32>(s + S_VALID) != 1 || load<u32>(s + S_LEN) != modLen) return false;
+  return memory.compare(s + S_MOD, modPtr, modLen) == 0;
+}
+
+/** Raw public operation with the automatic context cache (set-up only on a miss). */
+export function rsaPublicRaw(
+  modPtr: usize,
+  modLen: u32,
+  expPtr: usize,
+  expLen: u32,
+  inPtr: usize,
+  inLen: u32,
+  outPtr: usize,
+): i32 {
+  if (!inBounds(modPtr, modLen)) return ST_BAD_ARGUMENT;
+  const st = checkModulus(modPtr, modLen);
+  if (st != ST_OK) return st;
+  const slot = autoSlot(modPtr, modLen);
+  if (!slotHolds(slot, modPtr, modLen)) {
+    const s2 = rsaSlotInit(slot, modPtr, modLen);
+    if (s2 != ST_OK) return s2;
+  }
+  return rsaSlotPublic(slot, expPtr, expLen, inPtr, inLen, outPtr);
+}
+
+/** Drops every cached context (tests and benchmarks measure set-up with it). */
+export function rsaCacheClear(): void {
+  for (let i: u32 = 0; i < RSA_SLOTS; i++) store<u32>(slotAt(i) + S_VALID, 0);
+}
+
+/**
+ * Many public operations in one call. `desc` holds `count` entries of 7 u32 (absolute
+ * pointers): modPtr, modLen, expPtr, expLen, inPtr, inLen, outPtr. One i32 status per item
+ * goes to `statusOut`. Returns ST_OK unless the descriptor area itself is out of bounds.
+ */
+export function rsaPublicBatch(desc: usize, count: u32, statusOut: usize): i32 {
+  if (count > 0x10_0000 || !inBounds(desc, count * 28) || !inBounds(statusOut, count * 4)) {
+    return ST_BAD_ARGUMENT;
+  }
+  for (let i: u32 = 0; i < count; i++) {
+    const d = desc + <usize>i * 28;
+    const st = rsaPublicRaw(
+      load<u32>(d),
+      load<u32>(d, 4),
+      load<u32>(d, 8),
+      load<u32>(d, 12),
+      load<u32>(d, 16),
+      load<u32>(d, 20),
+      load<u32>(d, 24),
+    );
+    store<i32>(statusOut + (<usize>i << 2), st);
+  }
+  return ST_OK;
+}

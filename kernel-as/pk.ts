@@ -1,0 +1,182 @@
+/**
+ * Public-key cryptography through the kernel: the raw RSA public operation used to recover
+ * EMV certificates and signatures (EMV 4.4 Book 2 §5–6), and SM2 signature verification over
+ * the recommended 256-bit curve (GB/T 32918.2, GM/T 0003.2) with `e = SM3(Z ‖ M)`.
+ *
+ * See `assembly/rsa.ts` and `assembly/sm2.ts` for the arithmetic and the internal entry points
+ * the verification engine calls. Bad data (wrong lengths, input ≥ modulus, an off-curve key)
+ * throws {@link PkError} with a stable code from the RSA wrapper; SM2 verification answers
+ * `false` for any signature that does not verify and throws only for wrong argument lengths.
+ *
+ * @example
+ * ```ts
+ * import { rsaPublic } from "@icfare/kernel";
+ * const recovered = rsaPublic(caModulus, Uint8Array.of(3), issuerCertificate);
+ * ```
+ */
+import { fn, mem, mem32 } from "./kernel.ts";
+import { IN_BASE, IN_SIZE, OUT_BASE, OUT_SIZE, PARAM_BASE } from "./layout.ts";
+import { KernelError, Status, statusMessage, statusName } from "./status.ts";
+
+/** A public-key input the kernel refused, with the kernel's stable status name as `code`. */
+export class PkError extends Error {
+  /** Stable code, e.g. `PK_INPUT_RANGE`. */
+  readonly code: string;
+  constructor(readonly status: number, context: string) {
+    super(`${context}: ${statusName(status)} (${statusMessage(status)})`);
+    this.name = "PkError";
+    this.code = statusName(status);
+  }
+}
+
+type RsaRawFn = (
+  modPtr: number,
+  modLen: number,
+  expPtr: number,
+  expLen: number,
+  inPtr: number,
+  inLen: number,
+  outPtr: number,
+) => number;
+
+const kRsaRaw = fn<RsaRawFn>("rsaPublicRaw");
+const kRsaBatch = fn<(desc: number, count: number, statusOut: number) => number>(
+  "rsaPublicBatch",
+);
+const kRsaCacheClear = fn<() => void>("rsaCacheClear");
+
+/** Largest RSA modulus the kernel takes, in bytes (2048 bits). */
+export const RSA_MAX_BYTES = 256;
+/** Smallest RSA modulus the kernel takes, in bytes (512 bits). */
+export const RSA_MIN_BYTES = 64;
+
+const P_MOD = PARAM_BASE;
+const P_EXP = PARAM_BASE + 256;
+const P_IN = PARAM_BASE + 512;
+const P_OUT = PARAM_BASE + 768;
+
+function checkBytes(value: unknown, what: string): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
+}
+
+/**
+ * Raw RSA public operation `input^exponent mod modulus` (no padding), big-endian bytes.
+ * The result has the modulus length. Montgomery contexts are cached in the kernel per
+ * modulus, so repeated CA and issuer keys are set up once.
+ *
+ * @throws {PkError} `PK_MODULUS_LENGTH` (not 64..256 bytes), `PK_MODULUS_INVALID` (even or a
+ * leading zero byte), `PK_EXPONENT_INVALID`, `PK_INPUT_LENGTH` (input length ≠ modulus
+ * length), `PK_INPUT_RANGE` (input ≥ modulus).
+ */
+export function rsaPublic(
+  modulus: Uint8Array,
+  exponent: Uint8Array,
+  input: Uint8Array,
+): Uint8Array {
+  checkBytes(modulus, "modulus");
+  checkBytes(exponent, "exponent");
+  checkBytes(input, "input");
+  if (modulus.length < RSA_MIN_BYTES || modulus.length > RSA_MAX_BYTES) {
+    throw new PkError(Status.PK_MODULUS_LENGTH, `rsaPublic: modulus of ${modulus.length} bytes`);
+  }
+  if (exponent.length === 0 || exponent.length > modulus.length) {
+    throw new PkError(
+      Status.PK_EXPONENT_INVALID,
+      `rsaPublic: exponent of ${exponent.length} bytes`,
+    );
+  }
+  if (input.length !== modulus.length) {
+    throw new PkError(
+      Status.PK_INPUT_LENGTH,
+      `rsaPublic: input of ${input.length} bytes for a ${modulus.length}-byte modulus`,
+    );
+  }
+  mem.set(modulus, P_MOD);
+  mem.set(exponent, P_EXP);
+  mem.set(input, P_IN);
+  const st = kRsaRaw(P_MOD, modulus.length, P_EXP, exponent.length, P_IN, input.length, P_OUT);
+  if (st === Status.BAD_ARGUMENT) throw new KernelError(st, "rsaPublic");
+  if (st !== Status.OK) throw new PkError(st, "rsaPublic");
+  return mem.slice(P_OUT, P_OUT + modulus.length);
+}
+
+/** One item of {@link rsaPublicBatch}. */
+export interface RsaItem {
+  readonly modulus: Uint8Array;
+  readonly exponent: Uint8Array;
+  readonly input: Uint8Array;
+}
+
+/** Outcome of one batch item: `output` only when `status` is 0 (`OK`). */
+export interface RsaResult {
+  readonly status: number;
+  readonly code: string;
+  readonly output?: Uint8Array;
+}
+
+const DESC_BYTES = 28;
+
+/**
+ * Many raw public operations in as few kernel calls as fit the IN/OUT regions (one call for
+ * any realistic batch). Refused items carry their status; they never throw.
+ */
+export function rsaPublicBatch(items: readonly RsaItem[]): RsaResult[] {
+  if (!Array.isArray(items)) throw new TypeError("items must be an array");
+  const results: RsaResult[] = [];
+  let i = 0;
+  while (i < items.length) {
+    const start = i;
+    let inUsed = 0;
+    let outUsed = 0;
+    // OUT: descriptors, then statuses, then outputs; sized per call below.
+    const maxItems = Math.floor(OUT_SIZE / (DESC_BYTES + 4 + RSA_MAX_BYTES));
+    const outputs: number[] = [];
+    const lengths: number[] = [];
+    while (i < items.length && i - start < maxItems) {
+      const it = items[i];
+      checkBytes(it?.modulus, `items[${i}].modulus`);
+      checkBytes(it.exponent, `items[${i}].exponent`);
+      checkBytes(it.input, `items[${i}].input`);
+      const need = it.modulus.length + it.exponent.length + it.input.length;
+      if (need > IN_SIZE) throw new RangeError(`items[${i}] exceeds the input region`);
+      if (inUsed + need > IN_SIZE) break;
+      const base = IN_BASE + inUsed;
+      mem.set(it.modulus, base);
+      mem.set(it.exponent, base + it.modulus.length);
+      mem.set(it.input, base + it.modulus.length + it.exponent.length);
+      inUsed += need;
+      const w = (OUT_BASE >>> 2) + (i - start) * 7;
+      mem32[w] = base;
+      mem32[w + 1] = it.modulus.length;
+      mem32[w + 2] = base + it.modulus.length;
+      mem32[w + 3] = it.exponent.length;
+      mem32[w + 4] = base + it.modulus.length + it.exponent.length;
+      mem32[w + 5] = it.input.length;
+      outputs.push(outUsed);
+      lengths.push(it.modulus.length);
+      outUsed += Math.min(it.modulus.length, RSA_MAX_BYTES);
+      i++;
+    }
+    const n = i - start;
+    const statusPtr = OUT_BASE + n * DESC_BYTES;
+    const dataPtr = statusPtr + n * 4;
+    for (let k = 0; k < n; k++) mem32[(OUT_BASE >>> 2) + k * 7 + 6] = dataPtr + outputs[k];
+    const st = kRsaBatch(OUT_BASE, n, statusPtr);
+    if (st !== Status.OK) throw new KernelError(st, "rsaPublicBatch");
+    for (let k = 0; k < n; k++) {
+      const status = mem32[(statusPtr >>> 2) + k] | 0;
+      const o = dataPtr + outputs[k];
+      results.push(
+        status === Status.OK
+          ? { status, code: "OK", output: mem.slice(o, o + lengths[k]) }
+          : { status, code: statusName(status) },
+      );
+    }
+  }
+  return results;
+}
+
+/** Drops the kernel's cached RSA Montgomery contexts (benchmarks of the set-up cost). */
+export function rsaCacheClear(): void {
+  kRsaCacheClear();
+}
