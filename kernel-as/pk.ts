@@ -180,3 +180,130 @@ export function rsaPublicBatch(items: readonly RsaItem[]): RsaResult[] {
 export function rsaCacheClear(): void {
   kRsaCacheClear();
 }
+
+// ---- SM2 ----
+
+const kSm2Verify = fn<(pub: number, e: number, sig: number) => number>("sm2VerifyDigestRaw");
+const kSm2Check = fn<(pub: number) => number>("sm2CheckPoint");
+const kSm2Batch = fn<(desc: number, count: number, statusOut: number) => number>(
+  "sm2VerifyDigestBatch",
+);
+const kSm2MulAdd = fn<(s: number, t: number, pub: number, out: number) => number>(
+  "sm2MulAddRaw",
+);
+const kSm2Init = fn<() => void>("sm2Init");
+
+const P_PUB = PARAM_BASE + 1024;
+const P_E = PARAM_BASE + 1088;
+const P_SIG = PARAM_BASE + 1120;
+const P_S = PARAM_BASE + 1184;
+const P_T = PARAM_BASE + 1216;
+const P_PT = PARAM_BASE + 1248;
+
+function checkLength(value: unknown, length: number, what: string): asserts value is Uint8Array {
+  checkBytes(value, what);
+  if (value.length !== length) {
+    throw new RangeError(`${what} must be ${length} bytes, got ${value.length}`);
+  }
+}
+
+/** Builds the kernel's fixed-base table for G now (otherwise done on first use, ~ms). */
+export function sm2Init(): void {
+  kSm2Init();
+}
+
+/** True when the 64-byte x‖y is a point on the SM2 curve (coordinates below p). */
+export function sm2IsOnCurve(publicKey64: Uint8Array): boolean {
+  checkLength(publicKey64, 64, "publicKey64");
+  mem.set(publicKey64, P_PUB);
+  const st = kSm2Check(P_PUB);
+  if (st === Status.BAD_ARGUMENT) throw new KernelError(st, "sm2IsOnCurve");
+  return st === Status.OK;
+}
+
+/**
+ * Kernel status of an SM2 verification over a ready digest: `OK`, `SM2_BAD_SIGNATURE`,
+ * `SM2_SCALAR_RANGE` or `SM2_POINT_NOT_ON_CURVE` (as a number; see `statusName`).
+ */
+export function sm2VerifyDigestStatus(
+  publicKey64: Uint8Array,
+  e32: Uint8Array,
+  signature64: Uint8Array,
+): number {
+  checkLength(publicKey64, 64, "publicKey64");
+  checkLength(e32, 32, "e32");
+  checkLength(signature64, 64, "signature64");
+  mem.set(publicKey64, P_PUB);
+  mem.set(e32, P_E);
+  mem.set(signature64, P_SIG);
+  const st = kSm2Verify(P_PUB, P_E, P_SIG);
+  if (st === Status.BAD_ARGUMENT) throw new KernelError(st, "sm2VerifyDigest");
+  return st;
+}
+
+/** SM2 verification of raw r‖s over a ready digest e = SM3(Z ‖ M) (GB/T 32918.2 §7). */
+export function sm2VerifyDigest(
+  publicKey64: Uint8Array,
+  e32: Uint8Array,
+  signature64: Uint8Array,
+): boolean {
+  return sm2VerifyDigestStatus(publicKey64, e32, signature64) === Status.OK;
+}
+
+/** One item of {@link sm2VerifyDigestBatch}. */
+export interface Sm2DigestItem {
+  readonly publicKey: Uint8Array;
+  readonly e: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** Many digest verifications in one kernel call; one status per item (0 = valid). */
+export function sm2VerifyDigestBatch(items: readonly Sm2DigestItem[]): number[] {
+  if (!Array.isArray(items)) throw new TypeError("items must be an array");
+  const out: number[] = [];
+  const per = 160;
+  const maxItems = Math.min(Math.floor(IN_SIZE / per), Math.floor(OUT_SIZE / 16));
+  for (let start = 0; start < items.length; start += maxItems) {
+    const n = Math.min(maxItems, items.length - start);
+    for (let k = 0; k < n; k++) {
+      const it = items[start + k];
+      const i = start + k;
+      checkLength(it?.publicKey, 64, `items[${i}].publicKey`);
+      checkLength(it.e, 32, `items[${i}].e`);
+      checkLength(it.signature, 64, `items[${i}].signature`);
+      const base = IN_BASE + k * per;
+      mem.set(it.publicKey, base);
+      mem.set(it.e, base + 64);
+      mem.set(it.signature, base + 96);
+      const w = (OUT_BASE >>> 2) + k * 3;
+      mem32[w] = base;
+      mem32[w + 1] = base + 64;
+      mem32[w + 2] = base + 96;
+    }
+    const statusPtr = OUT_BASE + n * 12;
+    const st = kSm2Batch(OUT_BASE, n, statusPtr);
+    if (st !== Status.OK) throw new KernelError(st, "sm2VerifyDigestBatch");
+    for (let k = 0; k < n; k++) out.push(mem32[(statusPtr >>> 2) + k] | 0);
+  }
+  return out;
+}
+
+/**
+ * Affine x‖y of s·G + t·P computed by the kernel (for differential tests of its point
+ * arithmetic); `null` for the point at infinity or an off-curve P.
+ */
+export function sm2MulAdd(
+  s32: Uint8Array,
+  t32: Uint8Array,
+  publicKey64: Uint8Array,
+): Uint8Array | null {
+  checkLength(s32, 32, "s32");
+  checkLength(t32, 32, "t32");
+  checkLength(publicKey64, 64, "publicKey64");
+  mem.set(s32, P_S);
+  mem.set(t32, P_T);
+  mem.set(publicKey64, P_PUB);
+  const st = kSm2MulAdd(P_S, P_T, P_PUB, P_PT);
+  if (st === Status.BAD_ARGUMENT) throw new KernelError(st, "sm2MulAdd");
+  return st === Status.OK ? mem.slice(P_PT, P_PT + 64) : null;
+}

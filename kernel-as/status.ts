@@ -56,6 +56,13 @@ const table: readonly StatusInfo[] = [
   { code: 303, name: "PK_INPUT_LENGTH", message: "RSA input must have the modulus length" },
   { code: 304, name: "PK_INPUT_RANGE", message: "RSA input must be less than the modulus" },
   { code: 305, name: "PK_SLOT_EMPTY", message: "RSA context slot holds no modulus" },
+  {
+    code: 320,
+    name: "SM2_POINT_NOT_ON_CURVE",
+    message: "SM2 public key is not a point on the curve (or a coordinate is not below p)",
+  },
+  { code: 321, name: "SM2_SCALAR_RANGE", message: "SM2 signature r or s outside [1, n-1]" },
+  { code: 322, name: "SM2_BAD_SIGNATURE", message: "SM2 signature does not verify" },
 ];
 
 export const STATUSES: ReadonlyMap<number, StatusInfo> = new Map(table.map((s) => [s.code, s]));

@@ -7,3 +7,4 @@ export * from "./sym_status";
 export * from "./hash";
 export * from "./cipher";
 export * from "./rsa";
+export * from "./sm2";

@@ -1,0 +1,559 @@
+// SM2 signature verification over the recommended 256-bit curve (GB/T 32918.1/.2/.5,
+// GM/T 0003): y^2 = x^3 - 3x + b over GF(p), p = 2^256 - 2^224 - 2^96 + 2^64 - 1, prime order n.
+//
+// Field: 8 little-endian 32-bit limbs in Montgomery form (R = 2^256), always fully reduced;
+// multiplication in sm2_field_mul.ts (generated, unrolled). Points: Jacobian (X, Y, Z),
+// x = X/Z^2, y = Y/Z^3, Z = 0 is the point at infinity; doubling uses a = -3.
+//
+// Verification (GB/T 32918.2 §7.1): r, s in [1, n-1]; t = (r + s) mod n != 0;
+// (x1, y1) = s·G + t·P; valid iff (e + x1) mod n == r. s·G uses a fixed-base table (64
+// windows of 4 bits, 15 affine multiples each, built once on first use); t·P a 4-bit window.
+// x1 is never made affine: valid iff X == c·Z^2 for c = (r - e) mod n or c + n (when < p),
+// the only two values of x1 < p with x1 ≡ r - e (mod n).
+//
+// Internal functions for the verification engine (absolute pointers, statuses returned):
+//   sm2VerifyDigestRaw(pubPtr /*64: x‖y*/, ePtr /*32*/, sigPtr /*64: r‖s*/): i32
+//   sm2CheckPoint(pubPtr): i32                       on-curve check of x‖y
+// Statuses: OK (valid signature), SM2_POINT_NOT_ON_CURVE, SM2_SCALAR_RANGE, SM2_BAD_SIGNATURE.
+//
+// Risks: variable time (verification handles public data only); no signing here.
+
+import { inBounds } from "./memory";
+import { RSA_SCRATCH_END } from "./rsa";
+import { ST_BAD_ARGUMENT, ST_OK } from "./status";
+import { fpMul } from "./sm2_field_mul";
+
+export const ST_SM2_POINT_NOT_ON_CURVE: i32 = 320;
+export const ST_SM2_SCALAR_RANGE: i32 = 321;
+export const ST_SM2_BAD_SIGNATURE: i32 = 322;
+
+const F: usize = 32; // one field element
+const PT: usize = 96; // one Jacobian point
+
+// Constants as little-endian 32-bit limbs.
+const P_L: usize = memory.data<u32>([
+  0xFFFFFFFF, 0xFFFFFFFF, 0x00000000, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFE,
+]);
+const N_L: usize = memory.data<u32>([
+  0x39D54123, 0x53BBF409, 0x21C6052B, 0x7203DF6B, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFE,
+]);
+const PM2_L: usize = memory.data<u32>([
+  0xFFFFFFFD, 0xFFFFFFFF, 0x00000000, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFE,
+]);
+const R2_L: usize = memory.data<u32>([
+  0x00000003, 0x00000002, 0xFFFFFFFF, 0x00000002, 0x00000001, 0x00000001, 0x00000002, 0x00000004,
+]);
+const B_L: usize = memory.data<u32>([
+  0x4D940E93, 0xDDBCBD41, 0x15AB8F92, 0xF39789F5, 0xCF6509A7, 0x4D5A9E4B, 0x9D9F5E34, 0x28E9FA9E,
+]);
+const GX_L: usize = memory.data<u32>([
+  0x334C74C7, 0x715A4589, 0xF2660BE1, 0x8FE30BBF, 0x6A39C994, 0x5F990446, 0x1F198119, 0x32C4AE2C,
+]);
+const GY_L: usize = memory.data<u32>([
+  0x2139F0A0, 0x02DF32E5, 0xC62A4740, 0xD0A9877C, 0x6B692153, 0x59BDCEE3, 0xF4F6779C, 0xBC3736A2,
+]);
+const ONE_L: usize = memory.data<u32>([1, 0, 0, 0, 0, 0, 0, 0]);
+
+// PK scratch map (SM2 part), after the RSA slots.
+const SM2_BASE: usize = (RSA_SCRATCH_END + 0xFFF) & ~(<usize>0xFFF);
+const C_ONE: usize = SM2_BASE; // 1 in Montgomery form (R mod p)
+const C_B: usize = SM2_BASE + F; // b in Montgomery form
+const C_GX: usize = SM2_BASE + 2 * F;
+const C_GY: usize = SM2_BASE + 3 * F;
+const TMP: usize = SM2_BASE + 0x100; // 16 temporaries T(0..15)
+const PX: usize = SM2_BASE + 0x300; // public key, Montgomery form
+const PY: usize = PX + F;
+const SC_S: usize = SM2_BASE + 0x380; // scalars, plain little-endian limbs
+const SC_T: usize = SC_S + F;
+const SC_R: usize = SC_S + 2 * F;
+const SC_E: usize = SC_S + 3 * F;
+const ACC: usize = SM2_BASE + 0x400; // accumulator point
+const ACC2: usize = ACC + PT;
+const PTAB: usize = SM2_BASE + 0x600; // 1P..15P Jacobian (15 * 96 bytes)
+const WORK: usize = SM2_BASE + 0x1000; // table build: 15 Jacobian points + prefix products
+const GTAB: usize = SM2_BASE + 0x2000; // 64 windows * 15 affine points * 64 bytes
+const GTAB_BYTES: usize = 64 * 15 * 64;
+/** End of the SM2 part of PK scratch. */
+export const SM2_SCRATCH_END: usize = GTAB + GTAB_BYTES;
+
+let tableReady = false;
+
+// @ts-ignore: decorator
+@inline function T(i: usize): usize {
+  return TMP + i * F;
+}
+
+// ---- field arithmetic mod p (Montgomery form, fully reduced) ----
+
+function fpAdd(out: usize, a: usize, b: usize): void {
+  let c: u64 = 0;
+  for (let i: usize = 0; i < 32; i += 4) {
+    c += <u64>load<u32>(a + i) + <u64>load<u32>(b + i);
+    store<u32>(out + i, <u32>c);
+    c >>= 32;
+  }
+  // subtract p if the sum overflowed or is >= p
+  if (c != 0 || geqL(out, P_L)) subL(out, out, P_L);
+}
+
+function fpSub(out: usize, a: usize, b: usize): void {
+  let d: i64 = 0;
+  for (let i: usize = 0; i < 32; i += 4) {
+    d += <i64>load<u32>(a + i) - <i64>load<u32>(b + i);
+    store<u32>(out + i, <u32>d);
+    d >>= 32;
+  }
+  if (d != 0) {
+    // negative: add p
+    let c: u64 = 0;
+    for (let i: usize = 0; i < 32; i += 4) {
+      c += <u64>load<u32>(out + i) + <u64>load<u32>(P_L + i);
+      store<u32>(out + i, <u32>c);
+      c >>= 32;
+    }
+  }
+}
+
+/** out = a - b over 8 limbs (wrapping); returns the borrow. */
+function subL(out: usize, a: usize, b: usize): i32 {
+  let d: i64 = 0;
+  for (let i: usize = 0; i < 32; i += 4) {
+    d += <i64>load<u32>(a + i) - <i64>load<u32>(b + i);
+    store<u32>(out + i, <u32>d);
+    d >>= 32;
+  }
+  return d != 0 ? 1 : 0;
+}
+
+/** out = a + b over 8 limbs; returns the carry. */
+function addL(out: usize, a: usize, b: usize): u32 {
+  let c: u64 = 0;
+  for (let i: usize = 0; i < 32; i += 4) {
+    c += <u64>load<u32>(a + i) + <u64>load<u32>(b + i);
+    store<u32>(out + i, <u32>c);
+    c >>= 32;
+  }
+  return <u32>c;
+}
+
+/** a >= b (8 limbs). */
+function geqL(a: usize, b: usize): bool {
+  for (let i: i32 = 28; i >= 0; i -= 4) {
+    const x = load<u32>(a + <usize>i);
+    const y = load<u32>(b + <usize>i);
+    if (x != y) return x > y;
+  }
+  return true;
+}
+
+function isZeroL(a: usize): bool {
+  return (load<u64>(a) | load<u64>(a, 8) | load<u64>(a, 16) | load<u64>(a, 24)) == 0;
+}
+
+function eqL(a: usize, b: usize): bool {
+  return load<u64>(a) == load<u64>(b) && load<u64>(a, 8) == load<u64>(b, 8) &&
+    load<u64>(a, 16) == load<u64>(b, 16) && load<u64>(a, 24) == load<u64>(b, 24);
+}
+
+function copyF(dst: usize, src: usize): void {
+  memory.copy(dst, src, F);
+}
+
+/** 32 big-endian bytes -> 8 little-endian limbs. */
+function loadBE(dst: usize, src: usize): void {
+  for (let i: usize = 0; i < 8; i++) {
+    store<u32>(dst + i * 4, bswap<u32>(load<u32>(src + 28 - i * 4)));
+  }
+}
+
+/** 8 little-endian limbs -> 32 big-endian bytes. */
+function storeBE(dst: usize, src: usize): void {
+  for (let i: usize = 0; i < 8; i++) {
+    store<u32>(dst + 28 - i * 4, bswap<u32>(load<u32>(src + i * 4)));
+  }
+}
+
+function toMont(out: usize, a: usize): void {
+  fpMul(out, a, R2_L);
+}
+
+function fromMont(out: usize, a: usize): void {
+  fpMul(out, a, ONE_L);
+}
+
+/** out = a^(p-2) = a^-1 (Montgomery form in and out; a != 0). */
+function fpInv(out: usize, a: usize): void {
+  const x = T(15);
+  copyF(x, a);
+  const acc = T(14);
+  copyF(acc, x); // top bit of p-2 is set
+  for (let bit: i32 = 254; bit >= 0; bit--) {
+    fpMul(acc, acc, acc);
+    const w = load<u32>(PM2_L + (<usize>(bit >>> 5) << 2));
+    if (((w >>> <u32>(bit & 31)) & 1) != 0) fpMul(acc, acc, x);
+  }
+  copyF(out, acc);
+}
+
+// ---- points (Jacobian, a = -3) ----
+
+function setInfinity(p: usize): void {
+  memory.fill(p, 0, PT);
+}
+
+function isInfinity(p: usize): bool {
+  return isZeroL(p + 2 * F);
+}
+
+/** out = 2·p (dbl-2001-b); out may alias p. Uses T(0..5). */
+function pointDouble(out: usize, p: usize): void {
+  const X1 = p, Y1 = p + F, Z1 = p + 2 * F;
+  const delta = T(0), gamma = T(1), beta = T(2), alpha = T(3), t4 = T(4), t5 = T(5);
+  fpMul(delta, Z1, Z1);
+  fpMul(gamma, Y1, Y1);
+  fpMul(beta, X1, gamma);
+  fpSub(t4, X1, delta);
+  fpAdd(t5, X1, delta);
+  fpMul(alpha, t4, t5);
+  fpAdd(t4, alpha, alpha);
+  fpAdd(alpha, alpha, t4); // alpha = 3(X1-delta)(X1+delta)
+  // Z3 = (Y1+Z1)^2 - gamma - delta  (before X/Y are overwritten)
+  fpAdd(t4, Y1, Z1);
+  fpMul(t4, t4, t4);
+  fpSub(t4, t4, gamma);
+  fpSub(out + 2 * F, t4, delta);
+  // X3 = alpha^2 - 8 beta
+  fpAdd(beta, beta, beta);
+  fpAdd(beta, beta, beta); // 4 beta
+  fpAdd(t5, beta, beta); // 8 beta
+  fpMul(t4, alpha, alpha);
+  fpSub(out, t4, t5);
+  // Y3 = alpha(4beta - X3) - 8 gamma^2
+  fpSub(beta, beta, out);
+  fpMul(beta, alpha, beta);
+  fpMul(gamma, gamma, gamma);
+  fpAdd(gamma, gamma, gamma);
+  fpAdd(gamma, gamma, gamma);
+  fpAdd(gamma, gamma, gamma);
+  fpSub(out + F, beta, gamma);
+}
+
+/** out = p + q (add-2007-bl), all Jacobian; out may alias p or q. Uses T(0..12). */
+function pointAdd(out: usize, p: usize, q: usize): void {
+  if (isInfinity(p)) {
+    memory.copy(out, q, PT);
+    return;
+  }
+  if (isInfinity(q)) {
+    memory.copy(out, p, PT);
+    return;
+  }
+  const X1 = p, Y1 = p + F, Z1 = p + 2 * F;
+  const X2 = q, Y2 = q + F, Z2 = q + 2 * F;
+  const z1z1 = T(6), z2z2 = T(7), u1 = T(8), u2 = T(9), s1 = T(10), s2 = T(11), h = T(12);
+  fpMul(z1z1, Z1, Z1);
+  fpMul(z2z2, Z2, Z2);
+  fpMul(u1, X1, z2z2);
+  fpMul(u2, X2, z1z1);
+  fpMul(s1, Y1, Z2);
+  fpMul(s1, s1, z2z2);
+  fpMul(s2, Y2, Z1);
+  fpMul(s2, s2, z1z1);
+  fpSub(h, u2, u1);
+  fpSub(s2, s2, s1); // s2 - s1
+  if (isZeroL(h)) {
+    if (isZeroL(s2)) {
+      pointDouble(out, p);
+    } else {
+      setInfinity(out);
+    }
+    return;
+  }
+  const r = s2, i = T(0), j = T(1), v = T(2), t = T(3), z3 = T(4);
+  // Z3 = ((Z1+Z2)^2 - Z1Z1 - Z2Z2) H, computed first (out may alias p or q)
+  fpAdd(z3, Z1, Z2);
+  fpMul(z3, z3, z3);
+  fpSub(z3, z3, z1z1);
+  fpSub(z3, z3, z2z2);
+  fpMul(z3, z3, h);
+  fpAdd(i, h, h);
+  fpMul(i, i, i); // I = (2H)^2
+  fpMul(j, h, i); // J = H I
+  fpAdd(r, r, r); // r = 2(S2 - S1)
+  fpMul(v, u1, i); // V = U1 I
+  // X3 = r^2 - J - 2V
+  fpMul(t, r, r);
+  fpSub(t, t, j);
+  fpSub(t, t, v);
+  fpSub(t, t, v);
+  // Y3 = r(V - X3) - 2 S1 J
+  fpSub(v, v, t);
+  fpMul(v, r, v);
+  fpMul(s1, s1, j);
+  fpAdd(s1, s1, s1);
+  copyF(out, t);
+  fpSub(out + F, v, s1);
+  copyF(out + 2 * F, z3);
+}
+
+/** acc += (x, y) affine (madd-2007-bl); x, y Montgomery. Uses T(0..12). */
+function pointAddAffine(acc: usize, x: usize, y: usize): void {
+  const X1 = acc, Y1 = acc + F, Z1 = acc + 2 * F;
+  if (isInfinity(acc)) {
+    copyF(X1, x);
+    copyF(Y1, y);
+    copyF(Z1, C_ONE);
+    return;
+  }
+  const z1z1 = T(6), u2 = T(7), s2 = T(8), h = T(9), hh = T(10), i = T(11), j = T(12);
+  fpMul(z1z1, Z1, Z1);
+  fpMul(u2, x, z1z1);
+  fpMul(s2, y, Z1);
+  fpMul(s2, s2, z1z1);
+  fpSub(h, u2, X1);
+  fpSub(s2, s2, Y1); // S2 - Y1
+  if (isZeroL(h)) {
+    if (isZeroL(s2)) {
+      pointDouble(acc, acc);
+    } else {
+      setInfinity(acc);
+    }
+    return;
+  }
+  const r = s2, v = T(0), t = T(1);
+  fpMul(hh, h, h);
+  fpAdd(i, hh, hh);
+  fpAdd(i, i, i); // I = 4 HH
+  fpMul(j, h, i); // J = H I
+  fpAdd(r, r, r); // r = 2(S2 - Y1)
+  fpMul(v, X1, i); // V = X1 I
+  // Z3 = (Z1 + H)^2 - Z1Z1 - HH
+  fpAdd(t, Z1, h);
+  fpMul(t, t, t);
+  fpSub(t, t, z1z1);
+  fpSub(Z1, t, hh);
+  // X3 = r^2 - J - 2V
+  fpMul(t, r, r);
+  fpSub(t, t, j);
+  fpSub(t, t, v);
+  fpSub(t, t, v);
+  // Y3 = r(V - X3) - 2 Y1 J
+  fpSub(v, v, t);
+  fpMul(v, r, v);
+  fpMul(j, Y1, j);
+  fpAdd(j, j, j);
+  fpSub(Y1, v, j);
+  copyF(X1, t);
+}
+
+// ---- fixed-base table for G ----
+
+/** Builds GTAB[w][j-1] = j·16^w·G (affine, Montgomery form), w = 0..63, j = 1..15. */
+function buildTable(): void {
+  toMont(C_ONE, ONE_L);
+  toMont(C_B, B_L);
+  toMont(C_GX, GX_L);
+  toMont(C_GY, GY_L);
+  const base = ACC2;
+  copyF(base, C_GX);
+  copyF(base + F, C_GY);
+  copyF(base + 2 * F, C_ONE);
+  const pre = WORK + 15 * PT; // prefix products of Z, 15 field elements
+  for (let w: usize = 0; w < 64; w++) {
+    // Jacobian multiples 1..15 of base
+    memory.copy(WORK, base, PT);
+    for (let j: usize = 1; j < 15; j++) pointAdd(WORK + j * PT, WORK + (j - 1) * PT, base);
+    // batch inversion of the 15 Z values (none is zero: 16^w·G has order n)
+    copyF(pre, WORK + 2 * F);
+    for (let j: usize = 1; j < 15; j++) fpMul(pre + j * F, pre + (j - 1) * F, WORK + j * PT + 2 * F);
+    const inv = T(13);
+    fpInv(inv, pre + 14 * F);
+    for (let j: i32 = 14; j >= 0; j--) {
+      const pj = WORK + <usize>j * PT;
+      const zi = T(12);
+      if (j > 0) {
+        fpMul(zi, inv, pre + <usize>(j - 1) * F); // 1/Z_j
+        fpMul(inv, inv, pj + 2 * F); // 1/(Z_0..Z_{j-1})
+      } else {
+        copyF(zi, inv);
+      }
+      const zi2 = T(11);
+      fpMul(zi2, zi, zi);
+      const dst = GTAB + (w * 15 + <usize>j) * 64;
+      fpMul(dst, pj, zi2);
+      fpMul(zi2, zi2, zi);
+      fpMul(dst + F, pj + F, zi2);
+    }
+    // next base = 16·base = 2·(8·base)
+    pointDouble(base, WORK + 7 * PT);
+  }
+  tableReady = true;
+}
+
+/** Builds the fixed-base table now (it is otherwise built on the first verification). */
+export function sm2Init(): void {
+  if (!tableReady) buildTable();
+}
+
+// ---- verification ----
+
+/** On-curve check of Montgomery (x, y): y^2 == x^3 - 3x + b. */
+function onCurve(x: usize, y: usize): bool {
+  const l = T(0), r = T(1), t = T(2);
+  fpMul(l, y, y);
+  fpMul(r, x, x);
+  fpMul(r, r, x);
+  fpAdd(t, x, x);
+  fpAdd(t, t, x);
+  fpSub(r, r, t);
+  fpAdd(r, r, C_B);
+  return eqL(l, r);
+}
+
+/** Loads x‖y (64 big-endian bytes) into PX/PY (Montgomery form); status. */
+function loadPublicKey(pubPtr: usize): i32 {
+  const x = T(3), y = T(4);
+  loadBE(x, pubPtr);
+  loadBE(y, pubPtr + 32);
+  if (geqL(x, P_L) || geqL(y, P_L)) return ST_SM2_POINT_NOT_ON_CURVE;
+  toMont(PX, x);
+  toMont(PY, y);
+  if (!onCurve(PX, PY)) return ST_SM2_POINT_NOT_ON_CURVE;
+  return ST_OK;
+}
+
+/** On-curve check of a 64-byte public key x‖y. */
+export function sm2CheckPoint(pubPtr: usize): i32 {
+  if (!inBounds(pubPtr, 64)) return ST_BAD_ARGUMENT;
+  sm2Init();
+  return loadPublicKey(pubPtr);
+}
+
+/** Nibble w (0 = least significant) of an 8-limb scalar. */
+// @ts-ignore: decorator
+@inline function nibble(k: usize, w: usize): u32 {
+  return (load<u32>(k + ((w >>> 3) << 2)) >>> <u32>((w & 7) << 2)) & 15;
+}
+
+/** ACC = s·G + t·P for the scalars in SC_S, SC_T and the key in PX/PY. */
+function doubleScalarMul(): void {
+  // t·P with a 4-bit window: PTAB[j-1] = j·P
+  copyF(PTAB, PX);
+  copyF(PTAB + F, PY);
+  copyF(PTAB + 2 * F, C_ONE);
+  pointDouble(PTAB + PT, PTAB);
+  for (let j: usize = 2; j < 15; j++) pointAdd(PTAB + j * PT, PTAB + (j - 1) * PT, PTAB);
+  setInfinity(ACC);
+  let started = false;
+  for (let w: i32 = 63; w >= 0; w--) {
+    if (started) {
+      pointDouble(ACC, ACC);
+      pointDouble(ACC, ACC);
+      pointDouble(ACC, ACC);
+      pointDouble(ACC, ACC);
+    }
+    const d = nibble(SC_T, <usize>w);
+    if (d != 0) {
+      pointAdd(ACC, ACC, PTAB + <usize>(d - 1) * PT);
+      started = true;
+    }
+  }
+  // s·G: one affine addition per non-zero window
+  for (let w: usize = 0; w < 64; w++) {
+    const d = nibble(SC_S, w);
+    if (d != 0) {
+      const e = GTAB + (w * 15 + <usize>(d - 1)) * 64;
+      pointAddAffine(ACC, e, e + F);
+    }
+  }
+}
+
+/** True when 1 <= k <= n-1. */
+function scalarInRange(k: usize): bool {
+  return !isZeroL(k) && !geqL(k, N_L);
+}
+
+/**
+ * Verifies a raw SM2 signature r‖s over a ready digest e = SM3(Z ‖ M) with the public key
+ * x‖y. OK when valid; SM2_BAD_SIGNATURE, SM2_SCALAR_RANGE (r or s outside [1, n-1]) or
+ * SM2_POINT_NOT_ON_CURVE otherwise.
+ */
+export function sm2VerifyDigestRaw(pubPtr: usize, ePtr: usize, sigPtr: usize): i32 {
+  if (!inBounds(pubPtr, 64) || !inBounds(ePtr, 32) || !inBounds(sigPtr, 64)) {
+    return ST_BAD_ARGUMENT;
+  }
+  sm2Init();
+  loadBE(SC_R, sigPtr);
+  loadBE(SC_S, sigPtr + 32);
+  if (!scalarInRange(SC_R) || !scalarInRange(SC_S)) return ST_SM2_SCALAR_RANGE;
+  const st = loadPublicKey(pubPtr);
+  if (st != ST_OK) return st;
+  // t = (r + s) mod n (r + s < 2n)
+  const carry = addL(SC_T, SC_R, SC_S);
+  if (carry != 0 || geqL(SC_T, N_L)) subL(SC_T, SC_T, N_L);
+  if (isZeroL(SC_T)) return ST_SM2_BAD_SIGNATURE;
+  doubleScalarMul();
+  if (isInfinity(ACC)) return ST_SM2_BAD_SIGNATURE;
+  // c = (r - e) mod n, e reduced mod n first (e < 2^256 < 2n)
+  loadBE(SC_E, ePtr);
+  if (geqL(SC_E, N_L)) subL(SC_E, SC_E, N_L);
+  const c = T(13);
+  if (subL(c, SC_R, SC_E) != 0) addL(c, c, N_L);
+  // X == c·Z^2 (Montgomery), or with c + n when that is still below p
+  const z2 = T(14), cm = T(15), lhs = T(12);
+  fpMul(z2, ACC + 2 * F, ACC + 2 * F);
+  toMont(cm, c);
+  fpMul(lhs, cm, z2);
+  if (eqL(lhs, ACC)) return ST_OK;
+  if (addL(c, c, N_L) == 0 && !geqL(c, P_L)) {
+    toMont(cm, c);
+    fpMul(lhs, cm, z2);
+    if (eqL(lhs, ACC)) return ST_OK;
+  }
+  return ST_SM2_BAD_SIGNATURE;
+}
+
+/** Affine x‖y (64 big-endian bytes) of s·G + t·P, for differential tests of the point code. */
+export function sm2MulAddRaw(sPtr: usize, tPtr: usize, pubPtr: usize, outPtr: usize): i32 {
+  if (!inBounds(sPtr, 32) || !inBounds(tPtr, 32) || !inBounds(pubPtr, 64)) return ST_BAD_ARGUMENT;
+  if (!inBounds(outPtr, 64)) return ST_BAD_ARGUMENT;
+  sm2Init();
+  const st = loadPublicKey(pubPtr);
+  if (st != ST_OK) return st;
+  loadBE(SC_S, sPtr);
+  loadBE(SC_T, tPtr);
+  doubleScalarMul();
+  if (isInfinity(ACC)) {
+    memory.fill(outPtr, 0, 64);
+    return ST_SM2_BAD_SIGNATURE;
+  }
+  const zi = T(13), zi2 = T(14), v = T(12);
+  fpInv(zi, ACC + 2 * F);
+  fpMul(zi2, zi, zi);
+  fpMul(v, ACC, zi2);
+  fromMont(v, v);
+  storeBE(outPtr, v);
+  fpMul(zi2, zi2, zi);
+  fpMul(v, ACC + F, zi2);
+  fromMont(v, v);
+  storeBE(outPtr + 32, v);
+  return ST_OK;
+}
+
+/**
+ * Many verifications in one call. `desc` holds `count` entries of 3 u32 absolute pointers:
+ * public key (64), digest e (32), signature (64). One i32 status per item to `statusOut`.
+ */
+export function sm2VerifyDigestBatch(desc: usize, count: u32, statusOut: usize): i32 {
+  if (count > 0x10_0000 || !inBounds(desc, count * 12) || !inBounds(statusOut, count * 4)) {
+    return ST_BAD_ARGUMENT;
+  }
+  for (let i: u32 = 0; i < count; i++) {
+    const d = desc + <usize>i * 12;
+    store<i32>(
+      statusOut + (<usize>i << 2),
+      sm2VerifyDigestRaw(load<u32>(d), load<u32>(d, 4), load<u32>(d, 8)),
+    );
+  }
+  return ST_OK;
+}

@@ -1,0 +1,295 @@
+import { assert, assertEquals, assertThrows } from "@icfare/assert";
+import { weierstrass } from "@noble/curves/abstract/weierstrass.js";
+import { sm2 as smCrypto } from "sm-crypto";
+import { fromHex, toHex } from "../core/hex.ts";
+import {
+  bigIntToBytes,
+  bytesToBigInt,
+  SM2_CURVE,
+  sm2DigestReference,
+  sm2PublicKey,
+  sm2Sign,
+  sm2SignDigest,
+  sm2ZReference,
+} from "../core/pki/sign.ts";
+import {
+  sm2IsOnCurve,
+  sm2MulAdd,
+  sm2VerifyDigest,
+  sm2VerifyDigestBatch,
+  sm2VerifyDigestStatus,
+} from "./pk.ts";
+import { Status } from "./status.ts";
+
+const SLOW = Deno.env.get("ICFARE_SLOW") === "1";
+const V = JSON.parse(
+  Deno.readTextFileSync(new URL("../fixtures/vectors/sm2.json", import.meta.url)),
+);
+const C = SM2_CURVE;
+/** Independent implementation: @noble/curves configured with the SM2 parameters. */
+const Point = weierstrass<bigint>({ p: C.p, n: C.n, h: 1n, a: C.a, b: C.b, Gx: C.Gx, Gy: C.Gy });
+const G = Point.BASE;
+
+/** Deterministic 32-bit xorshift so failures reproduce. */
+function rng(seed: number): (n: number) => Uint8Array {
+  let s = seed >>> 0 || 1;
+  return (n) => {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      out[i] = s & 0xFF;
+    }
+    return out;
+  };
+}
+
+function scalar(rand: (n: number) => Uint8Array): bigint {
+  return (bytesToBigInt(rand(40)) % (C.n - 1n)) + 1n;
+}
+
+function pointBytes(P: InstanceType<typeof Point>): Uint8Array {
+  const a = P.toAffine();
+  const out = new Uint8Array(64);
+  out.set(bigIntToBytes(a.x, 32));
+  out.set(bigIntToBytes(a.y, 32), 32);
+  return out;
+}
+
+function mod(a: bigint, m: bigint): bigint {
+  const r = a % m;
+  return r < 0n ? r + m : r;
+}
+
+/** SM2 verification equation evaluated with noble's point arithmetic. */
+function nobleVerify(pub: Uint8Array, e: Uint8Array, sig: Uint8Array): boolean {
+  const r = bytesToBigInt(sig.subarray(0, 32));
+  const s = bytesToBigInt(sig.subarray(32));
+  if (r < 1n || r >= C.n || s < 1n || s >= C.n) return false;
+  let P;
+  try {
+    P = Point.fromAffine({
+      x: bytesToBigInt(pub.subarray(0, 32)),
+      y: bytesToBigInt(pub.subarray(32)),
+    });
+    P.assertValidity();
+  } catch {
+    return false;
+  }
+  const t = (r + s) % C.n;
+  if (t === 0n) return false;
+  const Q = G.multiplyUnsafe(s).add(P.multiplyUnsafe(t));
+  if (Q.is0()) return false;
+  return (bytesToBigInt(e) + Q.toAffine().x) % C.n === r;
+}
+
+/** Signs a digest with noble's point arithmetic (fast enough for thousands of keys). */
+function nobleSign(d: bigint, e: bigint, rand: (n: number) => Uint8Array): Uint8Array {
+  for (;;) {
+    const k = scalar(rand);
+    const r = mod(e + G.multiply(k).toAffine().x, C.n);
+    if (r === 0n || r + k === C.n) continue;
+    const inv = modInv(1n + d, C.n);
+    const s = mod(inv * (k - r * d), C.n);
+    if (s === 0n) continue;
+    const out = new Uint8Array(64);
+    out.set(bigIntToBytes(r, 32));
+    out.set(bigIntToBytes(s, 32), 32);
+    return out;
+  }
+}
+
+function modInv(a: bigint, m: bigint): bigint {
+  let [r0, r1, s0, s1] = [mod(a, m), m, 1n, 0n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [s0, s1] = [s1, s0 - q * s1];
+  }
+  return mod(s0, m);
+}
+
+Deno.test("SM2: GM/T 0003.5 Annex A vector (domain.md §6.8): Z, e, signature, verification", () => {
+  const a = V.annexA;
+  const pub = fromHex(a.publicKey);
+  assertEquals(toHex(sm2PublicKey(fromHex(a.privateKey))), a.publicKey);
+  assertEquals(toHex(sm2ZReference(pub, a.userId)), a.z);
+  const msg = fromHex(a.message);
+  const e = sm2DigestReference(pub, msg, a.userId);
+  assertEquals(toHex(e), a.e);
+  // The test-only signer reproduces r‖s with the published k.
+  assertEquals(toHex(sm2Sign(fromHex(a.privateKey), msg, a.userId, fromHex(a.k))), a.signature);
+  const sig = fromHex(a.signature);
+  assert(sm2IsOnCurve(pub));
+  assert(sm2VerifyDigest(pub, e, sig));
+  assert(nobleVerify(pub, e, sig));
+  assert(!sm2VerifyDigest(pub, sm2DigestReference(pub, msg, a.failsWithUserId), sig));
+  assert(!sm2VerifyDigest(pub, sm2DigestReference(pub, fromHex(a.failsWithMessage)), sig));
+});
+
+Deno.test("SM2: PBOC ICC certificate sample verifies with the issuer key (domain.md §6.11)", () => {
+  const c = V.pbocCertificate;
+  const issuer = fromHex(c.issuerCertificate);
+  const icc = fromHex(c.iccCertificate);
+  const issuerKey = issuer.subarray(14, 78);
+  assert(sm2IsOnCurve(issuerKey));
+  const signed = new Uint8Array([...icc.subarray(0, 84), ...fromHex(c.staticData)]);
+  const sig = icc.subarray(84, 148);
+  assert(sm2VerifyDigest(issuerKey, sm2DigestReference(issuerKey, signed), sig));
+  assert(nobleVerify(issuerKey, sm2DigestReference(issuerKey, signed), sig));
+  // Fails with an empty ID and without the trailing AIP.
+  assert(!sm2VerifyDigest(issuerKey, sm2DigestReference(issuerKey, signed, ""), sig));
+  const noAip = signed.subarray(0, signed.length - 2);
+  assert(!sm2VerifyDigest(issuerKey, sm2DigestReference(issuerKey, noAip), sig));
+  // The ICC public key inside the certificate is on the curve as well.
+  assert(sm2IsOnCurve(icc.subarray(20, 84)));
+});
+
+Deno.test("SM2: PBOC dynamic-signature sample (domain.md §6.12)", () => {
+  const d = V.pbocDynamic;
+  const pub = fromHex(d.publicKey);
+  const msg = fromHex(d.message);
+  const sig = fromHex(d.signature);
+  assert(sm2VerifyDigest(pub, sm2DigestReference(pub, msg), sig));
+  const tampered = msg.slice();
+  tampered[10] ^= 0x01;
+  assert(!sm2VerifyDigest(pub, sm2DigestReference(pub, tampered), sig));
+});
+
+Deno.test("SM2: point arithmetic s·G + t·P agrees with @noble/curves on random keys", () => {
+  const rand = rng(0xC0FFEE);
+  const rounds = SLOW ? 20_000 : 2_000;
+  for (let i = 0; i < rounds; i++) {
+    const d = scalar(rand);
+    const P = G.multiply(d);
+    const pub = pointBytes(P);
+    // mix in boundary scalars: 0, 1, n-1, small values
+    const pick = (k: number) =>
+      k === 0 ? 0n : k === 1 ? 1n : k === 2 ? C.n - 1n : k === 3 ? BigInt(i) : scalar(rand);
+    const s = pick(i % 7);
+    const t = pick((i >> 3) % 7);
+    const want = G.multiplyUnsafe(s).add(P.multiplyUnsafe(t));
+    const got = sm2MulAdd(bigIntToBytes(s, 32), bigIntToBytes(t, 32), pub);
+    if (want.is0()) assertEquals(got, null, `s ${s} t ${t}`);
+    else assertEquals(toHex(got!), toHex(pointBytes(want)), `key ${toHex(pub)} s ${s} t ${t}`);
+  }
+  // s·G + t·P = O when P = G and s = n - t
+  const pubG = pointBytes(G);
+  assertEquals(sm2MulAdd(bigIntToBytes(C.n - 5n, 32), bigIntToBytes(5n, 32), pubG), null);
+  // P + P through the doubling branch of the addition: s·G + t·G with s = t
+  const two = pointBytes(G.multiply(14n));
+  assertEquals(toHex(sm2MulAdd(bigIntToBytes(7n, 32), bigIntToBytes(7n, 32), pubG)!), toHex(two));
+});
+
+Deno.test("SM2: verification agrees with the noble-based verifier on random keys and messages", () => {
+  const rand = rng(0xBADD1E);
+  const rounds = SLOW ? 20_000 : 2_000;
+  const items = [];
+  const expected: boolean[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const d = scalar(rand);
+    const pub = pointBytes(G.multiply(d));
+    const e = rand(32);
+    const sig = nobleSign(d, bytesToBigInt(e), rand);
+    const variant = i % 4;
+    let e2 = e, sig2 = sig;
+    if (variant === 1) {
+      sig2 = sig.slice();
+      sig2[rand(1)[0] % 64] ^= 1 << (rand(1)[0] % 8);
+    } else if (variant === 2) {
+      e2 = e.slice();
+      e2[rand(1)[0] % 32] ^= 0x80;
+    } else if (variant === 3) {
+      sig2 = rand(64);
+    }
+    const want = nobleVerify(pub, e2, sig2);
+    if (variant === 0) assert(want, "noble must accept a fresh signature");
+    assertEquals(sm2VerifyDigest(pub, e2, sig2), want, `case ${i} variant ${variant}`);
+    items.push({ publicKey: pub, e: e2, signature: sig2 });
+    expected.push(want);
+  }
+  // The batch form gives the same verdicts in one call.
+  const statuses = sm2VerifyDigestBatch(items);
+  assertEquals(statuses.map((s) => s === Status.OK), expected);
+});
+
+Deno.test("SM2: signatures from the test-only signer verify in sm-crypto and the kernel", () => {
+  const rand = rng(31337);
+  for (let i = 0; i < 12; i++) {
+    const priv = bigIntToBytes(scalar(rand) % (C.n - 2n) + 1n, 32);
+    const pub = sm2PublicKey(priv);
+    const msg = rand(1 + (i * 37) % 200);
+    const sig = sm2Sign(priv, msg);
+    assert(sm2VerifyDigest(pub, sm2DigestReference(pub, msg), sig));
+    assert(
+      smCrypto.doVerifySignature(Array.from(msg), toHex(sig), "04" + toHex(pub), { hash: true }),
+      "sm-crypto accepts",
+    );
+    const bad = sig.slice();
+    bad[63] ^= 1;
+    assert(!sm2VerifyDigest(pub, sm2DigestReference(pub, msg), bad));
+  }
+});
+
+Deno.test("SM2: digests e >= n and e = 0 verify (boundary of the mod-n reduction)", () => {
+  const rand = rng(5);
+  for (const ev of [0n, 1n, C.n - 1n, C.n, C.n + 1n, (1n << 256n) - 1n]) {
+    const d = scalar(rand);
+    const pub = pointBytes(G.multiply(d));
+    const e = bigIntToBytes(ev, 32);
+    const sig = sm2SignDigest(d, ev);
+    assert(nobleVerify(pub, e, sig), `noble e=${ev}`);
+    assert(sm2VerifyDigest(pub, e, sig), `kernel e=${ev}`);
+  }
+});
+
+Deno.test("SM2: off-curve keys, out-of-range r/s and r + s = n are refused with stable statuses", () => {
+  const a = V.annexA;
+  const pub = fromHex(a.publicKey);
+  const sig = fromHex(a.signature);
+  const e = fromHex(a.e);
+  const st = (p: Uint8Array, x: Uint8Array, s: Uint8Array) => sm2VerifyDigestStatus(p, x, s);
+  const offCurve = pub.slice();
+  offCurve[63] ^= 1;
+  assertEquals(st(offCurve, e, sig), Status.SM2_POINT_NOT_ON_CURVE);
+  assert(!sm2IsOnCurve(offCurve));
+  assert(!sm2IsOnCurve(new Uint8Array(64)));
+  const xTooBig = new Uint8Array(64);
+  xTooBig.set(bigIntToBytes(C.p, 32));
+  assert(!sm2IsOnCurve(xTooBig));
+  // (x, y + p) would be "on the curve" mod p but the coordinate is not below p.
+  const yPlusP = pub.slice();
+  const y = bytesToBigInt(pub.subarray(32));
+  if (y + C.p < 1n << 256n) {
+    yPlusP.set(bigIntToBytes(y + C.p, 32), 32);
+    assert(!sm2IsOnCurve(yPlusP));
+  }
+  const n = bigIntToBytes(C.n, 32);
+  const zero = new Uint8Array(32);
+  const r = sig.subarray(0, 32);
+  const s = sig.subarray(32);
+  const join = (x: Uint8Array, y: Uint8Array) => new Uint8Array([...x, ...y]);
+  assertEquals(st(pub, e, join(zero, s)), Status.SM2_SCALAR_RANGE);
+  assertEquals(st(pub, e, join(r, zero)), Status.SM2_SCALAR_RANGE);
+  assertEquals(st(pub, e, join(n, s)), Status.SM2_SCALAR_RANGE);
+  assertEquals(st(pub, e, join(r, n)), Status.SM2_SCALAR_RANGE);
+  assertEquals(st(pub, e, new Uint8Array(64).fill(0xFF)), Status.SM2_SCALAR_RANGE);
+  const nm1 = bigIntToBytes(C.n - 1n, 32);
+  assertEquals(st(pub, e, join(nm1, nm1)), Status.SM2_BAD_SIGNATURE);
+  // r + s = n gives t = 0: refused before any point arithmetic.
+  const rv = bytesToBigInt(r);
+  assertEquals(st(pub, e, join(r, bigIntToBytes(C.n - rv, 32))), Status.SM2_BAD_SIGNATURE);
+  assertEquals(st(pub, e, sig), Status.OK);
+  assertThrows(() => sm2VerifyDigest(pub.subarray(1), e, sig), RangeError);
+  assertThrows(() => sm2VerifyDigest(pub, e.subarray(1), sig), RangeError);
+  assertThrows(() => sm2VerifyDigest(pub, e, sig.subarray(1)), RangeError);
+});
+
+Deno.test("SM2: the committed unrolled field multiplication equals its generator's output", async () => {
+  const { generate } = await import("./gen_sm2_field.ts");
+  const committed = Deno.readTextFileSync(
+    new URL("./assembly/sm2_field_mul.ts", import.meta.url),
+  );
+  assertEquals(committed, generate());
+});
