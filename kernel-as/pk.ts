@@ -307,3 +307,161 @@ export function sm2MulAdd(
   if (st === Status.BAD_ARGUMENT) throw new KernelError(st, "sm2MulAdd");
   return st === Status.OK ? mem.slice(P_PT, P_PT + 64) : null;
 }
+
+// ---- SM2 with Z and e from the kernel's SM3 ----
+
+type Sm2FullFn = (
+  pub: number,
+  id: number,
+  idLen: number,
+  msg: number,
+  msgLen: number,
+  sig: number,
+) => number;
+const kSm2VerifyFull = fn<Sm2FullFn>("sm2VerifyRaw");
+const kSm2Digest = fn<Sm2FullFn>("sm2DigestRaw");
+const kSm2Z = fn<(pub: number, id: number, idLen: number, out: number) => number>("sm2ZRaw");
+const kSm2VerifyBatch = fn<(desc: number, count: number, statusOut: number) => number>(
+  "sm2VerifyBatch",
+);
+
+/** The default SM2 user ID (GM/T 0009-2012 §10), used by PBOC SM2 certificates. */
+export const SM2_DEFAULT_USER_ID = "1234567812345678";
+/** Longest message the kernel verifies in one piece. */
+export const SM2_MESSAGE_MAX = 0x1_0000;
+/** Longest user ID (its bit length must fit the 2-byte ENTL). */
+export const SM2_USER_ID_MAX = 8191;
+
+const P_ID = PARAM_BASE + 2048; // user ID, up to 8191 bytes
+const P_Z = PARAM_BASE + 1312;
+const utf8 = new TextEncoder();
+
+function userIdBytes(userId: string | Uint8Array, what = "userId"): Uint8Array {
+  const id = typeof userId === "string" ? utf8.encode(userId) : userId;
+  checkBytes(id, what);
+  if (id.length > SM2_USER_ID_MAX) {
+    throw new PkError(Status.SM2_USER_ID_TOO_LONG, `${what} of ${id.length} bytes`);
+  }
+  return id;
+}
+
+/** Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ Gx ‖ Gy ‖ Px ‖ Py) (GB/T 32918.2 §5.5), computed by the kernel. */
+export function sm2Z(
+  publicKey64: Uint8Array,
+  userId: string | Uint8Array = SM2_DEFAULT_USER_ID,
+): Uint8Array {
+  checkLength(publicKey64, 64, "publicKey64");
+  const id = userIdBytes(userId);
+  mem.set(publicKey64, P_PUB);
+  mem.set(id, P_ID);
+  const st = kSm2Z(P_PUB, P_ID, id.length, P_Z);
+  if (st !== Status.OK) throw new KernelError(st, "sm2Z");
+  return mem.slice(P_Z, P_Z + 32);
+}
+
+function loadMessage(publicKey64: Uint8Array, message: Uint8Array, userId: string | Uint8Array) {
+  checkLength(publicKey64, 64, "publicKey64");
+  checkBytes(message, "message");
+  if (message.length > SM2_MESSAGE_MAX) {
+    throw new PkError(Status.SM2_MESSAGE_TOO_LONG, `message of ${message.length} bytes`);
+  }
+  const id = userIdBytes(userId);
+  mem.set(publicKey64, P_PUB);
+  mem.set(id, P_ID);
+  mem.set(message, IN_BASE);
+  return id.length;
+}
+
+/** e = SM3(Z ‖ M) computed by the kernel. */
+export function sm2Digest(
+  publicKey64: Uint8Array,
+  message: Uint8Array,
+  userId: string | Uint8Array = SM2_DEFAULT_USER_ID,
+): Uint8Array {
+  const idLen = loadMessage(publicKey64, message, userId);
+  const st = kSm2Digest(P_PUB, P_ID, idLen, IN_BASE, message.length, P_E);
+  if (st !== Status.OK) throw new KernelError(st, "sm2Digest");
+  return mem.slice(P_E, P_E + 32);
+}
+
+/**
+ * Kernel status of a full SM2 verification (Z and e computed by the kernel): `OK`,
+ * `SM2_BAD_SIGNATURE`, `SM2_SCALAR_RANGE` or `SM2_POINT_NOT_ON_CURVE`.
+ */
+export function sm2VerifyStatus(
+  publicKey64: Uint8Array,
+  message: Uint8Array,
+  signature64: Uint8Array,
+  userId: string | Uint8Array = SM2_DEFAULT_USER_ID,
+): number {
+  checkLength(signature64, 64, "signature64");
+  const idLen = loadMessage(publicKey64, message, userId);
+  mem.set(signature64, P_SIG);
+  const st = kSm2VerifyFull(P_PUB, P_ID, idLen, IN_BASE, message.length, P_SIG);
+  if (st === Status.BAD_ARGUMENT) throw new KernelError(st, "sm2Verify");
+  return st;
+}
+
+/**
+ * SM2 verification of raw r‖s over `message` with `e = SM3(Z ‖ M)`, Z from `userId`
+ * (default `1234567812345678`) and the 64-byte key x‖y. False for any invalid signature,
+ * off-curve key or out-of-range r/s.
+ */
+export function sm2Verify(
+  publicKey64: Uint8Array,
+  message: Uint8Array,
+  signature64: Uint8Array,
+  userId: string | Uint8Array = SM2_DEFAULT_USER_ID,
+): boolean {
+  return sm2VerifyStatus(publicKey64, message, signature64, userId) === Status.OK;
+}
+
+/** One item of {@link sm2VerifyBatch}; `userId` defaults to `1234567812345678`. */
+export interface Sm2Item {
+  readonly publicKey: Uint8Array;
+  readonly message: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly userId?: string | Uint8Array;
+}
+
+/** Many full verifications in as few kernel calls as fit IN; one status per item (0 = valid). */
+export function sm2VerifyBatch(items: readonly Sm2Item[]): number[] {
+  if (!Array.isArray(items)) throw new TypeError("items must be an array");
+  const out: number[] = [];
+  let i = 0;
+  while (i < items.length) {
+    const start = i;
+    let used = 0;
+    const maxItems = Math.floor(OUT_SIZE / 28);
+    while (i < items.length && i - start < maxItems) {
+      const it = items[i];
+      checkLength(it?.publicKey, 64, `items[${i}].publicKey`);
+      checkLength(it.signature, 64, `items[${i}].signature`);
+      checkBytes(it.message, `items[${i}].message`);
+      const id = userIdBytes(it.userId ?? SM2_DEFAULT_USER_ID, `items[${i}].userId`);
+      const need = 128 + id.length + it.message.length;
+      if (need > IN_SIZE) throw new RangeError(`items[${i}] exceeds the input region`);
+      if (used + need > IN_SIZE) break;
+      const base = IN_BASE + used;
+      mem.set(it.publicKey, base);
+      mem.set(it.signature, base + 64);
+      mem.set(id, base + 128);
+      mem.set(it.message, base + 128 + id.length);
+      used += need;
+      const w = (OUT_BASE >>> 2) + (i - start) * 6;
+      mem32[w] = base;
+      mem32[w + 1] = base + 128;
+      mem32[w + 2] = id.length;
+      mem32[w + 3] = base + 128 + id.length;
+      mem32[w + 4] = it.message.length;
+      mem32[w + 5] = base + 64;
+      i++;
+    }
+    const n = i - start;
+    const statusPtr = OUT_BASE + n * 24;
+    const st = kSm2VerifyBatch(OUT_BASE, n, statusPtr);
+    if (st !== Status.OK) throw new KernelError(st, "sm2VerifyBatch");
+    for (let k = 0; k < n; k++) out.push(mem32[(statusPtr >>> 2) + k] | 0);
+  }
+  return out;
+}

@@ -13,11 +13,17 @@ import {
   sm2ZReference,
 } from "../core/pki/sign.ts";
 import {
+  PkError,
+  sm2Digest,
   sm2IsOnCurve,
   sm2MulAdd,
+  sm2Verify,
+  sm2VerifyBatch,
   sm2VerifyDigest,
   sm2VerifyDigestBatch,
   sm2VerifyDigestStatus,
+  sm2VerifyStatus,
+  sm2Z,
 } from "./pk.ts";
 import { Status } from "./status.ts";
 
@@ -292,4 +298,88 @@ Deno.test("SM2: the committed unrolled field multiplication equals its generator
     new URL("./assembly/sm2_field_mul.ts", import.meta.url),
   );
   assertEquals(committed, generate());
+});
+
+Deno.test("SM2 with the kernel's SM3: Z and e of Annex A, full verification, wrong ID/message", () => {
+  const a = V.annexA;
+  const pub = fromHex(a.publicKey);
+  const msg = fromHex(a.message);
+  const sig = fromHex(a.signature);
+  assertEquals(toHex(sm2Z(pub)), a.z);
+  assertEquals(toHex(sm2Z(pub, a.userId)), a.z);
+  assertEquals(toHex(sm2Digest(pub, msg)), a.e);
+  assert(sm2Verify(pub, msg, sig));
+  assert(sm2Verify(pub, msg, sig, new TextEncoder().encode(a.userId)));
+  assert(!sm2Verify(pub, msg, sig, a.failsWithUserId));
+  assert(!sm2Verify(pub, fromHex(a.failsWithMessage), sig));
+  assertEquals(sm2VerifyStatus(pub, msg, new Uint8Array(64)), Status.SM2_SCALAR_RANGE);
+});
+
+Deno.test("SM2 with the kernel's SM3: PBOC certificate and dynamic-signature samples", () => {
+  const c = V.pbocCertificate;
+  const issuerKey = fromHex(c.issuerCertificate).subarray(14, 78);
+  const icc = fromHex(c.iccCertificate);
+  const signed = new Uint8Array([...icc.subarray(0, 84), ...fromHex(c.staticData)]);
+  assert(sm2Verify(issuerKey, signed, icc.subarray(84, 148)));
+  assert(!sm2Verify(issuerKey, signed, icc.subarray(84, 148), ""));
+  const d = V.pbocDynamic;
+  assert(sm2Verify(fromHex(d.publicKey), fromHex(d.message), fromHex(d.signature)));
+  // Both through the batch form, with one bad item in between.
+  const statuses = sm2VerifyBatch([
+    { publicKey: issuerKey, message: signed, signature: icc.subarray(84, 148) },
+    { publicKey: issuerKey, message: signed.subarray(1), signature: icc.subarray(84, 148) },
+    {
+      publicKey: fromHex(d.publicKey),
+      message: fromHex(d.message),
+      signature: fromHex(d.signature),
+    },
+    {
+      publicKey: fromHex(V.annexA.publicKey),
+      message: fromHex(V.annexA.message),
+      signature: fromHex(V.annexA.signature),
+      userId: V.annexA.userId,
+    },
+  ]);
+  assertEquals(statuses, [Status.OK, Status.SM2_BAD_SIGNATURE, Status.OK, Status.OK]);
+});
+
+Deno.test("SM2 with the kernel's SM3: Z and e agree with node:crypto SM3 for random IDs and lengths", () => {
+  const rand = rng(2718);
+  for (let i = 0; i < 300; i++) {
+    const pub = rand(64);
+    const id = rand(i % 3 === 0 ? 0 : (i * 7) % 300);
+    const msg = rand((i * 13) % 400); // crosses SM3 block boundaries with Z in front
+    assertEquals(toHex(sm2Z(pub, id)), toHex(sm2ZReference(pub, id)));
+    assertEquals(toHex(sm2Digest(pub, msg, id)), toHex(sm2DigestReference(pub, msg, id)));
+  }
+  const longId = new Uint8Array(8191).fill(0x41);
+  assertEquals(toHex(sm2Z(rand(64), longId)).length, 64);
+  let code = "";
+  try {
+    sm2Z(rand(64), new Uint8Array(8192));
+  } catch (e) {
+    code = e instanceof PkError ? e.code : String(e);
+  }
+  assertEquals(code, "SM2_USER_ID_TOO_LONG");
+});
+
+Deno.test("SM2 with the kernel's SM3: random keys and messages, full path vs noble + node:crypto SM3", () => {
+  const rand = rng(1618);
+  const items = [];
+  const expected: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const d = scalar(rand);
+    const pub = pointBytes(G.multiply(d));
+    const msg = rand((i * 31) % 250);
+    const e = sm2DigestReference(pub, msg);
+    const sig = nobleSign(d, bytesToBigInt(e), rand);
+    const bad = i % 2 === 1;
+    const m2 = bad ? new Uint8Array([...msg, 0]) : msg;
+    const want = nobleVerify(pub, sm2DigestReference(pub, m2), sig);
+    assertEquals(want, !bad);
+    assertEquals(sm2Verify(pub, m2, sig), want);
+    items.push({ publicKey: pub, message: m2, signature: sig });
+    expected.push(want ? Status.OK : Status.SM2_BAD_SIGNATURE);
+  }
+  assertEquals(sm2VerifyBatch(items), expected);
 });

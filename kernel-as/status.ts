@@ -63,6 +63,8 @@ const table: readonly StatusInfo[] = [
   },
   { code: 321, name: "SM2_SCALAR_RANGE", message: "SM2 signature r or s outside [1, n-1]" },
   { code: 322, name: "SM2_BAD_SIGNATURE", message: "SM2 signature does not verify" },
+  { code: 323, name: "SM2_MESSAGE_TOO_LONG", message: "SM2 message longer than 65536 bytes" },
+  { code: 324, name: "SM2_USER_ID_TOO_LONG", message: "SM2 user ID longer than 8191 bytes" },
 ];
 
 export const STATUSES: ReadonlyMap<number, StatusInfo> = new Map(table.map((s) => [s.code, s]));

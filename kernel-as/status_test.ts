@@ -21,7 +21,13 @@ Deno.test("status codes are unique and inside their family range", () => {
   for (const s of STATUSES.values()) {
     assertEquals(seen.has(s.code), false, `duplicate code ${s.code}`);
     seen.add(s.code);
-    const family = s.name.startsWith("TLV_") ? 1 : s.name.startsWith("SYM_") ? 2 : 0;
+    const family = s.name.startsWith("TLV_")
+      ? 1
+      : s.name.startsWith("SYM_")
+      ? 2
+      : s.name.startsWith("PK_") || s.name.startsWith("SM2_")
+      ? 3
+      : 0;
     if (family > 0) assertEquals(Math.floor(s.code / 100), family, s.name);
   }
 });

@@ -12,9 +12,12 @@
 // the only two values of x1 < p with x1 ≡ r - e (mod n).
 //
 // Internal functions for the verification engine (absolute pointers, statuses returned):
+//   sm2VerifyRaw(pubPtr, idPtr, idLen, msgPtr, msgLen, sigPtr): i32   Z, e = SM3(Z‖M), verify
 //   sm2VerifyDigestRaw(pubPtr /*64: x‖y*/, ePtr /*32*/, sigPtr /*64: r‖s*/): i32
+//   sm2ZRaw(pubPtr, idPtr, idLen, outPtr /*32*/): i32  Z = SM3(ENTL‖ID‖a‖b‖Gx‖Gy‖Px‖Py)
 //   sm2CheckPoint(pubPtr): i32                       on-curve check of x‖y
-// Statuses: OK (valid signature), SM2_POINT_NOT_ON_CURVE, SM2_SCALAR_RANGE, SM2_BAD_SIGNATURE.
+// Statuses: OK (valid signature), SM2_POINT_NOT_ON_CURVE, SM2_SCALAR_RANGE, SM2_BAD_SIGNATURE,
+// SM2_MESSAGE_TOO_LONG (> 64 KiB), SM2_USER_ID_TOO_LONG (> 8191 bytes).
 //
 // Risks: variable time (verification handles public data only); no signing here.
 
@@ -22,10 +25,18 @@ import { inBounds } from "./memory";
 import { RSA_SCRATCH_END } from "./rsa";
 import { ST_BAD_ARGUMENT, ST_OK } from "./status";
 import { fpMul } from "./sm2_field_mul";
+import { sm3Into } from "./sm3";
 
 export const ST_SM2_POINT_NOT_ON_CURVE: i32 = 320;
 export const ST_SM2_SCALAR_RANGE: i32 = 321;
 export const ST_SM2_BAD_SIGNATURE: i32 = 322;
+export const ST_SM2_MESSAGE_TOO_LONG: i32 = 323;
+export const ST_SM2_USER_ID_TOO_LONG: i32 = 324;
+
+/** Longest message sm2VerifyRaw takes (it is copied behind Z for SM3). */
+export const SM2_MESSAGE_MAX: u32 = 0x1_0000;
+/** Longest user ID: its bit length must fit ENTL (2 bytes). */
+export const SM2_USER_ID_MAX: u32 = 8191;
 
 const F: usize = 32; // one field element
 const PT: usize = 96; // one Jacobian point
@@ -73,8 +84,14 @@ const PTAB: usize = SM2_BASE + 0x600; // 1P..15P Jacobian (15 * 96 bytes)
 const WORK: usize = SM2_BASE + 0x1000; // table build: 15 Jacobian points + prefix products
 const GTAB: usize = SM2_BASE + 0x2000; // 64 windows * 15 affine points * 64 bytes
 const GTAB_BYTES: usize = 64 * 15 * 64;
+const ZBUF: usize = (GTAB + GTAB_BYTES + 0xFFF) & ~(<usize>0xFFF); // ENTL‖ID‖a‖b‖G‖P
+const ZBUF_BYTES: usize = 0x3000;
+const MBUF: usize = ZBUF + ZBUF_BYTES; // Z‖M for e, then e and Z
+const MBUF_BYTES: usize = 32 + <usize>SM2_MESSAGE_MAX;
+const E_OUT: usize = MBUF + MBUF_BYTES;
+const Z_OUT: usize = E_OUT + 32;
 /** End of the SM2 part of PK scratch. */
-export const SM2_SCRATCH_END: usize = GTAB + GTAB_BYTES;
+export const SM2_SCRATCH_END: usize = Z_OUT + 32;
 
 let tableReady = false;
 
@@ -553,6 +570,97 @@ export function sm2VerifyDigestBatch(desc: usize, count: u32, statusOut: usize):
     store<i32>(
       statusOut + (<usize>i << 2),
       sm2VerifyDigestRaw(load<u32>(d), load<u32>(d, 4), load<u32>(d, 8)),
+    );
+  }
+  return ST_OK;
+}
+
+// ---- Z and e with the kernel's SM3 (GB/T 32918.2 §5.5, §7.2 step B3) ----
+
+/** Writes Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ Gx ‖ Gy ‖ Px ‖ Py) for the key x‖y at `pubPtr`. */
+export function sm2ZRaw(pubPtr: usize, idPtr: usize, idLen: u32, outPtr: usize): i32 {
+  if (!inBounds(pubPtr, 64) || !inBounds(idPtr, idLen) || !inBounds(outPtr, 32)) {
+    return ST_BAD_ARGUMENT;
+  }
+  if (idLen > SM2_USER_ID_MAX) return ST_SM2_USER_ID_TOO_LONG;
+  const bits = idLen * 8;
+  store<u8>(ZBUF, <u8>(bits >>> 8));
+  store<u8>(ZBUF + 1, <u8>bits);
+  memory.copy(ZBUF + 2, idPtr, idLen);
+  let o = ZBUF + 2 + <usize>idLen;
+  const a = T(0);
+  subL(a, P_L, ONE_L);
+  subL(a, a, ONE_L);
+  subL(a, a, ONE_L); // a = p - 3
+  storeBE(o, a);
+  storeBE(o + 32, B_L);
+  storeBE(o + 64, GX_L);
+  storeBE(o + 96, GY_L);
+  memory.copy(o + 128, pubPtr, 64);
+  o += 192;
+  sm3Into(ZBUF, <u32>(o - ZBUF), outPtr);
+  return ST_OK;
+}
+
+/**
+ * Full SM2 verification: Z from the user ID and key, e = SM3(Z ‖ M), then
+ * sm2VerifyDigestRaw. Status as there, plus the length statuses.
+ */
+export function sm2VerifyRaw(
+  pubPtr: usize,
+  idPtr: usize,
+  idLen: u32,
+  msgPtr: usize,
+  msgLen: u32,
+  sigPtr: usize,
+): i32 {
+  if (!inBounds(msgPtr, msgLen)) return ST_BAD_ARGUMENT;
+  if (msgLen > SM2_MESSAGE_MAX) return ST_SM2_MESSAGE_TOO_LONG;
+  const st = sm2ZRaw(pubPtr, idPtr, idLen, MBUF);
+  if (st != ST_OK) return st;
+  memory.copy(MBUF + 32, msgPtr, msgLen);
+  sm3Into(MBUF, msgLen + 32, E_OUT);
+  return sm2VerifyDigestRaw(pubPtr, E_OUT, sigPtr);
+}
+
+/** e = SM3(Z ‖ M) as the kernel computes it (for tests); 32 bytes to `outPtr`. */
+export function sm2DigestRaw(
+  pubPtr: usize,
+  idPtr: usize,
+  idLen: u32,
+  msgPtr: usize,
+  msgLen: u32,
+  outPtr: usize,
+): i32 {
+  if (!inBounds(msgPtr, msgLen) || !inBounds(outPtr, 32)) return ST_BAD_ARGUMENT;
+  if (msgLen > SM2_MESSAGE_MAX) return ST_SM2_MESSAGE_TOO_LONG;
+  const st = sm2ZRaw(pubPtr, idPtr, idLen, MBUF);
+  if (st != ST_OK) return st;
+  memory.copy(MBUF + 32, msgPtr, msgLen);
+  sm3Into(MBUF, msgLen + 32, outPtr);
+  return ST_OK;
+}
+
+/**
+ * Many full verifications in one call. `desc` holds `count` entries of 6 u32: pubPtr, idPtr,
+ * idLen, msgPtr, msgLen, sigPtr (absolute). One i32 status per item to `statusOut`.
+ */
+export function sm2VerifyBatch(desc: usize, count: u32, statusOut: usize): i32 {
+  if (count > 0x10_0000 || !inBounds(desc, count * 24) || !inBounds(statusOut, count * 4)) {
+    return ST_BAD_ARGUMENT;
+  }
+  for (let i: u32 = 0; i < count; i++) {
+    const d = desc + <usize>i * 24;
+    store<i32>(
+      statusOut + (<usize>i << 2),
+      sm2VerifyRaw(
+        load<u32>(d),
+        load<u32>(d, 4),
+        load<u32>(d, 8),
+        load<u32>(d, 12),
+        load<u32>(d, 16),
+        load<u32>(d, 20),
+      ),
     );
   }
   return ST_OK;
