@@ -45,7 +45,6 @@ const W_X: usize = PK_BASE; // input limbs
 const W_XM: usize = PK_BASE + NUM_BYTES; // input in Montgomery form
 const W_A: usize = PK_BASE + 2 * NUM_BYTES; // accumulator
 const W_B: usize = PK_BASE + 3 * NUM_BYTES; // second accumulator (ping-pong)
-const W_M: usize = PK_BASE + 4 * NUM_BYTES; // Montgomery quotient digits
 const W_ONE: usize = PK_BASE + 5 * NUM_BYTES;
 const SLOTS_BASE: usize = PK_BASE + 0x2000;
 /** End of the RSA part of PK scratch (the SM2 family starts at or after it). */
@@ -141,50 +140,85 @@ function dblMod(a: usize, n: usize, k: u32): void {
   if (carry != 0 || geq(a, n, k)) subInPlace(a, n, k);
 }
 
+// Interleaved operands for the SIMD product: AM[j] = (a_j, m_j) for j = 0..k (pair k is
+// zero padding), BN[p] = (b_(k-1-p), n_(k-1-p)) reversed, so that as j rises the pairs
+// (a_j b_(i-j), m_j n_(i-j)) and (a_(j+1) b_(i-j-1), m_(j+1) n_(i-j-1)) sit in one 16-byte
+// load each and i64x2.extmul_{low,high}_i32x4_u form four 56-bit products at once.
+const AM: usize = PK_BASE + 6 * NUM_BYTES + 16;
+const BN: usize = AM + 2 * NUM_BYTES;
+
+/** Sum of the 4·pairs products over AM/BN pairs from pa/pb (two independent accumulators). */
+// @ts-ignore: decorator
+@inline function dot(pa: usize, pb: usize, pairs: u32): u64 {
+  let v0 = i64x2.splat(0);
+  let v1 = i64x2.splat(0);
+  const end = pa + (<usize>pairs << 4);
+  const end2 = pa + (<usize>(pairs & ~1) << 4);
+  while (pa < end2) {
+    const x0 = v128.load(pa);
+    const y0 = v128.load(pb);
+    const x1 = v128.load(pa, 16);
+    const y1 = v128.load(pb, 16);
+    v0 = i64x2.add(v0, i64x2.extmul_low_i32x4_u(x0, y0));
+    v1 = i64x2.add(v1, i64x2.extmul_high_i32x4_u(x0, y0));
+    v0 = i64x2.add(v0, i64x2.extmul_low_i32x4_u(x1, y1));
+    v1 = i64x2.add(v1, i64x2.extmul_high_i32x4_u(x1, y1));
+    pa += 32;
+    pb += 32;
+  }
+  if (pa < end) {
+    const x = v128.load(pa);
+    const y = v128.load(pb);
+    v0 = i64x2.add(v0, i64x2.extmul_low_i32x4_u(x, y));
+    v1 = i64x2.add(v1, i64x2.extmul_high_i32x4_u(x, y));
+  }
+  v0 = i64x2.add(v0, v1);
+  return <u64>i64x2.extract_lane(v0, 0) + <u64>i64x2.extract_lane(v0, 1);
+}
+
 /**
- * Montgomery product out = a*b*R^-1 mod n (a, b < n; out must not alias a or b), finely
- * integrated product scanning: quotient digits m go to W_M.
+ * Montgomery product out = a*b*R^-1 mod n (a, b < n; out must not alias a or b): finely
+ * integrated product scanning (Koc, Acar, Kaliski 1996, FIPS) with WASM SIMD products.
  */
 function montMul(out: usize, a: usize, b: usize, n: usize, k: u32, n0inv: u32): void {
-  const m = W_M;
+  // Lay out the operands (O(k), against O(k^2) products below).
+  for (let j: u32 = 0; j < k; j++) {
+    store<u64>(AM + (<usize>j << 3), <u64>load<u32>(a + (<usize>j << 2))); // m_j = 0
+  }
+  store<u64>(AM + (<usize>k << 3), 0);
+  for (let j: u32 = 0; j < k; j++) {
+    const q = BN + (<usize>(k - 1 - j) << 3);
+    store<u32>(q, load<u32>(b + (<usize>j << 2)));
+    store<u32>(q, load<u32>(n + (<usize>j << 2)), 4);
+  }
   let acc: u64 = 0;
   const n0 = limb(n, 0);
   const b0 = limb(b, 0);
+  const km1 = <usize>(k - 1);
   for (let i: u32 = 0; i < k; i++) {
-    let pa = a;
-    let pm = m;
-    let pb = b + (<usize>i << 2);
-    let pn = n + (<usize>i << 2);
-    for (let j: u32 = 0; j < i; j++) {
-      acc += <u64>load<u32>(pa) * <u64>load<u32>(pb) + <u64>load<u32>(pm) * <u64>load<u32>(pn);
-      pa += 4;
-      pm += 4;
-      pb -= 4;
-      pn -= 4;
-    }
-    acc += <u64>load<u32>(pa) * b0;
+    // terms j = 0..i-1 (and j = i when that makes an even count: m_i is still 0 there)
+    const odd = (i & 1) != 0;
+    const pairs: u32 = (i + 1) >>> 1;
+    const pa = AM;
+    const pb = BN + ((km1 - <usize>i) << 3);
+    acc += dot(pa, pb, pairs);
+    if (!odd) acc += limb(a, i) * b0;
     const mi = (<u32>acc * n0inv) & MASK;
-    store<u32>(pm, mi);
+    store<u32>(AM + (<usize>i << 3), mi, 4);
     acc += <u64>mi * n0;
     acc >>= LIMB_BITS;
   }
-  const last = (<usize>(k - 1)) << 2;
   for (let i: u32 = k; i < 2 * k - 1; i++) {
+    // terms j = i-k+1 .. k-1, padded with the zero pair j = k to an even count
     const j0 = i - k + 1;
-    let pa = a + (<usize>j0 << 2);
-    let pm = m + (<usize>j0 << 2);
-    let pb = b + last;
-    let pn = n + last;
-    for (let j: u32 = j0; j < k; j++) {
-      acc += <u64>load<u32>(pa) * <u64>load<u32>(pb) + <u64>load<u32>(pm) * <u64>load<u32>(pn);
-      pa += 4;
-      pm += 4;
-      pb -= 4;
-      pn -= 4;
-    }
+    const pairs: u32 = (k + k - i) >>> 1;
+    const pa = AM + (<usize>j0 << 3);
+    const pb = BN;
+    acc += dot(pa, pb, pairs);
     store<u32>(out + (<usize>(i - k) << 2), <u32>acc & MASK);
     acc >>= LIMB_BITS;
   }
+  const last = km1 << 2;
   store<u32>(out + last, <u32>acc & MASK);
   acc >>= LIMB_BITS;
   // Result < 2n: one conditional subtraction (a top carry means it is >= R > n).
