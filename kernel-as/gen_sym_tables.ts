@@ -264,6 +264,8 @@ function iroot(x: bigint, k: bigint): bigint {
 }
 const SHA256_K = primes(64).map((p) => u32(iroot(BigInt(p) << 96n, 3n)));
 const SHA256_H0 = primes(8).map((p) => u32(iroot(BigInt(p) << 64n, 2n)));
+/** SHA-256 round constants, for the unrolled hash generator. */
+export const SHA256_K_VALUES: readonly number[] = SHA256_K;
 check(SHA256_K[0] === 0x428a2f98 && SHA256_K[63] === 0xc67178f2, "SHA-256 K");
 check(SHA256_H0[0] === 0x6a09e667 && SHA256_H0[7] === 0x5be0cd19, "SHA-256 H0");
 
