@@ -159,12 +159,22 @@ function packSubkey(k48: bigint): [number, number] {
   return [ka >>> 0, kb >>> 0];
 }
 
-/** PC-2 nibble tables over C‖D (56 bits, 14 nibbles): [nibble n][value] → (ka, kb). */
+/**
+ * PC-2 byte tables over C‖D: each 28-bit half is cut into chunks of 8, 8, 8 and 4 bits (bits
+ * 27-20, 19-12, 11-4, 3-0); table [chunk n][value] → (ka, kb), chunks 0-3 from C, 4-7 from D.
+ */
 function pc2Tables(): number[] {
   const out: number[] = [];
-  for (let n = 0; n < 14; n++) {
-    for (let v = 0; v < 16; v++) {
-      const cd = BigInt(v) << BigInt(52 - 4 * n);
+  const shifts = [20, 12, 4, 0];
+  for (let n = 0; n < 8; n++) {
+    const half = n < 4 ? 28n : 0n;
+    const width = n % 4 === 3 ? 16 : 256;
+    for (let v = 0; v < 256; v++) {
+      if (v >= width) {
+        out.push(0, 0);
+        continue;
+      }
+      const cd = BigInt(v) << (BigInt(shifts[n % 4]) + half);
       out.push(...packSubkey(permute(cd, PC2, 56)));
     }
   }
@@ -308,7 +318,7 @@ export function generate(): string {
     emit("DES_PC1", "DES PC-1: [key byte j][value] → (C, D), 8 × 256 × 2 u32.", "u32", pc1Tables()),
     emit(
       "DES_PC2",
-      "DES PC-2 over C‖D nibbles: [nibble n][value] → (ka, kb), 14 × 16 × 2 u32.",
+      "DES PC-2 over C‖D chunks (8,8,8,4 bits per half): [chunk n][value] → (ka, kb), 8 × 256 × 2 u32.",
       "u32",
       pc2Tables(),
     ),

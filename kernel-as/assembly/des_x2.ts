@@ -14,14 +14,14 @@ import { DES_FP, DES_IP, DES_SP } from "./sym_tables";
   const x = rotl<u32>(r, 7);
   const u = (x ^ k0) & 0xFCFCFCFC;
   const v = (rotr<u32>(x, 4) ^ k1) & 0xFCFCFCFC;
-  return load<u32>(DES_SP + (u & 0xFF)) ^
-    load<u32>(DES_SP + ((u >> 8) & 0xFF), 6 * 256) ^
-    load<u32>(DES_SP + ((u >> 16) & 0xFF), 4 * 256) ^
-    load<u32>(DES_SP + (u >> 24), 2 * 256) ^
-    load<u32>(DES_SP + (v & 0xFF), 7 * 256) ^
-    load<u32>(DES_SP + ((v >> 8) & 0xFF), 5 * 256) ^
-    load<u32>(DES_SP + ((v >> 16) & 0xFF), 3 * 256) ^
-    load<u32>(DES_SP + (v >> 24), 1 * 256);
+  return load<u32>(u & 0xFF, DES_SP) ^
+    load<u32>((u >> 8) & 0xFF, DES_SP + 6 * 256) ^
+    load<u32>((u >> 16) & 0xFF, DES_SP + 4 * 256) ^
+    load<u32>(u >> 24, DES_SP + 2 * 256) ^
+    load<u32>(v & 0xFF, DES_SP + 7 * 256) ^
+    load<u32>((v >> 8) & 0xFF, DES_SP + 5 * 256) ^
+    load<u32>((v >> 16) & 0xFF, DES_SP + 3 * 256) ^
+    load<u32>(v >> 24, DES_SP + 1 * 256);
 }
 
 // @ts-ignore: decorator

@@ -7,10 +7,10 @@ import { SM4_T } from "./sym_tables";
 
 // @ts-ignore: decorator
 @inline function t(w: u32): u32 {
-  return load<u32>(SM4_T + ((w >> 24) << 2)) ^
-    load<u32>(SM4_T + (((w >> 16) & 0xFF) << 2), 1024) ^
-    load<u32>(SM4_T + (((w >> 8) & 0xFF) << 2), 2048) ^
-    load<u32>(SM4_T + ((w & 0xFF) << 2), 3072);
+  return load<u32>((w >> 24) << 2, SM4_T) ^
+    load<u32>(((w >> 16) & 0xFF) << 2, SM4_T + 1024) ^
+    load<u32>(((w >> 8) & 0xFF) << 2, SM4_T + 2048) ^
+    load<u32>((w & 0xFF) << 2, SM4_T + 3072);
 }
 
 // @ts-ignore: decorator
