@@ -248,6 +248,17 @@ function sm4TTables(): number[] {
   }
   return out;
 }
+function sm4Lk(b: number): number {
+  return (b ^ rotl(b, 13) ^ rotl(b, 23)) >>> 0;
+}
+/** Key-schedule T'-tables: table k maps a byte at position k to L'(S(a) << 24-8k). */
+function sm4TkTables(): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < 4; k++) {
+    for (let a = 0; a < 256; a++) out.push(sm4Lk((SM4_SBOX[a] << (24 - 8 * k)) >>> 0));
+  }
+  return out;
+}
 /** CK_i bytes ck_{i,j} = (4i + j)·7 mod 256. */
 const SM4_CK = Array.from({ length: 32 }, (_, i) => {
   let w = 0;
@@ -328,6 +339,7 @@ export function generate(): string {
       "u32",
       sm4TTables(),
     ),
+    emit("SM4_TK", "SM4 key-schedule T'-tables: [k][a] → L'(S(a) << (24 − 8k)), 4 × 256 u32.", "u32", sm4TkTables()),
     emit("SM4_SBOX", "SM4 S-box (GB/T 32907-2016 §6.2).", "u8", SM4_SBOX),
     emit("SM4_CK", "SM4 key-schedule constants CK0..CK31.", "u32", SM4_CK),
     emit("SHA256_K", "SHA-256 round constants K0..K63 (FIPS 180-4 §4.2.2).", "u32", SHA256_K),

@@ -4,7 +4,7 @@
 
 import { desCrypt, desKeyOne } from "./des";
 import { desCryptX2 } from "./des_x2";
-import { sm4KeySchedule, sm4EncryptBlockAt } from "./sm4";
+import { sm4EncryptBlockAt, sm4KeyScheduleX2 } from "./sm4";
 import { sm4CryptX2 } from "./sm4_x2";
 import { MAC_TAIL_ERROR, macTail, macTailStatus } from "./mac_padding";
 import { ST_OK } from "./status";
@@ -75,8 +75,7 @@ export function sm4CbcMacPairInto(
   if (ta == MAC_TAIL_ERROR) return macTailStatus(padding);
   const tb = macTail(srcB, lenB, 16, padding, TAIL_B);
   if (tb == MAC_TAIL_ERROR) return macTailStatus(padding);
-  sm4KeySchedule(keyA, RK_A);
-  sm4KeySchedule(keyB, RK_B);
+  sm4KeyScheduleX2(keyA, RK_A, keyB, RK_B);
   const fa = lenA >> 4, fb = lenB >> 4;
   const na = fa + <u32>ta, nb = fb + <u32>tb;
   memory.fill(IO, 0, 32);

@@ -7,10 +7,10 @@ import { SM4_T } from "./sym_tables";
 
 // @ts-ignore: decorator
 @inline function t(w: u32): u32 {
-  return load<u32>((w >> 24) << 2, SM4_T) ^
-    load<u32>(((w >> 16) & 0xFF) << 2, SM4_T + 1024) ^
-    load<u32>(((w >> 8) & 0xFF) << 2, SM4_T + 2048) ^
-    load<u32>((w & 0xFF) << 2, SM4_T + 3072);
+  return (load<u32>((w >> 24) << 2, SM4_T) ^
+    load<u32>(((w >> 16) & 0xFF) << 2, SM4_T + 1024)) ^
+    (load<u32>(((w >> 8) & 0xFF) << 2, SM4_T + 2048) ^
+      load<u32>((w & 0xFF) << 2, SM4_T + 3072));
 }
 
 // @ts-ignore: decorator
@@ -25,18 +25,18 @@ export function sm4CryptX2(rkA: usize, rkB: usize, io: usize, decrypt: bool): vo
   if (!decrypt) {
     for (let i: usize = 0; i < 128; i += 16) {
       const ka = rkA + i, kb = rkB + i;
-      a0 ^= t(a1 ^ a2 ^ a3 ^ load<u32>(ka)); b0 ^= t(b1 ^ b2 ^ b3 ^ load<u32>(kb));
-      a1 ^= t(a2 ^ a3 ^ a0 ^ load<u32>(ka, 4)); b1 ^= t(b2 ^ b3 ^ b0 ^ load<u32>(kb, 4));
-      a2 ^= t(a3 ^ a0 ^ a1 ^ load<u32>(ka, 8)); b2 ^= t(b3 ^ b0 ^ b1 ^ load<u32>(kb, 8));
-      a3 ^= t(a0 ^ a1 ^ a2 ^ load<u32>(ka, 12)); b3 ^= t(b0 ^ b1 ^ b2 ^ load<u32>(kb, 12));
+      a0 ^= t(a1 ^ a2 ^ load<u32>(ka) ^ a3); b0 ^= t(b1 ^ b2 ^ load<u32>(kb) ^ b3);
+      a1 ^= t(a2 ^ a3 ^ load<u32>(ka, 4) ^ a0); b1 ^= t(b2 ^ b3 ^ load<u32>(kb, 4) ^ b0);
+      a2 ^= t(a3 ^ a0 ^ load<u32>(ka, 8) ^ a1); b2 ^= t(b3 ^ b0 ^ load<u32>(kb, 8) ^ b1);
+      a3 ^= t(a0 ^ a1 ^ load<u32>(ka, 12) ^ a2); b3 ^= t(b0 ^ b1 ^ load<u32>(kb, 12) ^ b2);
     }
   } else {
     for (let i: isize = 112; i >= 0; i -= 16) {
       const ka = rkA + i, kb = rkB + i;
-      a0 ^= t(a1 ^ a2 ^ a3 ^ load<u32>(ka, 12)); b0 ^= t(b1 ^ b2 ^ b3 ^ load<u32>(kb, 12));
-      a1 ^= t(a2 ^ a3 ^ a0 ^ load<u32>(ka, 8)); b1 ^= t(b2 ^ b3 ^ b0 ^ load<u32>(kb, 8));
-      a2 ^= t(a3 ^ a0 ^ a1 ^ load<u32>(ka, 4)); b2 ^= t(b3 ^ b0 ^ b1 ^ load<u32>(kb, 4));
-      a3 ^= t(a0 ^ a1 ^ a2 ^ load<u32>(ka)); b3 ^= t(b0 ^ b1 ^ b2 ^ load<u32>(kb));
+      a0 ^= t(a1 ^ a2 ^ load<u32>(ka, 12) ^ a3); b0 ^= t(b1 ^ b2 ^ load<u32>(kb, 12) ^ b3);
+      a1 ^= t(a2 ^ a3 ^ load<u32>(ka, 8) ^ a0); b1 ^= t(b2 ^ b3 ^ load<u32>(kb, 8) ^ b0);
+      a2 ^= t(a3 ^ a0 ^ load<u32>(ka, 4) ^ a1); b2 ^= t(b3 ^ b0 ^ load<u32>(kb, 4) ^ b1);
+      a3 ^= t(a0 ^ a1 ^ load<u32>(ka) ^ a2); b3 ^= t(b0 ^ b1 ^ load<u32>(kb) ^ b2);
     }
   }
   store<u32>(io, bswap<u32>(a3)); store<u32>(io, bswap<u32>(a2), 4);
