@@ -7,8 +7,11 @@
  * printed first is the comparison, in ns per unit and as ratios (> 1 means the kernel is faster;
  * "vs OpenSSL" is OpenSSL's ns divided by the kernel's). Each figure is the median of 5
  * repetitions of ≥ 120 ms after a ≥ 400 ms warm-up (WASM code must tier up from Liftoff).
+ * Time is the process's CPU time (user + system) on both sides — `openssl speed` without
+ * `-elapsed` does the same — so other load on a shared machine does not skew the ratios.
  * `SYM_BENCH_QUICK=1` shortens everything for a smoke run.
  */
+import process from "node:process";
 import { createCipheriv, createDecipheriv, createHash } from "node:crypto";
 import forge from "node-forge";
 import smCrypto from "sm-crypto";
@@ -33,24 +36,30 @@ const QUICK = Deno.env.get("SYM_BENCH_QUICK") === "1";
 const REP_MS = QUICK ? 30 : 120;
 const WARM_MS = QUICK ? 100 : 400;
 
-/** Median ns per unit of `f`, which processes `units` units per call. */
+/** CPU milliseconds used by this process so far. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Median CPU ns per unit of `f`, which processes `units` units per call. */
 function measure(f: () => unknown, units: number): number {
-  let t0 = performance.now();
+  let t0 = cpuMs();
   let calls = 0;
-  while (performance.now() - t0 < WARM_MS) (f(), calls++);
-  const perCallMs = (performance.now() - t0) / calls;
+  while (cpuMs() - t0 < WARM_MS) (f(), calls++);
+  const perCallMs = (cpuMs() - t0) / calls;
   const n = Math.max(1, Math.ceil(REP_MS / perCallMs));
   const reps: number[] = [];
   for (let r = 0; r < 5; r++) {
-    t0 = performance.now();
+    t0 = cpuMs();
     for (let i = 0; i < n; i++) f();
-    reps.push(((performance.now() - t0) * 1e6) / (n * units));
+    reps.push(((cpuMs() - t0) * 1e6) / (n * units));
   }
   reps.sort((a, b) => a - b);
   return reps[2];
 }
 
-/** ns per operation of `openssl speed -evp ALG -bytes N` (single process, -mr output). */
+/** CPU ns per operation of `openssl speed -evp ALG -bytes N` (single process, -mr output). */
 function opensslSpeed(alg: string, bytes: number, legacy = false): number {
   const args = [
     "speed",
@@ -62,7 +71,6 @@ function opensslSpeed(alg: string, bytes: number, legacy = false): number {
     "-seconds",
     QUICK ? "1" : "2",
     "-mr",
-    "-elapsed",
   ];
   const out = new Deno.Command("openssl", { args, stdout: "piped", stderr: "piped" }).outputSync();
   const text = new TextDecoder().decode(out.stdout);
@@ -271,9 +279,9 @@ export function table(rows: Row[]): string {
     lines.push(
       `| ${r.what} | ${ns(r.kernelBatch)} | ${ns(r.kernelCall)} | ${ns(r.openssl)} | ${
         x(r.openssl)
-      } | ${r.node === null ? "not offered" : ns(r.node)} | ${r.node === null ? "—" : x(r.node)} | ${
-        ns(r.js)
-      } ${r.jsName} | ${x(r.js)} | ${r.target ? `≥ ${r.target}×` : "—"} |`,
+      } | ${r.node === null ? "not offered" : ns(r.node)} | ${
+        r.node === null ? "—" : x(r.node)
+      } | ${ns(r.js)} ${r.jsName} | ${x(r.js)} | ${r.target ? `≥ ${r.target}×` : "—"} |`,
     );
   }
   return lines.join("\n");
@@ -292,24 +300,50 @@ if (import.meta.main || Deno.args.includes("--table")) {
   })();
   console.log(
     `\n${cpu}, ${navigator.hardwareConcurrency} cores; Deno ${Deno.version.deno} (V8 ${Deno.version.v8}); ` +
-      `${new TextDecoder().decode(new Deno.Command("openssl", { args: ["version"] }).outputSync().stdout).trim()}; ` +
-      `load ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}; ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+      `${
+        new TextDecoder().decode(
+          new Deno.Command("openssl", { args: ["version"] }).outputSync().stdout,
+        ).trim()
+      }; ` +
+      `load ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}; ${
+        ((performance.now() - t0) / 1000).toFixed(0)
+      } s`,
   );
 }
 
 // deno bench view of the kernel's batch forms (the comparison above is printed first).
-Deno.bench({ name: "kernel 3DES-ECB, 4096 blocks per call", group: "sym", fn: () => {
-  desEncryptEcb(KEY24, DATA);
-} });
-Deno.bench({ name: "kernel SM4-ECB, 2048 blocks per call", group: "sym", fn: () => {
-  sm4EncryptEcb(KEY16, DATA);
-} });
-Deno.bench({ name: "kernel SM3 batch, 1024 × 64 B", group: "sym", fn: () => {
-  sm3Batch(MSGS);
-} });
-Deno.bench({ name: "kernel SHA-1 batch, 1024 × 64 B", group: "sym", fn: () => {
-  sha1Batch(MSGS);
-} });
-Deno.bench({ name: "kernel alg 3 MAC batch, 1024 × 40 B", group: "sym", fn: () => {
-  macIso9797Alg3Batch(MAC_ITEMS, 2);
-} });
+Deno.bench({
+  name: "kernel 3DES-ECB, 4096 blocks per call",
+  group: "sym",
+  fn: () => {
+    desEncryptEcb(KEY24, DATA);
+  },
+});
+Deno.bench({
+  name: "kernel SM4-ECB, 2048 blocks per call",
+  group: "sym",
+  fn: () => {
+    sm4EncryptEcb(KEY16, DATA);
+  },
+});
+Deno.bench({
+  name: "kernel SM3 batch, 1024 × 64 B",
+  group: "sym",
+  fn: () => {
+    sm3Batch(MSGS);
+  },
+});
+Deno.bench({
+  name: "kernel SHA-1 batch, 1024 × 64 B",
+  group: "sym",
+  fn: () => {
+    sha1Batch(MSGS);
+  },
+});
+Deno.bench({
+  name: "kernel alg 3 MAC batch, 1024 × 40 B",
+  group: "sym",
+  fn: () => {
+    macIso9797Alg3Batch(MAC_ITEMS, 2);
+  },
+});
