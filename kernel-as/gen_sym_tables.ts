@@ -159,12 +159,22 @@ function packSubkey(k48: bigint): [number, number] {
   return [ka >>> 0, kb >>> 0];
 }
 
-/** PC-2 nibble tables over C‖D (56 bits, 14 nibbles): [nibble n][value] → (ka, kb). */
+/**
+ * PC-2 byte tables over C‖D: each 28-bit half is cut into chunks of 8, 8, 8 and 4 bits (bits
+ * 27-20, 19-12, 11-4, 3-0); table [chunk n][value] → (ka, kb), chunks 0-3 from C, 4-7 from D.
+ */
 function pc2Tables(): number[] {
   const out: number[] = [];
-  for (let n = 0; n < 14; n++) {
-    for (let v = 0; v < 16; v++) {
-      const cd = BigInt(v) << BigInt(52 - 4 * n);
+  const shifts = [20, 12, 4, 0];
+  for (let n = 0; n < 8; n++) {
+    const half = n < 4 ? 28n : 0n;
+    const width = n % 4 === 3 ? 16 : 256;
+    for (let v = 0; v < 256; v++) {
+      if (v >= width) {
+        out.push(0, 0);
+        continue;
+      }
+      const cd = BigInt(v) << (BigInt(shifts[n % 4]) + half);
       out.push(...packSubkey(permute(cd, PC2, 56)));
     }
   }
@@ -238,6 +248,17 @@ function sm4TTables(): number[] {
   }
   return out;
 }
+function sm4Lk(b: number): number {
+  return (b ^ rotl(b, 13) ^ rotl(b, 23)) >>> 0;
+}
+/** Key-schedule T'-tables: table k maps a byte at position k to L'(S(a) << 24-8k). */
+function sm4TkTables(): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < 4; k++) {
+    for (let a = 0; a < 256; a++) out.push(sm4Lk((SM4_SBOX[a] << (24 - 8 * k)) >>> 0));
+  }
+  return out;
+}
 /** CK_i bytes ck_{i,j} = (4i + j)·7 mod 256. */
 const SM4_CK = Array.from({ length: 32 }, (_, i) => {
   let w = 0;
@@ -264,6 +285,8 @@ function iroot(x: bigint, k: bigint): bigint {
 }
 const SHA256_K = primes(64).map((p) => u32(iroot(BigInt(p) << 96n, 3n)));
 const SHA256_H0 = primes(8).map((p) => u32(iroot(BigInt(p) << 64n, 2n)));
+/** SHA-256 round constants, for the unrolled hash generator. */
+export const SHA256_K_VALUES: readonly number[] = SHA256_K;
 check(SHA256_K[0] === 0x428a2f98 && SHA256_K[63] === 0xc67178f2, "SHA-256 K");
 check(SHA256_H0[0] === 0x6a09e667 && SHA256_H0[7] === 0x5be0cd19, "SHA-256 H0");
 
@@ -306,7 +329,7 @@ export function generate(): string {
     emit("DES_PC1", "DES PC-1: [key byte j][value] → (C, D), 8 × 256 × 2 u32.", "u32", pc1Tables()),
     emit(
       "DES_PC2",
-      "DES PC-2 over C‖D nibbles: [nibble n][value] → (ka, kb), 14 × 16 × 2 u32.",
+      "DES PC-2 over C‖D chunks (8,8,8,4 bits per half): [chunk n][value] → (ka, kb), 8 × 256 × 2 u32.",
       "u32",
       pc2Tables(),
     ),
@@ -316,6 +339,7 @@ export function generate(): string {
       "u32",
       sm4TTables(),
     ),
+    emit("SM4_TK", "SM4 key-schedule T'-tables: [k][a] → L'(S(a) << (24 − 8k)), 4 × 256 u32.", "u32", sm4TkTables()),
     emit("SM4_SBOX", "SM4 S-box (GB/T 32907-2016 §6.2).", "u8", SM4_SBOX),
     emit("SM4_CK", "SM4 key-schedule constants CK0..CK31.", "u32", SM4_CK),
     emit("SHA256_K", "SHA-256 round constants K0..K63 (FIPS 180-4 §4.2.2).", "u32", SHA256_K),

@@ -29,29 +29,56 @@ export const DES_SCHEDULE_BYTES: u32 = 400;
   const x = rotl<u32>(r, 7);
   const u = (x ^ ka) & 0xFCFCFCFC;
   const v = (rotr<u32>(x, 4) ^ kb) & 0xFCFCFCFC;
-  return load<u32>(DES_SP + (u & 0xFF)) ^
-    load<u32>(DES_SP + ((u >> 8) & 0xFF), 6 * 256) ^
-    load<u32>(DES_SP + ((u >> 16) & 0xFF), 4 * 256) ^
-    load<u32>(DES_SP + (u >> 24), 2 * 256) ^
-    load<u32>(DES_SP + (v & 0xFF), 7 * 256) ^
-    load<u32>(DES_SP + ((v >> 8) & 0xFF), 5 * 256) ^
-    load<u32>(DES_SP + ((v >> 16) & 0xFF), 3 * 256) ^
-    load<u32>(DES_SP + (v >> 24), 1 * 256);
+  // Table bases as constant load offsets: the index is the masked group itself.
+  // XOR as a balanced tree: the round's critical path is 3 XORs after the loads, not 7.
+  return ((load<u32>(u & 0xFF, DES_SP) ^
+    load<u32>((u >> 8) & 0xFF, DES_SP + 6 * 256)) ^
+    (load<u32>((u >> 16) & 0xFF, DES_SP + 4 * 256) ^
+      load<u32>(u >> 24, DES_SP + 2 * 256))) ^
+    ((load<u32>(v & 0xFF, DES_SP + 7 * 256) ^
+      load<u32>((v >> 8) & 0xFF, DES_SP + 5 * 256)) ^
+      (load<u32>((v >> 16) & 0xFF, DES_SP + 3 * 256) ^
+        load<u32>(v >> 24, DES_SP + 1 * 256)));
 }
 
 /** 16 rounds of one key; returns the preoutput R16‖L16 (hi = R16). */
 // @ts-ignore: decorator
 @inline function rounds(l: u32, r: u32, sk: usize, decrypt: bool): u64 {
+  // Unrolled so every subkey load has a constant offset.
   if (!decrypt) {
-    for (let i: usize = 0; i < 128; i += 16) {
-      l ^= f(r, load<u32>(sk + i), load<u32>(sk + i, 4));
-      r ^= f(l, load<u32>(sk + i, 8), load<u32>(sk + i, 12));
-    }
+    l ^= f(r, load<u32>(sk, 0), load<u32>(sk, 4));
+    r ^= f(l, load<u32>(sk, 8), load<u32>(sk, 12));
+    l ^= f(r, load<u32>(sk, 16), load<u32>(sk, 20));
+    r ^= f(l, load<u32>(sk, 24), load<u32>(sk, 28));
+    l ^= f(r, load<u32>(sk, 32), load<u32>(sk, 36));
+    r ^= f(l, load<u32>(sk, 40), load<u32>(sk, 44));
+    l ^= f(r, load<u32>(sk, 48), load<u32>(sk, 52));
+    r ^= f(l, load<u32>(sk, 56), load<u32>(sk, 60));
+    l ^= f(r, load<u32>(sk, 64), load<u32>(sk, 68));
+    r ^= f(l, load<u32>(sk, 72), load<u32>(sk, 76));
+    l ^= f(r, load<u32>(sk, 80), load<u32>(sk, 84));
+    r ^= f(l, load<u32>(sk, 88), load<u32>(sk, 92));
+    l ^= f(r, load<u32>(sk, 96), load<u32>(sk, 100));
+    r ^= f(l, load<u32>(sk, 104), load<u32>(sk, 108));
+    l ^= f(r, load<u32>(sk, 112), load<u32>(sk, 116));
+    r ^= f(l, load<u32>(sk, 120), load<u32>(sk, 124));
   } else {
-    for (let i: isize = 112; i >= 0; i -= 16) {
-      l ^= f(r, load<u32>(sk + i, 8), load<u32>(sk + i, 12));
-      r ^= f(l, load<u32>(sk + i), load<u32>(sk + i, 4));
-    }
+    l ^= f(r, load<u32>(sk, 120), load<u32>(sk, 124));
+    r ^= f(l, load<u32>(sk, 112), load<u32>(sk, 116));
+    l ^= f(r, load<u32>(sk, 104), load<u32>(sk, 108));
+    r ^= f(l, load<u32>(sk, 96), load<u32>(sk, 100));
+    l ^= f(r, load<u32>(sk, 88), load<u32>(sk, 92));
+    r ^= f(l, load<u32>(sk, 80), load<u32>(sk, 84));
+    l ^= f(r, load<u32>(sk, 72), load<u32>(sk, 76));
+    r ^= f(l, load<u32>(sk, 64), load<u32>(sk, 68));
+    l ^= f(r, load<u32>(sk, 56), load<u32>(sk, 60));
+    r ^= f(l, load<u32>(sk, 48), load<u32>(sk, 52));
+    l ^= f(r, load<u32>(sk, 40), load<u32>(sk, 44));
+    r ^= f(l, load<u32>(sk, 32), load<u32>(sk, 36));
+    l ^= f(r, load<u32>(sk, 24), load<u32>(sk, 28));
+    r ^= f(l, load<u32>(sk, 16), load<u32>(sk, 20));
+    l ^= f(r, load<u32>(sk, 8), load<u32>(sk, 12));
+    r ^= f(l, load<u32>(sk, 0), load<u32>(sk, 4));
   }
   return (<u64>r << 32) | <u64>l;
 }
@@ -97,13 +124,19 @@ export function desKeyOne(key: usize, sk: usize): void {
     const s: u32 = (i == 0 || i == 1 || i == 8 || i == 15) ? 1 : 2;
     c = ((c << s) | (c >> (28 - s))) & 0x0FFFFFFF;
     d = ((d << s) | (d >> (28 - s))) & 0x0FFFFFFF;
-    let ka: u32 = 0, kb: u32 = 0;
-    for (let n: u32 = 0; n < 7; n++) {
-      const p = DES_PC2 + (n << 7) + (((c >> (24 - (n << 2))) & 15) << 3);
-      ka |= load<u32>(p); kb |= load<u32>(p, 4);
-      const q = DES_PC2 + ((n + 7) << 7) + (((d >> (24 - (n << 2))) & 15) << 3);
-      ka |= load<u32>(q); kb |= load<u32>(q, 4);
-    }
+    // PC-2 through byte tables: C and D cut into 8-, 8-, 8- and 4-bit chunks.
+    const c0 = <usize>(c >> 20) << 3, c1 = <usize>((c >> 12) & 0xFF) << 3;
+    const c2 = <usize>((c >> 4) & 0xFF) << 3, c3 = <usize>(c & 15) << 3;
+    const d0 = <usize>(d >> 20) << 3, d1 = <usize>((d >> 12) & 0xFF) << 3;
+    const d2 = <usize>((d >> 4) & 0xFF) << 3, d3 = <usize>(d & 15) << 3;
+    const ka = load<u32>(c0, DES_PC2) | load<u32>(c1, DES_PC2 + 2048) |
+      load<u32>(c2, DES_PC2 + 4096) | load<u32>(c3, DES_PC2 + 6144) |
+      load<u32>(d0, DES_PC2 + 8192) | load<u32>(d1, DES_PC2 + 10240) |
+      load<u32>(d2, DES_PC2 + 12288) | load<u32>(d3, DES_PC2 + 14336);
+    const kb = load<u32>(c0, DES_PC2 + 4) | load<u32>(c1, DES_PC2 + 2052) |
+      load<u32>(c2, DES_PC2 + 4100) | load<u32>(c3, DES_PC2 + 6148) |
+      load<u32>(d0, DES_PC2 + 8196) | load<u32>(d1, DES_PC2 + 10244) |
+      load<u32>(d2, DES_PC2 + 12292) | load<u32>(d3, DES_PC2 + 14340);
     store<u32>(sk + (<usize>i << 3), ka);
     store<u32>(sk + (<usize>i << 3), kb, 4);
   }

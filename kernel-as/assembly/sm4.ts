@@ -12,7 +12,7 @@
 //   sm4CbcMacInto(rk, src, len, padding, dst): i32   CBC-MAC, zero IV, 16-byte result
 // No bounds checks in these: the caller owns the pointers.
 
-import { SM4_CK, SM4_SBOX, SM4_T } from "./sym_tables";
+import { SM4_CK, SM4_T, SM4_TK } from "./sym_tables";
 import { ST_OK } from "./status";
 import { MAC_TAIL_ERROR, macTail, macTailStatus } from "./mac_padding";
 
@@ -20,18 +20,19 @@ export const SM4_SCHEDULE_BYTES: u32 = 128;
 
 // @ts-ignore: decorator
 @inline function t(w: u32): u32 {
-  return load<u32>(SM4_T + ((w >> 24) << 2)) ^
-    load<u32>(SM4_T + (((w >> 16) & 0xFF) << 2), 1024) ^
-    load<u32>(SM4_T + (((w >> 8) & 0xFF) << 2), 2048) ^
-    load<u32>(SM4_T + ((w & 0xFF) << 2), 3072);
+  return (load<u32>((w >> 24) << 2, SM4_T) ^
+    load<u32>(((w >> 16) & 0xFF) << 2, SM4_T + 1024)) ^
+    (load<u32>(((w >> 8) & 0xFF) << 2, SM4_T + 2048) ^
+      load<u32>((w & 0xFF) << 2, SM4_T + 3072));
 }
 
+/** L'(τ(w)) through the key-schedule T'-tables. */
 // @ts-ignore: decorator
-@inline function tau(w: u32): u32 {
-  return (<u32>load<u8>(SM4_SBOX + (w >> 24)) << 24) |
-    (<u32>load<u8>(SM4_SBOX + ((w >> 16) & 0xFF)) << 16) |
-    (<u32>load<u8>(SM4_SBOX + ((w >> 8) & 0xFF)) << 8) |
-    <u32>load<u8>(SM4_SBOX + (w & 0xFF));
+@inline function tk(w: u32): u32 {
+  return load<u32>((w >> 24) << 2, SM4_TK) ^
+    load<u32>(((w >> 16) & 0xFF) << 2, SM4_TK + 1024) ^
+    load<u32>(((w >> 8) & 0xFF) << 2, SM4_TK + 2048) ^
+    load<u32>((w & 0xFF) << 2, SM4_TK + 3072);
 }
 
 /** The 32 round keys of the 16-byte key at `key`, written as u32 at `rk`. */
@@ -41,10 +42,33 @@ export function sm4KeySchedule(key: usize, rk: usize): void {
   let k2 = bswap<u32>(load<u32>(key, 8)) ^ 0x677D9197;
   let k3 = bswap<u32>(load<u32>(key, 12)) ^ 0xB27022DC;
   for (let i: usize = 0; i < 32; i++) {
-    const b = tau(k1 ^ k2 ^ k3 ^ load<u32>(SM4_CK + (i << 2)));
-    const k4 = k0 ^ b ^ rotl<u32>(b, 13) ^ rotl<u32>(b, 23);
+    const k4 = k0 ^ tk(k1 ^ k2 ^ k3 ^ load<u32>(i << 2, SM4_CK));
     store<u32>(rk + (i << 2), k4);
     k0 = k1; k1 = k2; k2 = k3; k3 = k4;
+  }
+}
+
+/** Key schedules of two keys at once (their dependency chains interleaved). */
+export function sm4KeyScheduleX2(keyA: usize, rkA: usize, keyB: usize, rkB: usize): void {
+  let a0 = bswap<u32>(load<u32>(keyA)) ^ 0xA3B1BAC6;
+  let a1 = bswap<u32>(load<u32>(keyA, 4)) ^ 0x56AA3350;
+  let a2 = bswap<u32>(load<u32>(keyA, 8)) ^ 0x677D9197;
+  let a3 = bswap<u32>(load<u32>(keyA, 12)) ^ 0xB27022DC;
+  let b0 = bswap<u32>(load<u32>(keyB)) ^ 0xA3B1BAC6;
+  let b1 = bswap<u32>(load<u32>(keyB, 4)) ^ 0x56AA3350;
+  let b2 = bswap<u32>(load<u32>(keyB, 8)) ^ 0x677D9197;
+  let b3 = bswap<u32>(load<u32>(keyB, 12)) ^ 0xB27022DC;
+  for (let i: usize = 0; i < 128; i += 16) {
+    const c0 = load<u32>(i, SM4_CK), c1 = load<u32>(i, SM4_CK + 4);
+    const c2 = load<u32>(i, SM4_CK + 8), c3 = load<u32>(i, SM4_CK + 12);
+    a0 ^= tk(a1 ^ a2 ^ c0 ^ a3); b0 ^= tk(b1 ^ b2 ^ c0 ^ b3);
+    a1 ^= tk(a2 ^ a3 ^ c1 ^ a0); b1 ^= tk(b2 ^ b3 ^ c1 ^ b0);
+    a2 ^= tk(a3 ^ a0 ^ c2 ^ a1); b2 ^= tk(b3 ^ b0 ^ c2 ^ b1);
+    a3 ^= tk(a0 ^ a1 ^ c3 ^ a2); b3 ^= tk(b0 ^ b1 ^ c3 ^ b2);
+    store<u32>(rkA + i, a0); store<u32>(rkA + i, a1, 4);
+    store<u32>(rkA + i, a2, 8); store<u32>(rkA + i, a3, 12);
+    store<u32>(rkB + i, b0); store<u32>(rkB + i, b1, 4);
+    store<u32>(rkB + i, b2, 8); store<u32>(rkB + i, b3, 12);
   }
 }
 
@@ -55,17 +79,17 @@ export function sm4KeySchedule(key: usize, rk: usize): void {
 ): void {
   if (!decrypt) {
     for (let i: usize = 0; i < 128; i += 16) {
-      x0 ^= t(x1 ^ x2 ^ x3 ^ load<u32>(rk + i));
-      x1 ^= t(x2 ^ x3 ^ x0 ^ load<u32>(rk + i, 4));
-      x2 ^= t(x3 ^ x0 ^ x1 ^ load<u32>(rk + i, 8));
-      x3 ^= t(x0 ^ x1 ^ x2 ^ load<u32>(rk + i, 12));
+      x0 ^= t(x1 ^ x2 ^ load<u32>(rk + i) ^ x3);
+      x1 ^= t(x2 ^ x3 ^ load<u32>(rk + i, 4) ^ x0);
+      x2 ^= t(x3 ^ x0 ^ load<u32>(rk + i, 8) ^ x1);
+      x3 ^= t(x0 ^ x1 ^ load<u32>(rk + i, 12) ^ x2);
     }
   } else {
     for (let i: isize = 112; i >= 0; i -= 16) {
-      x0 ^= t(x1 ^ x2 ^ x3 ^ load<u32>(rk + i, 12));
-      x1 ^= t(x2 ^ x3 ^ x0 ^ load<u32>(rk + i, 8));
-      x2 ^= t(x3 ^ x0 ^ x1 ^ load<u32>(rk + i, 4));
-      x3 ^= t(x0 ^ x1 ^ x2 ^ load<u32>(rk + i));
+      x0 ^= t(x1 ^ x2 ^ load<u32>(rk + i, 12) ^ x3);
+      x1 ^= t(x2 ^ x3 ^ load<u32>(rk + i, 8) ^ x0);
+      x2 ^= t(x3 ^ x0 ^ load<u32>(rk + i, 4) ^ x1);
+      x3 ^= t(x0 ^ x1 ^ load<u32>(rk + i) ^ x2);
     }
   }
   // Reverse transform R: output (X35, X34, X33, X32).
