@@ -259,3 +259,136 @@ export function sm2Card(
 }
 
 export { ssadPlain };
+
+// ---------------------------------------------------------------------------------------------
+// Complete taps (chip data with a real AC, ODA evidence) for verify/explain/engine tests
+
+import { encodePrimitives } from "../../core/tlv/encode.ts";
+import { computeAc, deriveIccMk } from "../../core/emv/ac.ts";
+import { PROFILES } from "../../core/emv/profiles.ts";
+import { kcv } from "../../core/emv/primitives.ts";
+import type { TapRecord } from "../../core/emv/verify.ts";
+
+/** The issuer master key of the test world (domain.md §6.13). */
+export const TEST_IMK = fromHex("0123456789ABCDEFFEDCBA9876543210");
+
+/** Options of `tap`. */
+export interface TapOptions extends CardOptions {
+  seq?: number;
+  atc?: string;
+  psn?: string;
+  sm4?: boolean;
+  /** "rsa" (default), "sm2" or "none". */
+  oda?: "rsa" | "sm2" | "none";
+  /** Omit 9F27 (qPBOC): the type comes from the CVR. */
+  noCid?: boolean;
+  cvr?: string;
+  fare?: number;
+}
+
+const CHIP_ORDER = [
+  "9F26",
+  "9F27",
+  "9F10",
+  "9F37",
+  "9F36",
+  "95",
+  "9A",
+  "9C",
+  "9F02",
+  "5F2A",
+  "82",
+  "9F1A",
+  "9F03",
+  "5A",
+  "5F34",
+  "5F24",
+  "4F",
+  "9F69",
+  "9F4B",
+];
+const ODA_ORDER = ["8F", "90", "92", "9F32", "9F46", "9F47", "9F48", "9F4A"];
+
+/** A PBOC tap with a correct AC under TEST_IMK and (by default) RSA fDDA 01 evidence. */
+export function tap(o: TapOptions = {}): TapRecord {
+  const pan = o.pan ?? "6212345678901234";
+  const card = o.oda === "sm2" ? sm2Card(o) : rsaCard(o);
+  const t = card.tags;
+  const profile = PROFILES[o.sm4 ? "pboc-sm4" : "pboc-cvn01-3des"];
+  t.set(
+    "9F10",
+    fromHex(`0701${"01"}${o.cvr ?? "03900000"}${o.sm4 ? "04" : "01"}0A01000000000000000000`),
+  );
+  t.set("9F36", fromHex(o.atc ?? "0001"));
+  t.set("95", fromHex("0000000000"));
+  t.set("9C", fromHex("00"));
+  t.set("9F1A", fromHex("0156"));
+  t.set("9F03", fromHex("000000000000"));
+  t.set("5F34", fromHex(o.psn ?? "01"));
+  t.set("5F24", fromHex("291231"));
+  if (!o.noCid) t.set("9F27", fromHex("40"));
+  const mk = deriveIccMk(profile, TEST_IMK, pan, o.psn ?? "01");
+  t.set("9F26", computeAc(profile, mk, t).ac);
+  const icc = encodePrimitives(
+    CHIP_ORDER.filter((k) => t.has(k) && (o.oda !== "none" || (k !== "9F4B" && k !== "9F69"))).map((
+      k,
+    ) => [k, t.get(k)!] as const),
+  );
+  const oda = encodePrimitives(
+    ODA_ORDER.filter((k) => t.has(k)).map((k) => [k, t.get(k)!] as const),
+  );
+  const amount = Number(toHex(t.get("9F02")!));
+  return {
+    seq: o.seq ?? 1,
+    tappedAt: "2025-01-01T07:31:02+08:00",
+    fare: o.fare ?? amount,
+    icc: toHex(icc),
+    ...(o.oda === "none" ? {} : { oda: { tlv: toHex(oda), staticData: toHex(card.staticData) } }),
+  };
+}
+
+/** The key import file (design.md §4) of the test world. */
+export function testKeyFile(): unknown {
+  return {
+    keys: [
+      {
+        id: "imk-ac-3des",
+        usage: "imk-ac",
+        algorithm: "3des",
+        issuer: "621234",
+        dki: "01",
+        value: toHex(TEST_IMK),
+        kcv: toHex(kcv("3des", TEST_IMK)),
+      },
+      {
+        id: "imk-ac-sm4",
+        usage: "imk-ac",
+        algorithm: "sm4",
+        issuer: "621234",
+        dki: "01",
+        value: toHex(TEST_IMK),
+        kcv: toHex(kcv("sm4", TEST_IMK)),
+      },
+    ],
+  };
+}
+
+/** The CAPK import file of the test world (RSA 1984-bit index 08, SM2 index 18). */
+export function testCapkFile(): unknown {
+  const j = (c: Capk) => ({
+    rid: c.rid,
+    index: c.index,
+    algorithm: c.algorithm,
+    ...(c.algorithm === "rsa"
+      ? { modulus: toHex(c.modulus!), exponent: toHex(c.exponent!) }
+      : { publicKey: toHex(c.publicKey!) }),
+    expiry: c.expiry,
+    checksum: toHex(c.checksum),
+  });
+  return {
+    capks: [
+      j(testCapk("A000000333", "08", rsaKey("ca1984"))),
+      j(testCapk("A000000333", "18", sm2Key("ca"))),
+    ],
+  };
+}
