@@ -1,21 +1,17 @@
 /**
  * The cryptographic primitives the EMV/PBOC engine stands on, behind one small surface.
  *
- * This is the readable TypeScript reference path. The block ciphers, hashes and public-key
- * operations come from the project's pinned npm packages (node-forge DES, sm-crypto SM3/SM4,
- * @noble/hashes SHA-1/SHA-256, @noble/curves for the SM2 curve arithmetic) and BigInt for RSA.
- * The kernel's own primitives (issues 3 and 4) and the batch engine (`kernel-as/engine.ts`)
- * are checked against this path by differential tests; swapping the implementations here
- * changes no caller.
+ * The symmetric primitives and hashes are the kernel's (issue 3, `kernel-as/sym.ts`). Until
+ * the kernel's public-key family (issue 4) lands, RSA is BigInt here and SM2 uses
+ * @noble/curves for the curve arithmetic; swapping the implementations here changes no caller.
+ * The batch engine (`kernel-as/engine.ts`) is checked against the TS verification path that
+ * stands on these functions.
  *
- * Risks: none of these functions is constant-time (they verify public data or MACs whose
- * comparison is done with `equalBytes`, which is); keys pass through JS strings inside
- * node-forge and cannot be wiped.
+ * Risks: the public-key functions are not constant-time (they handle public data); MAC
+ * comparison is done with `equalBytes`, which is. Keys are copied into kernel memory by the
+ * symmetric wrappers and stay there until overwritten.
  */
-import forge from "node-forge";
-import smCrypto from "sm-crypto";
-import { sha1 as nobleSha1 } from "@noble/hashes/legacy.js";
-import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
+import * as sym from "../../kernel-as/sym.ts";
 import { weierstrass } from "@noble/curves/abstract/weierstrass.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -84,46 +80,16 @@ export function padMethod2(data: Uint8Array, block = 8): Uint8Array {
 }
 
 // ---------------------------------------------------------------------------------------------
-// DES / 3DES (node-forge under the hood, binary strings are internal only)
-
-function bin(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
-  return s;
-}
-
-function unbin(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
-function desRaw(key: Uint8Array, data: Uint8Array, encrypt: boolean): Uint8Array {
-  checkLen("DES key", key, 8, 16, 24);
-  if (data.length % 8 !== 0) throw new RangeError(`DES data must be a multiple of 8 bytes`);
-  // forge takes 8 (DES) or 24 (3DES) byte keys; a 2-key 3DES key is K1 K2 K1.
-  const k = key.length === 16 ? concat(key, key.subarray(0, 8)) : key;
-  const alg = k.length === 8 ? "DES-ECB" : "3DES-ECB";
-  const c = encrypt
-    ? forge.cipher.createCipher(alg, forge.util.createBuffer(bin(k)))
-    : forge.cipher.createDecipher(alg, forge.util.createBuffer(bin(k)));
-  c.mode.pad = false;
-  c.mode.unpad = false;
-  c.start({});
-  c.update(forge.util.createBuffer(bin(data)));
-  c.finish();
-  return unbin(c.output.getBytes());
-}
+// Symmetric primitives and hashes: the kernel's (issue 3, kernel-as/sym.ts)
 
 /** DES (8-byte key) or 3DES EDE (16- or 24-byte key) ECB encryption. */
-export function desEncryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return desRaw(key, data, true);
-}
-
+export const desEncryptEcb: (key: Uint8Array, data: Uint8Array) => Uint8Array = sym.desEncryptEcb;
 /** DES or 3DES ECB decryption. */
-export function desDecryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return desRaw(key, data, false);
-}
+export const desDecryptEcb: (key: Uint8Array, data: Uint8Array) => Uint8Array = sym.desDecryptEcb;
+/** SM4 ECB encryption (data a multiple of 16 bytes). */
+export const sm4EncryptEcb: (key: Uint8Array, data: Uint8Array) => Uint8Array = sym.sm4EncryptEcb;
+/** SM4 ECB decryption. */
+export const sm4DecryptEcb: (key: Uint8Array, data: Uint8Array) => Uint8Array = sym.sm4DecryptEcb;
 
 /**
  * ISO/IEC 9797-1 MAC algorithm 3 ("retail MAC"): single-DES CBC under K_L over every block,
@@ -131,79 +97,25 @@ export function desDecryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array {
  */
 export function macIso9797Alg3(key: Uint8Array, data: Uint8Array, padding: 1 | 2): Uint8Array {
   checkLen("MAC key", key, 16);
-  const p = padding === 1 ? padMethod1(data) : padMethod2(data);
-  const kl = key.subarray(0, 8);
-  const kr = key.subarray(8, 16);
-  let h: Uint8Array = new Uint8Array(8);
-  for (let o = 0; o < p.length; o += 8) h = desEncryptEcb(kl, xor(h, p.subarray(o, o + 8)));
-  return desEncryptEcb(kl, desDecryptEcb(kr, h));
-}
-
-// ---------------------------------------------------------------------------------------------
-// SM4 (sm-crypto)
-
-type Sm4Fn = (
-  data: number[],
-  key: number[],
-  opts: { mode?: string; padding?: string; output?: string },
-) => number[];
-const sm4Lib = smCrypto.sm4 as unknown as { encrypt: Sm4Fn; decrypt: Sm4Fn };
-
-/** SM4 ECB encryption (data a multiple of 16 bytes). */
-export function sm4EncryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array {
-  checkLen("SM4 key", key, 16);
-  if (data.length % 16 !== 0) throw new RangeError("SM4 data must be a multiple of 16 bytes");
-  return Uint8Array.from(
-    sm4Lib.encrypt(Array.from(data), Array.from(key), { padding: "none", output: "array" }),
-  );
-}
-
-/** SM4 ECB decryption. */
-export function sm4DecryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array {
-  checkLen("SM4 key", key, 16);
-  if (data.length % 16 !== 0) throw new RangeError("SM4 data must be a multiple of 16 bytes");
-  return Uint8Array.from(
-    sm4Lib.decrypt(Array.from(data), Array.from(key), { padding: "none", output: "array" }),
-  );
+  return sym.macIso9797Alg3(key, data, padding);
 }
 
 /** SM4 CBC-MAC with IV zero over padded data; returns the last 16-byte block. */
 export function sm4CbcMac(key: Uint8Array, data: Uint8Array, padding: 1 | 2): Uint8Array {
   checkLen("SM4 MAC key", key, 16);
-  const p = padding === 1 ? padMethod1(data, 16) : padMethod2(data, 16);
-  let h: Uint8Array = new Uint8Array(16);
-  for (let o = 0; o < p.length; o += 16) h = sm4EncryptEcb(key, xor(h, p.subarray(o, o + 16)));
-  return h;
+  return sym.sm4CbcMac(key, data, padding);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Hashes
 
 /** SHA-1 (FIPS 180-4). */
-export function sha1(data: Uint8Array): Uint8Array {
-  return nobleSha1(data);
-}
-
+export const sha1: (data: Uint8Array) => Uint8Array = sym.sha1;
 /** SHA-256 (FIPS 180-4). */
-export function sha256(data: Uint8Array): Uint8Array {
-  return nobleSha256(data);
-}
-
+export const sha256: (data: Uint8Array) => Uint8Array = sym.sha256;
 /** SM3 (GB/T 32905). */
-export function sm3(data: Uint8Array): Uint8Array {
-  const hex = (smCrypto.sm3 as unknown as (x: number[]) => string)(Array.from(data));
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
+export const sm3: (data: Uint8Array) => Uint8Array = sym.sm3;
 
 /** Key check value: the key encrypts a zero block, leftmost `len` bytes (design.md §6). */
 export function kcv(algorithm: "des" | "3des" | "sm4", key: Uint8Array, len = 3): Uint8Array {
-  const z = algorithm === "sm4" ? sm4EncryptEcb(key, new Uint8Array(16)) : desEncryptEcb(
-    key,
-    new Uint8Array(8),
-  );
-  return z.subarray(0, len);
+  return sym.kcv(algorithm, key, len);
 }
 
 // ---------------------------------------------------------------------------------------------
