@@ -14,3 +14,4 @@ export * from "./layout.ts";
 export * from "./status.ts";
 export * from "./sym.ts";
 export * from "./tlv.ts";
+export * from "./engine.ts";

@@ -87,6 +87,16 @@ export class KeyFileSource implements IssuerKeySource {
   get size(): number {
     return this.#keys.length;
   }
+
+  /** Every IMK-AC, in import order (the kernel engine loads them all for a batch). */
+  listImkAc(): readonly IssuerKey[] {
+    return this.#keys;
+  }
+
+  /** Every issuer configuration with its prefix. */
+  listConfigs(): readonly (readonly [string, IssuerConfig])[] {
+    return [...this.#configs];
+  }
 }
 
 /**

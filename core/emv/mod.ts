@@ -12,3 +12,4 @@ export * from "./oda.ts";
 export * from "./issuer_keys.ts";
 export * from "./verify.ts";
 export * from "./explain.ts";
+export * from "./batch.ts";

@@ -6,3 +6,4 @@ export * from "./tlv";
 export * from "./sym_status";
 export * from "./hash";
 export * from "./cipher";
+export * from "./engine";
