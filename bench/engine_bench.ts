@@ -125,14 +125,20 @@ const warm = new OdaKeyCache();
 verifyBatchBytes(setB, { keys, capks, odaCache: warm });
 verifyBatchBytes(setD, { keys, capks, odaCache: warm });
 
-const cases = {
-  "a-engine": () => engineVerify(engineRecords, engineKeys),
-  "a": () => verifyBatchBytes(setA, { keys }),
+const cases: Record<string, () => void> = {
+  "a-engine": () => {
+    engineVerify(engineRecords, engineKeys);
+  },
+  "a": () => {
+    verifyBatchBytes(setA, { keys });
+  },
   "b": () => {
     warm.icc.clear();
     verifyBatchBytes(setB, { keys, capks, odaCache: warm });
   },
-  "c": () => verifyBatchBytes(setB, { keys, capks, odaCache: new OdaKeyCache() }),
+  "c": () => {
+    verifyBatchBytes(setB, { keys, capks, odaCache: new OdaKeyCache() });
+  },
   "d": () => {
     warm.icc.clear();
     verifyBatchBytes(setD, { keys, capks, odaCache: warm });
