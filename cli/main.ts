@@ -11,7 +11,9 @@ export type Command = {
 };
 
 const commands: Record<string, () => Promise<Command>> = {
+  explain: async () => (await import("./commands/explain.ts")).command,
   tlv: async () => (await import("./commands/tlv.ts")).command,
+  verify: async () => (await import("./commands/verify.ts")).command,
 };
 
 function usage(): string {

@@ -15,3 +15,4 @@ export * from "./status.ts";
 export * from "./sym.ts";
 export * from "./tlv.ts";
 export * from "./pk.ts";
+export * from "./engine.ts";

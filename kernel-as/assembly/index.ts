@@ -8,3 +8,4 @@ export * from "./hash";
 export * from "./cipher";
 export * from "./rsa";
 export * from "./sm2";
+export * from "./engine";

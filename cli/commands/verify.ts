@@ -1,0 +1,145 @@
+/**
+ * `icfare verify --file BATCH.json [--keys KEYS.json] [--capk CAPK.json] [--json]` — verifies an
+ * upload file (design.md §3) without the store: TLV, cryptograms, offline data authentication,
+ * fare vs 9F02, duplicates and replays inside the file.
+ */
+import { flag, parseArgs, str, UsageError } from "../args.ts";
+import type { Command } from "../main.ts";
+import { BatchSchema, type RecordResult, summarise, verifyRecords } from "../../core/emv/verify.ts";
+import { KeyImportError, parseKeyFile } from "../../core/emv/issuer_keys.ts";
+import { CapkImportError, parseCapkFile } from "../../core/emv/capk.ts";
+
+const HELP = `usage: icfare verify --file BATCH.json [--keys KEYS.json] [--capk CAPK.json] [--json]
+
+Verifies every record of an upload file (the POST /v1/batches body) and prints one line per
+record: status, cryptogram (ok|mismatch|no-key|unsupported), oda (ok|failed|absent|no-capk),
+cryptogram type, profile, masked PAN, ATC. Duplicates and replays inside the file are reported.
+  --file PATH    the upload file (JSON)
+  --keys PATH    issuer key import file {"keys":[...]} (KCVs are checked; a bad KCV refuses it)
+  --capk PATH    CA public key import file {"capks":[...]} (checksums are checked)
+  --json         machine output {batch, summary, records:[{seq,status,cryptogram,oda,...}]}
+Without --file, verify works on the store's pending records (not available in this build).
+Exit codes: 0 every record OK; 1 some record failed or the batch totals do not add up;
+2 bad usage or unreadable/invalid input files.`;
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new UsageError(`${what} ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${what} ${path}: not JSON (${(e as Error).message})`);
+  }
+}
+
+/** Loads --keys / --capk files; shared with `explain`. */
+export async function loadContext(keysPath?: string, capkPath?: string) {
+  try {
+    return {
+      keys: keysPath ? parseKeyFile(await readJson(keysPath, "--keys")) : undefined,
+      capks: capkPath ? parseCapkFile(await readJson(capkPath, "--capk")) : undefined,
+    };
+  } catch (e) {
+    if (e instanceof KeyImportError || e instanceof CapkImportError) {
+      throw new UsageError(e.message);
+    }
+    throw e;
+  }
+}
+
+/** Reads and validates an upload file; usage error naming the first problem. */
+export async function loadBatch(path: string) {
+  const parsed = BatchSchema.safeParse(await readJson(path, "--file"));
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new UsageError(`--file ${path}: ${i.path.join(".") || "(root)"}: ${i.message}`);
+  }
+  return parsed.data;
+}
+
+function table(rows: RecordResult[]): string[] {
+  const head = ["seq", "status", "cryptogram", "oda", "type", "profile", "PAN", "ATC", "note"];
+  const body = rows.map((r) => [
+    String(r.seq),
+    r.status,
+    r.cryptogram,
+    r.oda + (r.odaCheck ? ` (${r.odaCheck})` : ""),
+    r.cryptogramType ? `${r.cryptogramType}/${r.cryptogramTypeSource}` : "-",
+    r.profile ?? "-",
+    r.pan ?? "-",
+    r.atc ?? "-",
+    r.duplicateOf !== undefined ? `dup of seq ${r.duplicateOf}` : "",
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (c: string[]) => c.map((x, i) => x.padEnd(w[i])).join("  ").trimEnd();
+  return [line(head), line(w.map((n) => "-".repeat(n))), ...body.map(line)];
+}
+
+export const command: Command = {
+  summary: "verify cryptograms and offline data authentication of an upload file",
+  async run(args) {
+    const p = parseArgs(args, {
+      file: { type: "string" },
+      keys: { type: "string" },
+      capk: { type: "string" },
+      json: { type: "boolean" },
+      home: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    });
+    if (flag(p, "help")) {
+      console.log(HELP);
+      return 0;
+    }
+    if (p.positionals.length) throw new UsageError(`unexpected argument ${p.positionals[0]}`);
+    const file = str(p, "file");
+    if (!file) {
+      throw new UsageError(
+        "verify without --file needs the store, not available yet; give --file BATCH.json",
+      );
+    }
+    const batch = await loadBatch(file);
+    const ctx = await loadContext(str(p, "keys"), str(p, "capk"));
+    const results = verifyRecords(batch.records, ctx);
+    const amount = batch.records.reduce((s, r) => s + r.fare, 0);
+    const totalsOk = batch.totals.count === batch.records.length && batch.totals.amount === amount;
+    const seqs = new Set<number>();
+    const dupSeq = batch.records.filter((r) => seqs.size === seqs.add(r.seq).size).map((r) =>
+      r.seq
+    );
+    const summary = { ...summarise(results), totalsOk, duplicateSeq: dupSeq };
+    const allOk = totalsOk && dupSeq.length === 0 && results.every((r) => r.status === "OK");
+    if (flag(p, "json")) {
+      console.log(JSON.stringify(
+        {
+          batch: {
+            terminalId: batch.terminalId,
+            batchNo: batch.batchNo,
+            records: batch.records.length,
+          },
+          summary,
+          records: results,
+        },
+        null,
+        2,
+      ));
+    } else {
+      console.log(`batch ${batch.terminalId}/${batch.batchNo}: ${batch.records.length} records`);
+      console.log(table(results).join("\n"));
+      const fmt = (m: Record<string, number>) =>
+        Object.entries(m).map(([k, n]) => `${k} ${n}`).join(", ");
+      console.log(`\nstatus: ${fmt(summary.status)}`);
+      console.log(`cryptogram: ${fmt(summary.cryptogram)}; oda: ${fmt(summary.oda)}`);
+      if (!totalsOk) {
+        console.log(
+          `TOTALS_MISMATCH: header says ${batch.totals.count} / ${batch.totals.amount} fen, records ${batch.records.length} / ${amount} fen`,
+        );
+      }
+      if (dupSeq.length) console.log(`DUPLICATE_SEQ: ${dupSeq.join(", ")}`);
+    }
+    return allOk ? 0 : 1;
+  },
+};

@@ -1,0 +1,172 @@
+/**
+ * Differential test: the kernel batch engine (`verifyRecordsKernel`) and the readable
+ * reference (`verifyRecords`) give the same status, flags, type, profile, key and ODA check
+ * for every record, on valid taps of every profile and on thousands of mutated ones.
+ */
+import { assertEquals } from "@icfare/assert";
+import { fromHex, toHex } from "../hex.ts";
+import { encodePrimitives } from "../tlv/encode.ts";
+import { type RecordResult, type TapRecord, verifyRecords } from "./verify.ts";
+import { verifyRecordsKernel } from "./batch.ts";
+import { KeyFileSource, parseKeyFile } from "./issuer_keys.ts";
+import { parseCapkFile } from "./capk.ts";
+import { kcv } from "./primitives.ts";
+import { tap, testCapkFile, testKeyFile } from "../../tests/support/emv_signing.ts";
+
+const V = JSON.parse(
+  await Deno.readTextFile(new URL("../../fixtures/vectors/emv_cryptogram.json", import.meta.url)),
+);
+
+const capks = parseCapkFile(testCapkFile());
+
+function view(r: RecordResult) {
+  return {
+    seq: r.seq,
+    status: r.status,
+    cryptogram: r.cryptogram,
+    oda: r.oda,
+    type: r.cryptogramType,
+    source: r.cryptogramTypeSource,
+    profile: r.profile,
+    key: r.keyId,
+    odaCheck: r.odaCheck,
+    dup: r.duplicateOf,
+    pan: r.pan,
+    atc: r.atc,
+  };
+}
+
+function same(records: TapRecord[], keys: KeyFileSource, withCapks = true) {
+  const ctx = { keys, capks: withCapks ? capks : undefined };
+  const a = verifyRecords(records, ctx).map(view);
+  const b = verifyRecordsKernel(records, ctx).map(view);
+  for (let i = 0; i < a.length; i++) assertEquals(b[i], a[i], `record ${i}: ${records[i].icc}`);
+  return a;
+}
+
+/** Scheme taps from the pyemv vectors (Visa 10/18, MasterCard 16) with their RID. */
+function schemeTaps(): TapRecord[] {
+  const rids: Record<string, string> = {
+    "visa-cvn10": "A0000000031010",
+    "visa-cvn18": "A0000000031010",
+    "mastercard-cvn16": "A0000000041010",
+  };
+  return V.records.filter((r: { profile: string }) => rids[r.profile]).map(
+    (
+      r: { profile: string; pan: string; psn: string; ac: string; tags: Record<string, string> },
+      i: number,
+    ) => ({
+      seq: 100 + i,
+      icc: toHex(encodePrimitives([
+        ["9F26", fromHex(r.ac)],
+        ...Object.entries(r.tags).map(([k, v]) => [k, fromHex(v)] as [string, Uint8Array]),
+        ["5A", fromHex(r.pan)],
+        ["5F34", fromHex(r.psn)],
+        ["4F", fromHex(rids[r.profile])],
+      ])),
+    }),
+  );
+}
+
+function schemeKeys(): KeyFileSource {
+  const k = parseKeyFile(testKeyFile());
+  const imk = fromHex("0123456789ABCDEFFEDCBA9876543210");
+  k.add({
+    id: "visa-mc",
+    algorithm: "3des",
+    issuer: "123456",
+    value: imk,
+    kcv: toHex(kcv("3des", imk)),
+  });
+  return k;
+}
+
+Deno.test("kernel engine = reference on valid taps of every profile", () => {
+  const keys = schemeKeys();
+  const records = [
+    tap({ seq: 1 }),
+    tap({ seq: 2, atc: "0002", sm4: true, oda: "none" }),
+    tap({ seq: 3, atc: "0003", noCid: true, cvr: "03A00000" }),
+    tap({ seq: 4, atc: "0004", noCid: true, cvr: "03800000", oda: "none" }),
+    tap({ seq: 5, atc: "0005", fare: 300 }),
+    tap({ seq: 6 }),
+    tap({ seq: 7, amount: "000000000100", fare: 100 }),
+    tap({ seq: 8, pan: "62123456789012345", oda: "none" }),
+    tap({ seq: 9, psn: "00", atc: "0009", oda: "none" }),
+    ...schemeTaps(),
+    { seq: 50, icc: "9F2608AABB" },
+    { seq: 51, icc: "ZZ" },
+  ];
+  const r = same(records, keys);
+  assertEquals(r.slice(0, 9).map((x) => x.status), [
+    "OK",
+    "OK",
+    "OK",
+    "CARD_DECLINED",
+    "FARE_MISMATCH",
+    "DUPLICATE",
+    "REPLAY_SUSPECT",
+    "OK",
+    "OK",
+  ]);
+  assertEquals(r.slice(9, 12).map((x) => [x.profile, x.cryptogram]), [
+    ["visa-cvn10", "ok"],
+    ["visa-cvn18", "ok"],
+    ["mastercard-cvn16", "ok"],
+  ]);
+  assertEquals(r.slice(12).map((x) => x.status), ["MALFORMED_TLV", "MALFORMED_TLV"]);
+  // Without keys: no-key everywhere; with a pinned profile and a CVN mapping.
+  same(records, new KeyFileSource());
+  const pinned = schemeKeys().configure("621234", { profile: "visa-cvn10" });
+  same(records, pinned);
+  const mapped = schemeKeys().configure("6212", { cvnProfiles: { "01": "pboc-sm4" } });
+  same(records, mapped);
+});
+
+Deno.test("kernel engine = reference on 3,000 single-byte mutations", () => {
+  const keys = schemeKeys();
+  const bases = [
+    tap({ seq: 1, oda: "none" }),
+    tap({ seq: 2, sm4: true, oda: "none", atc: "0002" }),
+    tap({ seq: 3, noCid: true, cvr: "03A00000", oda: "none", atc: "0003" }),
+    ...schemeTaps(),
+  ];
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const records: TapRecord[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const b = bases[i % bases.length];
+    const bytes = fromHex(b.icc);
+    const at = rnd(bytes.length);
+    bytes[at] = rnd(3) === 0 ? rnd(256) : bytes[at] ^ (1 << rnd(8));
+    records.push({ ...b, seq: 1000 + i, icc: toHex(bytes) });
+  }
+  const r = same(records, keys, false);
+  const statuses = new Set(r.map((x) => x.status));
+  // The mutations reach many outcomes, not one.
+  for (const s of ["OK", "AC_MISMATCH", "MALFORMED_TLV", "MISSING_DATA"]) {
+    assertEquals(statuses.has(s as never), true, `no ${s} among the mutations`);
+  }
+});
+
+Deno.test("kernel engine with RSA and SM2 ODA evidence = reference", () => {
+  const records = [
+    tap({ seq: 1 }),
+    tap({ seq: 2, atc: "0002", oda: "sm2", sm4: true }),
+    tap({ seq: 3, atc: "0003", date: "300115" }),
+  ];
+  const t = records[0];
+  const sd = fromHex(t.oda!.staticData!);
+  sd[1] ^= 1;
+  records.push({
+    ...t,
+    seq: 4,
+    icc: tap({ atc: "0004" }).icc,
+    oda: { ...t.oda!, staticData: toHex(sd) },
+  });
+  const r = same(records, parseKeyFile(testKeyFile()));
+  assertEquals(r.map((x) => x.status), ["OK", "OK", "CERT_EXPIRED", "ODA_FAILED"]);
+});

@@ -1,0 +1,418 @@
+/**
+ * ODA: the public vectors of fixtures/vectors/emv_oda.json (domain.md §6.8-§6.12) and, on
+ * generated RSA (EMV sizes) and SM2 chains, one negative test per check: one changed byte in
+ * each signed field flips exactly the named check.
+ */
+import { assert, assertEquals, assertThrows } from "@icfare/assert";
+import { fromHex, toHex } from "../hex.ts";
+import {
+  authenticateRecord,
+  type OdaCheck,
+  OdaKeyCache,
+  type RecoveredKey,
+  recoverIccKeySm2,
+  recoverIssuerKeyRsa,
+  sdadPlain,
+  verifyDynamicSignatureSm2,
+} from "./oda.ts";
+import { type Capk, CapkImportError, CapkRegistry, parseCapkFile } from "./capk.ts";
+import { concat, sha1, sm2Verify, sm2Z } from "./primitives.ts";
+import {
+  resignSdad,
+  type RsaCard,
+  rsaCard,
+  rsaKey,
+  rsaSign,
+  sm2Card,
+  testCapk,
+} from "../../tests/support/emv_signing.ts";
+import { issuerCertPlain } from "./oda.ts";
+
+const V = JSON.parse(
+  await Deno.readTextFile(new URL("../../fixtures/vectors/emv_oda.json", import.meta.url)),
+);
+const h = (s: string) => fromHex(s);
+const tagsOf = (t: Record<string, string>) =>
+  new Map(Object.entries(t).map(([k, v]) => [k, h(v)] as [string, Uint8Array]));
+
+function registry(...c: Capk[]): CapkRegistry {
+  const r = new CapkRegistry();
+  for (const x of c) r.add(x);
+  return r;
+}
+
+Deno.test("Proxmark3 SDA chain: issuer key recovery and SSAD (domain.md §6.9)", () => {
+  const s = V.sdaChain;
+  const reg = parseCapkFile({ capks: [s.capk] });
+  const capk = reg.capk("A000000003", "01")!;
+  const r = recoverIssuerKeyRsa(capk, {
+    cert: h(s.tags["90"]),
+    remainder: h(s.tags["92"]),
+    exponent: h("03"),
+    pan: "4276550000000000",
+    txnDate: "2009-11-15",
+  });
+  assert(r.ok, !r.ok ? r.check : "");
+  assertEquals(r.fields.id, s.expected.issuerId);
+  assertEquals(r.fields.expiry, s.expected.issuerExpiry);
+  assertEquals(r.fields.serial, s.expected.issuerSerial);
+  assertEquals(r.key.modulus.length * 8, s.expected.issuerModulusBits);
+  assert(r.steps.some((x) => x.detail === s.expected.issuerHash));
+  const out = authenticateRecord(tagsOf(s.tags), reg, { staticData: h(s.staticData) });
+  assertEquals(out.verdict, "ok", out.check);
+  assertEquals(out.method, "SDA");
+  assertEquals(out.dac, s.expected.dac);
+  // One changed byte of the static data, of 93 or of 92 fails the named check.
+  const sd = h(s.staticData);
+  sd[5] ^= 1;
+  assertEquals(authenticateRecord(tagsOf(s.tags), reg, { staticData: sd }).check, "SSAD_HASH");
+  const t93 = tagsOf(s.tags);
+  t93.get("93")![10] ^= 1;
+  assertEquals(authenticateRecord(t93, reg, { staticData: h(s.staticData) }).check, "SSAD_TRAILER");
+  const t92 = tagsOf(s.tags);
+  t92.get("92")![0] ^= 1;
+  assertEquals(
+    authenticateRecord(t92, reg, { staticData: h(s.staticData) }).check,
+    "ISSUER_CERT_HASH",
+  );
+  // Transaction after the issuer certificate's month (12/09) → expired; 9A decides, not today.
+  const late = tagsOf(s.tags);
+  late.set("9A", h("100101"));
+  assertEquals(
+    authenticateRecord(late, reg, { staticData: h(s.staticData) }).check,
+    "ISSUER_CERT_EXPIRED",
+  );
+  const lastDay = tagsOf(s.tags);
+  lastDay.set("9A", h("091231"));
+  assertEquals(authenticateRecord(lastDay, reg, { staticData: h(s.staticData) }).verdict, "ok");
+});
+
+Deno.test("CAPK checksums: UnionPay index 08 verifies; a changed byte refuses the import", () => {
+  const c = V.unionpayCapk08;
+  const reg = parseCapkFile({ capks: [c] });
+  assertEquals(reg.size, 1);
+  const bad = { ...c, modulus: c.modulus.slice(0, -2) + "BE" };
+  assertThrows(() => parseCapkFile({ capks: [c, bad] }), CapkImportError, "checksum");
+  const reg2 = new CapkRegistry();
+  assertThrows(() => parseCapkFile({ capks: [c, bad] }, reg2));
+  assertEquals(reg2.size, 0, "a refused file adds nothing");
+  assertThrows(
+    () => parseCapkFile({ capks: [{ ...c, exponent: "05" }] }),
+    CapkImportError,
+    "exponent",
+  );
+  // SM2 checksum convention: SHA-1(RID ‖ index ‖ x ‖ y).
+  const pk = V.sm2Standard.publicKey;
+  const sum = toHex(sha1(h("A000000333" + "18" + pk)));
+  assertEquals(
+    parseCapkFile({
+      capks: [{
+        rid: "A000000333",
+        index: "18",
+        algorithm: "sm2",
+        publicKey: pk,
+        expiry: "2030-12-31",
+        checksum: sum,
+      }],
+    }).size,
+    1,
+  );
+});
+
+Deno.test("SM2 standard signature (GB/T 32918.5 Annex A) and Z", () => {
+  const s = V.sm2Standard;
+  assertEquals(toHex(sm2Z(h(s.publicKey))), s.z);
+  assert(sm2Verify(h(s.publicKey), h(s.message), h(s.signature)));
+  assert(
+    !sm2Verify(
+      h(s.publicKey),
+      h(s.message),
+      h(s.signature),
+      new TextEncoder().encode("ALICE123@YAHOO.COM"),
+    ),
+  );
+  assert(!sm2Verify(h(s.publicKey), new TextEncoder().encode("message digesT"), h(s.signature)));
+});
+
+Deno.test("PBOC SM2 ICC certificate sample (CardPlatform, domain.md §6.11)", () => {
+  const s = V.sm2IccCert;
+  const issuerPub = h(s.issuerCert).slice(14, 78);
+  const issuer: RecoveredKey = {
+    algorithm: "sm2",
+    modulus: issuerPub,
+    exponent: new Uint8Array(0),
+    fingerprint: "",
+  };
+  const ok = recoverIccKeySm2(issuer, {
+    cert: h(s.iccCert),
+    pan: s.pan,
+    txnDate: s.txnDate,
+    staticData: h(s.staticDataWithAip),
+  });
+  assert(ok.ok, !ok.ok ? ok.check : "");
+  assertEquals(ok.fields.expiry, "0625");
+  const noAip = h(s.staticDataWithAip).slice(0, -2);
+  const r = recoverIccKeySm2(issuer, {
+    cert: h(s.iccCert),
+    pan: s.pan,
+    txnDate: s.txnDate,
+    staticData: noAip,
+  });
+  assert(!r.ok && r.check === "ICC_CERT_SIGNATURE");
+  const late = recoverIccKeySm2(issuer, {
+    cert: h(s.iccCert),
+    pan: s.pan,
+    txnDate: "2025-07-01",
+    staticData: h(s.staticDataWithAip),
+  });
+  assert(!late.ok && late.check === "ICC_CERT_EXPIRED");
+});
+
+Deno.test("PBOC SM2 dynamic signature sample (CardPlatform, domain.md §6.12)", () => {
+  const s = V.sm2DynamicSignature;
+  const m = h(s.message);
+  const t = h(s.terminalData);
+  const sdad = concat(m.subarray(0, m.length - t.length), h(s.signature));
+  const key: RecoveredKey = {
+    algorithm: "sm2",
+    modulus: h(s.publicKey),
+    exponent: new Uint8Array(0),
+    fingerprint: "",
+  };
+  const r = verifyDynamicSignatureSm2(key, sdad, t);
+  assert(r.ok);
+  assertEquals(toHex(r.iccDynamicData).slice(0, 6), "0200D1");
+  const t2 = t.slice();
+  t2[0] ^= 1;
+  const bad = verifyDynamicSignatureSm2(key, sdad, t2);
+  assert(!bad.ok && bad.check === "SDAD_SIGNATURE");
+});
+
+// ---------------------------------------------------------------------------------------------
+// Generated RSA chain at EMV sizes (CA 1984, issuer 1408, ICC 1152 bits)
+
+function run(
+  card: { tags: Map<string, Uint8Array>; staticData: Uint8Array; capk: Capk },
+  reg?: CapkRegistry,
+) {
+  return authenticateRecord(card.tags, reg ?? registry(card.capk), { staticData: card.staticData });
+}
+
+function flipped(card: RsaCard, tag: string, at = 0): RsaCard {
+  const tags = new Map(card.tags);
+  const v = tags.get(tag)!.slice();
+  v[at] ^= 0x01;
+  tags.set(tag, v);
+  return { ...card, tags };
+}
+
+Deno.test("RSA fDDA 01 and 00 chains at EMV sizes verify", () => {
+  const c1 = rsaCard();
+  assert(
+    !c1.tags.has("92") && c1.tags.has("9F48"),
+    "at EMV sizes only the ICC key has a remainder",
+  );
+  const r1 = run(c1);
+  assertEquals(r1.verdict, "ok", r1.check);
+  assertEquals(r1.method, "fDDA");
+  assertEquals(r1.fddaVersion, 1);
+  assertEquals(r1.iccDynamicNumber, "00D1");
+  const r0 = run(rsaCard({ fddaVersion: 0 }));
+  assertEquals(r0.verdict, "ok", r0.check);
+  assertEquals(r0.fddaVersion, 0);
+});
+
+const SMALL = { ca: "ca1152", issuer: "issuer1024", iccKey: "icc1024" };
+
+Deno.test("RSA chain with both remainders verifies", () => {
+  const c = rsaCard(SMALL);
+  assert(c.tags.has("92") && c.tags.has("9F48"));
+  assertEquals(run(c).verdict, "ok");
+});
+
+Deno.test("RSA chain: one changed byte in each signed field fails exactly its check", () => {
+  const card = rsaCard(SMALL);
+  const cases: [string, number, OdaCheck][] = [
+    ["90", 7, "ISSUER_CERT_TRAILER"],
+    ["92", 3, "ISSUER_CERT_HASH"],
+    ["9F46", 9, "ICC_CERT_TRAILER"],
+    ["9F48", 2, "ICC_CERT_HASH"],
+    ["82", 0, "ICC_CERT_HASH"],
+    ["9F4B", 4, "SDAD_TRAILER"],
+    ["9F37", 3, "SDAD_HASH"],
+    ["9F02", 5, "SDAD_HASH"],
+    ["5F2A", 1, "SDAD_HASH"],
+    ["9F69", 4, "SDAD_HASH"],
+    ["5A", 7, "ICC_PAN_MISMATCH"],
+    ["5A", 0, "ISSUER_ID_MISMATCH"],
+  ];
+  for (const [tag, at, check] of cases) {
+    assertEquals(run(flipped(card, tag, at)).check, check, `${tag}[${at}]`);
+  }
+  const sd = card.staticData.slice();
+  sd[3] ^= 1;
+  assertEquals(run({ ...card, staticData: sd }).check, "ICC_CERT_HASH");
+  // fDDA 00 signs only 9F37: the amount is not covered.
+  const v0 = rsaCard({ fddaVersion: 0 });
+  assertEquals(run(flipped(v0, "9F02", 5)).verdict, "ok");
+  assertEquals(run(flipped(v0, "9F37", 0)).check, "SDAD_HASH");
+});
+
+Deno.test("RSA chain: data-object, date, CAPK and revocation checks", () => {
+  const card = rsaCard(SMALL);
+  const w = (f: (t: Map<string, Uint8Array>) => void) => {
+    const tags = new Map(card.tags);
+    f(tags);
+    return run({ ...card, tags });
+  };
+  assertEquals(w((t) => t.delete("92")).check, "ISSUER_REMAINDER_MISSING");
+  assertEquals(w((t) => t.set("92", t.get("92")!.subarray(1))).check, "ISSUER_REMAINDER_LENGTH");
+  assertEquals(w((t) => t.set("9F32", h("010001"))).check, "ISSUER_EXPONENT");
+  assertEquals(w((t) => t.delete("9F48")).check, "ICC_REMAINDER_MISSING");
+  assertEquals(w((t) => t.set("9F47", h("05"))).check, "ICC_EXPONENT");
+  assertEquals(w((t) => t.set("90", t.get("90")!.subarray(1))).check, "ISSUER_CERT_LENGTH");
+  assertEquals(w((t) => t.set("9F46", t.get("9F46")!.subarray(1))).check, "ICC_CERT_LENGTH");
+  assertEquals(w((t) => t.set("9F4B", t.get("9F4B")!.subarray(1))).check, "SDAD_LENGTH");
+  assertEquals(w((t) => t.set("9F4A", h("9F37"))).check, "SDA_TAG_LIST");
+  assertEquals(w((t) => t.set("9F69", h("02A1B2C3D4E5F60000"))).check, "FDDA_VERSION");
+  assertEquals(w((t) => t.set("9A", h("310101"))).check, "ISSUER_CERT_EXPIRED");
+  assertEquals(w((t) => t.set("9A", h("300115"))).check, "ICC_CERT_EXPIRED");
+  assertEquals(w((t) => t.set("9A", h("291231"))).verdict, "ok");
+  const unknown = w((t) => t.set("8F", h("09")));
+  assertEquals([unknown.verdict, unknown.check], ["no-capk", "CAPK_UNKNOWN"]);
+  assertEquals(w((t) => t.delete("9F4B")).verdict, "absent");
+  const expiredCa = registry({ ...testCapk("A000000333", "08", rsaKey("ca1152"), "2024-12-31") });
+  assertEquals(run(card, expiredCa).check, "CAPK_EXPIRED");
+  const rev = registry(card.capk).revoke("A000000333", "08", "0000A1");
+  assertEquals(run(card, rev).check, "ISSUER_CERT_REVOKED");
+  assertEquals(run(card, registry(card.capk).revoke("A000000333", "08", "0000A2")).verdict, "ok");
+});
+
+Deno.test("RSA issuer certificate: header, format, hash and key algorithm bytes", () => {
+  const ca = rsaKey("ca1984");
+  const iss = rsaKey("issuer1408");
+  const base = rsaCard();
+  const mk = (mutate: (x: Uint8Array) => void, rehash: boolean) => {
+    const { plain, remainder } = issuerCertPlain(ca.modulus.length, {
+      issuerId: "621234",
+      expiry: "1230",
+      serial: "0000A1",
+      modulus: iss.modulus,
+      exponent: iss.exponent,
+    });
+    mutate(plain);
+    if (rehash) {
+      const n = plain.length;
+      plain.set(sha1(concat(plain.subarray(1, n - 21), remainder, iss.exponent)), n - 21);
+    }
+    const tags = new Map(base.tags);
+    tags.set("90", rsaSign(ca, plain));
+    return run({ ...base, tags }).check;
+  };
+  assertEquals(mk((x) => (x[0] = 0x6b), false), "ISSUER_CERT_HEADER");
+  assertEquals(mk((x) => (x[1] = 0x03), false), "ISSUER_CERT_FORMAT");
+  assertEquals(mk((x) => (x[11] = 0x02), false), "ISSUER_CERT_HASH_ALGORITHM");
+  assertEquals(mk((x) => (x[12] = 0x02), true), "ISSUER_PK_ALGORITHM");
+  assertEquals(mk((x) => (x[12] = 0x02), false), "ISSUER_CERT_HASH");
+  assertEquals(mk(() => {}, false), undefined);
+});
+
+Deno.test("RSA dynamic data: header, format and dynamic length", () => {
+  const card = rsaCard();
+  const nIc = card.icc.modulus.length;
+  const terminal = concat(
+    card.tags.get("9F37")!,
+    card.tags.get("9F02")!,
+    card.tags.get("5F2A")!,
+    card.tags.get("9F69")!,
+  );
+  const with9F4B = (mutate: (x: Uint8Array) => void) => {
+    const p = sdadPlain(nIc, h("0200D1"), terminal);
+    mutate(p);
+    const tags = new Map(card.tags);
+    tags.set("9F4B", rsaSign(card.icc, p));
+    return run({ ...card, tags }).check;
+  };
+  assertEquals(with9F4B(() => {}), undefined);
+  assertEquals(with9F4B((x) => (x[0] = 0x6b)), "SDAD_HEADER");
+  assertEquals(with9F4B((x) => (x[1] = 0x03)), "SDAD_FORMAT");
+  assertEquals(with9F4B((x) => (x[2] = 0x02)), "SDAD_HASH_ALGORITHM");
+  assertEquals(with9F4B((x) => (x[3] = 0xff)), "SDAD_DYNAMIC_LENGTH");
+});
+
+Deno.test("CDA: CID, AC and transaction data hash inside the dynamic signature", () => {
+  const card = rsaCard({ fddaVersion: 0 });
+  card.tags.delete("9F69");
+  const txData = h("9F02060000000002009F370412345678");
+  const ac = h("CB085879F1505FE2");
+  const dd = concat(h("0200D1"), h("40"), ac, sha1(txData));
+  resignSdad(card, dd);
+  card.tags.set("9F27", h("40"));
+  card.tags.set("9F26", ac);
+  const cda = (tags: Map<string, Uint8Array>, tx = txData) =>
+    authenticateRecord(tags, registry(card.capk), {
+      staticData: card.staticData,
+      cdaTransactionData: tx,
+    });
+  const ok = cda(card.tags);
+  assertEquals([ok.verdict, ok.method], ["ok", "CDA"], ok.check);
+  assertEquals(cda(new Map(card.tags).set("9F27", h("80"))).check, "CDA_CID_MISMATCH");
+  assertEquals(cda(new Map(card.tags).set("9F26", h("CB085879F1505FE3"))).check, "CDA_AC_MISMATCH");
+  const tx2 = txData.slice();
+  tx2[3] ^= 1;
+  assertEquals(cda(card.tags, tx2).check, "CDA_TDHC");
+});
+
+Deno.test("SM2 chain (formats 12, 14, 15) verifies; each changed byte fails its check", () => {
+  const card = sm2Card();
+  const r = run(card);
+  assertEquals([r.verdict, r.method], ["ok", "SM2-fDDA"], r.check);
+  const f = (tag: string, at: number) => {
+    const tags = new Map(card.tags);
+    const v = tags.get(tag)!.slice();
+    v[at] ^= 1;
+    tags.set(tag, v);
+    return run({ ...card, tags }).check;
+  };
+  assertEquals(f("90", 20), "ISSUER_CERT_SIGNATURE");
+  assertEquals(f("90", 100), "ISSUER_CERT_SIGNATURE");
+  assertEquals(f("9F46", 30), "ICC_CERT_SIGNATURE");
+  assertEquals(f("82", 0), "ICC_CERT_SIGNATURE");
+  assertEquals(f("9F4B", 3), "SDAD_SIGNATURE");
+  assertEquals(f("9F37", 0), "SDAD_SIGNATURE");
+  assertEquals(f("9F02", 5), "SDAD_SIGNATURE");
+  assertEquals(f("9F4B", 0), "SDAD_FORMAT");
+  assertEquals(f("90", 0), "ISSUER_CERT_FORMAT");
+  assertEquals(f("5A", 7), "ICC_PAN_MISMATCH");
+  const late = new Map(card.tags).set("9A", h("310101"));
+  assertEquals(run({ ...card, tags: late }).check, "ISSUER_CERT_EXPIRED");
+  const rev = registry(card.capk).revoke("A000000333", "18", "001258");
+  assertEquals(run(card, rev).check, "ISSUER_CERT_REVOKED");
+  const sd = card.staticData.slice();
+  sd[0] ^= 1;
+  assertEquals(run({ ...card, staticData: sd }).check, "ICC_CERT_SIGNATURE");
+});
+
+Deno.test("key cache: hits skip recovery but never the per-record checks", () => {
+  const card = rsaCard();
+  const reg = registry(card.capk);
+  const cache = new OdaKeyCache();
+  const a = authenticateRecord(card.tags, reg, { staticData: card.staticData, cache });
+  assertEquals(a.verdict, "ok");
+  assertEquals([cache.hits, cache.misses], [0, 2]);
+  const b = authenticateRecord(card.tags, reg, { staticData: card.staticData, cache });
+  assertEquals(b.verdict, "ok");
+  assertEquals([cache.hits, cache.misses], [2, 2]);
+  const late = new Map(card.tags).set("9A", h("300115"));
+  assertEquals(
+    authenticateRecord(late, reg, { staticData: card.staticData, cache }).check,
+    "ICC_CERT_EXPIRED",
+  );
+  const rev = registry(card.capk).revoke("A000000333", "08", "0000A1");
+  assertEquals(
+    authenticateRecord(card.tags, rev, { staticData: card.staticData, cache }).check,
+    "ISSUER_CERT_REVOKED",
+  );
+  cache.clear();
+  assertEquals(cache.issuer.size + cache.icc.size, 0);
+});

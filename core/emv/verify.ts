@@ -1,0 +1,366 @@
+/**
+ * Verification of tap records (the readable TypeScript reference path; the kernel batch
+ * engine in `kernel-as/engine.ts` must agree with it, which a differential test checks).
+ *
+ * One record → one precedence-ordered status plus the detail flags of design.md §4:
+ * `cryptogram` ok | mismatch | no-key | unsupported, `oda` ok | failed | absent | no-capk.
+ * Duplicates and replays are found across the records of one call by (PAN, PSN, ATC)
+ * (design.md §5, domain.md §7.3).
+ */
+import { z } from "zod";
+import { fromHex, toHex } from "../hex.ts";
+import { maskPan } from "../mask.ts";
+import { flattenValues, parseTlv } from "../tlv/tree.ts";
+import { cryptogramType } from "../tlv/decoders.ts";
+import { AcInputError, computeAc, deriveIccMk, type TagValues } from "./ac.ts";
+import type { CapkSource } from "./capk.ts";
+import type { IssuerKeySource } from "./issuer_keys.ts";
+import { authenticateRecord, type OdaCheck, OdaKeyCache, type OdaOutcome } from "./oda.ts";
+import { type CryptogramProfile, selectProfile } from "./profiles.ts";
+import { equalBytes } from "./primitives.ts";
+
+/**
+ * Record statuses in precedence order (first = wins when several apply). Stable codes: they
+ * are part of the CLI/JSON contract.
+ */
+export const RECORD_STATUSES = [
+  "MALFORMED_TLV",
+  "MISSING_DATA",
+  "FARE_MISMATCH",
+  "REPLAY_SUSPECT",
+  "DUPLICATE",
+  "AC_MISMATCH",
+  "CERT_REVOKED",
+  "CERT_EXPIRED",
+  "ODA_FAILED",
+  "CAPK_UNKNOWN",
+  "CARD_DECLINED",
+  "OK",
+] as const;
+export type RecordStatus = typeof RECORD_STATUSES[number];
+
+export const STATUS_MESSAGES: Readonly<Record<RecordStatus, string>> = {
+  MALFORMED_TLV: "chip data or ODA evidence is not valid BER-TLV",
+  MISSING_DATA: "a data object needed for verification is absent or has the wrong length",
+  FARE_MISMATCH: "fare differs from the amount the card signed (9F02)",
+  REPLAY_SUSPECT: "same card and ATC seen with a different cryptogram or amount",
+  DUPLICATE: "exact duplicate of an earlier record (same card, ATC and cryptogram)",
+  AC_MISMATCH: "application cryptogram does not match",
+  CERT_REVOKED: "issuer certificate is revoked",
+  CERT_EXPIRED: "a certificate or CA key expired at the transaction date",
+  ODA_FAILED: "offline data authentication failed",
+  CAPK_UNKNOWN: "no CA public key for the card's RID and index",
+  CARD_DECLINED: "the card declined (AAC)",
+  OK: "every check that could be made passed",
+};
+
+export type CryptogramFlag = "ok" | "mismatch" | "no-key" | "unsupported";
+export type OdaFlag = "ok" | "failed" | "absent" | "no-capk";
+
+/** One tap as uploaded (design.md §3). */
+export interface TapRecord {
+  readonly seq: number;
+  readonly tappedAt?: string;
+  readonly fare?: number;
+  /** Chip data hex. */
+  readonly icc: string;
+  readonly oda?: { readonly tlv: string; readonly staticData?: string };
+}
+
+/** Verification result of one record (design.md §4 JSON shape plus details). */
+export interface RecordResult {
+  seq: number;
+  status: RecordStatus;
+  cryptogram: CryptogramFlag;
+  oda: OdaFlag;
+  cryptogramType?: string;
+  cryptogramTypeSource?: "9F27" | "CVR";
+  profile?: string;
+  profileReason?: string;
+  keyId?: string;
+  odaMethod?: string;
+  odaCheck?: OdaCheck;
+  message: string;
+  pan?: string;
+  atc?: string;
+  /** Index of the earlier record this one duplicates or conflicts with. */
+  duplicateOf?: number;
+}
+
+/** Zod schema of the upload file (design.md §3), used by `verify --file`. */
+export const BatchSchema = z.object({
+  terminalId: z.string().length(8),
+  merchantId: z.string().regex(/^[0-9]{15}$/),
+  batchNo: z.number().int().min(1).max(999999),
+  denyListVersion: z.number().int().min(0).optional(),
+  records: z.array(z.object({
+    seq: z.number().int().min(0),
+    tappedAt: z.string(),
+    line: z.string().optional(),
+    vehicle: z.string().optional(),
+    stop: z.string().optional(),
+    fare: z.number().int().min(0),
+    icc: z.string().regex(/^([0-9A-Fa-f]{2}|\s)*$/),
+    oda: z.object({
+      tlv: z.string().regex(/^([0-9A-Fa-f]{2}|\s)*$/),
+      staticData: z.string().regex(/^([0-9A-Fa-f]{2}|\s)*$/).optional(),
+    }).optional(),
+  })).min(1).max(5000),
+  totals: z.object({ count: z.number().int(), amount: z.number().int() }),
+});
+export type Batch = z.infer<typeof BatchSchema>;
+
+/** What verification needs besides the records. */
+export interface VerifyContext {
+  readonly keys?: IssuerKeySource;
+  readonly capks?: CapkSource;
+  /** Recovered-key cache kept across batches (keys are public; cleared on request). */
+  readonly odaCache?: OdaKeyCache;
+}
+
+/** Decoded values of a record: chip data then ODA evidence (chip data wins on a clash). */
+export type DecodedRecord =
+  | { ok: true; values: Map<string, Uint8Array>; staticData?: Uint8Array }
+  | { ok: false; where: "icc" | "oda"; message: string };
+
+/** Parses a record's hex into one tag → value map. */
+export function decodeRecord(r: TapRecord): DecodedRecord {
+  let icc: Uint8Array, odaTlv: Uint8Array | undefined, staticData: Uint8Array | undefined;
+  try {
+    icc = fromHex(r.icc, "icc");
+  } catch (e) {
+    return { ok: false, where: "icc", message: (e as Error).message };
+  }
+  try {
+    if (r.oda) {
+      odaTlv = fromHex(r.oda.tlv, "oda.tlv");
+      if (r.oda.staticData !== undefined) staticData = fromHex(r.oda.staticData, "oda.staticData");
+    }
+  } catch (e) {
+    return { ok: false, where: "oda", message: (e as Error).message };
+  }
+  const p = parseTlv(icc);
+  if (!p.ok) return { ok: false, where: "icc", message: `icc: ${p.message}` };
+  const values = flattenValues(p.nodes);
+  // Values are views into `icc`, which the kernel does not own: safe to keep.
+  if (odaTlv) {
+    const q = parseTlv(odaTlv);
+    if (!q.ok) return { ok: false, where: "oda", message: `oda.tlv: ${q.message}` };
+    for (const [k, v] of flattenValues(q.nodes)) if (!values.has(k)) values.set(k, v);
+  }
+  return { ok: true, values, staticData };
+}
+
+function panOf(values: TagValues): string | undefined {
+  const v = values.get("5A");
+  if (!v) return undefined;
+  const s = toHex(v);
+  const f = s.indexOf("F");
+  const d = f < 0 ? s : s.slice(0, f);
+  return /^[0-9]{8,19}$/.test(d) ? d : undefined;
+}
+
+function psnOf(values: TagValues): string | undefined {
+  const v = values.get("5F34");
+  if (!v || v.length !== 1) return undefined;
+  const s = toHex(v);
+  return /^[0-9]{2}$/.test(s) ? s : undefined;
+}
+
+/** The DKI of a profile's 9F10 (byte 2 for PBOC/Visa, byte 1 for MasterCard). */
+export function dkiOf(profile: CryptogramProfile, iad: Uint8Array | undefined): string | undefined {
+  if (!iad) return undefined;
+  const at = profile.id === "mastercard-cvn16" ? 0 : 1;
+  return iad.length > at ? toHex(iad.subarray(at, at + 1)) : undefined;
+}
+
+/** Cryptogram check of one decoded record. */
+export interface CryptogramOutcome {
+  flag: CryptogramFlag;
+  profile?: CryptogramProfile;
+  reason: string;
+  keyId?: string;
+  missing?: string;
+}
+
+/** Verifies the application cryptogram of one decoded record. */
+export function checkCryptogram(
+  values: TagValues,
+  keys: IssuerKeySource | undefined,
+): CryptogramOutcome {
+  const pan = panOf(values);
+  if (!pan) return { flag: "unsupported", reason: "5A absent or not a PAN", missing: "5A" };
+  const aid = values.get("4F") ?? values.get("84");
+  const rid = aid && aid.length >= 5 ? toHex(aid.subarray(0, 5)) : undefined;
+  const choice = selectProfile(values.get("9F10"), keys?.issuerConfig(pan) ?? {}, rid);
+  if (!choice.ok) return { flag: "unsupported", reason: choice.reason };
+  const profile = choice.profile;
+  const key = keys?.imkAc(pan, dkiOf(profile, values.get("9F10")), profile.algorithm);
+  if (!key) {
+    return {
+      flag: "no-key",
+      profile,
+      reason: `${choice.reason}; no ${profile.algorithm} IMK-AC held`,
+    };
+  }
+  const ac = values.get("9F26");
+  if (!ac || ac.length !== 8) {
+    return { flag: "unsupported", profile, reason: choice.reason, keyId: key.id, missing: "9F26" };
+  }
+  let mk: Uint8Array | undefined, sk: Uint8Array | undefined;
+  try {
+    mk = deriveIccMk(profile, key.value, pan, psnOf(values));
+    const r = computeAc(profile, mk, values);
+    sk = r.sessionKey;
+    return {
+      flag: equalBytes(r.ac, ac) ? "ok" : "mismatch",
+      profile,
+      reason: choice.reason,
+      keyId: key.id,
+    };
+  } catch (e) {
+    if (e instanceof AcInputError) {
+      return { flag: "unsupported", profile, reason: e.message, keyId: key.id, missing: e.tag };
+    }
+    throw e;
+  } finally {
+    mk?.fill(0);
+    sk?.fill(0);
+  }
+}
+
+function amountFen(v: Uint8Array | undefined): number | undefined {
+  if (!v || v.length !== 6) return undefined;
+  const s = toHex(v);
+  return /^[0-9]{12}$/.test(s) ? Number(s) : undefined;
+}
+
+const ODA_STATUS: Partial<Record<OdaCheck, RecordStatus>> = {
+  CAPK_UNKNOWN: "CAPK_UNKNOWN",
+  CAPK_EXPIRED: "CERT_EXPIRED",
+  ISSUER_CERT_EXPIRED: "CERT_EXPIRED",
+  ICC_CERT_EXPIRED: "CERT_EXPIRED",
+  ISSUER_CERT_REVOKED: "CERT_REVOKED",
+};
+
+/** Status of a record from its findings, by the precedence of `RECORD_STATUSES`. */
+export function precedence(found: readonly RecordStatus[]): RecordStatus {
+  let best = RECORD_STATUSES.length - 1;
+  for (const s of found) best = Math.min(best, RECORD_STATUSES.indexOf(s));
+  return RECORD_STATUSES[best];
+}
+
+/**
+ * Verifies the records of one upload (or any list of taps): TLV, cryptogram, ODA, fare, and
+ * duplicates/replays within the list. Never throws for data.
+ */
+export function verifyRecords(
+  records: readonly TapRecord[],
+  ctx: VerifyContext = {},
+): RecordResult[] {
+  const seen = new Map<string, { index: number; ac: string; amount: string }>();
+  const cache = ctx.odaCache ?? new OdaKeyCache();
+  return records.map((r, index) => {
+    const d = decodeRecord(r);
+    if (!d.ok) {
+      return {
+        seq: r.seq,
+        status: "MALFORMED_TLV",
+        cryptogram: "unsupported",
+        oda: r.oda ? "failed" : "absent",
+        message: d.message,
+      };
+    }
+    const v = d.values;
+    const found: RecordStatus[] = [];
+    const notes: string[] = [];
+    const pan = panOf(v);
+    const atc = v.get("9F36");
+    const res: RecordResult = {
+      seq: r.seq,
+      status: "OK",
+      cryptogram: "unsupported",
+      oda: "absent",
+      message: "",
+      pan: pan ? maskPan(pan) : undefined,
+      atc: atc ? toHex(atc) : undefined,
+    };
+    const type = cryptogramType(v.get("9F27"), v.get("9F10"));
+    if (type) {
+      res.cryptogramType = type.type;
+      res.cryptogramTypeSource = type.source;
+      if (type.type === "AAC") found.push("CARD_DECLINED");
+    }
+    if (!pan || !atc || atc.length !== 2 || !v.get("9F26")) {
+      found.push("MISSING_DATA");
+      notes.push(`needs ${!pan ? "5A" : !atc || atc.length !== 2 ? "9F36" : "9F26"}`);
+    }
+    // Fare vs the amount the card signed.
+    const amount = amountFen(v.get("9F02"));
+    if (r.fare !== undefined && amount !== undefined && amount !== r.fare) {
+      found.push("FARE_MISMATCH");
+      notes.push(`fare ${r.fare} ≠ 9F02 ${amount}`);
+    }
+    // Duplicates and replays by (PAN, PSN, ATC).
+    if (pan && atc) {
+      const id = `${pan}|${psnOf(v) ?? "00"}|${toHex(atc)}`;
+      const ac = toHex(v.get("9F26") ?? new Uint8Array(0));
+      const amt = toHex(v.get("9F02") ?? new Uint8Array(0));
+      const prev = seen.get(id);
+      if (prev) {
+        res.duplicateOf = records[prev.index].seq;
+        if (prev.ac === ac && prev.amount === amt) found.push("DUPLICATE");
+        else found.push("REPLAY_SUSPECT");
+        notes.push(`same card and ATC as seq ${records[prev.index].seq}`);
+      } else seen.set(id, { index, ac, amount: amt });
+    }
+    // Cryptogram.
+    const c = checkCryptogram(v, ctx.keys);
+    res.cryptogram = c.flag;
+    if (c.profile) res.profile = c.profile.id;
+    res.profileReason = c.reason;
+    if (c.keyId) res.keyId = c.keyId;
+    if (c.flag === "mismatch") found.push("AC_MISMATCH");
+    if (c.missing && c.missing !== "5A") {
+      found.push("MISSING_DATA");
+      notes.push(`cryptogram needs ${c.missing}`);
+    }
+    // ODA.
+    let oda: OdaOutcome;
+    if (ctx.capks) {
+      oda = authenticateRecord(v, ctx.capks, { staticData: d.staticData, cache });
+    } else {
+      const has = v.has("90") && (v.has("9F4B") || v.has("93"));
+      oda = has
+        ? { verdict: "no-capk", method: "none", check: "CAPK_UNKNOWN", steps: [] }
+        : { verdict: "absent", method: "none", steps: [] };
+    }
+    res.oda = oda.verdict;
+    if (oda.method !== "none") res.odaMethod = oda.method;
+    if (oda.check) {
+      res.odaCheck = oda.check;
+      found.push(
+        ODA_STATUS[oda.check] ?? (oda.check === "ODA_DATA_MISSING" ? "MISSING_DATA" : "ODA_FAILED"),
+      );
+      notes.push(`ODA ${oda.check}`);
+    }
+    res.status = precedence(found);
+    res.message = [STATUS_MESSAGES[res.status], ...notes].join("; ");
+    return res;
+  });
+}
+
+/** Counts of a verification run by status and flag. */
+export function summarise(results: readonly RecordResult[]) {
+  const by = <K extends keyof RecordResult>(k: K) => {
+    const m: Record<string, number> = {};
+    for (const r of results) m[String(r[k])] = (m[String(r[k])] ?? 0) + 1;
+    return m;
+  };
+  return {
+    records: results.length,
+    status: by("status"),
+    cryptogram: by("cryptogram"),
+    oda: by("oda"),
+  };
+}

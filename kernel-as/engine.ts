@@ -1,0 +1,240 @@
+/**
+ * The verification engine's batch entry (see `assembly/engine.ts` for the rules, the ENGINE
+ * region map and the descriptor/result layouts). One kernel call verifies a whole batch of
+ * records: TLV, profile selection, ICC MK and session key derivation, AC data block, MAC and
+ * compare, fare vs 9F02, cryptogram type. Issuer keys are copied into the ENGINE region for
+ * the batch only and wiped when it ends (also on error).
+ *
+ * This wrapper knows bytes and codes, not the domain: `core/emv/batch.ts` maps results to
+ * verification statuses and adds ODA and duplicate detection.
+ */
+import { fn, mem, mem32 } from "./kernel.ts";
+import { IN_BASE, IN_SIZE, OUT_BASE, OUT_SIZE, PARAM_BASE } from "./layout.ts";
+import { KernelError, Status } from "./status.ts";
+
+/** One issuer master key as the engine takes it. */
+export interface EngineKey {
+  readonly algorithm: "3des" | "sm4";
+  /** Leading PAN digits (1-19). */
+  readonly issuer: string;
+  /** DKI as two hex digits, or undefined for any. */
+  readonly dki?: string;
+  /** 16 bytes. */
+  readonly value: Uint8Array;
+}
+
+/** Profile numbers of the engine, in order (1-based). */
+export const ENGINE_PROFILES = [
+  "pboc-cvn01-3des",
+  "pboc-sm4",
+  "visa-cvn10",
+  "visa-cvn18",
+  "mastercard-cvn16",
+] as const;
+export type EngineProfileId = typeof ENGINE_PROFILES[number];
+
+/** Issuer configuration as the engine takes it: a pinned profile and up to 4 CVN mappings. */
+export interface EngineConfig {
+  readonly issuer: string;
+  readonly profile?: EngineProfileId;
+  readonly cvnProfiles?: Readonly<Record<string, EngineProfileId>>;
+}
+
+/** One record: chip data, optional ODA evidence TLV, optional static data, optional fare (fen). */
+export interface EngineRecord {
+  readonly icc: Uint8Array;
+  readonly oda?: Uint8Array;
+  readonly staticData?: Uint8Array;
+  readonly fare?: number;
+}
+
+/** A (offset, length) of a value inside the record's chip data, or undefined when absent. */
+export type Span = readonly [number, number] | undefined;
+
+/** One record's result, as numbers (see `assembly/engine.ts`). */
+export interface EngineResult {
+  /** Kernel record status (0 OK, 401-411). */
+  readonly status: number;
+  /** Findings bitmask, bit i = precedence rank i. */
+  readonly findings: number;
+  /** 0 ok, 1 mismatch, 2 no-key, 3 unsupported. */
+  readonly cryptogram: number;
+  /** 0 AAC, 1 TC, 2 ARQC, 3 RFU, 255 none. */
+  readonly type: number;
+  /** 1 from 9F27, 2 from the CVR, 255 none. */
+  readonly typeSource: number;
+  /** 0 none, else 1 + index in ENGINE_PROFILES. */
+  readonly profile: number;
+  readonly reason: number;
+  /** Slot number of a missing data object, 255 none. */
+  readonly missingSlot: number;
+  /** Index of the key used in the loaded key list, -1 none. */
+  readonly keyIndex: number;
+  readonly pan: Span;
+  readonly psn: Span;
+  readonly atc: Span;
+  readonly ac: Span;
+  readonly amount: Span;
+}
+
+/** Tag of each engine slot number (for `missingSlot`). */
+export const ENGINE_SLOT_TAGS = [
+  "9F26",
+  "9F27",
+  "9F10",
+  "9F36",
+  "9F37",
+  "9F02",
+  "9F03",
+  "9F1A",
+  "95",
+  "5F2A",
+  "9A",
+  "9C",
+  "82",
+  "5A",
+  "5F34",
+  "4F",
+  "84",
+] as const;
+
+const DESC = 32;
+const RES = 64;
+const KEY_IN = 48;
+const CFG = 32;
+const MAX_KEYS = 256;
+
+const kLoadKeys = fn<(src: number, count: number) => number>("engineLoadKeys");
+const kLoadConfigs = fn<(src: number, count: number) => number>("engineLoadConfigs");
+const kWipe = fn<() => void>("engineWipe");
+const kVerify = fn<(desc: number, count: number, out: number) => number>("engineVerifyBatch");
+
+function prefixDigits(s: string, what: string): Uint8Array {
+  if (!/^[0-9]{1,19}$/.test(s)) throw new RangeError(`${what}: issuer prefix must be 1-19 digits`);
+  return new TextEncoder().encode(s);
+}
+
+function loadKeys(keys: readonly EngineKey[]): void {
+  if (keys.length > MAX_KEYS) throw new RangeError(`keys: at most ${MAX_KEYS}, got ${keys.length}`);
+  mem.fill(0, PARAM_BASE, PARAM_BASE + keys.length * KEY_IN);
+  keys.forEach((k, i) => {
+    const at = PARAM_BASE + i * KEY_IN;
+    if (k.value.length !== 16) throw new RangeError(`keys[${i}]: value must be 16 bytes`);
+    const dki = k.dki === undefined ? 0xff : parseInt(k.dki, 16);
+    if (!(dki >= 0 && dki <= 0xff)) throw new RangeError(`keys[${i}]: dki must be 2 hex digits`);
+    const p = prefixDigits(k.issuer, `keys[${i}]`);
+    mem[at] = k.algorithm === "sm4" ? 4 : 1;
+    mem[at + 1] = dki;
+    mem[at + 2] = p.length;
+    mem.set(p, at + 4);
+    mem.set(k.value, at + 24);
+  });
+  const st = kLoadKeys(PARAM_BASE, keys.length);
+  mem.fill(0, PARAM_BASE, PARAM_BASE + keys.length * KEY_IN);
+  if (st !== Status.OK) throw new KernelError(st, "engine keys");
+}
+
+function loadConfigs(configs: readonly EngineConfig[]): void {
+  if (configs.length > MAX_KEYS) throw new RangeError(`configs: at most ${MAX_KEYS}`);
+  mem.fill(0, PARAM_BASE, PARAM_BASE + configs.length * CFG);
+  configs.forEach((c, i) => {
+    const at = PARAM_BASE + i * CFG;
+    const p = prefixDigits(c.issuer, `configs[${i}]`);
+    mem[at] = p.length;
+    mem[at + 1] = c.profile ? ENGINE_PROFILES.indexOf(c.profile) + 1 : 0;
+    const pairs = Object.entries(c.cvnProfiles ?? {});
+    if (pairs.length > 4) throw new RangeError(`configs[${i}]: at most 4 CVN mappings`);
+    mem[at + 2] = pairs.length;
+    mem.set(p, at + 4);
+    pairs.forEach(([cvn, prof], j) => {
+      mem[at + 24 + 2 * j] = parseInt(cvn, 16);
+      mem[at + 25 + 2 * j] = ENGINE_PROFILES.indexOf(prof) + 1;
+    });
+  });
+  const st = kLoadConfigs(PARAM_BASE, configs.length);
+  if (st !== Status.OK) throw new KernelError(st, "engine configs");
+}
+
+function span(w: number): Span {
+  const off = mem32[w];
+  return off === 0xffffffff ? undefined : [off, mem32[w + 1]];
+}
+
+function readResult(at: number): EngineResult {
+  const w = at >>> 2;
+  const b = mem32[w + 2];
+  const c = mem32[w + 3];
+  const k = mem32[w + 4];
+  return {
+    status: mem32[w],
+    findings: mem32[w + 1],
+    cryptogram: b & 0xff,
+    type: (b >>> 16) & 0xff,
+    typeSource: b >>> 24,
+    profile: c & 0xff,
+    reason: (c >>> 8) & 0xff,
+    missingSlot: (c >>> 16) & 0xff,
+    keyIndex: k === 0xffffffff ? -1 : k,
+    pan: span(w + 6),
+    psn: span(w + 8),
+    atc: span(w + 10),
+    ac: span(w + 12),
+    amount: span(w + 14),
+  };
+}
+
+/**
+ * Verifies the cryptograms of many records in as few kernel calls as the IN region allows.
+ * `onResults` (optional) receives the raw result view per chunk for zero-copy consumers; by
+ * default an array of decoded results is returned.
+ */
+export function engineVerify(
+  records: readonly EngineRecord[],
+  keys: readonly EngineKey[],
+  configs: readonly EngineConfig[] = [],
+): EngineResult[] {
+  const results: EngineResult[] = new Array(records.length);
+  try {
+    loadKeys(keys);
+    loadConfigs(configs);
+    let i = 0;
+    const maxChunk = Math.floor(OUT_SIZE / (DESC + RES));
+    while (i < records.length) {
+      const start = i;
+      let used = 0;
+      while (i < records.length && i - start < maxChunk) {
+        const r = records[i];
+        const need = r.icc.length + (r.oda?.length ?? 0);
+        if (need > IN_SIZE) throw new RangeError(`records[${i}] exceeds the input region`);
+        if (used + need > IN_SIZE) break;
+        const d = (OUT_BASE >>> 2) + (i - start) * (DESC >>> 2);
+        mem.set(r.icc, IN_BASE + used);
+        mem32[d] = IN_BASE + used;
+        mem32[d + 1] = r.icc.length;
+        used += r.icc.length;
+        if (r.oda && r.oda.length) {
+          mem.set(r.oda, IN_BASE + used);
+          mem32[d + 2] = IN_BASE + used;
+          mem32[d + 3] = r.oda.length;
+          used += r.oda.length;
+        } else {
+          mem32[d + 2] = 0;
+          mem32[d + 3] = 0;
+        }
+        mem32[d + 4] = 0;
+        mem32[d + 5] = 0;
+        mem32[d + 6] = r.fare === undefined ? 0xffffffff : r.fare >>> 0;
+        mem32[d + 7] = 0;
+        i++;
+      }
+      const n = i - start;
+      const out = OUT_BASE + n * DESC;
+      const st = kVerify(OUT_BASE, n, out);
+      if (st !== Status.OK) throw new KernelError(st, "engineVerifyBatch");
+      for (let k = 0; k < n; k++) results[start + k] = readResult(out + k * RES);
+    }
+    return results;
+  } finally {
+    kWipe();
+  }
+}
