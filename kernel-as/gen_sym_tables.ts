@@ -339,7 +339,12 @@ export function generate(): string {
       "u32",
       sm4TTables(),
     ),
-    emit("SM4_TK", "SM4 key-schedule T'-tables: [k][a] → L'(S(a) << (24 − 8k)), 4 × 256 u32.", "u32", sm4TkTables()),
+    emit(
+      "SM4_TK",
+      "SM4 key-schedule T'-tables: [k][a] → L'(S(a) << (24 − 8k)), 4 × 256 u32.",
+      "u32",
+      sm4TkTables(),
+    ),
     emit("SM4_SBOX", "SM4 S-box (GB/T 32907-2016 §6.2).", "u8", SM4_SBOX),
     emit("SM4_CK", "SM4 key-schedule constants CK0..CK31.", "u32", SM4_CK),
     emit("SHA256_K", "SHA-256 round constants K0..K63 (FIPS 180-4 §4.2.2).", "u32", SHA256_K),
