@@ -44,7 +44,8 @@ export function symDesEcb(key: usize, keyLen: u32, src: usize, len: u32, dst: us
   const dec = decrypt != 0;
   const pairs = <usize>len & ~15;
   for (let o: usize = 0; o < pairs; o += 16) {
-    memory.copy(dst + o, src + o, 16);
+    store<u64>(dst + o, load<u64>(src + o));
+    store<u64>(dst + o, load<u64>(src + o, 8), 8);
     desCryptX2(SCHED, SCHED, dst + o, dec);
   }
   if (pairs < <usize>len) {
@@ -115,7 +116,10 @@ export function symSm4Ecb(key: usize, src: usize, len: u32, dst: usize, decrypt:
   const dec = decrypt != 0;
   const pairs = <usize>len & ~31;
   for (let o: usize = 0; o < pairs; o += 32) {
-    memory.copy(dst + o, src + o, 32);
+    store<u64>(dst + o, load<u64>(src + o));
+    store<u64>(dst + o, load<u64>(src + o, 8), 8);
+    store<u64>(dst + o, load<u64>(src + o, 16), 16);
+    store<u64>(dst + o, load<u64>(src + o, 24), 24);
     sm4CryptX2(RK, RK, dst + o, dec);
   }
   if (pairs < <usize>len) sm4Block(src + pairs, dst + pairs, dec, 0, 0, 0, 0);

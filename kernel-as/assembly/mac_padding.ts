@@ -8,6 +8,14 @@ import { ST_SYM_DATA_LENGTH, ST_SYM_PADDING } from "./sym_status";
 
 export const MAC_TAIL_ERROR: i32 = -1;
 
+// Small copies as plain loads/stores: V8 compiles variable-size memory.copy/fill to calls.
+// @ts-ignore: decorator
+@inline function tailBytes(tail: usize, from: usize, rem: u32, bs: u32): void {
+  store<u64>(tail, 0);
+  if (bs == 16) store<u64>(tail, 0, 8);
+  for (let i: u32 = 0; i < rem; i++) store<u8>(tail + i, load<u8>(from + i));
+}
+
 /**
  * Prepares the padded last block: copies the `len % bs` trailing bytes to `tail` and pads
  * them. Returns 1 when `tail` holds a block to process after the `len / bs` whole blocks read
@@ -18,14 +26,12 @@ export function macTail(src: usize, len: u32, bs: u32, padding: i32, tail: usize
   if (padding == 0) return rem == 0 && len > 0 ? 0 : MAC_TAIL_ERROR;
   if (padding == 1) {
     if (rem == 0 && len > 0) return 0;
-    memory.copy(tail, src + len - rem, rem);
-    memory.fill(tail + rem, 0, bs - rem);
+    tailBytes(tail, src + len - rem, rem, bs);
     return 1;
   }
   if (padding == 2) {
-    memory.copy(tail, src + len - rem, rem);
+    tailBytes(tail, src + len - rem, rem, bs);
     store<u8>(tail + rem, 0x80);
-    memory.fill(tail + rem + 1, 0, bs - rem - 1);
     return 1;
   }
   return MAC_TAIL_ERROR;

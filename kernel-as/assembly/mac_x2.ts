@@ -78,7 +78,7 @@ export function sm4CbcMacPairInto(
   sm4KeyScheduleX2(keyA, RK_A, keyB, RK_B);
   const fa = lenA >> 4, fb = lenB >> 4;
   const na = fa + <u32>ta, nb = fb + <u32>tb;
-  memory.fill(IO, 0, 32);
+  store<u64>(IO, 0); store<u64>(IO, 0, 8); store<u64>(IO, 0, 16); store<u64>(IO, 0, 24);
   const n = min(na, nb);
   for (let k: u32 = 0; k < n; k++) {
     const pa = blockAt(srcA, fa, TAIL_A, k, 4), pb = blockAt(srcB, fb, TAIL_B, k, 4);
@@ -100,7 +100,7 @@ export function sm4CbcMacPairInto(
     store<u64>(IO, load<u64>(IO, 24) ^ load<u64>(pb, 8), 24);
     sm4EncryptBlockAt(RK_B, IO + 16, IO + 16);
   }
-  memory.copy(dstA, IO, 16);
-  memory.copy(dstB, IO + 16, 16);
+  store<u64>(dstA, load<u64>(IO)); store<u64>(dstA, load<u64>(IO, 8), 8);
+  store<u64>(dstB, load<u64>(IO, 16)); store<u64>(dstB, load<u64>(IO, 24), 8);
   return ST_OK;
 }
