@@ -7,10 +7,11 @@ import { SM4_T } from "./sym_tables";
 
 // @ts-ignore: decorator
 @inline function t(w: u32): u32 {
-  return (load<u32>((w >> 24) << 2, SM4_T) ^
-    load<u32>(((w >> 16) & 0xFF) << 2, SM4_T + 1024)) ^
-    (load<u32>(((w >> 8) & 0xFF) << 2, SM4_T + 2048) ^
-      load<u32>((w & 0xFF) << 2, SM4_T + 3072));
+  // Byte indexes extracted already multiplied by 4 (one shift and one mask each).
+  return (load<u32>((w >> 22) & 0x3FC, SM4_T) ^
+    load<u32>((w >> 14) & 0x3FC, SM4_T + 1024)) ^
+    (load<u32>((w >> 6) & 0x3FC, SM4_T + 2048) ^
+      load<u32>((w << 2) & 0x3FC, SM4_T + 3072));
 }
 
 // @ts-ignore: decorator
