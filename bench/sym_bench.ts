@@ -6,8 +6,8 @@
  * Run: `deno task bench` (or `deno run -A bench/sym_bench.ts` for the table alone). The table
  * printed first is the comparison, in ns per unit and as ratios (> 1 means the kernel is faster;
  * "vs OpenSSL" is OpenSSL's ns divided by the kernel's). Kernel and JS figures: after a ≥ 400 ms
- * warm-up (WASM code must tier up from Liftoff to TurboFan), the fastest of 7 wall-clock
- * repetitions of ≥ 100 ms — the least disturbed one on a shared machine. OpenSSL: `openssl
+ * warm-up (WASM code must tier up from Liftoff to TurboFan), the fastest of 40 wall-clock
+ * repetitions of ≥ 5 ms — the least disturbed window on a shared, loaded machine. OpenSSL: `openssl
  * speed` without `-elapsed`, i.e. its CPU-time rate, which other load does not disturb either.
  * (CPU time for the JS side would count V8's GC and compiler threads, flattering the kernel.)
  * `SYM_BENCH_QUICK=1` shortens everything for a smoke run.
@@ -33,10 +33,11 @@ import {
 } from "../kernel-as/sym.ts";
 
 const QUICK = Deno.env.get("SYM_BENCH_QUICK") === "1";
-const REP_MS = QUICK ? 30 : 100;
+const REP_MS = 5;
+const REPS = QUICK ? 10 : 40;
 const WARM_MS = QUICK ? 100 : 400;
 
-/** Fastest wall-clock ns per unit of `f` over 7 repetitions; `f` processes `units` per call. */
+/** Fastest wall-clock ns per unit of `f` over REPS short repetitions (`units` per call). */
 function measure(f: () => unknown, units: number): number {
   let t0 = performance.now();
   let calls = 0;
@@ -44,7 +45,7 @@ function measure(f: () => unknown, units: number): number {
   const perCallMs = (performance.now() - t0) / calls;
   const n = Math.max(1, Math.ceil(REP_MS / perCallMs));
   let best = Infinity;
-  for (let r = 0; r < 7; r++) {
+  for (let r = 0; r < REPS; r++) {
     t0 = performance.now();
     for (let i = 0; i < n; i++) f();
     best = Math.min(best, ((performance.now() - t0) * 1e6) / (n * units));
