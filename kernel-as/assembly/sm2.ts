@@ -24,7 +24,7 @@
 import { inBounds } from "./memory";
 import { RSA_SCRATCH_END } from "./rsa";
 import { ST_BAD_ARGUMENT, ST_OK } from "./status";
-import { fpMul } from "./sm2_field_mul";
+import { fpAdd, fpMul, fpSqr, fpSub } from "./sm2_field_mul";
 import { sm3Into } from "./sm3";
 
 export const ST_SM2_POINT_NOT_ON_CURVE: i32 = 320;
@@ -102,35 +102,6 @@ let tableReady = false;
 
 // ---- field arithmetic mod p (Montgomery form, fully reduced) ----
 
-function fpAdd(out: usize, a: usize, b: usize): void {
-  let c: u64 = 0;
-  for (let i: usize = 0; i < 32; i += 4) {
-    c += <u64>load<u32>(a + i) + <u64>load<u32>(b + i);
-    store<u32>(out + i, <u32>c);
-    c >>= 32;
-  }
-  // subtract p if the sum overflowed or is >= p
-  if (c != 0 || geqL(out, P_L)) subL(out, out, P_L);
-}
-
-function fpSub(out: usize, a: usize, b: usize): void {
-  let d: i64 = 0;
-  for (let i: usize = 0; i < 32; i += 4) {
-    d += <i64>load<u32>(a + i) - <i64>load<u32>(b + i);
-    store<u32>(out + i, <u32>d);
-    d >>= 32;
-  }
-  if (d != 0) {
-    // negative: add p
-    let c: u64 = 0;
-    for (let i: usize = 0; i < 32; i += 4) {
-      c += <u64>load<u32>(out + i) + <u64>load<u32>(P_L + i);
-      store<u32>(out + i, <u32>c);
-      c >>= 32;
-    }
-  }
-}
-
 /** out = a - b over 8 limbs (wrapping); returns the borrow. */
 function subL(out: usize, a: usize, b: usize): i32 {
   let d: i64 = 0;
@@ -205,7 +176,7 @@ function fpInv(out: usize, a: usize): void {
   const acc = T(14);
   copyF(acc, x); // top bit of p-2 is set
   for (let bit: i32 = 254; bit >= 0; bit--) {
-    fpMul(acc, acc, acc);
+    fpSqr(acc, acc);
     const w = load<u32>(PM2_L + (<usize>(bit >>> 5) << 2));
     if (((w >>> <u32>(bit & 31)) & 1) != 0) fpMul(acc, acc, x);
   }
@@ -226,8 +197,8 @@ function isInfinity(p: usize): bool {
 function pointDouble(out: usize, p: usize): void {
   const X1 = p, Y1 = p + F, Z1 = p + 2 * F;
   const delta = T(0), gamma = T(1), beta = T(2), alpha = T(3), t4 = T(4), t5 = T(5);
-  fpMul(delta, Z1, Z1);
-  fpMul(gamma, Y1, Y1);
+  fpSqr(delta, Z1);
+  fpSqr(gamma, Y1);
   fpMul(beta, X1, gamma);
   fpSub(t4, X1, delta);
   fpAdd(t5, X1, delta);
@@ -236,19 +207,19 @@ function pointDouble(out: usize, p: usize): void {
   fpAdd(alpha, alpha, t4); // alpha = 3(X1-delta)(X1+delta)
   // Z3 = (Y1+Z1)^2 - gamma - delta  (before X/Y are overwritten)
   fpAdd(t4, Y1, Z1);
-  fpMul(t4, t4, t4);
+  fpSqr(t4, t4);
   fpSub(t4, t4, gamma);
   fpSub(out + 2 * F, t4, delta);
   // X3 = alpha^2 - 8 beta
   fpAdd(beta, beta, beta);
   fpAdd(beta, beta, beta); // 4 beta
   fpAdd(t5, beta, beta); // 8 beta
-  fpMul(t4, alpha, alpha);
+  fpSqr(t4, alpha);
   fpSub(out, t4, t5);
   // Y3 = alpha(4beta - X3) - 8 gamma^2
   fpSub(beta, beta, out);
   fpMul(beta, alpha, beta);
-  fpMul(gamma, gamma, gamma);
+  fpSqr(gamma, gamma);
   fpAdd(gamma, gamma, gamma);
   fpAdd(gamma, gamma, gamma);
   fpAdd(gamma, gamma, gamma);
@@ -268,8 +239,8 @@ function pointAdd(out: usize, p: usize, q: usize): void {
   const X1 = p, Y1 = p + F, Z1 = p + 2 * F;
   const X2 = q, Y2 = q + F, Z2 = q + 2 * F;
   const z1z1 = T(6), z2z2 = T(7), u1 = T(8), u2 = T(9), s1 = T(10), s2 = T(11), h = T(12);
-  fpMul(z1z1, Z1, Z1);
-  fpMul(z2z2, Z2, Z2);
+  fpSqr(z1z1, Z1);
+  fpSqr(z2z2, Z2);
   fpMul(u1, X1, z2z2);
   fpMul(u2, X2, z1z1);
   fpMul(s1, Y1, Z2);
@@ -289,17 +260,17 @@ function pointAdd(out: usize, p: usize, q: usize): void {
   const r = s2, i = T(0), j = T(1), v = T(2), t = T(3), z3 = T(4);
   // Z3 = ((Z1+Z2)^2 - Z1Z1 - Z2Z2) H, computed first (out may alias p or q)
   fpAdd(z3, Z1, Z2);
-  fpMul(z3, z3, z3);
+  fpSqr(z3, z3);
   fpSub(z3, z3, z1z1);
   fpSub(z3, z3, z2z2);
   fpMul(z3, z3, h);
   fpAdd(i, h, h);
-  fpMul(i, i, i); // I = (2H)^2
+  fpSqr(i, i); // I = (2H)^2
   fpMul(j, h, i); // J = H I
   fpAdd(r, r, r); // r = 2(S2 - S1)
   fpMul(v, u1, i); // V = U1 I
   // X3 = r^2 - J - 2V
-  fpMul(t, r, r);
+  fpSqr(t, r);
   fpSub(t, t, j);
   fpSub(t, t, v);
   fpSub(t, t, v);
@@ -323,7 +294,7 @@ function pointAddAffine(acc: usize, x: usize, y: usize): void {
     return;
   }
   const z1z1 = T(6), u2 = T(7), s2 = T(8), h = T(9), hh = T(10), i = T(11), j = T(12);
-  fpMul(z1z1, Z1, Z1);
+  fpSqr(z1z1, Z1);
   fpMul(u2, x, z1z1);
   fpMul(s2, y, Z1);
   fpMul(s2, s2, z1z1);
@@ -338,7 +309,7 @@ function pointAddAffine(acc: usize, x: usize, y: usize): void {
     return;
   }
   const r = s2, v = T(0), t = T(1);
-  fpMul(hh, h, h);
+  fpSqr(hh, h);
   fpAdd(i, hh, hh);
   fpAdd(i, i, i); // I = 4 HH
   fpMul(j, h, i); // J = H I
@@ -346,11 +317,11 @@ function pointAddAffine(acc: usize, x: usize, y: usize): void {
   fpMul(v, X1, i); // V = X1 I
   // Z3 = (Z1 + H)^2 - Z1Z1 - HH
   fpAdd(t, Z1, h);
-  fpMul(t, t, t);
+  fpSqr(t, t);
   fpSub(t, t, z1z1);
   fpSub(Z1, t, hh);
   // X3 = r^2 - J - 2V
-  fpMul(t, r, r);
+  fpSqr(t, r);
   fpSub(t, t, j);
   fpSub(t, t, v);
   fpSub(t, t, v);
@@ -395,7 +366,7 @@ function buildTable(): void {
         copyF(zi, inv);
       }
       const zi2 = T(11);
-      fpMul(zi2, zi, zi);
+      fpSqr(zi2, zi);
       const dst = GTAB + (w * 15 + <usize>j) * 64;
       fpMul(dst, pj, zi2);
       fpMul(zi2, zi2, zi);
@@ -417,8 +388,8 @@ export function sm2Init(): void {
 /** On-curve check of Montgomery (x, y): y^2 == x^3 - 3x + b. */
 function onCurve(x: usize, y: usize): bool {
   const l = T(0), r = T(1), t = T(2);
-  fpMul(l, y, y);
-  fpMul(r, x, x);
+  fpSqr(l, y);
+  fpSqr(r, x);
   fpMul(r, r, x);
   fpAdd(t, x, x);
   fpAdd(t, t, x);
@@ -518,7 +489,7 @@ export function sm2VerifyDigestRaw(pubPtr: usize, ePtr: usize, sigPtr: usize): i
   if (subL(c, SC_R, SC_E) != 0) addL(c, c, N_L);
   // X == c·Z^2 (Montgomery), or with c + n when that is still below p
   const z2 = T(14), cm = T(15), lhs = T(12);
-  fpMul(z2, ACC + 2 * F, ACC + 2 * F);
+  fpSqr(z2, ACC + 2 * F);
   toMont(cm, c);
   fpMul(lhs, cm, z2);
   if (eqL(lhs, ACC)) return ST_OK;
@@ -546,7 +517,7 @@ export function sm2MulAddRaw(sPtr: usize, tPtr: usize, pubPtr: usize, outPtr: us
   }
   const zi = T(13), zi2 = T(14), v = T(12);
   fpInv(zi, ACC + 2 * F);
-  fpMul(zi2, zi, zi);
+  fpSqr(zi2, zi);
   fpMul(v, ACC, zi2);
   fromMont(v, v);
   storeBE(outPtr, v);
