@@ -292,6 +292,15 @@ Deno.test("SM2: off-curve keys, out-of-range r/s and r + s = n are refused with 
   assertThrows(() => sm2VerifyDigest(pub, e, sig.subarray(1)), RangeError);
 });
 
+Deno.test("SM2: kernel scratch (RSA slots, SM2 tables, Z/M buffers) stays inside the PK region", async () => {
+  const { kernel } = await import("./kernel.ts");
+  const { INDEX_BASE, PK_BASE } = await import("./layout.ts");
+  const end = (kernel.SM2_SCRATCH_END as WebAssembly.Global).value as number;
+  const rsaEnd = (kernel.RSA_SCRATCH_END as WebAssembly.Global).value as number;
+  assert(rsaEnd > PK_BASE && rsaEnd <= end, `RSA scratch end ${rsaEnd}`);
+  assert(end <= INDEX_BASE, `SM2 scratch ends at ${end.toString(16)}`);
+});
+
 Deno.test("SM2: the committed unrolled field multiplication equals its generator's output", async () => {
   const { generate } = await import("./gen_sm2_field.ts");
   const committed = Deno.readTextFileSync(

@@ -7,7 +7,8 @@
 //
 // Verification (GB/T 32918.2 §7.1): r, s in [1, n-1]; t = (r + s) mod n != 0;
 // (x1, y1) = s·G + t·P; valid iff (e + x1) mod n == r. s·G uses a fixed-base table (64
-// windows of 4 bits, 15 affine multiples each, built once on first use); t·P a 4-bit window.
+// signed 8-bit windows, 128 affine multiples each, built once on first use, ~270 KB); t·P a
+// width-5 wNAF over the odd multiples P..15P.
 // x1 is never made affine: valid iff X == c·Z^2 for c = (r - e) mod n or c + n (when < p),
 // the only two values of x1 < p with x1 ≡ r - e (mod n).
 //
@@ -80,11 +81,17 @@ const SC_R: usize = SC_S + 2 * F;
 const SC_E: usize = SC_S + 3 * F;
 const ACC: usize = SM2_BASE + 0x400; // accumulator point
 const ACC2: usize = ACC + PT;
-const PTAB: usize = SM2_BASE + 0x600; // 1P..15P Jacobian (15 * 96 bytes)
-const WORK: usize = SM2_BASE + 0x1000; // table build: 15 Jacobian points + prefix products
-const GTAB: usize = SM2_BASE + 0x2000; // 64 windows * 15 affine points * 64 bytes
-const GTAB_BYTES: usize = 64 * 15 * 64;
-const ZBUF: usize = (GTAB + GTAB_BYTES + 0xFFF) & ~(<usize>0xFFF); // ENTL‖ID‖a‖b‖G‖P
+const PTAB: usize = SM2_BASE + 0x600; // P, 3P, ..., 15P Jacobian (8 * 96 bytes)
+const NEG: usize = SM2_BASE + 0x900; // a negated table point (96 bytes)
+const NAF: usize = SM2_BASE + 0xA00; // wNAF digits of t (i8, 262)
+const ZERO_F: usize = SM2_BASE + 0xC00; // 32 zero bytes
+const G_WINDOWS: usize = 33; // 32 signed byte windows + the final carry
+const G_ENTRIES: usize = 128; // |digit| = 1..128
+const GTAB: usize = SM2_BASE + 0x1000; // G_WINDOWS * G_ENTRIES affine points * 64 bytes
+const GTAB_BYTES: usize = G_WINDOWS * G_ENTRIES * 64;
+const WORK: usize = GTAB + GTAB_BYTES; // table build: 128 Jacobian points + prefix products
+const WORK_BYTES: usize = G_ENTRIES * (PT + F);
+const ZBUF: usize = (WORK + WORK_BYTES + 0xFFF) & ~(<usize>0xFFF); // ENTL‖ID‖a‖b‖G‖P
 const ZBUF_BYTES: usize = 0x3000;
 const MBUF: usize = ZBUF + ZBUF_BYTES; // Z‖M for e, then e and Z
 const MBUF_BYTES: usize = 32 + <usize>SM2_MESSAGE_MAX;
@@ -336,27 +343,31 @@ function pointAddAffine(acc: usize, x: usize, y: usize): void {
 
 // ---- fixed-base table for G ----
 
-/** Builds GTAB[w][j-1] = j·16^w·G (affine, Montgomery form), w = 0..63, j = 1..15. */
+/** Builds GTAB[w][j-1] = j·256^w·G (affine, Montgomery form), w = 0..32, j = 1..128. */
 function buildTable(): void {
   toMont(C_ONE, ONE_L);
   toMont(C_B, B_L);
   toMont(C_GX, GX_L);
   toMont(C_GY, GY_L);
+  memory.fill(ZERO_F, 0, F);
   const base = ACC2;
   copyF(base, C_GX);
   copyF(base + F, C_GY);
   copyF(base + 2 * F, C_ONE);
-  const pre = WORK + 15 * PT; // prefix products of Z, 15 field elements
-  for (let w: usize = 0; w < 64; w++) {
-    // Jacobian multiples 1..15 of base
+  const pre = WORK + G_ENTRIES * PT; // prefix products of the Z values
+  for (let w: usize = 0; w < G_WINDOWS; w++) {
+    // Jacobian multiples 1..128 of base
     memory.copy(WORK, base, PT);
-    for (let j: usize = 1; j < 15; j++) pointAdd(WORK + j * PT, WORK + (j - 1) * PT, base);
-    // batch inversion of the 15 Z values (none is zero: 16^w·G has order n)
+    pointDouble(WORK + PT, base);
+    for (let j: usize = 2; j < G_ENTRIES; j++) pointAdd(WORK + j * PT, WORK + (j - 1) * PT, base);
+    // batch inversion of the Z values (none is zero: 256^w·G has order n, j < n)
     copyF(pre, WORK + 2 * F);
-    for (let j: usize = 1; j < 15; j++) fpMul(pre + j * F, pre + (j - 1) * F, WORK + j * PT + 2 * F);
+    for (let j: usize = 1; j < G_ENTRIES; j++) {
+      fpMul(pre + j * F, pre + (j - 1) * F, WORK + j * PT + 2 * F);
+    }
     const inv = T(13);
-    fpInv(inv, pre + 14 * F);
-    for (let j: i32 = 14; j >= 0; j--) {
+    fpInv(inv, pre + (G_ENTRIES - 1) * F);
+    for (let j: i32 = <i32>G_ENTRIES - 1; j >= 0; j--) {
       const pj = WORK + <usize>j * PT;
       const zi = T(12);
       if (j > 0) {
@@ -367,13 +378,13 @@ function buildTable(): void {
       }
       const zi2 = T(11);
       fpSqr(zi2, zi);
-      const dst = GTAB + (w * 15 + <usize>j) * 64;
+      const dst = GTAB + (w * G_ENTRIES + <usize>j) * 64;
       fpMul(dst, pj, zi2);
       fpMul(zi2, zi2, zi);
       fpMul(dst + F, pj + F, zi2);
     }
-    // next base = 16·base = 2·(8·base)
-    pointDouble(base, WORK + 7 * PT);
+    // next base = 256·base = 2·(128·base)
+    pointDouble(base, WORK + (G_ENTRIES - 1) * PT);
   }
   tableReady = true;
 }
@@ -423,35 +434,96 @@ export function sm2CheckPoint(pubPtr: usize): i32 {
   return (load<u32>(k + ((w >>> 3) << 2)) >>> <u32>((w & 7) << 2)) & 15;
 }
 
+/** Bit i of an 8-limb scalar (0 beyond bit 255). */
+// @ts-ignore: decorator
+@inline function bitAt(k: usize, i: u32): u32 {
+  return i < 256 ? (load<u32>(k + (<usize>(i >>> 5) << 2)) >>> (i & 31)) & 1 : 0;
+}
+
+/** Bits i..i+4 of an 8-limb scalar. */
+function bits5(k: usize, i: u32): u32 {
+  let v: u32 = 0;
+  for (let b: u32 = 0; b < 5; b++) v |= bitAt(k, i + b) << b;
+  return v;
+}
+
+/**
+ * Width-5 NAF of the scalar at `k` into NAF[0..257): odd digits in [-15, 15], at most one
+ * non-zero digit in any 5 consecutive positions. Returns the number of digits.
+ */
+function wnaf5(k: usize): i32 {
+  memory.fill(NAF, 0, 262);
+  let carry: u32 = 0;
+  let i: u32 = 0;
+  while (i < 257) {
+    if (bitAt(k, i) == carry) {
+      i++;
+      continue;
+    }
+    const win = bits5(k, i) + carry;
+    let d = <i32>win;
+    if (win >= 16) {
+      d -= 32;
+      carry = 1;
+    } else {
+      carry = 0;
+    }
+    store<i8>(NAF + <usize>i, <i8>d);
+    i += 5;
+  }
+  return 262;
+}
+
+/** NEG = -p (Jacobian). */
+function negate(p: usize): usize {
+  copyF(NEG, p);
+  fpSub(NEG + F, ZERO_F, p + F);
+  copyF(NEG + 2 * F, p + 2 * F);
+  return NEG;
+}
+
 /** ACC = s·G + t·P for the scalars in SC_S, SC_T and the key in PX/PY. */
 function doubleScalarMul(): void {
-  // t·P with a 4-bit window: PTAB[j-1] = j·P
+  // t·P: width-5 wNAF over PTAB[j] = (2j+1)·P
   copyF(PTAB, PX);
   copyF(PTAB + F, PY);
   copyF(PTAB + 2 * F, C_ONE);
-  pointDouble(PTAB + PT, PTAB);
-  for (let j: usize = 2; j < 15; j++) pointAdd(PTAB + j * PT, PTAB + (j - 1) * PT, PTAB);
+  pointDouble(ACC2, PTAB); // 2P
+  for (let j: usize = 1; j < 8; j++) pointAdd(PTAB + j * PT, PTAB + (j - 1) * PT, ACC2);
+  const len = wnaf5(SC_T);
   setInfinity(ACC);
   let started = false;
-  for (let w: i32 = 63; w >= 0; w--) {
-    if (started) {
-      pointDouble(ACC, ACC);
-      pointDouble(ACC, ACC);
-      pointDouble(ACC, ACC);
-      pointDouble(ACC, ACC);
-    }
-    const d = nibble(SC_T, <usize>w);
-    if (d != 0) {
-      pointAdd(ACC, ACC, PTAB + <usize>(d - 1) * PT);
+  for (let i: i32 = len - 1; i >= 0; i--) {
+    if (started) pointDouble(ACC, ACC);
+    const d = <i32>load<i8>(NAF + <usize>i);
+    if (d > 0) {
+      pointAdd(ACC, ACC, PTAB + <usize>((d - 1) >> 1) * PT);
+      started = true;
+    } else if (d < 0) {
+      pointAdd(ACC, ACC, negate(PTAB + <usize>((-d - 1) >> 1) * PT));
       started = true;
     }
   }
-  // s·G: one affine addition per non-zero window
-  for (let w: usize = 0; w < 64; w++) {
-    const d = nibble(SC_S, w);
-    if (d != 0) {
-      const e = GTAB + (w * 15 + <usize>(d - 1)) * 64;
+  // s·G: signed byte windows (Booth), one affine addition per non-zero window
+  let carry: u32 = 0;
+  const ny = T(14);
+  for (let w: usize = 0; w < G_WINDOWS; w++) {
+    let b: u32 = carry;
+    if (w < 32) b += <u32>load<u8>(SC_S + w); // little-endian limbs: byte w
+    let d = <i32>b;
+    if (b > 128) {
+      d -= 256;
+      carry = 1;
+    } else {
+      carry = 0;
+    }
+    if (d > 0) {
+      const e = GTAB + (w * G_ENTRIES + <usize>(d - 1)) * 64;
       pointAddAffine(ACC, e, e + F);
+    } else if (d < 0) {
+      const e = GTAB + (w * G_ENTRIES + <usize>(-d - 1)) * 64;
+      fpSub(ny, ZERO_F, e + F);
+      pointAddAffine(ACC, e, ny);
     }
   }
 }
