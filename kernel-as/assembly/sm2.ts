@@ -708,3 +708,18 @@ export function sm2VerifyBatch(desc: usize, count: u32, statusOut: usize): i32 {
   }
   return ST_OK;
 }
+
+/**
+ * Test hook for the field arithmetic: op 0 Montgomery product a·b·2^-256, 1 square a²·2^-256,
+ * 2 a + b, 3 a - b, all mod p over 32-byte little-endian values below p.
+ */
+export function sm2FieldOp(op: i32, aPtr: usize, bPtr: usize, outPtr: usize): i32 {
+  if (!inBounds(aPtr, 32) || !inBounds(bPtr, 32) || !inBounds(outPtr, 32)) return ST_BAD_ARGUMENT;
+  if (geqL(aPtr, P_L) || geqL(bPtr, P_L)) return ST_BAD_ARGUMENT;
+  if (op == 0) fpMul(outPtr, aPtr, bPtr);
+  else if (op == 1) fpSqr(outPtr, aPtr);
+  else if (op == 2) fpAdd(outPtr, aPtr, bPtr);
+  else if (op == 3) fpSub(outPtr, aPtr, bPtr);
+  else return ST_BAD_ARGUMENT;
+  return ST_OK;
+}
