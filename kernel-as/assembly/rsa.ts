@@ -128,16 +128,59 @@ function subInPlace(a: usize, b: usize, k: u32): void {
   }
 }
 
-/** a = 2a mod n (a < n). */
-function dblMod(a: usize, n: usize, k: u32): void {
+const TWO28: f64 = 268435456.0;
+const SHIFT_STEP: u32 = 27;
+
+// @ts-ignore: decorator
+@inline function limbF(p: usize, i: u32): f64 {
+  return <f64>load<u32>(p + (<usize>i << 2));
+}
+
+/**
+ * T = T·2^j mod n for T < n (k limbs, limb k used as overflow), 1 <= j <= 27: shift, then
+ * subtract q·n with q = floor(T/n) estimated in f64 from the top three limbs of each (off by
+ * at most one), then correct. `nf` is n's top three limbs as n[k-1]·2^28 + n[k-2] + n[k-3]/2^28.
+ */
+function mulPow2Mod(T: usize, n: usize, k: u32, j: u32, nf: f64): void {
   let carry: u32 = 0;
   for (let i: u32 = 0; i < k; i++) {
-    const p = a + (<usize>i << 2);
-    const v = (load<u32>(p) << 1) | carry;
-    store<u32>(p, v & MASK);
-    carry = v >>> LIMB_BITS;
+    const p = T + (<usize>i << 2);
+    const v = load<u32>(p);
+    store<u32>(p, ((v << j) | carry) & MASK);
+    carry = v >>> (LIMB_BITS - j);
   }
-  if (carry != 0 || geq(a, n, k)) subInPlace(a, n, k);
+  const tf = <f64>carry * TWO28 * TWO28 + limbF(T, k - 1) * TWO28 + limbF(T, k - 2);
+  const q = <i64>Math.floor(tf / nf);
+  let borrow: i64 = 0;
+  for (let i: u32 = 0; i < k; i++) {
+    const p = T + (<usize>i << 2);
+    const d = <i64>load<u32>(p) - q * <i64>load<u32>(n + (<usize>i << 2)) + borrow;
+    store<u32>(p, <u32>d & MASK);
+    borrow = d >> LIMB_BITS;
+  }
+  let top: i64 = <i64>carry + borrow;
+  while (top < 0) {
+    // q was one too large: add n back
+    let c: u32 = 0;
+    for (let i: u32 = 0; i < k; i++) {
+      const p = T + (<usize>i << 2);
+      const v = load<u32>(p) + load<u32>(n + (<usize>i << 2)) + c;
+      store<u32>(p, v & MASK);
+      c = v >>> LIMB_BITS;
+    }
+    top += <i64>c;
+  }
+  while (top > 0 || geq(T, n, k)) {
+    // q was too small: subtract n
+    let b: i32 = 0;
+    for (let i: u32 = 0; i < k; i++) {
+      const p = T + (<usize>i << 2);
+      const d = <i32>load<u32>(p) - <i32>load<u32>(n + (<usize>i << 2)) - b;
+      store<u32>(p, <u32>d & MASK);
+      b = d < 0 ? 1 : 0;
+    }
+    top -= <i64>b;
+  }
 }
 
 // Interleaved operands for the SIMD product: AM[j] = (a_j, m_j) for j = 0..k (pair k is
@@ -254,7 +297,8 @@ export function rsaSlotInit(slot: u32, modPtr: usize, modLen: u32): i32 {
   let x: u32 = n0; // correct to 3 bits for odd n0
   for (let i = 0; i < 4; i++) x *= 2 - n0 * x;
   const n0inv = (0 - x) & MASK;
-  // L = bit length of n; T = 2^L - n < n, then doubled up to R mod n.
+  // L = bit length of n; T = 2^L - n < n, then T·2^j mod n in steps of up to 27 bits
+  // until T = 2^(56k) mod n = R^2 mod n (q < 2^27, so q·n_i fits i64).
   const topByte = <u32>load<u8>(modPtr);
   const L = (modLen - 1) * 8 + (32 - clz<u32>(topByte));
   const T = W_A;
@@ -262,20 +306,12 @@ export function rsaSlotInit(slot: u32, modPtr: usize, modLen: u32): i32 {
   store<u32>(T + (<usize>(L / LIMB_BITS) << 2), 1 << (L % LIMB_BITS));
   // 2^L - n over k limbs: when L = 28k the 2^L bit sits in limb k and absorbs the borrow.
   subInPlace(T, n, k);
-  const rBits = k * LIMB_BITS;
-  for (let i = L; i < rBits; i++) dblMod(T, n, k);
-  // T = R mod n (Montgomery form of 1). Montgomery form of 2^E for E = 28k by square/double.
-  dblMod(T, n, k); // Montgomery form of 2
-  let cur = T;
-  let other = W_B;
-  const topBit = 31 - clz<u32>(rBits);
-  for (let b: i32 = topBit - 1; b >= 0; b--) {
-    montMul(other, cur, cur, n, k, n0inv);
-    const t = cur;
-    cur = other;
-    other = t;
-    if (((rBits >>> <u32>b) & 1) != 0) dblMod(cur, n, k);
+  const nf = limbF(n, k - 1) * TWO28 + limbF(n, k - 2) + limbF(n, k - 3) / TWO28;
+  const target: u32 = (k + k) * LIMB_BITS;
+  for (let pos = L; pos < target; pos += SHIFT_STEP) {
+    mulPow2Mod(T, n, k, min(SHIFT_STEP, target - pos), nf);
   }
+  const cur = T;
   copyLimbs(r2, cur, k);
   store<u32>(s + S_K, k);
   store<u32>(s + S_N0, n0inv);
