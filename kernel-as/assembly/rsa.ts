@@ -4,8 +4,11 @@
 //
 // Arithmetic: unsigned big numbers as little-endian arrays of 28-bit limbs held in u32 words
 // (at most 74 limbs = 2072 bits). 28-bit limbs let Montgomery multiplication run in
-// product-scanning form with one u64 accumulator and no carry handling per product: a column
-// holds at most 2*74 products below 2^56, so it stays below 2^64. R = 2^(28k).
+// product-scanning form with no carry handling per product: a column holds at most 2*74
+// products below 2^56, so it stays below 2^64. The products are formed four at a time with
+// WASM SIMD (i64x2.extmul_{low,high}_i32x4_u) over interleaved operands. R = 2^(28k).
+// Per-modulus set-up (n0inv, R^2 mod n by shift-and-reduce) is cached in slots, so a CA or
+// issuer key costs its set-up once; e = 3 then takes three Montgomery products.
 //
 // Montgomery contexts live in slots of PK scratch (RSA_SLOTS of them, RSA_SLOT_BYTES each):
 //   +0   u32 k (limbs), +4 u32 n0inv (-n^-1 mod 2^28), +8 u32 modulus bytes, +12 u32 valid
