@@ -273,3 +273,30 @@ Deno.test("RSA: explicit context slots (engine API): init, use, empty slot, bad 
   assertEquals(init(100, M, 176), Status.PK_MODULUS_INVALID);
   assertEquals(pub(100, E, 1, X, 176, O), Status.PK_SLOT_EMPTY);
 });
+
+Deno.test("RSA: rsaPublicIfCached sets up a context only from a modulus's second sighting; rsaRecover always answers", async () => {
+  const { rsaPublicIfCached } = await import("./pk.ts");
+  const { rsaRecover, rsaPublicBigInt } = await import("../core/pki/rsa_bigint.ts");
+  const rand = rng(606);
+  rsaCacheClear();
+  const n = randomModulus(rand, 144);
+  const x = randomBelow(rand, n);
+  const e = Uint8Array.of(3);
+  const want = toHex(bigIntToBytes(modPow(bytesToBigInt(x), 3n, bytesToBigInt(n)), 144));
+  assertEquals(rsaPublicIfCached(n, e, x), null); // first sighting: nothing computed
+  assertEquals(toHex(rsaPublicIfCached(n, e, x)!), want); // second: set up and computed
+  assertEquals(toHex(rsaPublicIfCached(n, e, x)!), want); // cached
+  const m = randomModulus(rand, 144);
+  const y = randomBelow(rand, m);
+  assertEquals(toHex(rsaRecover(m, e, y)), toHex(rsaPublicBigInt(m, e, y)));
+  assertEquals(toHex(rsaRecover(m, e, y)), toHex(rsaPublic(m, e, y)));
+  assertEquals(toHex(rsaRecover(n, e, x)), want);
+  // Errors carry the same codes on both paths.
+  for (const f of [rsaRecover, rsaPublicBigInt, rsaPublic]) {
+    rsaCacheClear();
+    assertEquals(code(() => f(n, e, n)), "PK_INPUT_RANGE");
+    assertEquals(code(() => f(n, e, x.subarray(1))), "PK_INPUT_LENGTH");
+    assertEquals(code(() => f(n, Uint8Array.of(0), x)), "PK_EXPONENT_INVALID");
+    assertEquals(code(() => f(n.subarray(0, 40), e, x.subarray(0, 40))), "PK_MODULUS_LENGTH");
+  }
+});

@@ -20,6 +20,7 @@
 //   rsaSlotInit(slot, modPtr, modLen): i32           set up a Montgomery context in a slot
 //   rsaSlotPublic(slot, expPtr, expLen, inPtr, inLen, outPtr): i32   X = in^e mod n
 //   rsaPublicRaw(modPtr, modLen, expPtr, expLen, inPtr, inLen, outPtr): i32  via the auto cache
+//   rsaPublicIfCached(same arguments): i32   PK_NOT_CACHED on a modulus's first sighting
 // Every output has the modulus length. Malformed input is a status, never a trap.
 
 import { PK_BASE, inBounds } from "./memory";
@@ -31,6 +32,7 @@ export const ST_PK_EXPONENT_INVALID: i32 = 302;
 export const ST_PK_INPUT_LENGTH: i32 = 303;
 export const ST_PK_INPUT_RANGE: i32 = 304;
 export const ST_PK_SLOT_EMPTY: i32 = 305;
+export const ST_PK_NOT_CACHED: i32 = 306;
 
 export const RSA_MIN_BYTES: u32 = 64;
 export const RSA_MAX_BYTES: u32 = 256;
@@ -412,12 +414,17 @@ export function rsaSlotPublic(
   return ST_OK;
 }
 
-/** Slot of the automatic cache for a modulus: FNV-1a of its bytes. */
-function autoSlot(modPtr: usize, modLen: u32): u32 {
+/** FNV-1a of the modulus bytes; the automatic slot is hash % RSA_AUTO_SLOTS. */
+function modHash(modPtr: usize, modLen: u32): u32 {
   let h: u32 = 0x811C9DC5;
   for (let i: u32 = 0; i < modLen; i++) h = (h ^ <u32>load<u8>(modPtr + i)) * 0x01000193;
-  return h % RSA_AUTO_SLOTS;
+  return h;
 }
+
+// Last modulus hash seen per hash bucket (rsaPublicIfCached's second-sighting rule); more
+// buckets than slots, so one-off ICC keys rarely erase a recurring key's first sighting.
+const SEEN_BUCKETS: u32 = 1024;
+const SEEN: usize = memory.data(<i32>SEEN_BUCKETS * 4);
 
 /** True when `slot` holds exactly this modulus. */
 function slotHolds(slot: u32, modPtr: usize, modLen: u32): bool {
@@ -439,8 +446,40 @@ export function rsaPublicRaw(
   if (!inBounds(modPtr, modLen)) return ST_BAD_ARGUMENT;
   const st = checkModulus(modPtr, modLen);
   if (st != ST_OK) return st;
-  const slot = autoSlot(modPtr, modLen);
+  const slot = modHash(modPtr, modLen) % RSA_AUTO_SLOTS;
   if (!slotHolds(slot, modPtr, modLen)) {
+    const s2 = rsaSlotInit(slot, modPtr, modLen);
+    if (s2 != ST_OK) return s2;
+  }
+  return rsaSlotPublic(slot, expPtr, expLen, inPtr, inLen, outPtr);
+}
+
+/**
+ * As rsaPublicRaw, but sets up a context only for a modulus seen before: the first sighting
+ * of a modulus answers ST_PK_NOT_CACHED (and remembers it), so a caller can take a path
+ * without set-up cost for one-off keys (EMV ICC keys) while CA and issuer keys, which recur,
+ * get a cached context from their second use on.
+ */
+export function rsaPublicIfCached(
+  modPtr: usize,
+  modLen: u32,
+  expPtr: usize,
+  expLen: u32,
+  inPtr: usize,
+  inLen: u32,
+  outPtr: usize,
+): i32 {
+  if (!inBounds(modPtr, modLen)) return ST_BAD_ARGUMENT;
+  const st = checkModulus(modPtr, modLen);
+  if (st != ST_OK) return st;
+  const h = modHash(modPtr, modLen);
+  const slot = h % RSA_AUTO_SLOTS;
+  if (!slotHolds(slot, modPtr, modLen)) {
+    const seen = SEEN + (<usize>(h % SEEN_BUCKETS) << 2);
+    if (load<u32>(seen) != h) {
+      store<u32>(seen, h);
+      return ST_PK_NOT_CACHED;
+    }
     const s2 = rsaSlotInit(slot, modPtr, modLen);
     if (s2 != ST_OK) return s2;
   }
@@ -450,6 +489,7 @@ export function rsaPublicRaw(
 /** Drops every cached context (tests and benchmarks measure set-up with it). */
 export function rsaCacheClear(): void {
   for (let i: u32 = 0; i < RSA_SLOTS; i++) store<u32>(slotAt(i) + S_VALID, 0);
+  memory.fill(SEEN, 0, <usize>SEEN_BUCKETS * 4);
 }
 
 /**
