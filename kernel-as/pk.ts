@@ -44,6 +44,7 @@ const kRsaBatch = fn<(desc: number, count: number, statusOut: number) => number>
   "rsaPublicBatch",
 );
 const kRsaCacheClear = fn<() => void>("rsaCacheClear");
+const kRsaIfCached = fn<RsaRawFn>("rsaPublicIfCached");
 
 /** Largest RSA modulus the kernel takes, in bytes (2048 bits). */
 export const RSA_MAX_BYTES = 256;
@@ -96,6 +97,46 @@ export function rsaPublic(
   mem.set(input, P_IN);
   const st = kRsaRaw(P_MOD, modulus.length, P_EXP, exponent.length, P_IN, input.length, P_OUT);
   if (st === Status.BAD_ARGUMENT) throw new KernelError(st, "rsaPublic");
+  if (st !== Status.OK) throw new PkError(st, "rsaPublic");
+  return mem.slice(P_OUT, P_OUT + modulus.length);
+}
+
+/**
+ * The kernel's public operation only when it pays: for a modulus with a cached context, or
+ * seen once before (then set up now), the result as {@link rsaPublic}; on a modulus's first
+ * sighting `null` (nothing computed), so the caller takes a path without set-up cost.
+ *
+ * @throws {PkError} as {@link rsaPublic}.
+ */
+export function rsaPublicIfCached(
+  modulus: Uint8Array,
+  exponent: Uint8Array,
+  input: Uint8Array,
+): Uint8Array | null {
+  checkBytes(modulus, "modulus");
+  checkBytes(exponent, "exponent");
+  checkBytes(input, "input");
+  if (modulus.length < RSA_MIN_BYTES || modulus.length > RSA_MAX_BYTES) {
+    throw new PkError(Status.PK_MODULUS_LENGTH, `rsaPublic: modulus of ${modulus.length} bytes`);
+  }
+  if (exponent.length === 0 || exponent.length > modulus.length) {
+    throw new PkError(
+      Status.PK_EXPONENT_INVALID,
+      `rsaPublic: exponent of ${exponent.length} bytes`,
+    );
+  }
+  if (input.length !== modulus.length) {
+    throw new PkError(
+      Status.PK_INPUT_LENGTH,
+      `rsaPublic: input of ${input.length} bytes for a ${modulus.length}-byte modulus`,
+    );
+  }
+  mem.set(modulus, P_MOD);
+  mem.set(exponent, P_EXP);
+  mem.set(input, P_IN);
+  const st = kRsaIfCached(P_MOD, modulus.length, P_EXP, exponent.length, P_IN, input.length, P_OUT);
+  if (st === Status.PK_NOT_CACHED) return null;
+  if (st === Status.BAD_ARGUMENT) throw new KernelError(st, "rsaPublicIfCached");
   if (st !== Status.OK) throw new PkError(st, "rsaPublic");
   return mem.slice(P_OUT, P_OUT + modulus.length);
 }

@@ -3,6 +3,7 @@ import { constants, createHash, createPublicKey, publicEncrypt } from "node:cryp
 import { fromHex, toHex } from "../core/hex.ts";
 import { bigIntToBytes, bytesToBigInt, modPow, rsaPrivate } from "../core/pki/sign.ts";
 import { PkError, rsaCacheClear, rsaPublic, rsaPublicBatch } from "./pk.ts";
+import { Status } from "./status.ts";
 
 const SLOW = Deno.env.get("ICFARE_SLOW") === "1";
 const vectorsDir = new URL("../fixtures/vectors/", import.meta.url);
@@ -245,4 +246,57 @@ Deno.test("RSA: batch form agrees with single calls, statuses per item", () => {
     assertEquals(bytesToBigInt(out[i].output!), want, `item ${i}`);
   }
   assertEquals(rsaPublicBatch([]), []);
+});
+
+Deno.test("RSA: explicit context slots (engine API): init, use, empty slot, bad slot", async () => {
+  const { fn, mem } = await import("./kernel.ts");
+  const { PARAM_BASE } = await import("./layout.ts");
+  const init = fn<(slot: number, mod: number, len: number) => number>("rsaSlotInit");
+  const pub = fn<(...a: number[]) => number>("rsaSlotPublic");
+  const clear = fn<() => void>("rsaCacheClear");
+  const rand = rng(1234);
+  const n = randomModulus(rand, 176);
+  const x = randomBelow(rand, n);
+  const M = PARAM_BASE + 8192, E = M + 256, X = E + 8, O = X + 256;
+  mem.set(n, M);
+  mem[E] = 3;
+  mem.set(x, X);
+  clear();
+  assertEquals(pub(100, E, 1, X, 176, O), Status.PK_SLOT_EMPTY);
+  assertEquals(init(100, M, 176), Status.OK);
+  assertEquals(pub(100, E, 1, X, 176, O), Status.OK);
+  const want = modPow(bytesToBigInt(x), 3n, bytesToBigInt(n));
+  assertEquals(bytesToBigInt(mem.slice(O, O + 176)), want);
+  assertEquals(init(256, M, 176), Status.BAD_ARGUMENT);
+  assertEquals(pub(256, E, 1, X, 176, O), Status.BAD_ARGUMENT);
+  mem[M + 175] &= 0xFE; // even modulus: refused, and the slot is emptied
+  assertEquals(init(100, M, 176), Status.PK_MODULUS_INVALID);
+  assertEquals(pub(100, E, 1, X, 176, O), Status.PK_SLOT_EMPTY);
+});
+
+Deno.test("RSA: rsaPublicIfCached sets up a context only from a modulus's second sighting; rsaRecover always answers", async () => {
+  const { rsaPublicIfCached } = await import("./pk.ts");
+  const { rsaRecover, rsaPublicBigInt } = await import("../core/pki/rsa_bigint.ts");
+  const rand = rng(606);
+  rsaCacheClear();
+  const n = randomModulus(rand, 144);
+  const x = randomBelow(rand, n);
+  const e = Uint8Array.of(3);
+  const want = toHex(bigIntToBytes(modPow(bytesToBigInt(x), 3n, bytesToBigInt(n)), 144));
+  assertEquals(rsaPublicIfCached(n, e, x), null); // first sighting: nothing computed
+  assertEquals(toHex(rsaPublicIfCached(n, e, x)!), want); // second: set up and computed
+  assertEquals(toHex(rsaPublicIfCached(n, e, x)!), want); // cached
+  const m = randomModulus(rand, 144);
+  const y = randomBelow(rand, m);
+  assertEquals(toHex(rsaRecover(m, e, y)), toHex(rsaPublicBigInt(m, e, y)));
+  assertEquals(toHex(rsaRecover(m, e, y)), toHex(rsaPublic(m, e, y)));
+  assertEquals(toHex(rsaRecover(n, e, x)), want);
+  // Errors carry the same codes on both paths.
+  for (const f of [rsaRecover, rsaPublicBigInt, rsaPublic]) {
+    rsaCacheClear();
+    assertEquals(code(() => f(n, e, n)), "PK_INPUT_RANGE");
+    assertEquals(code(() => f(n, e, x.subarray(1))), "PK_INPUT_LENGTH");
+    assertEquals(code(() => f(n, Uint8Array.of(0), x)), "PK_EXPONENT_INVALID");
+    assertEquals(code(() => f(n.subarray(0, 40), e, x.subarray(0, 40))), "PK_MODULUS_LENGTH");
+  }
 });

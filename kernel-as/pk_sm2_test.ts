@@ -292,6 +292,15 @@ Deno.test("SM2: off-curve keys, out-of-range r/s and r + s = n are refused with 
   assertThrows(() => sm2VerifyDigest(pub, e, sig.subarray(1)), RangeError);
 });
 
+Deno.test("SM2: kernel scratch (RSA slots, SM2 tables, Z/M buffers) stays inside the PK region", async () => {
+  const { kernel } = await import("./kernel.ts");
+  const { INDEX_BASE, PK_BASE } = await import("./layout.ts");
+  const end = (kernel.SM2_SCRATCH_END as WebAssembly.Global).value as number;
+  const rsaEnd = (kernel.RSA_SCRATCH_END as WebAssembly.Global).value as number;
+  assert(rsaEnd > PK_BASE && rsaEnd <= end, `RSA scratch end ${rsaEnd}`);
+  assert(end <= INDEX_BASE, `SM2 scratch ends at ${end.toString(16)}`);
+});
+
 Deno.test("SM2: the committed unrolled field multiplication equals its generator's output", async () => {
   const { generate } = await import("./gen_sm2_field.ts");
   const committed = Deno.readTextFileSync(
@@ -382,4 +391,60 @@ Deno.test("SM2 with the kernel's SM3: random keys and messages, full path vs nob
     expected.push(want ? Status.OK : Status.SM2_BAD_SIGNATURE);
   }
   assertEquals(sm2VerifyBatch(items), expected);
+});
+
+Deno.test("SM2 field: product, square, add, sub agree with BigInt on edge and random values", async () => {
+  const { fn, mem } = await import("./kernel.ts");
+  const { PARAM_BASE } = await import("./layout.ts");
+  const op = fn<(op: number, a: number, b: number, out: number) => number>("sm2FieldOp");
+  const p = C.p;
+  const rInv = (() => {
+    // 2^-256 mod p by Fermat
+    let r = 1n, b = (1n << 256n) % p, e = p - 2n;
+    while (e > 0n) {
+      if (e & 1n) r = (r * b) % p;
+      b = (b * b) % p;
+      e >>= 1n;
+    }
+    return r;
+  })();
+  const put = (v: bigint, at: number) => mem.set(bigIntToBytes(v, 32).reverse(), at);
+  const get = (at: number) => bytesToBigInt(mem.slice(at, at + 32).reverse());
+  const A = PARAM_BASE + 4096, B = A + 32, O = A + 64;
+  const edges = [
+    0n,
+    1n,
+    2n,
+    p - 1n,
+    p - 2n,
+    p >> 1n,
+    (p + 1n) >> 1n,
+    1n << 255n,
+    (1n << 224n) - 1n,
+    0xFFFFFFFFn,
+    1n << 32n,
+    p - (1n << 32n),
+    (1n << 192n) + 5n,
+  ];
+  const rand = rng(99);
+  const values = [...edges];
+  for (let i = 0; i < 3000; i++) values.push(bytesToBigInt(rand(32)) % p);
+  for (let i = 0; i < values.length; i++) {
+    const a = values[i];
+    const bs = i < edges.length
+      ? edges
+      : [values[(i * 7919) % values.length], bytesToBigInt(rand(32)) % p];
+    for (const b of bs) {
+      put(a, A);
+      put(b, B);
+      assertEquals(op(0, A, B, O), 0);
+      assertEquals(get(O), (a * b * rInv) % p, `mul ${a} ${b}`);
+      assertEquals(op(1, A, B, O), 0);
+      assertEquals(get(O), (a * a * rInv) % p, `sqr ${a}`);
+      assertEquals(op(2, A, B, O), 0);
+      assertEquals(get(O), (a + b) % p, `add ${a} ${b}`);
+      assertEquals(op(3, A, B, O), 0);
+      assertEquals(get(O), mod(a - b, p), `sub ${a} ${b}`);
+    }
+  }
 });

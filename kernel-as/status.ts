@@ -57,6 +57,11 @@ const table: readonly StatusInfo[] = [
   { code: 304, name: "PK_INPUT_RANGE", message: "RSA input must be less than the modulus" },
   { code: 305, name: "PK_SLOT_EMPTY", message: "RSA context slot holds no modulus" },
   {
+    code: 306,
+    name: "PK_NOT_CACHED",
+    message: "RSA modulus seen for the first time: no context set up (use another path)",
+  },
+  {
     code: 320,
     name: "SM2_POINT_NOT_ON_CURVE",
     message: "SM2 public key is not a point on the curve (or a coordinate is not below p)",

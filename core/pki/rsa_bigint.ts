@@ -5,7 +5,7 @@
  * what makes this path competitive: see the README section "Public-key primitives" for when
  * it is used instead of the kernel.
  */
-import { PkError, RSA_MAX_BYTES, RSA_MIN_BYTES } from "../../kernel-as/pk.ts";
+import { PkError, RSA_MAX_BYTES, RSA_MIN_BYTES, rsaPublicIfCached } from "../../kernel-as/pk.ts";
 import { Status } from "../../kernel-as/status.ts";
 
 /** Big-endian bytes to BigInt, 64 bits at a time. */
@@ -65,4 +65,20 @@ export function rsaPublicBigInt(
     if ((e >> BigInt(bit)) & 1n) r = (r * x) % n;
   }
   return bigIntToBytesFast(r, len);
+}
+
+/**
+ * The RSA public operation for the verification path: the kernel with a cached Montgomery
+ * context for moduli that recur (CA and issuer keys, from their second use on), V8 BigInt for
+ * a modulus seen for the first time (EMV ICC keys are used once per card), because the
+ * kernel's per-modulus set-up costs more than BigInt's whole operation there. Same contract
+ * and error codes as `rsaPublic`. The figures behind the choice are in the README section
+ * "Public-key primitives" (bench/pk_bench.ts).
+ */
+export function rsaRecover(
+  modulus: Uint8Array,
+  exponent: Uint8Array,
+  input: Uint8Array,
+): Uint8Array {
+  return rsaPublicIfCached(modulus, exponent, input) ?? rsaPublicBigInt(modulus, exponent, input);
 }

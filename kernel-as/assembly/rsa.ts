@@ -4,8 +4,11 @@
 //
 // Arithmetic: unsigned big numbers as little-endian arrays of 28-bit limbs held in u32 words
 // (at most 74 limbs = 2072 bits). 28-bit limbs let Montgomery multiplication run in
-// product-scanning form with one u64 accumulator and no carry handling per product: a column
-// holds at most 2*74 products below 2^56, so it stays below 2^64. R = 2^(28k).
+// product-scanning form with no carry handling per product: a column holds at most 2*74
+// products below 2^56, so it stays below 2^64. The products are formed four at a time with
+// WASM SIMD (i64x2.extmul_{low,high}_i32x4_u) over interleaved operands. R = 2^(28k).
+// Per-modulus set-up (n0inv, R^2 mod n by shift-and-reduce) is cached in slots, so a CA or
+// issuer key costs its set-up once; e = 3 then takes three Montgomery products.
 //
 // Montgomery contexts live in slots of PK scratch (RSA_SLOTS of them, RSA_SLOT_BYTES each):
 //   +0   u32 k (limbs), +4 u32 n0inv (-n^-1 mod 2^28), +8 u32 modulus bytes, +12 u32 valid
@@ -17,6 +20,7 @@
 //   rsaSlotInit(slot, modPtr, modLen): i32           set up a Montgomery context in a slot
 //   rsaSlotPublic(slot, expPtr, expLen, inPtr, inLen, outPtr): i32   X = in^e mod n
 //   rsaPublicRaw(modPtr, modLen, expPtr, expLen, inPtr, inLen, outPtr): i32  via the auto cache
+//   rsaPublicIfCached(same arguments): i32   PK_NOT_CACHED on a modulus's first sighting
 // Every output has the modulus length. Malformed input is a status, never a trap.
 
 import { PK_BASE, inBounds } from "./memory";
@@ -28,6 +32,7 @@ export const ST_PK_EXPONENT_INVALID: i32 = 302;
 export const ST_PK_INPUT_LENGTH: i32 = 303;
 export const ST_PK_INPUT_RANGE: i32 = 304;
 export const ST_PK_SLOT_EMPTY: i32 = 305;
+export const ST_PK_NOT_CACHED: i32 = 306;
 
 export const RSA_MIN_BYTES: u32 = 64;
 export const RSA_MAX_BYTES: u32 = 256;
@@ -128,16 +133,59 @@ function subInPlace(a: usize, b: usize, k: u32): void {
   }
 }
 
-/** a = 2a mod n (a < n). */
-function dblMod(a: usize, n: usize, k: u32): void {
+const TWO28: f64 = 268435456.0;
+const SHIFT_STEP: u32 = 27;
+
+// @ts-ignore: decorator
+@inline function limbF(p: usize, i: u32): f64 {
+  return <f64>load<u32>(p + (<usize>i << 2));
+}
+
+/**
+ * T = T·2^j mod n for T < n (k limbs, limb k used as overflow), 1 <= j <= 27: shift, then
+ * subtract q·n with q = floor(T/n) estimated in f64 from the top three limbs of each (off by
+ * at most one), then correct. `nf` is n's top three limbs as n[k-1]·2^28 + n[k-2] + n[k-3]/2^28.
+ */
+function mulPow2Mod(T: usize, n: usize, k: u32, j: u32, nf: f64): void {
   let carry: u32 = 0;
   for (let i: u32 = 0; i < k; i++) {
-    const p = a + (<usize>i << 2);
-    const v = (load<u32>(p) << 1) | carry;
-    store<u32>(p, v & MASK);
-    carry = v >>> LIMB_BITS;
+    const p = T + (<usize>i << 2);
+    const v = load<u32>(p);
+    store<u32>(p, ((v << j) | carry) & MASK);
+    carry = v >>> (LIMB_BITS - j);
   }
-  if (carry != 0 || geq(a, n, k)) subInPlace(a, n, k);
+  const tf = <f64>carry * TWO28 * TWO28 + limbF(T, k - 1) * TWO28 + limbF(T, k - 2);
+  const q = <i64>Math.floor(tf / nf);
+  let borrow: i64 = 0;
+  for (let i: u32 = 0; i < k; i++) {
+    const p = T + (<usize>i << 2);
+    const d = <i64>load<u32>(p) - q * <i64>load<u32>(n + (<usize>i << 2)) + borrow;
+    store<u32>(p, <u32>d & MASK);
+    borrow = d >> LIMB_BITS;
+  }
+  let top: i64 = <i64>carry + borrow;
+  while (top < 0) {
+    // q was one too large: add n back
+    let c: u32 = 0;
+    for (let i: u32 = 0; i < k; i++) {
+      const p = T + (<usize>i << 2);
+      const v = load<u32>(p) + load<u32>(n + (<usize>i << 2)) + c;
+      store<u32>(p, v & MASK);
+      c = v >>> LIMB_BITS;
+    }
+    top += <i64>c;
+  }
+  while (top > 0 || geq(T, n, k)) {
+    // q was too small: subtract n
+    let b: i32 = 0;
+    for (let i: u32 = 0; i < k; i++) {
+      const p = T + (<usize>i << 2);
+      const d = <i32>load<u32>(p) - <i32>load<u32>(n + (<usize>i << 2)) - b;
+      store<u32>(p, <u32>d & MASK);
+      b = d < 0 ? 1 : 0;
+    }
+    top -= <i64>b;
+  }
 }
 
 // Interleaved operands for the SIMD product: AM[j] = (a_j, m_j) for j = 0..k (pair k is
@@ -254,7 +302,8 @@ export function rsaSlotInit(slot: u32, modPtr: usize, modLen: u32): i32 {
   let x: u32 = n0; // correct to 3 bits for odd n0
   for (let i = 0; i < 4; i++) x *= 2 - n0 * x;
   const n0inv = (0 - x) & MASK;
-  // L = bit length of n; T = 2^L - n < n, then doubled up to R mod n.
+  // L = bit length of n; T = 2^L - n < n, then T·2^j mod n in steps of up to 27 bits
+  // until T = 2^(56k) mod n = R^2 mod n (q < 2^27, so q·n_i fits i64).
   const topByte = <u32>load<u8>(modPtr);
   const L = (modLen - 1) * 8 + (32 - clz<u32>(topByte));
   const T = W_A;
@@ -262,20 +311,12 @@ export function rsaSlotInit(slot: u32, modPtr: usize, modLen: u32): i32 {
   store<u32>(T + (<usize>(L / LIMB_BITS) << 2), 1 << (L % LIMB_BITS));
   // 2^L - n over k limbs: when L = 28k the 2^L bit sits in limb k and absorbs the borrow.
   subInPlace(T, n, k);
-  const rBits = k * LIMB_BITS;
-  for (let i = L; i < rBits; i++) dblMod(T, n, k);
-  // T = R mod n (Montgomery form of 1). Montgomery form of 2^E for E = 28k by square/double.
-  dblMod(T, n, k); // Montgomery form of 2
-  let cur = T;
-  let other = W_B;
-  const topBit = 31 - clz<u32>(rBits);
-  for (let b: i32 = topBit - 1; b >= 0; b--) {
-    montMul(other, cur, cur, n, k, n0inv);
-    const t = cur;
-    cur = other;
-    other = t;
-    if (((rBits >>> <u32>b) & 1) != 0) dblMod(cur, n, k);
+  const nf = limbF(n, k - 1) * TWO28 + limbF(n, k - 2) + limbF(n, k - 3) / TWO28;
+  const target: u32 = (k + k) * LIMB_BITS;
+  for (let pos = L; pos < target; pos += SHIFT_STEP) {
+    mulPow2Mod(T, n, k, min(SHIFT_STEP, target - pos), nf);
   }
+  const cur = T;
   copyLimbs(r2, cur, k);
   store<u32>(s + S_K, k);
   store<u32>(s + S_N0, n0inv);
@@ -373,12 +414,17 @@ export function rsaSlotPublic(
   return ST_OK;
 }
 
-/** Slot of the automatic cache for a modulus: FNV-1a of its bytes. */
-function autoSlot(modPtr: usize, modLen: u32): u32 {
+/** FNV-1a of the modulus bytes; the automatic slot is hash % RSA_AUTO_SLOTS. */
+function modHash(modPtr: usize, modLen: u32): u32 {
   let h: u32 = 0x811C9DC5;
   for (let i: u32 = 0; i < modLen; i++) h = (h ^ <u32>load<u8>(modPtr + i)) * 0x01000193;
-  return h % RSA_AUTO_SLOTS;
+  return h;
 }
+
+// Last modulus hash seen per hash bucket (rsaPublicIfCached's second-sighting rule); more
+// buckets than slots, so one-off ICC keys rarely erase a recurring key's first sighting.
+const SEEN_BUCKETS: u32 = 1024;
+const SEEN: usize = memory.data(<i32>SEEN_BUCKETS * 4);
 
 /** True when `slot` holds exactly this modulus. */
 function slotHolds(slot: u32, modPtr: usize, modLen: u32): bool {
@@ -400,8 +446,40 @@ export function rsaPublicRaw(
   if (!inBounds(modPtr, modLen)) return ST_BAD_ARGUMENT;
   const st = checkModulus(modPtr, modLen);
   if (st != ST_OK) return st;
-  const slot = autoSlot(modPtr, modLen);
+  const slot = modHash(modPtr, modLen) % RSA_AUTO_SLOTS;
   if (!slotHolds(slot, modPtr, modLen)) {
+    const s2 = rsaSlotInit(slot, modPtr, modLen);
+    if (s2 != ST_OK) return s2;
+  }
+  return rsaSlotPublic(slot, expPtr, expLen, inPtr, inLen, outPtr);
+}
+
+/**
+ * As rsaPublicRaw, but sets up a context only for a modulus seen before: the first sighting
+ * of a modulus answers ST_PK_NOT_CACHED (and remembers it), so a caller can take a path
+ * without set-up cost for one-off keys (EMV ICC keys) while CA and issuer keys, which recur,
+ * get a cached context from their second use on.
+ */
+export function rsaPublicIfCached(
+  modPtr: usize,
+  modLen: u32,
+  expPtr: usize,
+  expLen: u32,
+  inPtr: usize,
+  inLen: u32,
+  outPtr: usize,
+): i32 {
+  if (!inBounds(modPtr, modLen)) return ST_BAD_ARGUMENT;
+  const st = checkModulus(modPtr, modLen);
+  if (st != ST_OK) return st;
+  const h = modHash(modPtr, modLen);
+  const slot = h % RSA_AUTO_SLOTS;
+  if (!slotHolds(slot, modPtr, modLen)) {
+    const seen = SEEN + (<usize>(h % SEEN_BUCKETS) << 2);
+    if (load<u32>(seen) != h) {
+      store<u32>(seen, h);
+      return ST_PK_NOT_CACHED;
+    }
     const s2 = rsaSlotInit(slot, modPtr, modLen);
     if (s2 != ST_OK) return s2;
   }
@@ -411,6 +489,7 @@ export function rsaPublicRaw(
 /** Drops every cached context (tests and benchmarks measure set-up with it). */
 export function rsaCacheClear(): void {
   for (let i: u32 = 0; i < RSA_SLOTS; i++) store<u32>(slotAt(i) + S_VALID, 0);
+  memory.fill(SEEN, 0, <usize>SEEN_BUCKETS * 4);
 }
 
 /**

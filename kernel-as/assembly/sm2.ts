@@ -7,7 +7,8 @@
 //
 // Verification (GB/T 32918.2 §7.1): r, s in [1, n-1]; t = (r + s) mod n != 0;
 // (x1, y1) = s·G + t·P; valid iff (e + x1) mod n == r. s·G uses a fixed-base table (64
-// windows of 4 bits, 15 affine multiples each, built once on first use); t·P a 4-bit window.
+// signed 8-bit windows, 128 affine multiples each, built once on first use, ~270 KB); t·P a
+// width-5 wNAF over the odd multiples P..15P.
 // x1 is never made affine: valid iff X == c·Z^2 for c = (r - e) mod n or c + n (when < p),
 // the only two values of x1 < p with x1 ≡ r - e (mod n).
 //
@@ -24,7 +25,7 @@
 import { inBounds } from "./memory";
 import { RSA_SCRATCH_END } from "./rsa";
 import { ST_BAD_ARGUMENT, ST_OK } from "./status";
-import { fpMul } from "./sm2_field_mul";
+import { fpAdd, fpMul, fpSqr, fpSub } from "./sm2_field_mul";
 import { sm3Into } from "./sm3";
 
 export const ST_SM2_POINT_NOT_ON_CURVE: i32 = 320;
@@ -80,11 +81,17 @@ const SC_R: usize = SC_S + 2 * F;
 const SC_E: usize = SC_S + 3 * F;
 const ACC: usize = SM2_BASE + 0x400; // accumulator point
 const ACC2: usize = ACC + PT;
-const PTAB: usize = SM2_BASE + 0x600; // 1P..15P Jacobian (15 * 96 bytes)
-const WORK: usize = SM2_BASE + 0x1000; // table build: 15 Jacobian points + prefix products
-const GTAB: usize = SM2_BASE + 0x2000; // 64 windows * 15 affine points * 64 bytes
-const GTAB_BYTES: usize = 64 * 15 * 64;
-const ZBUF: usize = (GTAB + GTAB_BYTES + 0xFFF) & ~(<usize>0xFFF); // ENTL‖ID‖a‖b‖G‖P
+const PTAB: usize = SM2_BASE + 0x600; // P, 3P, ..., 15P Jacobian (8 * 96 bytes)
+const NEG: usize = SM2_BASE + 0x900; // a negated table point (96 bytes)
+const NAF: usize = SM2_BASE + 0xA00; // wNAF digits of t (i8, 262)
+const ZERO_F: usize = SM2_BASE + 0xC00; // 32 zero bytes
+const G_WINDOWS: usize = 33; // 32 signed byte windows + the final carry
+const G_ENTRIES: usize = 128; // |digit| = 1..128
+const GTAB: usize = SM2_BASE + 0x1000; // G_WINDOWS * G_ENTRIES affine points * 64 bytes
+const GTAB_BYTES: usize = G_WINDOWS * G_ENTRIES * 64;
+const WORK: usize = GTAB + GTAB_BYTES; // table build: 128 Jacobian points + prefix products
+const WORK_BYTES: usize = G_ENTRIES * (PT + F);
+const ZBUF: usize = (WORK + WORK_BYTES + 0xFFF) & ~(<usize>0xFFF); // ENTL‖ID‖a‖b‖G‖P
 const ZBUF_BYTES: usize = 0x3000;
 const MBUF: usize = ZBUF + ZBUF_BYTES; // Z‖M for e, then e and Z
 const MBUF_BYTES: usize = 32 + <usize>SM2_MESSAGE_MAX;
@@ -101,35 +108,6 @@ let tableReady = false;
 }
 
 // ---- field arithmetic mod p (Montgomery form, fully reduced) ----
-
-function fpAdd(out: usize, a: usize, b: usize): void {
-  let c: u64 = 0;
-  for (let i: usize = 0; i < 32; i += 4) {
-    c += <u64>load<u32>(a + i) + <u64>load<u32>(b + i);
-    store<u32>(out + i, <u32>c);
-    c >>= 32;
-  }
-  // subtract p if the sum overflowed or is >= p
-  if (c != 0 || geqL(out, P_L)) subL(out, out, P_L);
-}
-
-function fpSub(out: usize, a: usize, b: usize): void {
-  let d: i64 = 0;
-  for (let i: usize = 0; i < 32; i += 4) {
-    d += <i64>load<u32>(a + i) - <i64>load<u32>(b + i);
-    store<u32>(out + i, <u32>d);
-    d >>= 32;
-  }
-  if (d != 0) {
-    // negative: add p
-    let c: u64 = 0;
-    for (let i: usize = 0; i < 32; i += 4) {
-      c += <u64>load<u32>(out + i) + <u64>load<u32>(P_L + i);
-      store<u32>(out + i, <u32>c);
-      c >>= 32;
-    }
-  }
-}
 
 /** out = a - b over 8 limbs (wrapping); returns the borrow. */
 function subL(out: usize, a: usize, b: usize): i32 {
@@ -205,7 +183,7 @@ function fpInv(out: usize, a: usize): void {
   const acc = T(14);
   copyF(acc, x); // top bit of p-2 is set
   for (let bit: i32 = 254; bit >= 0; bit--) {
-    fpMul(acc, acc, acc);
+    fpSqr(acc, acc);
     const w = load<u32>(PM2_L + (<usize>(bit >>> 5) << 2));
     if (((w >>> <u32>(bit & 31)) & 1) != 0) fpMul(acc, acc, x);
   }
@@ -226,8 +204,8 @@ function isInfinity(p: usize): bool {
 function pointDouble(out: usize, p: usize): void {
   const X1 = p, Y1 = p + F, Z1 = p + 2 * F;
   const delta = T(0), gamma = T(1), beta = T(2), alpha = T(3), t4 = T(4), t5 = T(5);
-  fpMul(delta, Z1, Z1);
-  fpMul(gamma, Y1, Y1);
+  fpSqr(delta, Z1);
+  fpSqr(gamma, Y1);
   fpMul(beta, X1, gamma);
   fpSub(t4, X1, delta);
   fpAdd(t5, X1, delta);
@@ -236,19 +214,19 @@ function pointDouble(out: usize, p: usize): void {
   fpAdd(alpha, alpha, t4); // alpha = 3(X1-delta)(X1+delta)
   // Z3 = (Y1+Z1)^2 - gamma - delta  (before X/Y are overwritten)
   fpAdd(t4, Y1, Z1);
-  fpMul(t4, t4, t4);
+  fpSqr(t4, t4);
   fpSub(t4, t4, gamma);
   fpSub(out + 2 * F, t4, delta);
   // X3 = alpha^2 - 8 beta
   fpAdd(beta, beta, beta);
   fpAdd(beta, beta, beta); // 4 beta
   fpAdd(t5, beta, beta); // 8 beta
-  fpMul(t4, alpha, alpha);
+  fpSqr(t4, alpha);
   fpSub(out, t4, t5);
   // Y3 = alpha(4beta - X3) - 8 gamma^2
   fpSub(beta, beta, out);
   fpMul(beta, alpha, beta);
-  fpMul(gamma, gamma, gamma);
+  fpSqr(gamma, gamma);
   fpAdd(gamma, gamma, gamma);
   fpAdd(gamma, gamma, gamma);
   fpAdd(gamma, gamma, gamma);
@@ -268,8 +246,8 @@ function pointAdd(out: usize, p: usize, q: usize): void {
   const X1 = p, Y1 = p + F, Z1 = p + 2 * F;
   const X2 = q, Y2 = q + F, Z2 = q + 2 * F;
   const z1z1 = T(6), z2z2 = T(7), u1 = T(8), u2 = T(9), s1 = T(10), s2 = T(11), h = T(12);
-  fpMul(z1z1, Z1, Z1);
-  fpMul(z2z2, Z2, Z2);
+  fpSqr(z1z1, Z1);
+  fpSqr(z2z2, Z2);
   fpMul(u1, X1, z2z2);
   fpMul(u2, X2, z1z1);
   fpMul(s1, Y1, Z2);
@@ -289,17 +267,17 @@ function pointAdd(out: usize, p: usize, q: usize): void {
   const r = s2, i = T(0), j = T(1), v = T(2), t = T(3), z3 = T(4);
   // Z3 = ((Z1+Z2)^2 - Z1Z1 - Z2Z2) H, computed first (out may alias p or q)
   fpAdd(z3, Z1, Z2);
-  fpMul(z3, z3, z3);
+  fpSqr(z3, z3);
   fpSub(z3, z3, z1z1);
   fpSub(z3, z3, z2z2);
   fpMul(z3, z3, h);
   fpAdd(i, h, h);
-  fpMul(i, i, i); // I = (2H)^2
+  fpSqr(i, i); // I = (2H)^2
   fpMul(j, h, i); // J = H I
   fpAdd(r, r, r); // r = 2(S2 - S1)
   fpMul(v, u1, i); // V = U1 I
   // X3 = r^2 - J - 2V
-  fpMul(t, r, r);
+  fpSqr(t, r);
   fpSub(t, t, j);
   fpSub(t, t, v);
   fpSub(t, t, v);
@@ -323,7 +301,7 @@ function pointAddAffine(acc: usize, x: usize, y: usize): void {
     return;
   }
   const z1z1 = T(6), u2 = T(7), s2 = T(8), h = T(9), hh = T(10), i = T(11), j = T(12);
-  fpMul(z1z1, Z1, Z1);
+  fpSqr(z1z1, Z1);
   fpMul(u2, x, z1z1);
   fpMul(s2, y, Z1);
   fpMul(s2, s2, z1z1);
@@ -338,7 +316,7 @@ function pointAddAffine(acc: usize, x: usize, y: usize): void {
     return;
   }
   const r = s2, v = T(0), t = T(1);
-  fpMul(hh, h, h);
+  fpSqr(hh, h);
   fpAdd(i, hh, hh);
   fpAdd(i, i, i); // I = 4 HH
   fpMul(j, h, i); // J = H I
@@ -346,11 +324,11 @@ function pointAddAffine(acc: usize, x: usize, y: usize): void {
   fpMul(v, X1, i); // V = X1 I
   // Z3 = (Z1 + H)^2 - Z1Z1 - HH
   fpAdd(t, Z1, h);
-  fpMul(t, t, t);
+  fpSqr(t, t);
   fpSub(t, t, z1z1);
   fpSub(Z1, t, hh);
   // X3 = r^2 - J - 2V
-  fpMul(t, r, r);
+  fpSqr(t, r);
   fpSub(t, t, j);
   fpSub(t, t, v);
   fpSub(t, t, v);
@@ -365,27 +343,31 @@ function pointAddAffine(acc: usize, x: usize, y: usize): void {
 
 // ---- fixed-base table for G ----
 
-/** Builds GTAB[w][j-1] = j·16^w·G (affine, Montgomery form), w = 0..63, j = 1..15. */
+/** Builds GTAB[w][j-1] = j·256^w·G (affine, Montgomery form), w = 0..32, j = 1..128. */
 function buildTable(): void {
   toMont(C_ONE, ONE_L);
   toMont(C_B, B_L);
   toMont(C_GX, GX_L);
   toMont(C_GY, GY_L);
+  memory.fill(ZERO_F, 0, F);
   const base = ACC2;
   copyF(base, C_GX);
   copyF(base + F, C_GY);
   copyF(base + 2 * F, C_ONE);
-  const pre = WORK + 15 * PT; // prefix products of Z, 15 field elements
-  for (let w: usize = 0; w < 64; w++) {
-    // Jacobian multiples 1..15 of base
+  const pre = WORK + G_ENTRIES * PT; // prefix products of the Z values
+  for (let w: usize = 0; w < G_WINDOWS; w++) {
+    // Jacobian multiples 1..128 of base
     memory.copy(WORK, base, PT);
-    for (let j: usize = 1; j < 15; j++) pointAdd(WORK + j * PT, WORK + (j - 1) * PT, base);
-    // batch inversion of the 15 Z values (none is zero: 16^w·G has order n)
+    pointDouble(WORK + PT, base);
+    for (let j: usize = 2; j < G_ENTRIES; j++) pointAdd(WORK + j * PT, WORK + (j - 1) * PT, base);
+    // batch inversion of the Z values (none is zero: 256^w·G has order n, j < n)
     copyF(pre, WORK + 2 * F);
-    for (let j: usize = 1; j < 15; j++) fpMul(pre + j * F, pre + (j - 1) * F, WORK + j * PT + 2 * F);
+    for (let j: usize = 1; j < G_ENTRIES; j++) {
+      fpMul(pre + j * F, pre + (j - 1) * F, WORK + j * PT + 2 * F);
+    }
     const inv = T(13);
-    fpInv(inv, pre + 14 * F);
-    for (let j: i32 = 14; j >= 0; j--) {
+    fpInv(inv, pre + (G_ENTRIES - 1) * F);
+    for (let j: i32 = <i32>G_ENTRIES - 1; j >= 0; j--) {
       const pj = WORK + <usize>j * PT;
       const zi = T(12);
       if (j > 0) {
@@ -395,14 +377,14 @@ function buildTable(): void {
         copyF(zi, inv);
       }
       const zi2 = T(11);
-      fpMul(zi2, zi, zi);
-      const dst = GTAB + (w * 15 + <usize>j) * 64;
+      fpSqr(zi2, zi);
+      const dst = GTAB + (w * G_ENTRIES + <usize>j) * 64;
       fpMul(dst, pj, zi2);
       fpMul(zi2, zi2, zi);
       fpMul(dst + F, pj + F, zi2);
     }
-    // next base = 16·base = 2·(8·base)
-    pointDouble(base, WORK + 7 * PT);
+    // next base = 256·base = 2·(128·base)
+    pointDouble(base, WORK + (G_ENTRIES - 1) * PT);
   }
   tableReady = true;
 }
@@ -417,8 +399,8 @@ export function sm2Init(): void {
 /** On-curve check of Montgomery (x, y): y^2 == x^3 - 3x + b. */
 function onCurve(x: usize, y: usize): bool {
   const l = T(0), r = T(1), t = T(2);
-  fpMul(l, y, y);
-  fpMul(r, x, x);
+  fpSqr(l, y);
+  fpSqr(r, x);
   fpMul(r, r, x);
   fpAdd(t, x, x);
   fpAdd(t, t, x);
@@ -452,35 +434,96 @@ export function sm2CheckPoint(pubPtr: usize): i32 {
   return (load<u32>(k + ((w >>> 3) << 2)) >>> <u32>((w & 7) << 2)) & 15;
 }
 
+/** Bit i of an 8-limb scalar (0 beyond bit 255). */
+// @ts-ignore: decorator
+@inline function bitAt(k: usize, i: u32): u32 {
+  return i < 256 ? (load<u32>(k + (<usize>(i >>> 5) << 2)) >>> (i & 31)) & 1 : 0;
+}
+
+/** Bits i..i+4 of an 8-limb scalar. */
+function bits5(k: usize, i: u32): u32 {
+  let v: u32 = 0;
+  for (let b: u32 = 0; b < 5; b++) v |= bitAt(k, i + b) << b;
+  return v;
+}
+
+/**
+ * Width-5 NAF of the scalar at `k` into NAF[0..257): odd digits in [-15, 15], at most one
+ * non-zero digit in any 5 consecutive positions. Returns the number of digits.
+ */
+function wnaf5(k: usize): i32 {
+  memory.fill(NAF, 0, 262);
+  let carry: u32 = 0;
+  let i: u32 = 0;
+  while (i < 257) {
+    if (bitAt(k, i) == carry) {
+      i++;
+      continue;
+    }
+    const win = bits5(k, i) + carry;
+    let d = <i32>win;
+    if (win >= 16) {
+      d -= 32;
+      carry = 1;
+    } else {
+      carry = 0;
+    }
+    store<i8>(NAF + <usize>i, <i8>d);
+    i += 5;
+  }
+  return 262;
+}
+
+/** NEG = -p (Jacobian). */
+function negate(p: usize): usize {
+  copyF(NEG, p);
+  fpSub(NEG + F, ZERO_F, p + F);
+  copyF(NEG + 2 * F, p + 2 * F);
+  return NEG;
+}
+
 /** ACC = s·G + t·P for the scalars in SC_S, SC_T and the key in PX/PY. */
 function doubleScalarMul(): void {
-  // t·P with a 4-bit window: PTAB[j-1] = j·P
+  // t·P: width-5 wNAF over PTAB[j] = (2j+1)·P
   copyF(PTAB, PX);
   copyF(PTAB + F, PY);
   copyF(PTAB + 2 * F, C_ONE);
-  pointDouble(PTAB + PT, PTAB);
-  for (let j: usize = 2; j < 15; j++) pointAdd(PTAB + j * PT, PTAB + (j - 1) * PT, PTAB);
+  pointDouble(ACC2, PTAB); // 2P
+  for (let j: usize = 1; j < 8; j++) pointAdd(PTAB + j * PT, PTAB + (j - 1) * PT, ACC2);
+  const len = wnaf5(SC_T);
   setInfinity(ACC);
   let started = false;
-  for (let w: i32 = 63; w >= 0; w--) {
-    if (started) {
-      pointDouble(ACC, ACC);
-      pointDouble(ACC, ACC);
-      pointDouble(ACC, ACC);
-      pointDouble(ACC, ACC);
-    }
-    const d = nibble(SC_T, <usize>w);
-    if (d != 0) {
-      pointAdd(ACC, ACC, PTAB + <usize>(d - 1) * PT);
+  for (let i: i32 = len - 1; i >= 0; i--) {
+    if (started) pointDouble(ACC, ACC);
+    const d = <i32>load<i8>(NAF + <usize>i);
+    if (d > 0) {
+      pointAdd(ACC, ACC, PTAB + <usize>((d - 1) >> 1) * PT);
+      started = true;
+    } else if (d < 0) {
+      pointAdd(ACC, ACC, negate(PTAB + <usize>((-d - 1) >> 1) * PT));
       started = true;
     }
   }
-  // s·G: one affine addition per non-zero window
-  for (let w: usize = 0; w < 64; w++) {
-    const d = nibble(SC_S, w);
-    if (d != 0) {
-      const e = GTAB + (w * 15 + <usize>(d - 1)) * 64;
+  // s·G: signed byte windows (Booth), one affine addition per non-zero window
+  let carry: u32 = 0;
+  const ny = T(14);
+  for (let w: usize = 0; w < G_WINDOWS; w++) {
+    let b: u32 = carry;
+    if (w < 32) b += <u32>load<u8>(SC_S + w); // little-endian limbs: byte w
+    let d = <i32>b;
+    if (b > 128) {
+      d -= 256;
+      carry = 1;
+    } else {
+      carry = 0;
+    }
+    if (d > 0) {
+      const e = GTAB + (w * G_ENTRIES + <usize>(d - 1)) * 64;
       pointAddAffine(ACC, e, e + F);
+    } else if (d < 0) {
+      const e = GTAB + (w * G_ENTRIES + <usize>(-d - 1)) * 64;
+      fpSub(ny, ZERO_F, e + F);
+      pointAddAffine(ACC, e, ny);
     }
   }
 }
@@ -518,7 +561,7 @@ export function sm2VerifyDigestRaw(pubPtr: usize, ePtr: usize, sigPtr: usize): i
   if (subL(c, SC_R, SC_E) != 0) addL(c, c, N_L);
   // X == c·Z^2 (Montgomery), or with c + n when that is still below p
   const z2 = T(14), cm = T(15), lhs = T(12);
-  fpMul(z2, ACC + 2 * F, ACC + 2 * F);
+  fpSqr(z2, ACC + 2 * F);
   toMont(cm, c);
   fpMul(lhs, cm, z2);
   if (eqL(lhs, ACC)) return ST_OK;
@@ -546,7 +589,7 @@ export function sm2MulAddRaw(sPtr: usize, tPtr: usize, pubPtr: usize, outPtr: us
   }
   const zi = T(13), zi2 = T(14), v = T(12);
   fpInv(zi, ACC + 2 * F);
-  fpMul(zi2, zi, zi);
+  fpSqr(zi2, zi);
   fpMul(v, ACC, zi2);
   fromMont(v, v);
   storeBE(outPtr, v);
@@ -663,5 +706,20 @@ export function sm2VerifyBatch(desc: usize, count: u32, statusOut: usize): i32 {
       ),
     );
   }
+  return ST_OK;
+}
+
+/**
+ * Test hook for the field arithmetic: op 0 Montgomery product a·b·2^-256, 1 square a²·2^-256,
+ * 2 a + b, 3 a - b, all mod p over 32-byte little-endian values below p.
+ */
+export function sm2FieldOp(op: i32, aPtr: usize, bPtr: usize, outPtr: usize): i32 {
+  if (!inBounds(aPtr, 32) || !inBounds(bPtr, 32) || !inBounds(outPtr, 32)) return ST_BAD_ARGUMENT;
+  if (geqL(aPtr, P_L) || geqL(bPtr, P_L)) return ST_BAD_ARGUMENT;
+  if (op == 0) fpMul(outPtr, aPtr, bPtr);
+  else if (op == 1) fpSqr(outPtr, aPtr);
+  else if (op == 2) fpAdd(outPtr, aPtr, bPtr);
+  else if (op == 3) fpSub(outPtr, aPtr, bPtr);
+  else return ST_BAD_ARGUMENT;
   return ST_OK;
 }
