@@ -155,45 +155,62 @@ function loadConfigs(configs: readonly EngineConfig[]): void {
   if (st !== Status.OK) throw new KernelError(st, "engine configs");
 }
 
-function span(w: number): Span {
-  const off = mem32[w];
-  return off === 0xffffffff ? undefined : [off, mem32[w + 1]];
-}
-
-function readResult(at: number): EngineResult {
-  const w = at >>> 2;
-  const b = mem32[w + 2];
-  const c = mem32[w + 3];
-  const k = mem32[w + 4];
-  return {
-    status: mem32[w],
-    findings: mem32[w + 1],
-    cryptogram: b & 0xff,
-    type: (b >>> 16) & 0xff,
-    typeSource: b >>> 24,
-    profile: c & 0xff,
-    reason: (c >>> 8) & 0xff,
-    missingSlot: (c >>> 16) & 0xff,
-    keyIndex: k === 0xffffffff ? -1 : k,
-    pan: span(w + 6),
-    psn: span(w + 8),
-    atc: span(w + 10),
-    ac: span(w + 12),
-    amount: span(w + 14),
-  };
+/** Results of one `engineVerify`: 16 words per record (layout in assembly/engine.ts). */
+export class EngineResults {
+  constructor(readonly words: Uint32Array, readonly count: number) {}
+  /** Kernel record status (0 OK, 401-411). */
+  status(i: number): number {
+    return this.words[i * 16];
+  }
+  /** Findings bitmask, bit i = precedence rank i. */
+  findings(i: number): number {
+    return this.words[i * 16 + 1];
+  }
+  /** 0 ok, 1 mismatch, 2 no-key, 3 unsupported. */
+  cryptogram(i: number): number {
+    return this.words[i * 16 + 2] & 0xff;
+  }
+  /** A value span: 0 5A, 1 5F34, 2 9F36, 3 9F26, 4 9F02. */
+  span(i: number, which: 0 | 1 | 2 | 3 | 4): Span {
+    const w = i * 16 + 6 + 2 * which;
+    const off = this.words[w];
+    return off === 0xffffffff ? undefined : [off, this.words[w + 1]];
+  }
+  /** The decoded result of record `i` (allocates; for tests and tools). */
+  at(i: number): EngineResult {
+    const w = i * 16;
+    const b = this.words[w + 2];
+    const c = this.words[w + 3];
+    const k = this.words[w + 4];
+    return {
+      status: this.words[w],
+      findings: this.words[w + 1],
+      cryptogram: b & 0xff,
+      type: (b >>> 16) & 0xff,
+      typeSource: b >>> 24,
+      profile: c & 0xff,
+      reason: (c >>> 8) & 0xff,
+      missingSlot: (c >>> 16) & 0xff,
+      keyIndex: k === 0xffffffff ? -1 : k,
+      pan: this.span(i, 0),
+      psn: this.span(i, 1),
+      atc: this.span(i, 2),
+      ac: this.span(i, 3),
+      amount: this.span(i, 4),
+    };
+  }
 }
 
 /**
  * Verifies the cryptograms of many records in as few kernel calls as the IN region allows.
- * `onResults` (optional) receives the raw result view per chunk for zero-copy consumers; by
- * default an array of decoded results is returned.
+ * Results come back as one typed copy (16 words per record), read through `EngineResults`.
  */
 export function engineVerify(
   records: readonly EngineRecord[],
   keys: readonly EngineKey[],
   configs: readonly EngineConfig[] = [],
-): EngineResult[] {
-  const results: EngineResult[] = new Array(records.length);
+): EngineResults {
+  const words = new Uint32Array(records.length * 16);
   try {
     loadKeys(keys);
     loadConfigs(configs);
@@ -231,9 +248,9 @@ export function engineVerify(
       const out = OUT_BASE + n * DESC;
       const st = kVerify(OUT_BASE, n, out);
       if (st !== Status.OK) throw new KernelError(st, "engineVerifyBatch");
-      for (let k = 0; k < n; k++) results[start + k] = readResult(out + k * RES);
+      words.set(mem32.subarray(out >>> 2, (out >>> 2) + n * 16), start * 16);
     }
-    return results;
+    return new EngineResults(words, records.length);
   } finally {
     kWipe();
   }

@@ -14,8 +14,8 @@ import {
   ENGINE_SLOT_TAGS,
   type EngineConfig,
   type EngineKey,
-  type EngineResult,
   engineVerify,
+  type Span,
 } from "../../kernel-as/engine.ts";
 import { flattenValues, parseTlv } from "../tlv/tree.ts";
 import type { IssuerKey } from "./issuer_keys.ts";
@@ -95,8 +95,7 @@ function engineInputs(keys: EnumerableKeySource | undefined): {
   };
 }
 
-const sub = (b: Uint8Array, s: EngineResult["pan"]) =>
-  s ? b.subarray(s[0], s[0] + s[1]) : undefined;
+const sub = (b: Uint8Array, s: Span) => s ? b.subarray(s[0], s[0] + s[1]) : undefined;
 
 function panDigits(v: Uint8Array | undefined): string | undefined {
   if (!v) return undefined;
@@ -129,15 +128,17 @@ export function verifyBatchBytes(
 ): RecordResult[] {
   const { ek, ids, cfg } = engineInputs(ctx.keys);
   const raw = engineVerify(records, ek, cfg);
+  const W = raw.words;
   const cache = ctx.odaCache ?? new OdaKeyCache();
   const seen = new Map<string, { index: number; ac: string; amount: string }>();
   return records.map((r, index) => {
-    const e = raw[index];
+    const w = index * 16;
+    const findings = W[w + 1];
     const found: RecordStatus[] = [];
-    for (let i = 0; i < RECORD_STATUSES.length; i++) {
-      if (e.findings & (1 << i)) found.push(RECORD_STATUSES[i]);
+    for (let i = 0; findings && i < RECORD_STATUSES.length; i++) {
+      if (findings & (1 << i)) found.push(RECORD_STATUSES[i]);
     }
-    if (e.findings & 1) {
+    if (findings & 1) {
       return {
         seq: r.seq,
         status: "MALFORMED_TLV",
@@ -146,12 +147,20 @@ export function verifyBatchBytes(
         message: STATUS_MESSAGES.MALFORMED_TLV,
       };
     }
-    const pan = panDigits(sub(r.icc, e.pan));
-    const atc = sub(r.icc, e.atc);
+    const e = {
+      type: (W[w + 2] >>> 16) & 0xff,
+      typeSource: W[w + 2] >>> 24,
+      profile: W[w + 3] & 0xff,
+      reason: (W[w + 3] >>> 8) & 0xff,
+      missingSlot: (W[w + 3] >>> 16) & 0xff,
+      keyIndex: W[w + 4] === 0xffffffff ? -1 : W[w + 4],
+    };
+    const pan = panDigits(sub(r.icc, raw.span(index, 0)));
+    const atc = sub(r.icc, raw.span(index, 2));
     const res: RecordResult = {
       seq: r.seq,
       status: "OK",
-      cryptogram: CRYPTO[e.cryptogram],
+      cryptogram: CRYPTO[W[w + 2] & 0xff],
       oda: "absent",
       message: "",
       pan: pan ? maskPan(pan) : undefined,
@@ -167,12 +176,12 @@ export function verifyBatchBytes(
     const notes: string[] = [];
     if (e.missingSlot !== 255) notes.push(`cryptogram needs ${ENGINE_SLOT_TAGS[e.missingSlot]}`);
     if (pan && atc) {
-      const psnV = sub(r.icc, e.psn);
+      const psnV = sub(r.icc, raw.span(index, 1));
       const psnHex = psnV && psnV.length === 1 ? toHex(psnV) : "";
       const psn = /^[0-9]{2}$/.test(psnHex) ? psnHex : "00";
       const id = `${pan}|${psn}|${toHex(atc)}`;
-      const ac = toHex(sub(r.icc, e.ac) ?? new Uint8Array(0));
-      const amt = toHex(sub(r.icc, e.amount) ?? new Uint8Array(0));
+      const ac = toHex(sub(r.icc, raw.span(index, 3)) ?? new Uint8Array(0));
+      const amt = toHex(sub(r.icc, raw.span(index, 4)) ?? new Uint8Array(0));
       const prev = seen.get(id);
       if (prev) {
         res.duplicateOf = records[prev.index].seq;
