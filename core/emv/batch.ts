@@ -20,7 +20,7 @@ import {
 import { flattenValues, parseTlv } from "../tlv/tree.ts";
 import type { IssuerKey } from "./issuer_keys.ts";
 import type { IssuerConfig } from "./profiles.ts";
-import { authenticateRecord, OdaKeyCache, type OdaOutcome } from "./oda.ts";
+import { authenticateRecord, ODA_CHECKS, OdaKeyCache, type OdaOutcome } from "./oda.ts";
 import {
   type CryptogramFlag,
   precedence,
@@ -31,7 +31,7 @@ import {
   type TapRecord,
   type VerifyContext,
 } from "./verify.ts";
-import type { CapkSource } from "./capk.ts";
+import type { CapkRegistry, CapkSource } from "./capk.ts";
 
 /** A key source that can list its keys and issuer configurations (the kernel loads them all). */
 export interface EnumerableKeySource {
@@ -118,6 +118,23 @@ function odaOf(r: BatchRecordBytes, capks: CapkSource | undefined, cache: OdaKey
     : { verdict: "absent", method: "none", steps: [] };
 }
 
+const ODA_VERDICTS = ["ok", "failed", "absent", "no-capk"] as const;
+const ODA_METHODS = ["none", "SDA", "fDDA", "SM2-fDDA"] as const;
+
+function kernelOdaOutcome(
+  raw: ReturnType<typeof engineVerify>,
+  i: number,
+  verdict: number,
+): OdaOutcome {
+  const c = raw.odaCheck(i);
+  return {
+    verdict: ODA_VERDICTS[verdict],
+    method: ODA_METHODS[raw.odaMethod(i)] ?? "none",
+    ...(c ? { check: ODA_CHECKS[c - 1] } : {}),
+    steps: [],
+  };
+}
+
 /**
  * Verifies records given as bytes through the kernel engine; same results (status, flags,
  * type, profile, key, ODA check) as `verifyRecords` on the same records.
@@ -127,7 +144,14 @@ export function verifyBatchBytes(
   ctx: { keys?: EnumerableKeySource; capks?: CapkSource; odaCache?: OdaKeyCache } = {},
 ): RecordResult[] {
   const { ek, ids, cfg } = engineInputs(ctx.keys);
-  const raw = engineVerify(records, ek, cfg);
+  const reg = ctx.capks as CapkRegistry | undefined;
+  const kernelOda = !ctx.capks || typeof reg?.list === "function";
+  const raw = engineVerify(
+    records,
+    ek,
+    cfg,
+    kernelOda ? { capks: reg?.list() ?? [], revoked: reg?.revokedList() ?? [] } : undefined,
+  );
   const W = raw.words;
   const cache = ctx.odaCache ?? new OdaKeyCache();
   const seen = new Map<string, { index: number; ac: string; amount: string }>();
@@ -189,7 +213,10 @@ export function verifyBatchBytes(
         notes.push(`same card and ATC as seq ${records[prev.index].seq}`);
       } else seen.set(id, { index, ac, amount: amt });
     }
-    const oda = odaOf(r, ctx.capks, cache);
+    const ko = raw.oda(index);
+    const oda: OdaOutcome = kernelOda && ko !== 255
+      ? kernelOdaOutcome(raw, index, ko)
+      : odaOf(r, ctx.capks, cache);
     res.oda = oda.verdict;
     if (oda.method !== "none") res.odaMethod = oda.method;
     if (oda.check) {
