@@ -40,6 +40,35 @@ export interface EngineConfig {
   readonly cvnProfiles?: Readonly<Record<string, EngineProfileId>>;
 }
 
+/** One CA public key as the engine takes it. */
+export interface EngineCapk {
+  /** 10 hex digits. */
+  readonly rid: string;
+  /** 2 hex digits. */
+  readonly index: string;
+  readonly algorithm: "rsa" | "sm2";
+  readonly modulus?: Uint8Array;
+  readonly exponent?: Uint8Array;
+  /** SM2 x‖y (64 bytes). */
+  readonly publicKey?: Uint8Array;
+  /** YYYY-MM-DD. */
+  readonly expiry: string;
+}
+
+/** A revoked issuer certificate serial under (RID, CA index). */
+export interface EngineRevoked {
+  readonly rid: string;
+  readonly index: string;
+  /** 6 hex digits. */
+  readonly serial: string;
+}
+
+/** ODA inputs of a batch: CA keys and the revocation list. */
+export interface EngineOdaInputs {
+  readonly capks: readonly EngineCapk[];
+  readonly revoked?: readonly EngineRevoked[];
+}
+
 /** One record: chip data, optional ODA evidence TLV, optional static data, optional fare (fen). */
 export interface EngineRecord {
   readonly icc: Uint8Array;
@@ -108,6 +137,73 @@ const kLoadKeys = fn<(src: number, count: number) => number>("engineLoadKeys");
 const kLoadConfigs = fn<(src: number, count: number) => number>("engineLoadConfigs");
 const kWipe = fn<() => void>("engineWipe");
 const kVerify = fn<(desc: number, count: number, out: number) => number>("engineVerifyBatch");
+const kLoadCapks = fn<(src: number, count: number) => number>("engineLoadCapks");
+const kLoadRevoked = fn<(src: number, count: number) => number>("engineLoadRevoked");
+const kCacheClear = fn<(which: number) => void>("engineCacheClear");
+const CAPK_IN = 336;
+const MAX_CAPKS = 64;
+const MAX_REVOKED = 1024;
+let capkFingerprint = "";
+
+function hexBytes(s: string, n: number, what: string): Uint8Array {
+  if (!new RegExp(`^[0-9A-Fa-f]{${2 * n}}$`).test(s)) {
+    throw new RangeError(`${what} must be ${n} bytes hex`);
+  }
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function loadOda(oda: EngineOdaInputs | undefined): void {
+  const capks = oda?.capks ?? [];
+  const revoked = oda?.revoked ?? [];
+  if (capks.length > MAX_CAPKS) throw new RangeError(`capks: at most ${MAX_CAPKS}`);
+  if (revoked.length > MAX_REVOKED) throw new RangeError(`revoked: at most ${MAX_REVOKED}`);
+  mem.fill(0, PARAM_BASE, PARAM_BASE + capks.length * CAPK_IN);
+  let fp = "";
+  capks.forEach((c, i) => {
+    const at = PARAM_BASE + i * CAPK_IN;
+    const key = c.algorithm === "sm2" ? c.publicKey : c.modulus;
+    if (!key || (c.algorithm === "sm2" ? key.length !== 64 : key.length < 64 || key.length > 248)) {
+      throw new RangeError(`capks[${i}]: bad key length`);
+    }
+    const exp = c.algorithm === "sm2" ? new Uint8Array(0) : c.exponent ?? new Uint8Array(0);
+    if (exp.length > 4) throw new RangeError(`capks[${i}]: exponent longer than 4 bytes`);
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(c.expiry);
+    if (!m) throw new RangeError(`capks[${i}]: expiry must be YYYY-MM-DD`);
+    mem[at] = c.algorithm === "sm2" ? 2 : 1;
+    mem[at + 1] = hexBytes(c.index, 1, `capks[${i}].index`)[0];
+    mem[at + 2] = key.length;
+    mem[at + 3] = exp.length;
+    mem.set(hexBytes(c.rid, 5, `capks[${i}].rid`), at + 4);
+    mem32[(at + 12) >>> 2] = Number(m[1] + m[2] + m[3]);
+    mem.set(key, at + 16);
+    mem.set(exp, at + 272);
+    fp += `${c.rid}${c.index}${c.algorithm}${key.join(",")}|`;
+  });
+  let st = kLoadCapks(PARAM_BASE, capks.length);
+  if (st !== Status.OK) throw new KernelError(st, "engine capks");
+  // Recovered keys are cached by what they were recovered from, under (RID, index): a change
+  // of the CA key set empties the caches.
+  if (fp !== capkFingerprint) {
+    kCacheClear(3);
+    capkFingerprint = fp;
+  }
+  mem.fill(0, PARAM_BASE, PARAM_BASE + revoked.length * 12);
+  revoked.forEach((r, i) => {
+    const at = PARAM_BASE + i * 12;
+    mem.set(hexBytes(r.rid, 5, `revoked[${i}].rid`), at);
+    mem[at + 5] = hexBytes(r.index, 1, `revoked[${i}].index`)[0];
+    mem.set(hexBytes(r.serial, 3, `revoked[${i}].serial`), at + 6);
+  });
+  st = kLoadRevoked(PARAM_BASE, revoked.length);
+  if (st !== Status.OK) throw new KernelError(st, "engine revoked");
+}
+
+/** Empties the kernel's recovered issuer (1), ICC (2) or both (3) key caches. */
+export function engineCacheClear(which: 1 | 2 | 3 = 3): void {
+  kCacheClear(which);
+}
 
 function prefixDigits(s: string, what: string): Uint8Array {
   if (!/^[0-9]{1,19}$/.test(s)) throw new RangeError(`${what}: issuer prefix must be 1-19 digits`);
@@ -155,48 +251,79 @@ function loadConfigs(configs: readonly EngineConfig[]): void {
   if (st !== Status.OK) throw new KernelError(st, "engine configs");
 }
 
-function span(w: number): Span {
-  const off = mem32[w];
-  return off === 0xffffffff ? undefined : [off, mem32[w + 1]];
-}
-
-function readResult(at: number): EngineResult {
-  const w = at >>> 2;
-  const b = mem32[w + 2];
-  const c = mem32[w + 3];
-  const k = mem32[w + 4];
-  return {
-    status: mem32[w],
-    findings: mem32[w + 1],
-    cryptogram: b & 0xff,
-    type: (b >>> 16) & 0xff,
-    typeSource: b >>> 24,
-    profile: c & 0xff,
-    reason: (c >>> 8) & 0xff,
-    missingSlot: (c >>> 16) & 0xff,
-    keyIndex: k === 0xffffffff ? -1 : k,
-    pan: span(w + 6),
-    psn: span(w + 8),
-    atc: span(w + 10),
-    ac: span(w + 12),
-    amount: span(w + 14),
-  };
+/** Results of one `engineVerify`: 16 words per record (layout in assembly/engine.ts). */
+export class EngineResults {
+  constructor(readonly words: Uint32Array, readonly count: number) {}
+  /** Kernel record status (0 OK, 401-411). */
+  status(i: number): number {
+    return this.words[i * 16];
+  }
+  /** Findings bitmask, bit i = precedence rank i. */
+  findings(i: number): number {
+    return this.words[i * 16 + 1];
+  }
+  /** 0 ok, 1 mismatch, 2 no-key, 3 unsupported. */
+  cryptogram(i: number): number {
+    return this.words[i * 16 + 2] & 0xff;
+  }
+  /** 0 ok, 1 failed, 2 absent, 3 no-capk, 255 not done by the kernel. */
+  oda(i: number): number {
+    return (this.words[i * 16 + 2] >>> 8) & 0xff;
+  }
+  /** 0 none, 1 SDA, 2 fDDA, 3 SM2 fDDA. */
+  odaMethod(i: number): number {
+    return this.words[i * 16 + 3] >>> 24;
+  }
+  /** Failed ODA check: 1 + index in core/emv/oda.ts ODA_CHECKS; 0 none. */
+  odaCheck(i: number): number {
+    return this.words[i * 16 + 5];
+  }
+  /** A value span: 0 5A, 1 5F34, 2 9F36, 3 9F26, 4 9F02. */
+  span(i: number, which: 0 | 1 | 2 | 3 | 4): Span {
+    const w = i * 16 + 6 + 2 * which;
+    const off = this.words[w];
+    return off === 0xffffffff ? undefined : [off, this.words[w + 1]];
+  }
+  /** The decoded result of record `i` (allocates; for tests and tools). */
+  at(i: number): EngineResult {
+    const w = i * 16;
+    const b = this.words[w + 2];
+    const c = this.words[w + 3];
+    const k = this.words[w + 4];
+    return {
+      status: this.words[w],
+      findings: this.words[w + 1],
+      cryptogram: b & 0xff,
+      type: (b >>> 16) & 0xff,
+      typeSource: b >>> 24,
+      profile: c & 0xff,
+      reason: (c >>> 8) & 0xff,
+      missingSlot: (c >>> 16) & 0xff,
+      keyIndex: k === 0xffffffff ? -1 : k,
+      pan: this.span(i, 0),
+      psn: this.span(i, 1),
+      atc: this.span(i, 2),
+      ac: this.span(i, 3),
+      amount: this.span(i, 4),
+    };
+  }
 }
 
 /**
  * Verifies the cryptograms of many records in as few kernel calls as the IN region allows.
- * `onResults` (optional) receives the raw result view per chunk for zero-copy consumers; by
- * default an array of decoded results is returned.
+ * Results come back as one typed copy (16 words per record), read through `EngineResults`.
  */
 export function engineVerify(
   records: readonly EngineRecord[],
   keys: readonly EngineKey[],
   configs: readonly EngineConfig[] = [],
-): EngineResult[] {
-  const results: EngineResult[] = new Array(records.length);
+  oda?: EngineOdaInputs,
+): EngineResults {
+  const words = new Uint32Array(records.length * 16);
   try {
     loadKeys(keys);
     loadConfigs(configs);
+    loadOda(oda);
     let i = 0;
     const maxChunk = Math.floor(OUT_SIZE / (DESC + RES));
     while (i < records.length) {
@@ -204,7 +331,7 @@ export function engineVerify(
       let used = 0;
       while (i < records.length && i - start < maxChunk) {
         const r = records[i];
-        const need = r.icc.length + (r.oda?.length ?? 0);
+        const need = r.icc.length + (r.oda?.length ?? 0) + (r.staticData?.length ?? 0);
         if (need > IN_SIZE) throw new RangeError(`records[${i}] exceeds the input region`);
         if (used + need > IN_SIZE) break;
         const d = (OUT_BASE >>> 2) + (i - start) * (DESC >>> 2);
@@ -221,8 +348,15 @@ export function engineVerify(
           mem32[d + 2] = 0;
           mem32[d + 3] = 0;
         }
-        mem32[d + 4] = 0;
-        mem32[d + 5] = 0;
+        if (r.staticData && r.staticData.length) {
+          mem.set(r.staticData, IN_BASE + used);
+          mem32[d + 4] = IN_BASE + used;
+          mem32[d + 5] = r.staticData.length;
+          used += r.staticData.length;
+        } else {
+          mem32[d + 4] = 0;
+          mem32[d + 5] = 0;
+        }
         mem32[d + 6] = r.fare === undefined ? 0xffffffff : r.fare >>> 0;
         mem32[d + 7] = 0;
         i++;
@@ -231,9 +365,9 @@ export function engineVerify(
       const out = OUT_BASE + n * DESC;
       const st = kVerify(OUT_BASE, n, out);
       if (st !== Status.OK) throw new KernelError(st, "engineVerifyBatch");
-      for (let k = 0; k < n; k++) results[start + k] = readResult(out + k * RES);
+      words.set(mem32.subarray(out >>> 2, (out >>> 2) + n * 16), start * 16);
     }
-    return results;
+    return new EngineResults(words, records.length);
   } finally {
     kWipe();
   }

@@ -7,23 +7,20 @@
  * ODA runs in TypeScript (`authenticateRecord`, issuer and ICC keys cached by certificate hash
  * across batches) until the kernel's public-key family (issue 4) is on main.
  */
-import { fromHex, toHex } from "../hex.ts";
-import { maskPan } from "../mask.ts";
+import { fromHex } from "../hex.ts";
 import {
   ENGINE_PROFILES,
   ENGINE_SLOT_TAGS,
   type EngineConfig,
   type EngineKey,
-  type EngineResult,
   engineVerify,
 } from "../../kernel-as/engine.ts";
 import { flattenValues, parseTlv } from "../tlv/tree.ts";
 import type { IssuerKey } from "./issuer_keys.ts";
 import type { IssuerConfig } from "./profiles.ts";
-import { authenticateRecord, OdaKeyCache, type OdaOutcome } from "./oda.ts";
+import { authenticateRecord, ODA_CHECKS, OdaKeyCache, type OdaOutcome } from "./oda.ts";
 import {
   type CryptogramFlag,
-  precedence,
   RECORD_STATUSES,
   type RecordResult,
   type RecordStatus,
@@ -31,7 +28,7 @@ import {
   type TapRecord,
   type VerifyContext,
 } from "./verify.ts";
-import type { CapkSource } from "./capk.ts";
+import type { CapkRegistry, CapkSource } from "./capk.ts";
 
 /** A key source that can list its keys and issuer configurations (the kernel loads them all). */
 export interface EnumerableKeySource {
@@ -95,17 +92,6 @@ function engineInputs(keys: EnumerableKeySource | undefined): {
   };
 }
 
-const sub = (b: Uint8Array, s: EngineResult["pan"]) =>
-  s ? b.subarray(s[0], s[0] + s[1]) : undefined;
-
-function panDigits(v: Uint8Array | undefined): string | undefined {
-  if (!v) return undefined;
-  const s = toHex(v);
-  const f = s.indexOf("F");
-  const d = f < 0 ? s : s.slice(0, f);
-  return /^[0-9]{8,19}$/.test(d) ? d : undefined;
-}
-
 function odaOf(r: BatchRecordBytes, capks: CapkSource | undefined, cache: OdaKeyCache): OdaOutcome {
   if (!r.oda) return { verdict: "absent", method: "none", steps: [] };
   const p = parseTlv(r.icc);
@@ -119,6 +105,23 @@ function odaOf(r: BatchRecordBytes, capks: CapkSource | undefined, cache: OdaKey
     : { verdict: "absent", method: "none", steps: [] };
 }
 
+const ODA_VERDICTS = ["ok", "failed", "absent", "no-capk"] as const;
+const ODA_METHODS = ["none", "SDA", "fDDA", "SM2-fDDA"] as const;
+
+function kernelOdaOutcome(
+  raw: ReturnType<typeof engineVerify>,
+  i: number,
+  verdict: number,
+): OdaOutcome {
+  const c = raw.odaCheck(i);
+  return {
+    verdict: ODA_VERDICTS[verdict],
+    method: ODA_METHODS[raw.odaMethod(i)] ?? "none",
+    ...(c ? { check: ODA_CHECKS[c - 1] } : {}),
+    steps: [],
+  };
+}
+
 /**
  * Verifies records given as bytes through the kernel engine; same results (status, flags,
  * type, profile, key, ODA check) as `verifyRecords` on the same records.
@@ -128,70 +131,119 @@ export function verifyBatchBytes(
   ctx: { keys?: EnumerableKeySource; capks?: CapkSource; odaCache?: OdaKeyCache } = {},
 ): RecordResult[] {
   const { ek, ids, cfg } = engineInputs(ctx.keys);
-  const raw = engineVerify(records, ek, cfg);
+  const reg = ctx.capks as CapkRegistry | undefined;
+  const kernelOda = !ctx.capks || typeof reg?.list === "function";
+  const raw = engineVerify(
+    records,
+    ek,
+    cfg,
+    kernelOda ? { capks: reg?.list() ?? [], revoked: reg?.revokedList() ?? [] } : undefined,
+  );
+  const W = raw.words;
   const cache = ctx.odaCache ?? new OdaKeyCache();
-  const seen = new Map<string, { index: number; ac: string; amount: string }>();
-  return records.map((r, index) => {
-    const e = raw[index];
-    const found: RecordStatus[] = [];
-    for (let i = 0; i < RECORD_STATUSES.length; i++) {
-      if (e.findings & (1 << i)) found.push(RECORD_STATUSES[i]);
-    }
-    if (e.findings & 1) {
-      return {
+  const seen = new Map<string, { index: number; acAmount: string }>();
+  const bit = (st: RecordStatus) => 1 << RECORD_STATUSES.indexOf(st);
+  const B_DUP = bit("DUPLICATE"), B_REPLAY = bit("REPLAY_SUSPECT");
+  const results: RecordResult[] = new Array(records.length);
+  for (let index = 0; index < records.length; index++) {
+    const r = records[index];
+    const icc = r.icc;
+    const w = index * 16;
+    let findings = W[w + 1];
+    if (findings & 1) {
+      results[index] = {
         seq: r.seq,
         status: "MALFORMED_TLV",
         cryptogram: "unsupported",
         oda: r.oda ? "failed" : "absent",
         message: STATUS_MESSAGES.MALFORMED_TLV,
       };
+      continue;
     }
-    const pan = panDigits(sub(r.icc, e.pan));
-    const atc = sub(r.icc, e.atc);
+    const b2 = W[w + 2], b3 = W[w + 3], key = W[w + 4];
+    const pan = panDigitsAt(icc, W[w + 6], W[w + 7]);
+    const atc = W[w + 10] === NONE ? undefined : hexAt(icc, W[w + 10], W[w + 11]);
     const res: RecordResult = {
       seq: r.seq,
       status: "OK",
-      cryptogram: CRYPTO[e.cryptogram],
+      cryptogram: CRYPTO[b2 & 0xff],
       oda: "absent",
       message: "",
-      pan: pan ? maskPan(pan) : undefined,
-      atc: atc ? toHex(atc) : undefined,
+      pan: pan ? maskDigits(pan) : undefined,
+      atc,
     };
-    if (e.type !== 255) {
-      res.cryptogramType = TYPES[e.type];
-      res.cryptogramTypeSource = e.typeSource === 1 ? "9F27" : "CVR";
+    const type = (b2 >>> 16) & 0xff;
+    if (type !== 255) {
+      res.cryptogramType = TYPES[type];
+      res.cryptogramTypeSource = b2 >>> 24 === 1 ? "9F27" : "CVR";
     }
-    if (e.profile) res.profile = ENGINE_PROFILES[e.profile - 1];
-    if (e.reason) res.profileReason = REASONS[e.reason] ?? `reason ${e.reason}`;
-    if (e.keyIndex >= 0) res.keyId = ids[e.keyIndex];
-    const notes: string[] = [];
-    if (e.missingSlot !== 255) notes.push(`cryptogram needs ${ENGINE_SLOT_TAGS[e.missingSlot]}`);
+    const profile = b3 & 0xff, reason = (b3 >>> 8) & 0xff, missing = (b3 >>> 16) & 0xff;
+    if (profile) res.profile = ENGINE_PROFILES[profile - 1];
+    if (reason) res.profileReason = REASONS[reason] ?? `reason ${reason}`;
+    if (key !== NONE) res.keyId = ids[key];
+    let notes = "";
+    if (missing !== 255) notes += `; cryptogram needs ${ENGINE_SLOT_TAGS[missing]}`;
     if (pan && atc) {
-      const psnV = sub(r.icc, e.psn);
-      const psnHex = psnV && psnV.length === 1 ? toHex(psnV) : "";
-      const psn = /^[0-9]{2}$/.test(psnHex) ? psnHex : "00";
-      const id = `${pan}|${psn}|${toHex(atc)}`;
-      const ac = toHex(sub(r.icc, e.ac) ?? new Uint8Array(0));
-      const amt = toHex(sub(r.icc, e.amount) ?? new Uint8Array(0));
+      const psnOff = W[w + 8];
+      const psnHex = psnOff !== NONE && W[w + 9] === 1 ? hexAt(icc, psnOff, 1) : "";
+      const psn = psnHex.length === 2 && psnHex < "A" && psnHex[0] <= "9" && psnHex[1] <= "9"
+        ? psnHex
+        : "00";
+      const id = `${pan}|${psn}|${atc}`;
+      const acAmount = (W[w + 12] === NONE ? "" : hexAt(icc, W[w + 12], W[w + 13])) + "|" +
+        (W[w + 14] === NONE ? "" : hexAt(icc, W[w + 14], W[w + 15]));
       const prev = seen.get(id);
       if (prev) {
         res.duplicateOf = records[prev.index].seq;
-        found.push(prev.ac === ac && prev.amount === amt ? "DUPLICATE" : "REPLAY_SUSPECT");
-        notes.push(`same card and ATC as seq ${records[prev.index].seq}`);
-      } else seen.set(id, { index, ac, amount: amt });
+        findings |= prev.acAmount === acAmount ? B_DUP : B_REPLAY;
+        notes += `; same card and ATC as seq ${records[prev.index].seq}`;
+      } else seen.set(id, { index, acAmount });
     }
-    const oda = odaOf(r, ctx.capks, cache);
+    const ko = raw.oda(index);
+    const oda: OdaOutcome = kernelOda && ko !== 255
+      ? kernelOdaOutcome(raw, index, ko)
+      : odaOf(r, ctx.capks, cache);
     res.oda = oda.verdict;
     if (oda.method !== "none") res.odaMethod = oda.method;
     if (oda.check) {
       res.odaCheck = oda.check;
-      found.push(ODA_STATUS[oda.check] ?? "ODA_FAILED");
-      notes.push(`ODA ${oda.check}`);
+      findings |= bit(ODA_STATUS[oda.check] ?? "ODA_FAILED");
+      notes += `; ODA ${oda.check}`;
     }
-    res.status = precedence(found);
-    res.message = [STATUS_MESSAGES[res.status], ...notes].join("; ");
-    return res;
-  });
+    // Precedence: the lowest set bit wins (RECORD_STATUSES order).
+    res.status = findings ? RECORD_STATUSES[31 - Math.clz32(findings & -findings)] : "OK";
+    res.message = STATUS_MESSAGES[res.status] + notes;
+    results[index] = res;
+  }
+  return results;
+}
+
+const NONE = 0xffffffff;
+const HEX = "0123456789ABCDEF";
+
+function hexAt(b: Uint8Array, off: number, len: number): string {
+  let s = "";
+  for (let i = off; i < off + len; i++) s += HEX[b[i] >> 4] + HEX[b[i] & 15];
+  return s;
+}
+
+/** PAN digits of 5A at (off, len): digits up to the first F, 8..19 of them; else undefined. */
+function panDigitsAt(b: Uint8Array, off: number, len: number): string | undefined {
+  if (off === NONE) return undefined;
+  let s = "";
+  for (let i = 0; i < len * 2; i++) {
+    const d = i & 1 ? b[off + (i >> 1)] & 15 : b[off + (i >> 1)] >> 4;
+    if (d === 15) break;
+    if (d > 9) return undefined;
+    s += HEX[d];
+  }
+  return s.length >= 8 && s.length <= 19 ? s : undefined;
+}
+
+function maskDigits(pan: string): string {
+  return pan.length <= 10
+    ? "*".repeat(pan.length)
+    : pan.slice(0, 6) + "*".repeat(pan.length - 10) + pan.slice(-4);
 }
 
 /** `verifyRecords` through the kernel: hex records, a context whose keys can be listed. */

@@ -170,3 +170,84 @@ Deno.test("kernel engine with RSA and SM2 ODA evidence = reference", () => {
   const r = same(records, parseKeyFile(testKeyFile()));
   assertEquals(r.map((x) => x.status), ["OK", "OK", "CERT_EXPIRED", "ODA_FAILED"]);
 });
+
+Deno.test("kernel ODA = reference on mutated certificates, signatures, static data and dates", () => {
+  const keys = parseKeyFile(testKeyFile());
+  const bases = [tap({ seq: 1 }), tap({ seq: 2, oda: "sm2", sm4: true })];
+  let seed = 777;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const flipHex = (hex: string) => {
+    const b = fromHex(hex);
+    const at = rnd(b.length);
+    b[at] = rnd(4) === 0 ? rnd(256) : b[at] ^ (1 << rnd(8));
+    return toHex(b);
+  };
+  const records: TapRecord[] = [];
+  for (let i = 0; i < 400; i++) {
+    const b = bases[i % 2];
+    const where = rnd(3);
+    const r: TapRecord = where === 0
+      ? { ...b, icc: flipHex(b.icc) }
+      : where === 1
+      ? { ...b, oda: { ...b.oda!, tlv: flipHex(b.oda!.tlv) } }
+      : { ...b, oda: { ...b.oda!, staticData: flipHex(b.oda!.staticData!) } };
+    records.push({ ...r, seq: 10 + i });
+  }
+  const r = same(records, keys);
+  const checks = new Set(r.map((x) => x.odaCheck));
+  for (
+    const c of ["ISSUER_CERT_TRAILER", "ICC_CERT_HASH", "ICC_CERT_SIGNATURE", "SDAD_SIGNATURE"]
+  ) {
+    assertEquals(checks.has(c as never), true, `no ${c} among the mutations: ${[...checks]}`);
+  }
+  // Revocation, expired CA key, unknown CA key, dates.
+  const rev = parseCapkFile(testCapkFile()).revoke("A000000333", "08", "0000A1").revoke(
+    "A000000333",
+    "18",
+    "001258",
+  );
+  const dated = [
+    tap({ seq: 1 }),
+    tap({ seq: 2, oda: "sm2", atc: "0002" }),
+    tap({ seq: 3, date: "300115", atc: "0003" }),
+    tap({ seq: 4, date: "310115", atc: "0004" }),
+  ];
+  for (
+    const ctx of [{ keys, capks: rev }, { keys, capks: parseCapkFile({ capks: [] }) }, {
+      keys,
+      capks: undefined,
+    }]
+  ) {
+    const a = verifyRecords(dated, ctx).map(view);
+    const b = verifyRecordsKernel(dated, ctx).map(view);
+    assertEquals(b, a);
+  }
+});
+
+Deno.test("kernel SDA = reference on the Proxmark3 chain", () => {
+  const O = JSON.parse(
+    Deno.readTextFileSync(new URL("../../fixtures/vectors/emv_oda.json", import.meta.url)),
+  );
+  const s = O.sdaChain;
+  const icc = encodePrimitives(
+    Object.entries(s.tags as Record<string, string>).map(([k, v]) =>
+      [k, fromHex(v)] as [string, Uint8Array]
+    ),
+  );
+  const reg = parseCapkFile({ capks: [s.capk] });
+  const rec = (sd: string, i: number): TapRecord => ({
+    seq: i,
+    icc: toHex(icc),
+    oda: { tlv: "", staticData: sd },
+  });
+  const sd2 = fromHex(s.staticData);
+  sd2[3] ^= 1;
+  const records = [rec(s.staticData, 1), rec(toHex(sd2), 2)];
+  const a = verifyRecords(records, { capks: reg }).map(view);
+  const b = verifyRecordsKernel(records, { capks: reg }).map(view);
+  assertEquals(b, a);
+  assertEquals(a.map((x) => [x.oda, x.odaCheck]), [["ok", undefined], ["failed", "SSAD_HASH"]]);
+});

@@ -134,6 +134,20 @@ export class CapkRegistry implements CapkSource {
   get size(): number {
     return this.#keys.size;
   }
+
+  /** Every key (the kernel engine loads them for a batch). */
+  list(): Capk[] {
+    return [...this.#keys.values()];
+  }
+
+  /** Every revoked serial as (RID, index, serial). */
+  revokedList(): { rid: string; index: string; serial: string }[] {
+    return [...this.#revoked].map((k) => ({
+      rid: k.slice(0, 10),
+      index: k.slice(10, 12),
+      serial: k.slice(12),
+    }));
+  }
 }
 
 /**

@@ -137,24 +137,26 @@ export function rsaPublic(
   return rsaRecover(modulus, exponent, input);
 }
 
-// ---------------------------------------------------------------------------------------------
-// SM2 (GB/T 32918.2) signature verification with Z: the kernel (kernel-as/pk.ts)
-
 /** The SM2 default user ID of GM/T 0009 (design.md §6). */
 export const SM2_DEFAULT_ID: Uint8Array = new TextEncoder().encode("1234567812345678");
 
 /** Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ Gx ‖ Gy ‖ Px ‖ Py) for a 64-byte public key x‖y. */
 export function sm2Z(pub64: Uint8Array, userId: Uint8Array = SM2_DEFAULT_ID): Uint8Array {
+  checkLen("SM2 public key", pub64, 64);
   return pk.sm2Z(pub64, userId);
 }
 
 /** True when the 64-byte x‖y is a point of the SM2 curve. */
 export function sm2IsOnCurve(pub64: Uint8Array): boolean {
+  checkLen("SM2 public key", pub64, 64);
   return pk.sm2IsOnCurve(pub64);
 }
 
 /** Verifies an SM2 signature r‖s over the digest e (32 bytes). */
 export function sm2VerifyDigest(pub64: Uint8Array, e32: Uint8Array, sig64: Uint8Array): boolean {
+  checkLen("SM2 public key", pub64, 64);
+  checkLen("SM2 digest", e32, 32);
+  checkLen("SM2 signature", sig64, 64);
   return pk.sm2VerifyDigest(pub64, e32, sig64);
 }
 
@@ -165,5 +167,7 @@ export function sm2Verify(
   sig64: Uint8Array,
   userId: Uint8Array = SM2_DEFAULT_ID,
 ): boolean {
+  checkLen("SM2 public key", pub64, 64);
+  checkLen("SM2 signature", sig64, 64);
   return pk.sm2Verify(pub64, message, sig64, userId);
 }
