@@ -60,7 +60,9 @@ export function createApp(o: AppOptions): { app: Hono<Env>; metrics: Metrics } {
   const fail = (c: Context<Env>, e: ApiError): Response => {
     const headers: Record<string, string> = { ...JSON_TYPE };
     if (e.retryAfterS !== undefined) headers["retry-after"] = String(e.retryAfterS);
-    const error: Record<string, string> = { code: e.code, message: e.message };
+    // Safety net: no run of 12+ digits (a possible card number) ever leaves in a message.
+    const message = e.message.replace(/[0-9]{12,}/g, "[redacted]");
+    const error: Record<string, string> = { code: e.code, message };
     if (e.path !== undefined) error.path = e.path;
     error.requestId = c.get("requestId");
     return c.body(JSON.stringify({ error }), e.status as 400, headers);

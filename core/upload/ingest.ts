@@ -75,9 +75,12 @@ export function parseUpload(raw: Uint8Array): UploadBatch {
   if (!r.success) {
     const issue = r.error.issues[0];
     const path = formatPath(issue.path);
+    const numeric = (issue.code === "too_big" || issue.code === "too_small") &&
+      (issue.origin === "number" || issue.origin === "int");
+    const what = numeric ? "number out of range" : issue.message;
     throw new ApiError(
       "VALIDATION_FAILED",
-      `${path || "body"}: ${issue.message}`.slice(0, 300),
+      `${path || "body"}: ${what}`.slice(0, 300),
       path || undefined,
     );
   }
