@@ -104,7 +104,7 @@ Deno.test(`crash: ${CYCLES} SIGKILL cycles during concurrent uploads lose and du
 });
 
 async function fetchWithTimeout(url: string, body: Uint8Array, tid: string): Promise<Response> {
-  let timer = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await Promise.race([
       send(url, body, { terminalId: tid }),
