@@ -48,7 +48,7 @@ CREATE TABLE records (
   reject_code TEXT,
   reject_message TEXT,
   reject_path TEXT,
-  evidence_sealed BLOB NOT NULL,
+  body_index INTEGER NOT NULL,
   verification TEXT,
   verified_at TEXT,
   UNIQUE (terminal_id, batch_no, seq)

@@ -4,20 +4,22 @@
  * Durability (reliability.md §0 items 1-2, §1.2): every open sets `journal_mode=WAL` and
  * `synchronous=FULL` and reads both back; anything else (an in-memory or read-only file, a build
  * that refuses WAL) is refused with `StoreConfigError`. A batch, its records and its receipt are
- * written in one `BEGIN IMMEDIATE` transaction, so an acknowledged batch is present whole or a
- * crashed one not at all. `node:sqlite` is synchronous and nothing awaits inside a transaction,
+ * written in one `BEGIN IMMEDIATE` transaction (group commit: concurrent batches share one
+ * transaction and one fsync, each inside its own SAVEPOINT), so an acknowledged batch is present
+ * whole or a crashed one not at all. `node:sqlite` is synchronous and nothing awaits inside a transaction,
  * so transactions never interleave inside the process.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
 import {
   asReplay,
+  batchAad,
   type DenyEntry,
   type DenyList,
-  evidenceAad,
   type IngestResult,
   type NewBatch,
   type PendingRecord,
+  type SealedBody,
   type Store,
   StoreConfigError,
   type StoreCounts,
@@ -121,12 +123,13 @@ export class SqliteStore implements Store {
       insRecord: p(
         `INSERT INTO records (batch_id, terminal_id, batch_no, seq, tapped_at, line, vehicle,
           stop, fare, card_hash, pan_masked, psn, atc, status, reject_code, reject_message,
-          reject_path, evidence_sealed)
+          reject_path, body_index)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      body: p("SELECT terminal_id, batch_no, digest, body_sealed FROM batches WHERE id = ?"),
       pending: p(
-        `SELECT id, terminal_id, batch_no, seq, tapped_at, fare, card_hash, psn, atc,
-          evidence_sealed FROM records WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
+        `SELECT id, batch_id, terminal_id, batch_no, seq, tapped_at, fare, card_hash, psn, atc,
+          body_index FROM records WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
       ),
       verify: p(
         `UPDATE records SET status = 'verified', verification = ?, verified_at = ?
@@ -160,69 +163,129 @@ export class SqliteStore implements Store {
     return this.#db;
   }
 
+  /**
+   * Group commit: batches arriving while a commit is under way wait in a queue and are
+   * committed together in the next transaction, one SAVEPOINT each (a failing batch rolls back
+   * alone), with one WAL fsync for the group. Every promise settles only after the COMMIT.
+   */
   ingest(batch: NewBatch): Promise<IngestResult> {
     if (!batch.receipt.endsWith('"replayed":false}')) {
       return Promise.reject(new TypeError('batch.receipt must end with "replayed":false}'));
     }
-    const s = this.#s;
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ batch, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setTimeout(() => this.#flush(), 0);
+      }
+    });
+  }
+
+  /** Number of transactions committed by `ingest` and batches in them (for the benchmark). */
+  get groupStats(): { commits: number; batches: number } {
+    return { commits: this.#commits, batches: this.#grouped };
+  }
+
+  #queue: {
+    batch: NewBatch;
+    resolve: (r: IngestResult) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  #flushScheduled = false;
+  #commits = 0;
+  #grouped = 0;
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const q = this.#queue;
+    this.#queue = [];
+    if (q.length === 0) return;
+    const db = this.#db;
     try {
-      this.#db.exec("BEGIN IMMEDIATE");
+      db.exec("BEGIN IMMEDIATE");
     } catch (e) {
-      return Promise.reject(unavailable(e));
+      for (const x of q) x.reject(unavailable(e));
+      return;
+    }
+    const results: (IngestResult | StoreUnavailableError)[] = [];
+    for (const x of q) {
+      try {
+        db.exec("SAVEPOINT batch");
+        results.push(this.#ingestOne(x.batch));
+        db.exec("RELEASE batch");
+      } catch (e) {
+        try {
+          db.exec("ROLLBACK TO batch");
+          db.exec("RELEASE batch");
+        } catch { /* the outer ROLLBACK below or the lost connection undoes it */ }
+        results.push(unavailable(e));
+      }
     }
     try {
-      const found = s.find.get(batch.terminalId, batch.batchNo) as Row | undefined;
-      if (found) {
-        this.#db.exec("ROLLBACK");
-        if (found.digest === batch.digest) {
-          return Promise.resolve({ kind: "replayed", receipt: asReplay(String(found.receipt)) });
-        }
-        return Promise.resolve({ kind: "conflict", storedDigest: String(found.digest) });
-      }
-      const r = s.insBatch.run(
-        batch.terminalId,
-        batch.batchNo,
-        batch.merchantId,
-        batch.denyListVersion,
-        batch.digest,
-        batch.body,
-        batch.bodyBytes,
-        batch.records.length,
-        batch.amount,
-        batch.receipt,
-        batch.receivedAt,
-      );
-      const batchId = Number(r.lastInsertRowid);
-      for (const rec of batch.records) {
-        s.insRecord.run(
-          batchId,
-          batch.terminalId,
-          batch.batchNo,
-          rec.seq,
-          rec.tappedAt,
-          rec.line,
-          rec.vehicle,
-          rec.stop,
-          rec.fare,
-          rec.cardHash,
-          rec.panMasked,
-          rec.psn,
-          rec.atc,
-          rec.status,
-          rec.reject?.code ?? null,
-          rec.reject?.message ?? null,
-          rec.reject?.path ?? null,
-          rec.evidence,
-        );
-      }
-      this.#db.exec("COMMIT");
-      return Promise.resolve({ kind: "stored", receipt: batch.receipt });
+      db.exec("COMMIT");
     } catch (e) {
       try {
-        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        if (db.isTransaction) db.exec("ROLLBACK");
       } catch { /* the connection is gone; the transaction is rolled back with it */ }
-      return Promise.reject(unavailable(e));
+      for (const x of q) x.reject(unavailable(e));
+      return;
     }
+    this.#commits++;
+    this.#grouped += q.length;
+    q.forEach((x, i) => {
+      const r = results[i];
+      if (r instanceof StoreUnavailableError) x.reject(r);
+      else x.resolve(r);
+    });
+  }
+
+  /** One batch inside the group transaction. */
+  #ingestOne(batch: NewBatch): IngestResult {
+    const s = this.#s;
+    const found = s.find.get(batch.terminalId, batch.batchNo) as Row | undefined;
+    if (found) {
+      if (found.digest === batch.digest) {
+        return { kind: "replayed", receipt: asReplay(String(found.receipt)) };
+      }
+      return { kind: "conflict", storedDigest: String(found.digest) };
+    }
+    const r = s.insBatch.run(
+      batch.terminalId,
+      batch.batchNo,
+      batch.merchantId,
+      batch.denyListVersion,
+      batch.digest,
+      batch.body,
+      batch.bodyBytes,
+      batch.records.length,
+      batch.amount,
+      batch.receipt,
+      batch.receivedAt,
+    );
+    const batchId = Number(r.lastInsertRowid);
+    for (const rec of batch.records) {
+      s.insRecord.run(
+        batchId,
+        batch.terminalId,
+        batch.batchNo,
+        rec.seq,
+        rec.tappedAt,
+        rec.line,
+        rec.vehicle,
+        rec.stop,
+        rec.fare,
+        rec.cardHash,
+        rec.panMasked,
+        rec.psn,
+        rec.atc,
+        rec.status,
+        rec.reject?.code ?? null,
+        rec.reject?.message ?? null,
+        rec.reject?.path ?? null,
+        rec.index,
+      );
+    }
+    return { kind: "stored", receipt: batch.receipt };
   }
 
   batchDigest(terminalId: string, batchNo: number): Promise<string | null> {
@@ -236,6 +299,17 @@ export class SqliteStore implements Store {
     return this.#read(() => {
       const row = this.#s.find.get(terminalId, batchNo) as Row | undefined;
       return row ? asReplay(String(row.receipt)) : null;
+    });
+  }
+
+  batchBody(batchId: number): Promise<SealedBody | null> {
+    return this.#read(() => {
+      const r = this.#s.body.get(batchId) as Row | undefined;
+      if (!r) return null;
+      return {
+        sealed: new Uint8Array(r.body_sealed as Uint8Array),
+        aad: batchAad(String(r.terminal_id), Number(r.batch_no), String(r.digest)),
+      };
     });
   }
 
@@ -254,8 +328,8 @@ export class SqliteStore implements Store {
         cardHash: r.card_hash == null ? null : new Uint8Array(r.card_hash as Uint8Array),
         psn: r.psn == null ? null : String(r.psn),
         atc: r.atc == null ? null : Number(r.atc),
-        evidence: new Uint8Array(r.evidence_sealed as Uint8Array),
-        evidenceAad: evidenceAad(String(r.terminal_id), Number(r.batch_no), Number(r.seq)),
+        batchId: Number(r.batch_id),
+        index: Number(r.body_index),
       }))
     );
   }
@@ -338,7 +412,10 @@ export class SqliteStore implements Store {
   }
 
   close(): void {
-    if (this.#db.isOpen) this.#db.close();
+    if (this.#db.isOpen) {
+      this.#flush(); // settle queued batches before the connection goes
+      this.#db.close();
+    }
   }
 
   #denyVersion(): number {

@@ -22,7 +22,7 @@ function record(seq: number, over: Partial<NewRecord> = {}): NewRecord {
     atc: seq,
     status: "pending",
     reject: null,
-    evidence: new Uint8Array([1, 2, 3]),
+    index: seq - 1,
     ...over,
   };
 }
@@ -142,7 +142,11 @@ Deno.test("store: pending records, verification results, rejected records kept",
   await s.ingest(batch(2, "EE", [record(1), record(2), rej]));
   const p = await s.pendingRecords(10);
   assertEquals(p.map((r) => r.seq), [1, 2]);
-  assertEquals(p[0].evidenceAad, "record/LC000123/2/1");
+  assertEquals([p[0].index, p[1].index], [0, 1]);
+  const body = await s.batchBody(p[0].batchId);
+  assertEquals(body?.sealed, new Uint8Array([9, 9]));
+  assertEquals(body?.aad, "batch/LC000123/2/EE");
+  assertEquals(await s.batchBody(999), null);
   assertEquals(p[1].cardHash, new Uint8Array(32).fill(2));
   await s.recordVerification(p[0].id, { status: "OK" });
   await assertRejects(() => s.recordVerification(p[0].id, { status: "OK" }), RangeError);
@@ -194,4 +198,26 @@ Deno.test("pan protector: keyed hash depends on key, PSN; seal binds its aad", a
   await assertRejects(() => p.open(sealed, "record/T/1/2"));
   await assertRejects(() => q.open(sealed, "record/T/1/1"));
   await assertRejects(() => p.hash("62345", "01"), RangeError);
+});
+
+Deno.test("store: group commit — concurrent batches share a transaction, a bad one fails alone", async () => {
+  const s = openSqliteStore(await tempDb());
+  const jobs = [
+    s.ingest(batch(11, "A1", [record(1)])),
+    s.ingest(batch(12, "A2", [record(1), record(1)])), // fails: duplicate seq
+    s.ingest(batch(13, "A3", [record(1), record(2)])),
+    s.ingest(batch(11, "A1", [record(1)])), // same key, same digest, same group
+    s.ingest(batch(13, "XX", [record(1)])), // same key, other digest, same group
+  ];
+  const r = await Promise.allSettled(jobs);
+  assertEquals(r.map((x) => x.status === "fulfilled" ? x.value.kind : x.reason.name), [
+    "stored",
+    "StoreUnavailableError",
+    "stored",
+    "replayed",
+    "conflict",
+  ]);
+  assertEquals(s.groupStats, { commits: 1, batches: 5 });
+  assertEquals(await s.counts(), { batches: 2, records: 3, pending: 3, rejected: 0 });
+  s.close();
 });

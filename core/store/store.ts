@@ -4,7 +4,8 @@
  * without touching callers (reliability.md §1.3: fsync=on, synchronous_commit=on there).
  *
  * Card data never reaches an implementation in the clear: callers pass the PAN's keyed hash and
- * masked form, and the raw batch and each record's chip data already sealed (see `pan.ts`).
+ * masked form, and the raw batch body (which holds every record's chip data) already sealed
+ * (see `pan.ts`).
  */
 
 /** One record as ingest hands it to the store. */
@@ -26,8 +27,8 @@ export interface NewRecord {
   readonly reject:
     | { readonly code: string; readonly message: string; readonly path: string }
     | null;
-  /** Sealed chip data and ODA evidence (tag 57 already removed). */
-  readonly evidence: Uint8Array;
+  /** Position of the record in the batch body's `records` array (its evidence lives there). */
+  readonly index: number;
 }
 
 /** One batch as ingest hands it to the store; stored with its records in one transaction. */
@@ -53,7 +54,10 @@ export type IngestResult =
   | { readonly kind: "replayed"; readonly receipt: string }
   | { readonly kind: "conflict"; readonly storedDigest: string };
 
-/** A record waiting for verification, with its sealed evidence. */
+/**
+ * A record waiting for verification. Its chip data and ODA evidence are in the sealed batch
+ * body (`batchBody(batchId)`, entry `records[index]`); `core/upload/evidence.ts` opens them.
+ */
 export interface PendingRecord {
   readonly id: number;
   readonly terminalId: string;
@@ -64,9 +68,14 @@ export interface PendingRecord {
   readonly cardHash: Uint8Array | null;
   readonly psn: string | null;
   readonly atc: number | null;
-  readonly evidence: Uint8Array;
-  /** The additional data the evidence was sealed with (see `evidenceAad`). */
-  readonly evidenceAad: string;
+  readonly batchId: number;
+  readonly index: number;
+}
+
+/** A stored batch body, sealed, with the additional data it was sealed with. */
+export interface SealedBody {
+  readonly sealed: Uint8Array;
+  readonly aad: string;
 }
 
 /** A verification verdict for one record (status codes of design.md §4). */
@@ -126,6 +135,8 @@ export interface Store {
   batchDigest(terminalId: string, batchNo: number): Promise<string | null>;
   /** The stored receipt as a replay (`"replayed":true`), or null. */
   receipt(terminalId: string, batchNo: number): Promise<string | null>;
+  /** The sealed body of a stored batch (by the `batchId` of a pending record), or null. */
+  batchBody(batchId: number): Promise<SealedBody | null>;
   /** Records with status `pending`, oldest first, after record id `afterId`. */
   pendingRecords(limit: number, afterId?: number): Promise<PendingRecord[]>;
   /** Records a verdict; the record leaves `pending`. */
@@ -147,11 +158,6 @@ export function asReplay(receipt: string): string {
   const tail = '"replayed":false}';
   if (!receipt.endsWith(tail)) throw new Error("stored receipt does not end with replayed:false");
   return receipt.slice(0, -tail.length) + '"replayed":true}';
-}
-
-/** Additional authenticated data binding a record's sealed evidence to its identity. */
-export function evidenceAad(terminalId: string, batchNo: number, seq: number): string {
-  return `record/${terminalId}/${batchNo}/${seq}`;
 }
 
 /** Additional authenticated data binding a sealed raw batch to its identity. */

@@ -5,7 +5,8 @@
  *
  * Order: JSON depth bound → JSON.parse → zod → terminal match → totals → idempotency
  * pre-check → per-record structure (one kernel call for all chip data, one for all ODA
- * evidence) → card data protected (keyed hash, mask, sealing; tag 57 removed) → one store
+ * evidence) → card data protected (keyed hash, mask; the raw body sealed with tag-57 values
+ * blanked) → one store
  * transaction → receipt.
  */
 import { checkTlvBatch, decodeTlv } from "../../kernel-as/mod.ts";
@@ -13,13 +14,7 @@ import { flattenValues, treeFromEntries } from "../tlv/tree.ts";
 import { fromHex, toHex } from "../hex.ts";
 import { cnDigits } from "../mask.ts";
 import type { PanProtector } from "../store/pan.ts";
-import {
-  batchAad,
-  evidenceAad,
-  type NewRecord,
-  type Store,
-  StoreUnavailableError,
-} from "../store/store.ts";
+import { batchAad, type NewRecord, type Store, StoreUnavailableError } from "../store/store.ts";
 import { ApiError, RECORD_CODES } from "./errors.ts";
 import { formatPath, LIMITS, type UploadBatch, UploadBatchSchema } from "./schema.ts";
 
@@ -122,8 +117,6 @@ export function n12Amount(v: Uint8Array): number | null {
 /** Per-record outcome of the structural checks, before protection. */
 interface Checked {
   readonly reject: { code: string; message: string; path: string } | null;
-  /** Chip data with every tag-57 object removed. */
-  readonly icc: Uint8Array;
   /** Hex text of each tag-57 object as it appears in the upload (to blank in the raw body). */
   readonly track2Hex: string[];
   readonly pan: string | null;
@@ -146,7 +139,7 @@ export function checkRecords(b: UploadBatch): Checked[] {
 
   return b.records.map((r, i): Checked => {
     const bytes = iccs[i];
-    const base = { icc: bytes, track2Hex: [], pan: null, psn: null, atc: null };
+    const base = { track2Hex: [], pan: null, psn: null, atc: null };
     const c = iccChecks[i];
     if (c.status !== 0) {
       return {
@@ -176,7 +169,6 @@ export function checkRecords(b: UploadBatch): Checked[] {
     for (const e of d.entries) {
       if (e.tag === 0x57 && e.tagBytes === 1) cut.push([e.header, e.value + e.length]);
     }
-    const kept = cut.length === 0 ? bytes : removeRanges(bytes, cut);
     const track2Hex = cut.map(([s, e]) => r.icc.slice(2 * s, 2 * e));
     const v = flattenValues(treeFromEntries(bytes, d.entries));
     const missing = REQUIRED_TAGS.filter((t) => !v.has(t));
@@ -186,7 +178,6 @@ export function checkRecords(b: UploadBatch): Checked[] {
       message: string,
       path = `records[${i}].icc`,
     ) => ({
-      icc: kept,
       track2Hex,
       pan: null,
       psn: null,
@@ -210,22 +201,8 @@ export function checkRecords(b: UploadBatch): Checked[] {
     if (!/^[0-9]{2}$/.test(psn)) return fail("PSN_INVALID", RECORD_CODES.PSN_INVALID);
     const atcV = v.get("9F36")!;
     if (atcV.length !== 2) return fail("ATC_INVALID", RECORD_CODES.ATC_INVALID);
-    return { icc: kept, track2Hex, pan, psn, atc: (atcV[0] << 8) | atcV[1], reject: null };
+    return { track2Hex, pan, psn, atc: (atcV[0] << 8) | atcV[1], reject: null };
   });
-}
-
-function removeRanges(bytes: Uint8Array, ranges: [number, number][]): Uint8Array {
-  // Ranges may nest (57 inside a template that itself is not removed); merge, then cut.
-  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
-  const out: number[] = [];
-  let pos = 0;
-  for (const [s, e] of sorted) {
-    if (e <= pos) continue;
-    for (let k = pos; k < Math.max(s, pos); k++) out.push(bytes[k]);
-    pos = e;
-  }
-  for (let k = pos; k < bytes.length; k++) out.push(bytes[k]);
-  return Uint8Array.from(out);
 }
 
 /** What ingest needs from outside. */
@@ -287,11 +264,7 @@ export async function ingestUpload(
   const bodySealed = deps.pan.seal(redacted, batchAad(b.terminalId, b.batchNo, digest));
   const records: Promise<NewRecord>[] = b.records.map(async (r, i): Promise<NewRecord> => {
     const c = checked[i];
-    const evidence = enc.encode(JSON.stringify({ icc: toHex(c.icc), oda: r.oda ?? null }));
-    const [sealed, cardHash] = await Promise.all([
-      deps.pan.seal(evidence, evidenceAad(b.terminalId, b.batchNo, r.seq)),
-      c.pan !== null && c.psn !== null ? deps.pan.hash(c.pan, c.psn) : Promise.resolve(null),
-    ]);
+    const cardHash = c.pan !== null && c.psn !== null ? await deps.pan.hash(c.pan, c.psn) : null;
     return {
       seq: r.seq,
       tappedAt: r.tappedAt,
@@ -305,7 +278,7 @@ export async function ingestUpload(
       atc: c.atc,
       status: c.reject ? "rejected" : "pending",
       reject: c.reject,
-      evidence: sealed,
+      index: i,
     };
   });
   const rejected = b.records.flatMap((r, i) =>

@@ -2,3 +2,4 @@
 export * from "./schema.ts";
 export * from "./errors.ts";
 export * from "./ingest.ts";
+export * from "./evidence.ts";

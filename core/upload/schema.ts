@@ -25,6 +25,14 @@ export const LIMITS = {
 
 const ISO_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2})$/;
 
+/** Calendar check V8's Date.parse does not make (it rolls 30 February over into March). */
+function realDateTime(s: string): boolean {
+  const y = Number(s.slice(0, 4)), m = Number(s.slice(5, 7)), d = Number(s.slice(8, 10));
+  const h = Number(s.slice(11, 13)), mi = Number(s.slice(14, 16)), sec = Number(s.slice(17, 19));
+  if (m < 1 || m > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return false;
+  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
 const shortText = (what: string) => z.string().min(1).max(32).describe(what);
 
 export const OdaSchema = z.strictObject({
@@ -41,7 +49,7 @@ export const OdaSchema = z.strictObject({
 export const RecordSchema = z.strictObject({
   seq: z.int().min(1).max(2_147_483_647).describe("terminal trace number, unique in the batch"),
   tappedAt: z.string().max(40).regex(ISO_OFFSET, "must be ISO 8601 with a UTC offset")
-    .refine((s) => !Number.isNaN(Date.parse(s)), "must be a real date and time")
+    .refine(realDateTime, "must be a real date and time")
     .describe("local time of the tap with its offset"),
   line: shortText("bus line"),
   vehicle: shortText("vehicle id"),
