@@ -9,7 +9,8 @@
  * The reference measured in the same run is the storage floor: the same 50-record batch
  * transaction committed directly through node:sqlite with FULL sync, no HTTP, no checks.
  *
- * Options (env): LOAD_SECONDS (default 10), LOAD_CONCURRENCY (16), LOAD_RATE (240 batches/s),
+ * Options (env): LOAD_SECONDS (default 10), LOAD_CONCURRENCY (16), LOAD_RATE (batches/s, a
+ * comma list: "200,220"),
  * LOAD_TERMINALS (400), LOAD_TAPS (50).
  */
 import { join } from "node:path";
@@ -20,7 +21,7 @@ import { makeHome, spawnServer } from "../tests/support/server_process.ts";
 const env = (k: string, d: number) => Number(Deno.env.get(k) ?? d);
 const SECONDS = env("LOAD_SECONDS", 10);
 const CONC = env("LOAD_CONCURRENCY", 16);
-const RATE = env("LOAD_RATE", 240);
+const RATES = (Deno.env.get("LOAD_RATE") ?? "200,220").split(",").map(Number);
 const TERMS = env("LOAD_TERMINALS", 400);
 const TAPS = env("LOAD_TAPS", 50);
 
@@ -97,48 +98,52 @@ try {
   }));
   const el1 = (performance.now() - t1) / 1000;
 
-  // 2. open loop at RATE batches/s, latency from the intended send time
-  const lat2: number[] = [];
-  let done2 = 0, late = 0;
-  const total = Math.floor(RATE * SECONDS);
-  const t2 = performance.now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const intended = t2 + (i * 1000) / RATE;
-    const wait = intended - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    else if (wait < -50) late++;
-    inflight.push(
-      post(srv.url, i % TERMS).then((c) => {
-        lat2.push(performance.now() - intended);
-        codes.set(c, (codes.get(c) ?? 0) + 1);
-        if (c === 200) done2++;
-      }),
+  // 2. open loop at each rate, latency from the intended send time
+  const openLines: string[] = [];
+  for (const RATE of RATES) {
+    const lat2: number[] = [];
+    let done2 = 0, late = 0;
+    const total = Math.floor(RATE * SECONDS);
+    const t2 = performance.now();
+    const inflight: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      const intended = t2 + (i * 1000) / RATE;
+      const wait = intended - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      else if (wait < -50) late++;
+      inflight.push(
+        post(srv.url, i % TERMS).then((c) => {
+          lat2.push(performance.now() - intended);
+          codes.set(c, (codes.get(c) ?? 0) + 1);
+          if (c === 200) done2++;
+        }),
+      );
+    }
+    await Promise.all(inflight);
+    const el2 = (performance.now() - t2) / 1000;
+    const open = done2 / el2;
+    openLines.push(
+      `open loop, offered ${RATE} batches/s (${
+        RATE * TAPS
+      } records/s) over ${TERMS} terminals, ${SECONDS} s: ` +
+        `held ${open.toFixed(0)} batches/s, ${(open * TAPS).toFixed(0)} records/s, ` +
+        `p50 ${pct(lat2, 50).toFixed(1)} ms, p99 ${pct(lat2, 99).toFixed(1)} ms, ` +
+        `max ${
+          Math.max(...lat2).toFixed(1)
+        } ms (from intended send time; ${late} sends late by >50 ms)`,
     );
   }
-  await Promise.all(inflight);
-  const el2 = (performance.now() - t2) / 1000;
   const floor = await storageFloor();
 
   const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
   const closed = done1 / el1;
-  const open = done2 / el2;
   console.log(`machine: ${cpu}, ${navigator.hardwareConcurrency} cores; Deno ${Deno.version.deno}`);
   console.log(
     `closed loop, ${CONC} terminals back to back, ${TAPS}-tap batches, ${SECONDS} s: ` +
       `${closed.toFixed(0)} batches/s, ${(closed * TAPS).toFixed(0)} records/s, ` +
       `p50 ${pct(lat1, 50).toFixed(1)} ms, p99 ${pct(lat1, 99).toFixed(1)} ms`,
   );
-  console.log(
-    `open loop, offered ${RATE} batches/s (${
-      RATE * TAPS
-    } records/s) over ${TERMS} terminals, ${SECONDS} s: ` +
-      `held ${open.toFixed(0)} batches/s, ${(open * TAPS).toFixed(0)} records/s, ` +
-      `p50 ${pct(lat2, 50).toFixed(1)} ms, p99 ${pct(lat2, 99).toFixed(1)} ms, ` +
-      `max ${
-        Math.max(...lat2).toFixed(1)
-      } ms (from intended send time; ${late} sends late by >50 ms)`,
-  );
+  for (const l of openLines) console.log(l);
   console.log(
     `reference, same run: bare node:sqlite commit of a ${TAPS}-record batch (WAL, FULL): ` +
       `${floor.perS.toFixed(0)} batches/s; server closed loop = ${

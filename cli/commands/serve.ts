@@ -32,11 +32,10 @@ function intOpt(v: string | undefined, name: string, dflt: number, min: number, 
 function homeDir(p: ReturnType<typeof parseArgs>): string {
   const h = str(p, "home");
   if (h) return h;
-  try {
-    return Deno.env.get("ICFARE_HOME") ?? "./.icfare";
-  } catch {
-    return "./.icfare"; // no --allow-env: the narrow server passes --home
-  }
+  // Query first: reading an env var without permission would prompt on a terminal.
+  const env = Deno.permissions.querySync({ name: "env", variable: "ICFARE_HOME" });
+  if (env.state !== "granted") return "./.icfare"; // the narrow server passes --home
+  return Deno.env.get("ICFARE_HOME") ?? "./.icfare";
 }
 
 export const command: Command = {
