@@ -35,6 +35,8 @@ export interface AppOptions {
   /** Per-terminal rate (default 10/s, burst 20). */
   readonly ratePerS?: number;
   readonly burst?: number;
+  /** Uploads processed at once; more answer 429 with Retry-After (default 64). */
+  readonly maxInFlight?: number;
   /** Server clock in ms (tests). */
   readonly nowMs?: () => number;
   /** Where internal errors are reported (default console.error, message only). */
@@ -51,6 +53,8 @@ export function createApp(o: AppOptions): { app: Hono<Env>; metrics: Metrics } {
   const cap = o.bodyBytesMax ?? LIMITS.bodyBytesMax;
   const limiter = new RateLimiter({ ratePerS: o.ratePerS ?? 10, burst: o.burst ?? 20 });
   const nowMs = o.nowMs ?? Date.now;
+  const maxInFlight = o.maxInFlight ?? 64;
+  let inFlight = 0;
   const logError = o.logError ??
     ((id: string, e: unknown) =>
       console.error(`[${id}] internal error: ${e instanceof Error ? e.name : typeof e}`));
@@ -122,6 +126,18 @@ export function createApp(o: AppOptions): { app: Hono<Env>; metrics: Metrics } {
   }
 
   app.post("/v1/batches", async (c) => {
+    // Load shedding: beyond maxInFlight uploads at once, answer 429 at once instead of queueing
+    // without bound (reliability.md §2.6: keep accepted latency bounded under overload).
+    if (inFlight >= maxInFlight) {
+      metrics.batchRejected("SERVER_BUSY");
+      throw new ApiError(
+        "RATE_LIMITED",
+        "server busy; retry after the indicated delay",
+        undefined,
+        1,
+      );
+    }
+    inFlight++;
     try {
       const a = await authHead(c);
       const raw = await readBodyCapped(c.req.raw, cap);
@@ -139,6 +155,8 @@ export function createApp(o: AppOptions): { app: Hono<Env>; metrics: Metrics } {
         throw new ApiError("STORAGE_UNAVAILABLE", undefined, undefined, 1);
       }
       throw e;
+    } finally {
+      inFlight--;
     }
   });
 

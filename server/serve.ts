@@ -26,6 +26,7 @@ export interface ServeOptions {
   readonly ratePerS?: number;
   readonly burst?: number;
   readonly bodyBytesMax?: number;
+  readonly maxInFlight?: number;
   readonly onListen?: (addr: { hostname: string; port: number }) => void;
 }
 
@@ -82,6 +83,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     ratePerS: o.ratePerS,
     burst: o.burst,
     bodyBytesMax: o.bodyBytesMax,
+    maxInFlight: o.maxInFlight,
   });
   let resolveListen: (a: { hostname: string; port: number }) => void;
   const listening = new Promise<{ hostname: string; port: number }>((r) => resolveListen = r);

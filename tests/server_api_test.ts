@@ -373,3 +373,46 @@ Deno.test("server app: an unexpected failure is 500 INTERNAL_ERROR without detai
   const e = await expectError(r, 500, "INTERNAL_ERROR");
   assertEquals(logged, [e.requestId]);
 });
+
+Deno.test("server app: beyond maxInFlight concurrent uploads, 429 at once (load shedding)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "icfare-shed-" });
+  const real = openSqliteStore(join(dir, "icfare.db"));
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const slow = Object.create(real) as typeof real;
+  slow.ingest = async (b) => (await gate, real.ingest(b));
+  slow.batchDigest = (t, n) => real.batchDigest(t, n);
+  const { app } = createApp({
+    store: slow,
+    keys: await StaticTerminalKeys.fromHex({ LC000123: testKeyHex("LC000123") }),
+    pan: await DevPanProtector.fromHex("11".repeat(32), "22".repeat(32)),
+    maxInFlight: 3,
+    ratePerS: 1000,
+    burst: 1000,
+  });
+  const key = await testKey("LC000123");
+  const req = async (no: number) => {
+    const body = json(sampleBatch({ batchNo: no }));
+    const authorization = await signRequest({
+      key,
+      terminalId: "LC000123",
+      method: "POST",
+      path: "/v1/batches",
+      body,
+    });
+    return app.request("/v1/batches", {
+      method: "POST",
+      body,
+      headers: { authorization, "content-type": "application/json" },
+    });
+  };
+  const held = [req(1), req(2), req(3)];
+  await new Promise((r) => setTimeout(r, 50));
+  const shed = await req(4);
+  assertEquals(shed.headers.get("retry-after"), "1");
+  await expectError(shed, 429, "RATE_LIMITED");
+  release();
+  assertEquals((await Promise.all(held)).map((r) => r.status), [200, 200, 200]);
+  assertEquals((await req(4)).status, 200);
+  real.close();
+});

@@ -17,6 +17,7 @@ WAL + synchronous=FULL; the server refuses to start otherwise).
                       key store provides terminal keys
   --rate N, --burst N per-terminal rate limit (default 10/s, burst 20)
   --busy-timeout-ms N how long a write waits for a lock before 503 (default 5000)
+  --max-inflight N    uploads processed at once; beyond, 429 + Retry-After (default 64)
   --json              print the listening address as JSON
 Narrow permissions (no -A):
   deno run --allow-net=127.0.0.1:8080 --allow-read=HOME --allow-write=HOME cli/main.ts serve --home HOME`;
@@ -49,6 +50,7 @@ export const command: Command = {
       rate: { type: "string" },
       burst: { type: "string" },
       "busy-timeout-ms": { type: "string" },
+      "max-inflight": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     });
@@ -66,6 +68,7 @@ export const command: Command = {
       devKeys: str(p, "dev-keys"),
       ratePerS: intOpt(str(p, "rate"), "rate", 10, 1, 1_000_000),
       burst: intOpt(str(p, "burst"), "burst", 20, 1, 1_000_000),
+      maxInFlight: intOpt(str(p, "max-inflight"), "max-inflight", 64, 1, 100_000),
       busyTimeoutMs: intOpt(str(p, "busy-timeout-ms"), "busy-timeout-ms", 5000, 0, 600_000),
     });
     if (flag(p, "json")) console.log(JSON.stringify({ listening: server.url, port: server.port }));
