@@ -67,6 +67,12 @@ async function storageFloor(): Promise<{ perS: number }> {
   return { perS: n / ((performance.now() - t0) / 1000) };
 }
 
+/** CPU seconds (user + system) the server process has used so far. */
+function cpuS(pid: number): number {
+  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 async function post(url: string, ti: number): Promise<number> {
   const r = await send(url, body(ti), { terminalId: terminals[ti] });
   await r.arrayBuffer();
@@ -81,6 +87,7 @@ try {
   for (let i = 0; i < 20; i++) await post(srv.url, i % TERMS);
 
   // 1. closed loop
+  const cpu1 = cpuS(srv.child.pid);
   const lat1: number[] = [];
   let done1 = 0;
   const end1 = performance.now() + SECONDS * 1000;
@@ -97,12 +104,13 @@ try {
     }
   }));
   const el1 = (performance.now() - t1) / 1000;
+  const cpuPerBatchMs = ((cpuS(srv.child.pid) - cpu1) * 1000) / Math.max(1, done1);
 
   // 2. open loop at each rate, latency from the intended send time
   const openLines: string[] = [];
   for (const RATE of RATES) {
     const lat2: number[] = [];
-    let done2 = 0, late = 0;
+    let done2 = 0, late = 0, shed = 0;
     const total = Math.floor(RATE * SECONDS);
     const t2 = performance.now();
     const inflight: Promise<void>[] = [];
@@ -113,9 +121,9 @@ try {
       else if (wait < -50) late++;
       inflight.push(
         post(srv.url, i % TERMS).then((c) => {
-          lat2.push(performance.now() - intended);
           codes.set(c, (codes.get(c) ?? 0) + 1);
-          if (c === 200) done2++;
+          if (c === 200) (done2++, lat2.push(performance.now() - intended));
+          else shed++;
         }),
       );
     }
@@ -130,18 +138,24 @@ try {
         `p50 ${pct(lat2, 50).toFixed(1)} ms, p99 ${pct(lat2, 99).toFixed(1)} ms, ` +
         `max ${
           Math.max(...lat2).toFixed(1)
-        } ms (from intended send time; ${late} sends late by >50 ms)`,
+        } ms of accepted uploads from the intended send time; ${shed} shed with 429; ` +
+        `${late} sends late by >50 ms`,
     );
   }
   const floor = await storageFloor();
 
   const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
   const closed = done1 / el1;
-  console.log(`machine: ${cpu}, ${navigator.hardwareConcurrency} cores; Deno ${Deno.version.deno}`);
+  const load = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  console.log(
+    `machine: ${cpu}, ${navigator.hardwareConcurrency} cores, load average ${load}; ` +
+      `Deno ${Deno.version.deno}; server and load generator share the cores`,
+  );
   console.log(
     `closed loop, ${CONC} terminals back to back, ${TAPS}-tap batches, ${SECONDS} s: ` +
       `${closed.toFixed(0)} batches/s, ${(closed * TAPS).toFixed(0)} records/s, ` +
-      `p50 ${pct(lat1, 50).toFixed(1)} ms, p99 ${pct(lat1, 99).toFixed(1)} ms`,
+      `p50 ${pct(lat1, 50).toFixed(1)} ms, p99 ${pct(lat1, 99).toFixed(1)} ms; ` +
+      `server CPU ${cpuPerBatchMs.toFixed(2)} ms per batch`,
   );
   for (const l of openLines) console.log(l);
   console.log(
