@@ -61,16 +61,25 @@ export const command: Command = {
     if (p.positionals.length > 0) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
     const home = homeDir(p);
     await Deno.mkdir(home, { recursive: true });
-    const server = await startServer({
-      home,
-      hostname: str(p, "hostname") ?? "127.0.0.1",
-      port: intOpt(str(p, "port"), "port", 8080, 0, 65535),
-      devKeys: str(p, "dev-keys"),
-      ratePerS: intOpt(str(p, "rate"), "rate", 10, 1, 1_000_000),
-      burst: intOpt(str(p, "burst"), "burst", 20, 1, 1_000_000),
-      maxInFlight: intOpt(str(p, "max-inflight"), "max-inflight", 64, 1, 100_000),
-      busyTimeoutMs: intOpt(str(p, "busy-timeout-ms"), "busy-timeout-ms", 5000, 0, 600_000),
-    });
+    let server: Awaited<ReturnType<typeof startServer>>;
+    try {
+      server = await startServer({
+        home,
+        hostname: str(p, "hostname") ?? "127.0.0.1",
+        port: intOpt(str(p, "port"), "port", 8080, 0, 65535),
+        devKeys: str(p, "dev-keys"),
+        ratePerS: intOpt(str(p, "rate"), "rate", 10, 1, 1_000_000),
+        burst: intOpt(str(p, "burst"), "burst", 20, 1, 1_000_000),
+        maxInFlight: intOpt(str(p, "max-inflight"), "max-inflight", 64, 1, 100_000),
+        busyTimeoutMs: intOpt(str(p, "busy-timeout-ms"), "busy-timeout-ms", 5000, 0, 600_000),
+      });
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      // Refusals (durability settings, schema, keys, port in use) end the process with a
+      // message, never a stack trace.
+      console.error(`icfare serve: ${e instanceof Error ? e.message : String(e)}`);
+      return 1;
+    }
     if (flag(p, "json")) console.log(JSON.stringify({ listening: server.url, port: server.port }));
     else console.log(`icfare serve: listening on ${server.url} (store ${home}/icfare.db)`);
     const stop = () => server.close();
