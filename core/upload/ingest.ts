@@ -10,7 +10,7 @@
  * transaction → receipt.
  */
 import { checkTlvBatch, decodeTlv } from "../../kernel-as/mod.ts";
-import { flattenValues, treeFromEntries } from "../tlv/tree.ts";
+import { tagHex } from "../tlv/tree.ts";
 import { fromHex, toHex } from "../hex.ts";
 import { cnDigits } from "../mask.ts";
 import type { PanProtector } from "../store/pan.ts";
@@ -170,7 +170,13 @@ export function checkRecords(b: UploadBatch): Checked[] {
       if (e.tag === 0x57 && e.tagBytes === 1) cut.push([e.header, e.value + e.length]);
     }
     const track2Hex = cut.map(([s, e]) => r.icc.slice(2 * s, 2 * e));
-    const v = flattenValues(treeFromEntries(bytes, d.entries));
+    // Primitive values by tag, first occurrence wins (as flattenValues, without building a tree).
+    const v = new Map<string, Uint8Array>();
+    for (const e of d.entries) {
+      if (e.constructed) continue;
+      const t = tagHex(e.tag, e.tagBytes);
+      if (!v.has(t)) v.set(t, bytes.subarray(e.value, e.value + e.length));
+    }
     const missing = REQUIRED_TAGS.filter((t) => !v.has(t));
     if (!v.has("84") && !v.has("4F")) missing.push("84/4F" as never);
     const fail = (
