@@ -61,9 +61,15 @@ export async function spawnServer(
   home: string,
   port: number = freePort(),
   extra: string[] = [],
+  /** A command to run the server under, e.g. `["strace", "-f", …]`. */
+  wrap: string[] = [],
 ): Promise<ServerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: serveArgs(home, port, extra),
+  const cmd = wrap.length > 0 ? wrap[0] : Deno.execPath();
+  const args = wrap.length > 0
+    ? [...wrap.slice(1), Deno.execPath(), ...serveArgs(home, port, extra)]
+    : serveArgs(home, port, extra);
+  const child = new Deno.Command(cmd, {
+    args,
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
