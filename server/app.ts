@@ -110,7 +110,9 @@ export function createApp(o: AppOptions): { app: Hono<Env>; metrics: Metrics } {
   }
 
   async function authBody(c: Context<Env>, a: ParsedAuth, digest: string): Promise<void> {
-    const ok = await verifySignature(c.get("key"), a, c.req.method, c.req.path, digest);
+    // The path exactly as sent (Hono's c.req.path may be percent-decoded), without the query.
+    const path = new URL(c.req.url).pathname;
+    const ok = await verifySignature(c.get("key"), a, c.req.method, path, digest);
     if (!ok) throw new ApiError("AUTH_BAD_SIGNATURE", AUTH_MESSAGES.AUTH_BAD_SIGNATURE);
     const wait = limiter.take(a.terminalId);
     if (wait > 0) throw new ApiError("RATE_LIMITED", undefined, undefined, wait);
