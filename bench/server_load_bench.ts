@@ -112,7 +112,15 @@ async function post(url: string, ti: number): Promise<number> {
 }
 
 const home = await makeHome(terminals);
-const srv = await spawnServer(home, undefined, ["--rate", "1000000", "--burst", "1000000"]);
+const THREAD = Deno.env.get("LOAD_STORE_THREAD") ?? "main";
+const srv = await spawnServer(home, undefined, [
+  "--rate",
+  "1000000",
+  "--burst",
+  "1000000",
+  "--store-thread",
+  THREAD,
+]);
 const codes = new Map<number, number>();
 try {
   // warm-up
@@ -184,7 +192,7 @@ try {
   const load = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
   console.log(
     `machine: ${cpu}, ${navigator.hardwareConcurrency} cores, load average ${load}; ` +
-      `Deno ${Deno.version.deno}; server and load generator share the cores`,
+      `Deno ${Deno.version.deno}; server and load generator share the cores; store thread ${THREAD}`,
   );
   console.log(
     `closed loop, ${CONC} terminals back to back, ${TAPS}-tap batches, ${SECONDS} s: ` +

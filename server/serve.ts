@@ -9,6 +9,8 @@
  */
 import { join } from "node:path";
 import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
+import { WorkerStore } from "../core/store/worker_store.ts";
+import type { Store } from "../core/store/store.ts";
 import { DevPanProtector, type PanProtector } from "../core/store/pan.ts";
 import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/terminal_keys.ts";
 import { createApp } from "./app.ts";
@@ -27,6 +29,11 @@ export interface ServeOptions {
   readonly burst?: number;
   readonly bodyBytesMax?: number;
   readonly maxInFlight?: number;
+  /**
+   * Where the SQLite connection lives: the main thread (default) or its own worker thread (needs
+   * read permission on core/ to load the worker modules).
+   */
+  readonly storeThread?: "worker" | "main";
   readonly onListen?: (addr: { hostname: string; port: number }) => void;
 }
 
@@ -75,7 +82,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     keys ??= await StaticTerminalKeys.fromHex(dev.terminals);
     pan ??= await DevPanProtector.fromHex(dev.panHashKey, dev.dataKey);
   }
-  const store = openSqliteStore(join(o.home, STORE_FILE), { busyTimeoutMs: o.busyTimeoutMs });
+  const path = join(o.home, STORE_FILE);
+  const store: Store & { closeAsync?: () => Promise<void> } = o.storeThread === "worker"
+    ? await WorkerStore.open(path, { busyTimeoutMs: o.busyTimeoutMs })
+    : openSqliteStore(path, { busyTimeoutMs: o.busyTimeoutMs });
   const { app, metrics } = createApp({
     store,
     keys,
@@ -94,7 +104,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   }, app.fetch);
   const addr = await listening;
   o.onListen?.(addr);
-  const finished = server.finished.then(() => store.close());
+  const finished = server.finished.then(() =>
+    store.closeAsync ? store.closeAsync() : store.close()
+  );
   return {
     url: `http://${addr.hostname}:${addr.port}`,
     port: addr.port,

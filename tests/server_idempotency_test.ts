@@ -12,7 +12,14 @@ import { makeHome, spawnServer } from "./support/server_process.ts";
 Deno.test("idempotency: 1-5 concurrent copies per batch, stored once, identical receipts", async () => {
   const terminals = ["LC000201", "LC000202", "LC000203"];
   const home = await makeHome(terminals);
-  const srv = await spawnServer(home, undefined, ["--rate", "100000", "--burst", "100000"]);
+  const srv = await spawnServer(home, undefined, [
+    "--rate",
+    "100000",
+    "--burst",
+    "100000",
+    "--max-inflight",
+    "1000",
+  ]);
   try {
     let seed = 7;
     const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;

@@ -18,6 +18,8 @@ WAL + synchronous=FULL; the server refuses to start otherwise).
   --rate N, --burst N per-terminal rate limit (default 10/s, burst 20)
   --busy-timeout-ms N how long a write waits for a lock before 503 (default 5000)
   --max-inflight N    uploads processed at once; beyond, 429 + Retry-After (default 64)
+  --store-thread T    main (default) or worker: SQLite and its fsyncs on their own thread
+                      (add --allow-read=<icfare>/core for the worker modules)
   --json              print the listening address as JSON
 Narrow permissions (no -A):
   deno run --allow-net=127.0.0.1:8080 --allow-read=HOME --allow-write=HOME cli/main.ts serve --home HOME`;
@@ -28,6 +30,11 @@ function intOpt(v: string | undefined, name: string, dflt: number, min: number, 
     throw new UsageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
   }
   return Number(v);
+}
+
+function storeThread(v: string | undefined): "worker" | "main" {
+  if (v === undefined || v === "worker" || v === "main") return v ?? "main";
+  throw new UsageError(`--store-thread must be worker or main, got "${v}"`);
 }
 
 function homeDir(p: ReturnType<typeof parseArgs>): string {
@@ -51,6 +58,7 @@ export const command: Command = {
       burst: { type: "string" },
       "busy-timeout-ms": { type: "string" },
       "max-inflight": { type: "string" },
+      "store-thread": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     });
@@ -70,6 +78,7 @@ export const command: Command = {
         devKeys: str(p, "dev-keys"),
         ratePerS: intOpt(str(p, "rate"), "rate", 10, 1, 1_000_000),
         burst: intOpt(str(p, "burst"), "burst", 20, 1, 1_000_000),
+        storeThread: storeThread(str(p, "store-thread")),
         maxInFlight: intOpt(str(p, "max-inflight"), "max-inflight", 64, 1, 100_000),
         busyTimeoutMs: intOpt(str(p, "busy-timeout-ms"), "busy-timeout-ms", 5000, 0, 600_000),
       });

@@ -35,7 +35,10 @@ export function serveArgs(home: string, port: number, extra: string[] = []): str
   return [
     "run",
     `--allow-net=127.0.0.1:${port}`,
-    `--allow-read=${home}`,
+    // the worker-thread store loads its module from the source tree: allow exactly that
+    extra.includes("worker")
+      ? `--allow-read=${home},${join(ROOT, "core")}`
+      : `--allow-read=${home}`,
     `--allow-write=${home}`,
     join(ROOT, "cli/main.ts"),
     "serve",
