@@ -65,17 +65,21 @@ Deno.test(`crash: ${CYCLES} SIGKILL cycles during concurrent uploads lose and du
   let srv: ServerProcess = await spawnServer(home, freePort(), extra);
   url = srv.url;
   const workers = TERMINALS.map((t, i) => terminal(t, i));
-  for (let c = 0; c < CYCLES; c++) {
-    await new Promise((res) => setTimeout(res, 30 + rand() * 300));
-    const st = await srv.stop("SIGKILL");
-    assertEquals(st.signal, "SIGKILL");
-    srv = await spawnServer(home, freePort(), extra);
-    url = srv.url;
+  try {
+    for (let c = 0; c < CYCLES; c++) {
+      await new Promise((res) => setTimeout(res, 30 + rand() * 300));
+      const st = await srv.stop("SIGKILL");
+      assertEquals(st.signal, "SIGKILL");
+      srv = await spawnServer(home, freePort(), extra);
+      url = srv.url;
+    }
+    await new Promise((res) => setTimeout(res, 300));
+    done = true;
+    await Promise.all(workers); // each finishes (acknowledges) the batch it holds
+  } finally {
+    done = true;
+    await srv.stop();
   }
-  await new Promise((res) => setTimeout(res, 300));
-  done = true;
-  await Promise.all(workers); // each finishes (acknowledges) the batch it holds
-  await srv.stop();
 
   const db = new DatabaseSync(join(home, "icfare.db"));
   assertEquals(db.prepare("PRAGMA integrity_check").get()!.integrity_check, "ok");
