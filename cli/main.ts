@@ -12,6 +12,7 @@ export type Command = {
 
 const commands: Record<string, () => Promise<Command>> = {
   explain: async () => (await import("./commands/explain.ts")).command,
+  serve: async () => (await import("./commands/serve.ts")).command,
   tlv: async () => (await import("./commands/tlv.ts")).command,
   verify: async () => (await import("./commands/verify.ts")).command,
 };

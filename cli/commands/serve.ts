@@ -1,0 +1,100 @@
+/**
+ * `icfare serve` — the terminal upload server (design.md §3).
+ */
+import { flag, parseArgs, str, UsageError } from "../args.ts";
+import type { Command } from "../main.ts";
+import { startServer } from "../../server/serve.ts";
+
+const HELP = `usage: icfare serve [--port N] [--hostname H] [--home DIR] [--dev-keys FILE]
+
+Serves the v1 upload API (POST /v1/batches, GET /v1/batches/:terminalId/:batchNo,
+GET /v1/denylist, /healthz, /metrics, /openapi.json). The store is HOME/icfare.db (SQLite,
+WAL + synchronous=FULL; the server refuses to start otherwise).
+  --port N            TCP port (default 8080)
+  --hostname H        address to bind (default 127.0.0.1)
+  --home DIR          icfare home (env ICFARE_HOME, default ./.icfare)
+  --dev-keys FILE     INTERIM development key file (default HOME/dev-keys.json) until the
+                      key store provides terminal keys
+  --rate N, --burst N per-terminal rate limit (default 10/s, burst 20)
+  --busy-timeout-ms N how long a write waits for a lock before 503 (default 5000)
+  --max-inflight N    uploads processed at once; beyond, 429 + Retry-After (default 64)
+  --store-thread T    main (default) or worker: SQLite and its fsyncs on their own thread
+                      (add --allow-read=<icfare>/core for the worker modules)
+  --json              print the listening address as JSON
+Narrow permissions (no -A):
+  deno run --allow-net=127.0.0.1:8080 --allow-read=HOME --allow-write=HOME cli/main.ts serve --home HOME`;
+
+function intOpt(v: string | undefined, name: string, dflt: number, min: number, max: number) {
+  if (v === undefined) return dflt;
+  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new UsageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
+  }
+  return Number(v);
+}
+
+function storeThread(v: string | undefined): "worker" | "main" {
+  if (v === undefined || v === "worker" || v === "main") return v ?? "main";
+  throw new UsageError(`--store-thread must be worker or main, got "${v}"`);
+}
+
+function homeDir(p: ReturnType<typeof parseArgs>): string {
+  const h = str(p, "home");
+  if (h) return h;
+  // Query first: reading an env var without permission would prompt on a terminal.
+  const env = Deno.permissions.querySync({ name: "env", variable: "ICFARE_HOME" });
+  if (env.state !== "granted") return "./.icfare"; // the narrow server passes --home
+  return Deno.env.get("ICFARE_HOME") ?? "./.icfare";
+}
+
+export const command: Command = {
+  summary: "the terminal upload server (Hono)",
+  async run(args) {
+    const p = parseArgs(args, {
+      port: { type: "string" },
+      hostname: { type: "string" },
+      home: { type: "string" },
+      "dev-keys": { type: "string" },
+      rate: { type: "string" },
+      burst: { type: "string" },
+      "busy-timeout-ms": { type: "string" },
+      "max-inflight": { type: "string" },
+      "store-thread": { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    });
+    if (flag(p, "help")) {
+      console.log(HELP);
+      return 0;
+    }
+    if (p.positionals.length > 0) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+    const home = homeDir(p);
+    await Deno.mkdir(home, { recursive: true });
+    let server: Awaited<ReturnType<typeof startServer>>;
+    try {
+      server = await startServer({
+        home,
+        hostname: str(p, "hostname") ?? "127.0.0.1",
+        port: intOpt(str(p, "port"), "port", 8080, 0, 65535),
+        devKeys: str(p, "dev-keys"),
+        ratePerS: intOpt(str(p, "rate"), "rate", 10, 1, 1_000_000),
+        burst: intOpt(str(p, "burst"), "burst", 20, 1, 1_000_000),
+        storeThread: storeThread(str(p, "store-thread")),
+        maxInFlight: intOpt(str(p, "max-inflight"), "max-inflight", 64, 1, 100_000),
+        busyTimeoutMs: intOpt(str(p, "busy-timeout-ms"), "busy-timeout-ms", 5000, 0, 600_000),
+      });
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      // Refusals (durability settings, schema, keys, port in use) end the process with a
+      // message, never a stack trace.
+      console.error(`icfare serve: ${e instanceof Error ? e.message : String(e)}`);
+      return 1;
+    }
+    if (flag(p, "json")) console.log(JSON.stringify({ listening: server.url, port: server.port }));
+    else console.log(`icfare serve: listening on ${server.url} (store ${home}/icfare.db)`);
+    const stop = () => server.close();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    await server.finished;
+    return 0;
+  },
+};

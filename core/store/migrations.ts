@@ -1,0 +1,74 @@
+/**
+ * Versioned schema migrations for the SQLite store. `PRAGMA user_version` holds the version;
+ * each step runs in its own transaction. A database newer than this code is refused.
+ */
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "batches, records, deny list, meta",
+    sql: `
+CREATE TABLE batches (
+  id INTEGER PRIMARY KEY,
+  terminal_id TEXT NOT NULL,
+  batch_no INTEGER NOT NULL,
+  merchant_id TEXT NOT NULL,
+  deny_list_version INTEGER NOT NULL,
+  digest TEXT NOT NULL,
+  body_sealed BLOB NOT NULL,
+  body_bytes INTEGER NOT NULL,
+  record_count INTEGER NOT NULL,
+  amount INTEGER NOT NULL,
+  receipt TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  UNIQUE (terminal_id, batch_no)
+) STRICT;
+CREATE TABLE records (
+  id INTEGER PRIMARY KEY,
+  batch_id INTEGER NOT NULL REFERENCES batches (id),
+  terminal_id TEXT NOT NULL,
+  batch_no INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  tapped_at TEXT NOT NULL,
+  line TEXT NOT NULL,
+  vehicle TEXT NOT NULL,
+  stop TEXT,
+  fare INTEGER NOT NULL,
+  card_hash BLOB,
+  pan_masked TEXT,
+  psn TEXT,
+  atc INTEGER,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'rejected', 'verified')),
+  reject_code TEXT,
+  reject_message TEXT,
+  reject_path TEXT,
+  body_index INTEGER NOT NULL,
+  verification TEXT,
+  verified_at TEXT,
+  UNIQUE (terminal_id, batch_no, seq)
+) STRICT;
+CREATE INDEX records_card ON records (card_hash, psn, atc);
+CREATE INDEX records_pending ON records (status, id);
+CREATE INDEX records_batch ON records (batch_id);
+CREATE TABLE deny_list (
+  card_hash BLOB PRIMARY KEY,
+  reason TEXT NOT NULL,
+  added_version INTEGER NOT NULL,
+  removed_version INTEGER
+) STRICT;
+CREATE INDEX deny_added ON deny_list (added_version);
+CREATE INDEX deny_removed ON deny_list (removed_version);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+INSERT INTO meta (key, value) VALUES ('deny_list_version', '0');
+`,
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,0 +1,98 @@
+/**
+ * Card-data protection for the store (PCI DSS 3.4.1, 3.5.1.1; reliability.md §0 item 7):
+ * a PAN is kept only as a keyed hash (HMAC-SHA256 with the "pan-hash" key) plus its masked
+ * form, and every byte string that still carries it (the raw batch, each record's chip data)
+ * is sealed with AES-256-GCM before it reaches the database.
+ *
+ * The keys come through this interface so the key store (issue 8) can provide them later;
+ * `DevPanProtector` is the interim development implementation fed with keys given at start.
+ */
+import { maskPan } from "../mask.ts";
+import { fromHex } from "../hex.ts";
+
+/** What the store needs to protect card data. */
+export interface PanProtector {
+  /** HMAC-SHA256(pan-hash key, PAN digits ‖ "/" ‖ PSN two digits): the card's identity. */
+  hash(pan: string, psn: string): Promise<Uint8Array>;
+  /** First 6 and last 4 digits, the rest '*'. */
+  mask(pan: string): string;
+  /** Encrypts bytes that contain card data; `aad` binds the ciphertext to its row. */
+  seal(plain: Uint8Array, aad: string): Promise<Uint8Array>;
+  /** Reverses `seal`; throws when the ciphertext or its binding was altered. */
+  open(sealed: Uint8Array, aad: string): Promise<Uint8Array>;
+}
+
+const enc = new TextEncoder();
+const SEAL_VERSION = 1;
+
+/**
+ * Interim protector from two 32-byte keys (hex). Keys become non-extractable WebCrypto keys.
+ * Sealed form: version byte ‖ 12-byte random IV ‖ AES-GCM ciphertext and tag.
+ */
+export class DevPanProtector implements PanProtector {
+  private constructor(private readonly hashKey: CryptoKey, private readonly dataKey: CryptoKey) {}
+
+  /** Imports the keys; `panHashKeyHex` and `dataKeyHex` must each be 32 bytes of hex. */
+  static async fromHex(panHashKeyHex: string, dataKeyHex: string): Promise<DevPanProtector> {
+    const hk = fromHex(panHashKeyHex, "panHashKey");
+    const dk = fromHex(dataKeyHex, "dataKey");
+    if (hk.length !== 32) throw new RangeError(`panHashKey must be 32 bytes, got ${hk.length}`);
+    if (dk.length !== 32) throw new RangeError(`dataKey must be 32 bytes, got ${dk.length}`);
+    const hashKey = await crypto.subtle.importKey(
+      "raw",
+      hk as BufferSource,
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const dataKey = await crypto.subtle.importKey("raw", dk as BufferSource, "AES-GCM", false, [
+      "encrypt",
+      "decrypt",
+    ]);
+    return new DevPanProtector(hashKey, dataKey);
+  }
+
+  async hash(pan: string, psn: string): Promise<Uint8Array> {
+    if (!/^[0-9]{12,19}$/.test(pan)) throw new RangeError("pan must be 12..19 digits");
+    if (!/^[0-9]{2}$/.test(psn)) throw new RangeError("psn must be 2 digits");
+    const mac = await crypto.subtle.sign("HMAC", this.hashKey, enc.encode(`${pan}/${psn}`));
+    return new Uint8Array(mac);
+  }
+
+  mask(pan: string): string {
+    return maskPan(pan);
+  }
+
+  async seal(plain: Uint8Array, aad: string): Promise<Uint8Array> {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const ct = new Uint8Array(
+      await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv, additionalData: enc.encode(aad) },
+        this.dataKey,
+        plain as BufferSource,
+      ),
+    );
+    const out = new Uint8Array(13 + ct.length);
+    out[0] = SEAL_VERSION;
+    out.set(iv, 1);
+    out.set(ct, 13);
+    return out;
+  }
+
+  async open(sealed: Uint8Array, aad: string): Promise<Uint8Array> {
+    if (sealed.length < 29 || sealed[0] !== SEAL_VERSION) {
+      throw new RangeError("sealed: not a version-1 sealed value");
+    }
+    return new Uint8Array(
+      await crypto.subtle.decrypt(
+        {
+          name: "AES-GCM",
+          iv: sealed.subarray(1, 13) as BufferSource,
+          additionalData: enc.encode(aad),
+        },
+        this.dataKey,
+        sealed.subarray(13) as BufferSource,
+      ),
+    );
+  }
+}

@@ -1,0 +1,446 @@
+/**
+ * The SQLite store through Deno's built-in `node:sqlite` (permission-checked, no FFI).
+ *
+ * Durability (reliability.md §0 items 1-2, §1.2): every open sets `journal_mode=WAL` and
+ * `synchronous=FULL` and reads both back; anything else (an in-memory or read-only file, a build
+ * that refuses WAL) is refused with `StoreConfigError`. A batch, its records and its receipt are
+ * written in one `BEGIN IMMEDIATE` transaction (group commit: concurrent batches share one
+ * transaction and one fsync, each inside its own SAVEPOINT), so an acknowledged batch is present
+ * whole or a crashed one not at all. `node:sqlite` is synchronous and nothing awaits inside a transaction,
+ * so transactions never interleave inside the process.
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
+import {
+  asReplay,
+  batchAad,
+  type DenyEntry,
+  type DenyList,
+  type IngestResult,
+  type NewBatch,
+  type PendingRecord,
+  type SealedBody,
+  type Store,
+  StoreConfigError,
+  type StoreCounts,
+  StoreUnavailableError,
+  type VerificationResult,
+} from "./store.ts";
+import { toHex } from "../hex.ts";
+
+/** File name of the store under the icfare home. */
+export const STORE_FILE = "icfare.db";
+
+export interface SqliteStoreOptions {
+  /** How long a write waits for a lock held by another connection (default 5000 ms). */
+  readonly busyTimeoutMs?: number;
+  /** Test hook run after the pragmas are set and before they are checked. */
+  readonly afterPragmas?: (db: DatabaseSync) => void;
+}
+
+type Row = Record<string, unknown>;
+
+/** Opens (creating and migrating if needed) the store at `path`. */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+  if (typeof path !== "string" || path.length === 0) {
+    throw new TypeError("path must be a non-empty file path");
+  }
+  const busy = options.busyTimeoutMs ?? 5000;
+  if (!Number.isInteger(busy) || busy < 0) {
+    throw new RangeError(`busyTimeoutMs must be a non-negative integer, got ${busy}`);
+  }
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(`PRAGMA busy_timeout = ${busy}`);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = FULL");
+    db.exec("PRAGMA foreign_keys = ON");
+    options.afterPragmas?.(db);
+    checkPragmas(db);
+    migrate(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return new SqliteStore(db);
+}
+
+/** Reads back the durability pragmas; throws `StoreConfigError` unless WAL + FULL. */
+export function checkPragmas(db: DatabaseSync): void {
+  const mode = String((db.prepare("PRAGMA journal_mode").get() as Row).journal_mode);
+  if (mode.toLowerCase() !== "wal") {
+    throw new StoreConfigError(`store refused: journal_mode is ${mode}, need wal`);
+  }
+  const sync = Number((db.prepare("PRAGMA synchronous").get() as Row).synchronous);
+  if (sync !== 2) {
+    throw new StoreConfigError(`store refused: synchronous is ${sync}, need 2 (FULL)`);
+  }
+  const fk = Number((db.prepare("PRAGMA foreign_keys").get() as Row).foreign_keys);
+  if (fk !== 1) throw new StoreConfigError("store refused: foreign_keys is off");
+}
+
+function migrate(db: DatabaseSync): void {
+  const current = Number((db.prepare("PRAGMA user_version").get() as Row).user_version);
+  if (current > SCHEMA_VERSION) {
+    throw new StoreConfigError(
+      `store refused: schema version ${current} is newer than this code (${SCHEMA_VERSION})`,
+    );
+  }
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(m.sql);
+      db.exec(`PRAGMA user_version = ${m.version}`);
+      db.exec("COMMIT");
+    } catch (e) {
+      db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+}
+
+function unavailable(e: unknown): StoreUnavailableError {
+  const msg = e instanceof Error ? e.message : String(e);
+  return new StoreUnavailableError(`storage unavailable: ${msg}`, { cause: e });
+}
+
+/** The SQLite implementation of `Store`. */
+export class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+  readonly #s: Record<string, StatementSync>;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    const p = (sql: string) => db.prepare(sql);
+    this.#s = {
+      find: p("SELECT digest, receipt FROM batches WHERE terminal_id = ? AND batch_no = ?"),
+      insBatch: p(
+        `INSERT INTO batches (terminal_id, batch_no, merchant_id, deny_list_version, digest,
+          body_sealed, body_bytes, record_count, amount, receipt, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insRecord: p(
+        `INSERT INTO records (batch_id, terminal_id, batch_no, seq, tapped_at, line, vehicle,
+          stop, fare, card_hash, pan_masked, psn, atc, status, reject_code, reject_message,
+          reject_path, body_index)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      body: p("SELECT terminal_id, batch_no, digest, body_sealed FROM batches WHERE id = ?"),
+      pending: p(
+        `SELECT id, batch_id, terminal_id, batch_no, seq, tapped_at, fare, card_hash, psn, atc,
+          body_index FROM records WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
+      ),
+      verify: p(
+        `UPDATE records SET status = 'verified', verification = ?, verified_at = ?
+         WHERE id = ? AND status = 'pending'`,
+      ),
+      denyVersion: p("SELECT value FROM meta WHERE key = 'deny_list_version'"),
+      setDenyVersion: p("UPDATE meta SET value = ? WHERE key = 'deny_list_version'"),
+      denyUpsert: p(
+        `INSERT INTO deny_list (card_hash, reason, added_version, removed_version)
+         VALUES (?, ?, ?, NULL)
+         ON CONFLICT (card_hash) DO UPDATE SET reason = excluded.reason,
+           added_version = excluded.added_version, removed_version = NULL`,
+      ),
+      denyRemove: p(
+        `UPDATE deny_list SET removed_version = ? WHERE card_hash = ? AND removed_version IS NULL`,
+      ),
+      denySince: p(
+        `SELECT card_hash, reason, added_version, removed_version FROM deny_list
+         WHERE added_version > ? OR removed_version > ? ORDER BY card_hash`,
+      ),
+      counts: p(
+        `SELECT (SELECT count(*) FROM batches) AS batches, (SELECT count(*) FROM records) AS records,
+          (SELECT count(*) FROM records WHERE status = 'pending') AS pending,
+          (SELECT count(*) FROM records WHERE status = 'rejected') AS rejected`,
+      ),
+    };
+  }
+
+  /** The underlying connection, for tests and maintenance tools only. */
+  get connection(): DatabaseSync {
+    return this.#db;
+  }
+
+  /**
+   * Group commit: batches arriving while a commit is under way wait in a queue and are
+   * committed together in the next transaction, one SAVEPOINT each (a failing batch rolls back
+   * alone), with one WAL fsync for the group. Every promise settles only after the COMMIT.
+   */
+  ingest(batch: NewBatch): Promise<IngestResult> {
+    if (!batch.receipt.endsWith('"replayed":false}')) {
+      return Promise.reject(new TypeError('batch.receipt must end with "replayed":false}'));
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ batch, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setTimeout(() => this.#flush(), 0);
+      }
+    });
+  }
+
+  /** Number of transactions committed by `ingest` and batches in them (for the benchmark). */
+  get groupStats(): { commits: number; batches: number } {
+    return { commits: this.#commits, batches: this.#grouped };
+  }
+
+  #queue: {
+    batch: NewBatch;
+    resolve: (r: IngestResult) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  #flushScheduled = false;
+  #commits = 0;
+  #grouped = 0;
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const q = this.#queue;
+    this.#queue = [];
+    if (q.length === 0) return;
+    const db = this.#db;
+    try {
+      db.exec("BEGIN IMMEDIATE");
+    } catch (e) {
+      for (const x of q) x.reject(unavailable(e));
+      return;
+    }
+    const results: (IngestResult | StoreUnavailableError)[] = [];
+    for (const x of q) {
+      try {
+        db.exec("SAVEPOINT batch");
+        results.push(this.#ingestOne(x.batch));
+        db.exec("RELEASE batch");
+      } catch (e) {
+        try {
+          db.exec("ROLLBACK TO batch");
+          db.exec("RELEASE batch");
+        } catch { /* the outer ROLLBACK below or the lost connection undoes it */ }
+        results.push(unavailable(e));
+      }
+    }
+    try {
+      db.exec("COMMIT");
+    } catch (e) {
+      try {
+        if (db.isTransaction) db.exec("ROLLBACK");
+      } catch { /* the connection is gone; the transaction is rolled back with it */ }
+      for (const x of q) x.reject(unavailable(e));
+      return;
+    }
+    this.#commits++;
+    this.#grouped += q.length;
+    q.forEach((x, i) => {
+      const r = results[i];
+      if (r instanceof StoreUnavailableError) x.reject(r);
+      else x.resolve(r);
+    });
+  }
+
+  /** One batch inside the group transaction. */
+  #ingestOne(batch: NewBatch): IngestResult {
+    const s = this.#s;
+    const found = s.find.get(batch.terminalId, batch.batchNo) as Row | undefined;
+    if (found) {
+      if (found.digest === batch.digest) {
+        return { kind: "replayed", receipt: asReplay(String(found.receipt)) };
+      }
+      return { kind: "conflict", storedDigest: String(found.digest) };
+    }
+    const r = s.insBatch.run(
+      batch.terminalId,
+      batch.batchNo,
+      batch.merchantId,
+      batch.denyListVersion,
+      batch.digest,
+      batch.body,
+      batch.bodyBytes,
+      batch.records.length,
+      batch.amount,
+      batch.receipt,
+      batch.receivedAt,
+    );
+    const batchId = Number(r.lastInsertRowid);
+    for (const rec of batch.records) {
+      s.insRecord.run(
+        batchId,
+        batch.terminalId,
+        batch.batchNo,
+        rec.seq,
+        rec.tappedAt,
+        rec.line,
+        rec.vehicle,
+        rec.stop,
+        rec.fare,
+        rec.cardHash,
+        rec.panMasked,
+        rec.psn,
+        rec.atc,
+        rec.status,
+        rec.reject?.code ?? null,
+        rec.reject?.message ?? null,
+        rec.reject?.path ?? null,
+        rec.index,
+      );
+    }
+    return { kind: "stored", receipt: batch.receipt };
+  }
+
+  batchDigest(terminalId: string, batchNo: number): Promise<string | null> {
+    return this.#read(() => {
+      const row = this.#s.find.get(terminalId, batchNo) as Row | undefined;
+      return row ? String(row.digest) : null;
+    });
+  }
+
+  receipt(terminalId: string, batchNo: number): Promise<string | null> {
+    return this.#read(() => {
+      const row = this.#s.find.get(terminalId, batchNo) as Row | undefined;
+      return row ? asReplay(String(row.receipt)) : null;
+    });
+  }
+
+  batchBody(batchId: number): Promise<SealedBody | null> {
+    return this.#read(() => {
+      const r = this.#s.body.get(batchId) as Row | undefined;
+      if (!r) return null;
+      return {
+        sealed: new Uint8Array(r.body_sealed as Uint8Array),
+        aad: batchAad(String(r.terminal_id), Number(r.batch_no), String(r.digest)),
+      };
+    });
+  }
+
+  pendingRecords(limit: number, afterId = 0): Promise<PendingRecord[]> {
+    if (!Number.isInteger(limit) || limit < 1) {
+      return Promise.reject(new RangeError(`limit must be a positive integer, got ${limit}`));
+    }
+    return this.#read(() =>
+      (this.#s.pending.all(afterId, limit) as Row[]).map((r) => ({
+        id: Number(r.id),
+        terminalId: String(r.terminal_id),
+        batchNo: Number(r.batch_no),
+        seq: Number(r.seq),
+        tappedAt: String(r.tapped_at),
+        fare: Number(r.fare),
+        cardHash: r.card_hash == null ? null : new Uint8Array(r.card_hash as Uint8Array),
+        psn: r.psn == null ? null : String(r.psn),
+        atc: r.atc == null ? null : Number(r.atc),
+        batchId: Number(r.batch_id),
+        index: Number(r.body_index),
+      }))
+    );
+  }
+
+  recordVerification(recordId: number, result: VerificationResult): Promise<void> {
+    return this.#read(() => {
+      const r = this.#s.verify.run(JSON.stringify(result), new Date().toISOString(), recordId);
+      if (Number(r.changes) !== 1) throw new RangeError(`record ${recordId} is not pending`);
+    });
+  }
+
+  denyListAdd(cardHash: Uint8Array, reason: string): Promise<number> {
+    if (!(cardHash instanceof Uint8Array) || cardHash.length !== 32) {
+      return Promise.reject(new TypeError("cardHash must be 32 bytes"));
+    }
+    return this.#write(() => {
+      const v = this.#denyVersion() + 1;
+      this.#s.denyUpsert.run(cardHash, reason, v);
+      this.#s.setDenyVersion.run(String(v));
+      return v;
+    });
+  }
+
+  denyListRemove(cardHash: Uint8Array): Promise<number | null> {
+    return this.#write(() => {
+      const v = this.#denyVersion() + 1;
+      const r = this.#s.denyRemove.run(v, cardHash);
+      if (Number(r.changes) === 0) return null;
+      this.#s.setDenyVersion.run(String(v));
+      return v;
+    });
+  }
+
+  denyListSince(since: number): Promise<DenyList> {
+    if (!Number.isSafeInteger(since) || since < 0) {
+      return Promise.reject(new RangeError(`since must be a non-negative integer, got ${since}`));
+    }
+    return this.#read(() => {
+      const version = this.#denyVersion();
+      const full = since === 0 || since > version;
+      const from = full ? 0 : since;
+      const entries: DenyEntry[] = [];
+      for (const r of this.#s.denySince.all(from, from) as Row[]) {
+        const removed = r.removed_version == null ? null : Number(r.removed_version);
+        const card = toHex(new Uint8Array(r.card_hash as Uint8Array));
+        if (removed !== null) {
+          if (!full) {
+            entries.push({ card, reason: String(r.reason), action: "remove", version: removed });
+          }
+        } else {
+          entries.push({
+            card,
+            reason: String(r.reason),
+            action: "add",
+            version: Number(r.added_version),
+          });
+        }
+      }
+      return { version, since: from, full, entries };
+    });
+  }
+
+  counts(): Promise<StoreCounts> {
+    return this.#read(() => {
+      const r = this.#s.counts.get() as Row;
+      return {
+        batches: Number(r.batches),
+        records: Number(r.records),
+        pending: Number(r.pending),
+        rejected: Number(r.rejected),
+      };
+    });
+  }
+
+  integrityCheck(): Promise<string> {
+    return this.#read(() =>
+      (this.#db.prepare("PRAGMA integrity_check").all() as Row[])
+        .map((r) => String(r.integrity_check)).join("; ")
+    );
+  }
+
+  close(): void {
+    if (this.#db.isOpen) {
+      this.#flush(); // settle queued batches before the connection goes
+      this.#db.close();
+    }
+  }
+
+  #denyVersion(): number {
+    return Number((this.#s.denyVersion.get() as Row).value);
+  }
+
+  #read<T>(f: () => T): Promise<T> {
+    try {
+      return Promise.resolve(f());
+    } catch (e) {
+      return Promise.reject(e instanceof RangeError ? e : unavailable(e));
+    }
+  }
+
+  #write<T>(f: () => T): Promise<T> {
+    return this.#read(() => {
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        const v = f();
+        this.#db.exec("COMMIT");
+        return v;
+      } catch (e) {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        throw e;
+      }
+    });
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Worker side of `WorkerStore`: owns the SQLite connection on its own thread, so commits and
+ * their fsync never block the server's event loop. Messages: `{id, method, args}`; answers:
+ * `{id, ok: true, value}` or `{id, ok: false, name, message}`.
+ */
+/// <reference lib="deno.worker" />
+import { openSqliteStore, type SqliteStore } from "./sqlite.ts";
+
+let store: SqliteStore | null = null;
+
+type Msg =
+  | { id: number; method: "open"; args: [string, number | undefined] }
+  | { id: number; method: string; args: unknown[] };
+
+self.onmessage = async (ev: MessageEvent<Msg>) => {
+  const { id, method, args } = ev.data;
+  try {
+    let value: unknown;
+    if (method === "open") {
+      const [path, busyTimeoutMs] = args as [string, number | undefined];
+      store = openSqliteStore(path, { busyTimeoutMs });
+      value = null;
+    } else if (method === "close") {
+      store?.close();
+      store = null;
+      value = null;
+    } else {
+      if (!store) throw new Error("store is not open");
+      const f = (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method];
+      if (typeof f !== "function") throw new TypeError(`unknown store method ${method}`);
+      value = await f.apply(store, args);
+    }
+    self.postMessage({ id, ok: true, value });
+  } catch (e) {
+    const err = e as Error;
+    self.postMessage({
+      id,
+      ok: false,
+      name: err?.name ?? "Error",
+      message: err?.message ?? String(e),
+    });
+  }
+};

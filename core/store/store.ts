@@ -1,0 +1,166 @@
+/**
+ * The store contract: what ingest, the receipt route, the deny list and a later verifier need,
+ * and nothing else. Kept narrow and asynchronous so a PostgreSQL implementation can follow
+ * without touching callers (reliability.md §1.3: fsync=on, synchronous_commit=on there).
+ *
+ * Card data never reaches an implementation in the clear: callers pass the PAN's keyed hash and
+ * masked form, and the raw batch body (which holds every record's chip data) already sealed
+ * (see `pan.ts`).
+ */
+
+/** One record as ingest hands it to the store. */
+export interface NewRecord {
+  readonly seq: number;
+  readonly tappedAt: string;
+  readonly line: string;
+  readonly vehicle: string;
+  readonly stop: string | null;
+  readonly fare: number;
+  /** Keyed hash of PAN and PSN (null when the chip data could not be parsed). */
+  readonly cardHash: Uint8Array | null;
+  readonly panMasked: string | null;
+  readonly psn: string | null;
+  /** 9F36, null when absent or unparsable. */
+  readonly atc: number | null;
+  /** `pending` waits for verification; `rejected` failed the structural checks at ingest. */
+  readonly status: "pending" | "rejected";
+  readonly reject:
+    | { readonly code: string; readonly message: string; readonly path: string }
+    | null;
+  /** Position of the record in the batch body's `records` array (its evidence lives there). */
+  readonly index: number;
+}
+
+/** One batch as ingest hands it to the store; stored with its records in one transaction. */
+export interface NewBatch {
+  readonly terminalId: string;
+  readonly batchNo: number;
+  readonly merchantId: string;
+  readonly denyListVersion: number;
+  /** Hex SHA-256 of the body exactly as received: the idempotency check compares it. */
+  readonly digest: string;
+  /** The raw body as received, sealed (tag-57 values blanked before sealing). */
+  readonly body: Uint8Array;
+  readonly bodyBytes: number;
+  readonly amount: number;
+  readonly receivedAt: string;
+  readonly records: readonly NewRecord[];
+  /** The receipt JSON exactly as it will be sent; must end with `"replayed":false}`. */
+  readonly receipt: string;
+}
+
+export type IngestResult =
+  | { readonly kind: "stored"; readonly receipt: string }
+  | { readonly kind: "replayed"; readonly receipt: string }
+  | { readonly kind: "conflict"; readonly storedDigest: string };
+
+/**
+ * A record waiting for verification. Its chip data and ODA evidence are in the sealed batch
+ * body (`batchBody(batchId)`, entry `records[index]`); `core/upload/evidence.ts` opens them.
+ */
+export interface PendingRecord {
+  readonly id: number;
+  readonly terminalId: string;
+  readonly batchNo: number;
+  readonly seq: number;
+  readonly tappedAt: string;
+  readonly fare: number;
+  readonly cardHash: Uint8Array | null;
+  readonly psn: string | null;
+  readonly atc: number | null;
+  readonly batchId: number;
+  readonly index: number;
+}
+
+/** A stored batch body, sealed, with the additional data it was sealed with. */
+export interface SealedBody {
+  readonly sealed: Uint8Array;
+  readonly aad: string;
+}
+
+/** A verification verdict for one record (status codes of design.md §4). */
+export interface VerificationResult {
+  readonly status: string;
+  readonly detail?: Record<string, unknown>;
+}
+
+export interface DenyEntry {
+  /** Hex keyed hash of PAN and PSN. */
+  readonly card: string;
+  readonly reason: string;
+  readonly action: "add" | "remove";
+  /** The list version at which this entry changed. */
+  readonly version: number;
+}
+
+export interface DenyList {
+  readonly version: number;
+  readonly since: number;
+  readonly full: boolean;
+  readonly entries: DenyEntry[];
+}
+
+export interface StoreCounts {
+  readonly batches: number;
+  readonly records: number;
+  readonly pending: number;
+  readonly rejected: number;
+}
+
+/** Storage not available (I/O error, disk full, lock timeout): answer 503, acknowledge nothing. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StoreUnavailableError";
+  }
+}
+
+/** The store refuses to open (wrong durability settings, unknown schema version). */
+export class StoreConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StoreConfigError";
+  }
+}
+
+/** The narrow store interface every caller uses. */
+export interface Store {
+  /**
+   * Stores a batch with its records and receipt atomically, unless (terminalId, batchNo) is
+   * already there: then the stored receipt (same digest) or a conflict (other digest).
+   * Resolves only after the commit is durable.
+   */
+  ingest(batch: NewBatch): Promise<IngestResult>;
+  /** Digest of a stored batch, or null (a cheap check before the work of ingest). */
+  batchDigest(terminalId: string, batchNo: number): Promise<string | null>;
+  /** The stored receipt as a replay (`"replayed":true`), or null. */
+  receipt(terminalId: string, batchNo: number): Promise<string | null>;
+  /** The sealed body of a stored batch (by the `batchId` of a pending record), or null. */
+  batchBody(batchId: number): Promise<SealedBody | null>;
+  /** Records with status `pending`, oldest first, after record id `afterId`. */
+  pendingRecords(limit: number, afterId?: number): Promise<PendingRecord[]>;
+  /** Records a verdict; the record leaves `pending`. */
+  recordVerification(recordId: number, result: VerificationResult): Promise<void>;
+  /** Adds (or re-adds) a card to the deny list; resolves to the new list version. */
+  denyListAdd(cardHash: Uint8Array, reason: string): Promise<number>;
+  /** Removes a card; resolves to the new version, or null if it was not listed. */
+  denyListRemove(cardHash: Uint8Array): Promise<number | null>;
+  /** The full list (since = 0) or the changes after `since`. */
+  denyListSince(since: number): Promise<DenyList>;
+  counts(): Promise<StoreCounts>;
+  /** `PRAGMA integrity_check` (or the engine's equivalent): "ok" when healthy. */
+  integrityCheck(): Promise<string>;
+  close(): void;
+}
+
+/** Receipt bytes for a replay: the stored receipt with `"replayed":true`. */
+export function asReplay(receipt: string): string {
+  const tail = '"replayed":false}';
+  if (!receipt.endsWith(tail)) throw new Error("stored receipt does not end with replayed:false");
+  return receipt.slice(0, -tail.length) + '"replayed":true}';
+}
+
+/** Additional authenticated data binding a sealed raw batch to its identity. */
+export function batchAad(terminalId: string, batchNo: number, digest: string): string {
+  return `batch/${terminalId}/${batchNo}/${digest}`;
+}

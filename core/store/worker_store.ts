@@ -1,0 +1,138 @@
+/**
+ * The SQLite store on a worker thread: the same `Store` contract, with the connection, the group
+ * commit and every fsync on their own thread so the server keeps parsing and answering while a
+ * commit waits for the disk. A reply comes only after the worker's COMMIT returned.
+ */
+import {
+  type DenyList,
+  type IngestResult,
+  type NewBatch,
+  type PendingRecord,
+  type SealedBody,
+  type Store,
+  StoreConfigError,
+  type StoreCounts,
+  StoreUnavailableError,
+  type VerificationResult,
+} from "./store.ts";
+
+type Reply = { id: number; ok: true; value: unknown } | {
+  id: number;
+  ok: false;
+  name: string;
+  message: string;
+};
+
+function revive(r: Extract<Reply, { ok: false }>): Error {
+  switch (r.name) {
+    case "StoreConfigError":
+      return new StoreConfigError(r.message);
+    case "StoreUnavailableError":
+      return new StoreUnavailableError(r.message);
+    case "RangeError":
+      return new RangeError(r.message);
+    case "TypeError":
+      return new TypeError(r.message);
+    default:
+      // Anything unexpected from the storage thread means the store cannot be trusted now.
+      return new StoreUnavailableError(`storage unavailable: ${r.name}: ${r.message}`);
+  }
+}
+
+/** `Store` backed by a worker that owns the SQLite connection. */
+export class WorkerStore implements Store {
+  readonly #worker: Worker;
+  readonly #waiting = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void }
+  >();
+  #next = 1;
+  #closed = false;
+
+  private constructor() {
+    this.#worker = new Worker(new URL("./sqlite_worker.ts", import.meta.url), { type: "module" });
+    this.#worker.onmessage = (ev: MessageEvent<Reply>) => {
+      const r = ev.data;
+      const w = this.#waiting.get(r.id);
+      if (!w) return;
+      this.#waiting.delete(r.id);
+      if (r.ok) w.resolve(r.value);
+      else w.reject(revive(r));
+    };
+    this.#worker.onerror = (ev) => {
+      ev.preventDefault();
+      const e = new StoreUnavailableError(`storage thread failed: ${ev.message}`);
+      for (const w of this.#waiting.values()) w.reject(e);
+      this.#waiting.clear();
+    };
+  }
+
+  /** Opens the store at `path` on a new worker; rejects as `openSqliteStore` would throw. */
+  static async open(path: string, options: { busyTimeoutMs?: number } = {}): Promise<WorkerStore> {
+    const s = new WorkerStore();
+    try {
+      await s.#call("open", [path, options.busyTimeoutMs]);
+    } catch (e) {
+      s.#worker.terminate();
+      throw e;
+    }
+    return s;
+  }
+
+  #call<T>(method: string, args: unknown[]): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreUnavailableError("store is closed"));
+    const id = this.#next++;
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.#worker.postMessage({ id, method, args });
+    });
+  }
+
+  ingest(batch: NewBatch): Promise<IngestResult> {
+    return this.#call("ingest", [batch]);
+  }
+  batchDigest(terminalId: string, batchNo: number): Promise<string | null> {
+    return this.#call("batchDigest", [terminalId, batchNo]);
+  }
+  receipt(terminalId: string, batchNo: number): Promise<string | null> {
+    return this.#call("receipt", [terminalId, batchNo]);
+  }
+  batchBody(batchId: number): Promise<SealedBody | null> {
+    return this.#call("batchBody", [batchId]);
+  }
+  pendingRecords(limit: number, afterId?: number): Promise<PendingRecord[]> {
+    return this.#call("pendingRecords", [limit, afterId]);
+  }
+  recordVerification(recordId: number, result: VerificationResult): Promise<void> {
+    return this.#call("recordVerification", [recordId, result]);
+  }
+  denyListAdd(cardHash: Uint8Array, reason: string): Promise<number> {
+    return this.#call("denyListAdd", [cardHash, reason]);
+  }
+  denyListRemove(cardHash: Uint8Array): Promise<number | null> {
+    return this.#call("denyListRemove", [cardHash]);
+  }
+  denyListSince(since: number): Promise<DenyList> {
+    return this.#call("denyListSince", [since]);
+  }
+  counts(): Promise<StoreCounts> {
+    return this.#call("counts", []);
+  }
+  integrityCheck(): Promise<string> {
+    return this.#call("integrityCheck", []);
+  }
+
+  /** Closes the connection (after queued batches settle) and ends the worker. */
+  async closeAsync(): Promise<void> {
+    if (this.#closed) return;
+    await this.#call("close", []).catch(() => {});
+    this.#closed = true;
+    this.#worker.terminate();
+  }
+
+  close(): void {
+    // Synchronous form of the contract: ask the worker to close, then end it once it answered.
+    if (this.#closed) return;
+    this.closeAsync();
+  }
+}

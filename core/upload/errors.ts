@@ -1,0 +1,57 @@
+/**
+ * Every error the upload API answers, with its HTTP status: the stable codes of design.md §3.
+ * Each answer is `{"error":{"code","message","path"?,"requestId"}}`; messages never carry a
+ * stack trace, a key or a card number.
+ */
+
+export const ERRORS = {
+  INVALID_JSON: { status: 400, message: "body is not valid JSON" },
+  JSON_TOO_DEEP: { status: 400, message: "JSON nested deeper than the contract allows" },
+  VALIDATION_FAILED: { status: 400, message: "body does not match the upload schema" },
+  BAD_QUERY: { status: 400, message: "query parameter out of range" },
+  AUTH_MISSING: { status: 401, message: "Authorization header missing" },
+  AUTH_MALFORMED: { status: 401, message: "Authorization header malformed" },
+  AUTH_STALE_TIMESTAMP: { status: 401, message: "Timestamp is more than 300 s from server time" },
+  AUTH_UNKNOWN_TERMINAL: { status: 401, message: "unknown or disabled terminal" },
+  AUTH_BAD_SIGNATURE: { status: 401, message: "signature does not match" },
+  AUTH_TERMINAL_MISMATCH: { status: 403, message: "a terminal may act only for itself" },
+  NOT_FOUND: { status: 404, message: "no such route" },
+  BATCH_NOT_FOUND: { status: 404, message: "no such batch" },
+  BATCH_CONFLICT: {
+    status: 409,
+    message: "this (terminalId, batchNo) was stored with a different body",
+  },
+  BODY_TOO_LARGE: { status: 413, message: "body larger than the limit" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Content-Type must be application/json" },
+  TOTALS_MISMATCH: { status: 422, message: "totals do not add up" },
+  RATE_LIMITED: { status: 429, message: "too many requests from this terminal" },
+  INTERNAL_ERROR: { status: 500, message: "internal error" },
+  STORAGE_UNAVAILABLE: { status: 503, message: "storage unavailable; nothing was acknowledged" },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An API error on its way to the client. */
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly path?: string,
+    readonly retryAfterS?: number,
+  ) {
+    super(message ?? ERRORS[code].message);
+    this.name = "ApiError";
+    this.status = ERRORS[code].status;
+  }
+}
+
+/** Per-record rejection codes in a receipt (besides the kernel's `TLV_*` codes). */
+export const RECORD_CODES = {
+  MISSING_TAG: "chip data lacks a tag the contract requires",
+  AMOUNT_INVALID: "9F02 is not a 6-byte n12 amount",
+  FARE_MISMATCH: "fare differs from 9F02",
+  PAN_INVALID: "5A is not a 12-19 digit PAN",
+  PSN_INVALID: "5F34 is not one BCD byte",
+  ATC_INVALID: "9F36 is not 2 bytes",
+} as const;

@@ -1,0 +1,147 @@
+/**
+ * The OpenAPI 3.1 document of the v1 upload API, generated from the zod schemas that validate
+ * the requests (core/upload/schema.ts) and the error table (core/upload/errors.ts).
+ */
+import { z } from "zod";
+import {
+  DenyListSchema,
+  ErrorBodySchema,
+  ReceiptSchema,
+  UploadBatchSchema,
+} from "../core/upload/schema.ts";
+import { ERRORS } from "../core/upload/errors.ts";
+import { AUTH_SCHEME } from "../core/auth/hmac.ts";
+
+function schema(s: z.ZodType): Record<string, unknown> {
+  const j = z.toJSONSchema(s, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  delete j.$schema;
+  return j;
+}
+
+function errorsFor(codes: (keyof typeof ERRORS)[]): Record<string, unknown> {
+  const by = new Map<number, string[]>();
+  for (const c of codes) by.set(ERRORS[c].status, [...(by.get(ERRORS[c].status) ?? []), c]);
+  return Object.fromEntries(
+    [...by].map(([status, cs]) => [String(status), {
+      description: cs.join(", "),
+      content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+    }]),
+  );
+}
+
+const AUTH_ERRORS: (keyof typeof ERRORS)[] = [
+  "AUTH_MISSING",
+  "AUTH_MALFORMED",
+  "AUTH_STALE_TIMESTAMP",
+  "AUTH_UNKNOWN_TERMINAL",
+  "AUTH_BAD_SIGNATURE",
+  "AUTH_TERMINAL_MISMATCH",
+  "RATE_LIMITED",
+  "STORAGE_UNAVAILABLE",
+];
+
+/** Builds the document (once per server). */
+export function openApiDocument(): Record<string, unknown> {
+  const json = (ref: string) => ({ "application/json": { schema: { $ref: ref } } });
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "icfare terminal upload API",
+      version: "1.0.0",
+      description: "design.md §3. Every /v1 route is signed: Authorization: " +
+        `${AUTH_SCHEME} Credential=<terminalId>, Timestamp=<unix s>, Signature=<hex HMAC-SHA256(` +
+        'key, METHOD "\\n" PATH "\\n" Timestamp "\\n" lower-hex SHA-256(body))>.',
+    },
+    components: {
+      securitySchemes: {
+        terminalHmac: { type: "apiKey", in: "header", name: "Authorization" },
+      },
+      schemas: {
+        UploadBatch: schema(UploadBatchSchema),
+        Receipt: schema(ReceiptSchema),
+        Error: schema(ErrorBodySchema),
+        DenyList: schema(DenyListSchema),
+      },
+    },
+    security: [{ terminalHmac: [] }],
+    paths: {
+      "/v1/batches": {
+        post: {
+          summary: "upload a batch of offline taps",
+          requestBody: { required: true, content: json("#/components/schemas/UploadBatch") },
+          responses: {
+            "200": {
+              description: "receipt (after commit)",
+              content: json("#/components/schemas/Receipt"),
+            },
+            ...errorsFor([
+              "INVALID_JSON",
+              "JSON_TOO_DEEP",
+              "VALIDATION_FAILED",
+              ...AUTH_ERRORS,
+              "BATCH_CONFLICT",
+              "BODY_TOO_LARGE",
+              "UNSUPPORTED_MEDIA_TYPE",
+              "TOTALS_MISMATCH",
+            ]),
+          },
+        },
+      },
+      "/v1/batches/{terminalId}/{batchNo}": {
+        get: {
+          summary: "the receipt of a stored batch again",
+          parameters: [
+            { name: "terminalId", in: "path", required: true, schema: { type: "string" } },
+            { name: "batchNo", in: "path", required: true, schema: { type: "integer" } },
+          ],
+          responses: {
+            "200": {
+              description: "receipt, replayed: true",
+              content: json("#/components/schemas/Receipt"),
+            },
+            ...errorsFor([...AUTH_ERRORS, "BAD_QUERY", "BATCH_NOT_FOUND"]),
+          },
+        },
+      },
+      "/v1/denylist": {
+        get: {
+          summary: "the deny list, full (since=0) or changes after a version; signed",
+          parameters: [{
+            name: "since",
+            in: "query",
+            required: false,
+            schema: { type: "integer", minimum: 0 },
+          }],
+          responses: {
+            "200": {
+              description: "X-Icfare-Signature: hex HMAC-SHA256(terminal key, body bytes)",
+              content: json("#/components/schemas/DenyList"),
+            },
+            ...errorsFor([...AUTH_ERRORS, "BAD_QUERY"]),
+          },
+        },
+      },
+      "/healthz": {
+        get: {
+          security: [],
+          summary: "liveness and store reachability",
+          responses: { "200": { description: "ok" }, "503": { description: "store unavailable" } },
+        },
+      },
+      "/metrics": {
+        get: {
+          security: [],
+          summary: "Prometheus text",
+          responses: { "200": { description: "metrics" } },
+        },
+      },
+      "/openapi.json": {
+        get: {
+          security: [],
+          summary: "this document",
+          responses: { "200": { description: "OpenAPI 3.1" } },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * Starts the upload server: opens the store under the icfare home (refusing to run unless
+ * WAL + synchronous=FULL), loads the keys, serves the Hono app with Deno.serve.
+ *
+ * Keys: until the key store (issue 8) provides `TerminalKeyLookup` and the pan-hash/data keys,
+ * they come from the INTERIM DEVELOPMENT key file (`--dev-keys`, default HOME/dev-keys.json):
+ * `{"interim": "...", "panHashKey": "64 hex", "dataKey": "64 hex", "terminals": {"LC000123": "hex"}}`.
+ * It is clear text and for tests and demos only.
+ */
+import { join } from "node:path";
+import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
+import { WorkerStore } from "../core/store/worker_store.ts";
+import type { Store } from "../core/store/store.ts";
+import { DevPanProtector, type PanProtector } from "../core/store/pan.ts";
+import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/terminal_keys.ts";
+import { createApp } from "./app.ts";
+import type { Metrics } from "./metrics.ts";
+
+export interface ServeOptions {
+  readonly home: string;
+  readonly hostname?: string;
+  readonly port?: number;
+  /** Path of the interim development key file; default HOME/dev-keys.json. */
+  readonly devKeys?: string;
+  readonly keys?: TerminalKeyLookup;
+  readonly pan?: PanProtector;
+  readonly busyTimeoutMs?: number;
+  readonly ratePerS?: number;
+  readonly burst?: number;
+  readonly bodyBytesMax?: number;
+  readonly maxInFlight?: number;
+  /**
+   * Where the SQLite connection lives: the main thread (default) or its own worker thread (needs
+   * read permission on core/ to load the worker modules).
+   */
+  readonly storeThread?: "worker" | "main";
+  readonly onListen?: (addr: { hostname: string; port: number }) => void;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly metrics: Metrics;
+  readonly finished: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The interim development key file's content. */
+export interface DevKeys {
+  panHashKey: string;
+  dataKey: string;
+  terminals: Record<string, string>;
+}
+
+/** Reads and checks the interim development key file. */
+export async function loadDevKeys(path: string): Promise<DevKeys> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new Error(
+      `cannot read the interim dev key file ${path} (${(e as Error).name}); ` +
+        "create it or pass --dev-keys FILE until the key store provides terminal keys",
+    );
+  }
+  const j = JSON.parse(text) as Partial<DevKeys>;
+  if (typeof j.panHashKey !== "string" || typeof j.dataKey !== "string") {
+    throw new Error(`${path}: panHashKey and dataKey (64 hex each) are required`);
+  }
+  if (typeof j.terminals !== "object" || j.terminals === null) {
+    throw new Error(`${path}: terminals must map terminal ids to hex keys`);
+  }
+  return { panHashKey: j.panHashKey, dataKey: j.dataKey, terminals: j.terminals };
+}
+
+/** Starts the server; resolves once it listens. */
+export async function startServer(o: ServeOptions): Promise<RunningServer> {
+  let keys = o.keys;
+  let pan = o.pan;
+  if (!keys || !pan) {
+    const dev = await loadDevKeys(o.devKeys ?? join(o.home, "dev-keys.json"));
+    keys ??= await StaticTerminalKeys.fromHex(dev.terminals);
+    pan ??= await DevPanProtector.fromHex(dev.panHashKey, dev.dataKey);
+  }
+  const path = join(o.home, STORE_FILE);
+  const store: Store & { closeAsync?: () => Promise<void> } = o.storeThread === "worker"
+    ? await WorkerStore.open(path, { busyTimeoutMs: o.busyTimeoutMs })
+    : openSqliteStore(path, { busyTimeoutMs: o.busyTimeoutMs });
+  const { app, metrics } = createApp({
+    store,
+    keys,
+    pan,
+    ratePerS: o.ratePerS,
+    burst: o.burst,
+    bodyBytesMax: o.bodyBytesMax,
+    maxInFlight: o.maxInFlight,
+  });
+  let resolveListen: (a: { hostname: string; port: number }) => void;
+  const listening = new Promise<{ hostname: string; port: number }>((r) => resolveListen = r);
+  const server = Deno.serve({
+    hostname: o.hostname ?? "127.0.0.1",
+    port: o.port ?? 8080,
+    onListen: (addr) => resolveListen(addr),
+  }, app.fetch);
+  const addr = await listening;
+  o.onListen?.(addr);
+  const finished = server.finished.then(() =>
+    store.closeAsync ? store.closeAsync() : store.close()
+  );
+  return {
+    url: `http://${addr.hostname}:${addr.port}`,
+    port: addr.port,
+    metrics,
+    finished,
+    async close() {
+      await server.shutdown();
+      await finished;
+    },
+  };
+}

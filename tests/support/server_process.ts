@@ -1,0 +1,118 @@
+/**
+ * Runs `icfare serve` as a subprocess with the narrow permissions the README documents
+ * (network port, read/write of the icfare home; nothing else), for end-to-end tests.
+ */
+import { join } from "node:path";
+import { testKeyHex } from "./terminal.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** A fresh icfare home with the interim dev key file for `terminals`. */
+export async function makeHome(terminals: string[]): Promise<string> {
+  const home = await Deno.makeTempDir({ prefix: "icfare-home-" });
+  await Deno.writeTextFile(
+    join(home, "dev-keys.json"),
+    JSON.stringify({
+      interim: "development keys for tests only",
+      panHashKey: "5A".repeat(32),
+      dataKey: "D4".repeat(32),
+      terminals: Object.fromEntries(terminals.map((t) => [t, testKeyHex(t)])),
+    }),
+  );
+  return home;
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** The exact narrow command line (also in the README). */
+export function serveArgs(home: string, port: number, extra: string[] = []): string[] {
+  return [
+    "run",
+    `--allow-net=127.0.0.1:${port}`,
+    // the worker-thread store loads its module from the source tree: allow exactly that
+    extra.includes("worker")
+      ? `--allow-read=${home},${join(ROOT, "core")}`
+      : `--allow-read=${home}`,
+    `--allow-write=${home}`,
+    join(ROOT, "cli/main.ts"),
+    "serve",
+    "--home",
+    home,
+    "--port",
+    String(port),
+    ...extra,
+  ];
+}
+
+export interface ServerProcess {
+  readonly url: string;
+  readonly port: number;
+  readonly child: Deno.ChildProcess;
+  readonly stderr: () => string;
+  /** Sends a signal and waits for the exit. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Spawns the server and waits until it listens (throws with its stderr if it exits first). */
+export async function spawnServer(
+  home: string,
+  port: number = freePort(),
+  extra: string[] = [],
+  /** A command to run the server under, e.g. `["strace", "-f", …]`. */
+  wrap: string[] = [],
+): Promise<ServerProcess> {
+  const cmd = wrap.length > 0 ? wrap[0] : Deno.execPath();
+  const args = wrap.length > 0
+    ? [...wrap.slice(1), Deno.execPath(), ...serveArgs(home, port, extra)]
+    : serveArgs(home, port, extra);
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let err = "";
+  const dec = new TextDecoder();
+  (async () => {
+    for await (const c of child.stderr) err += dec.decode(c);
+  })().catch(() => {});
+  const reader = child.stdout.getReader();
+  let out = "";
+  while (!out.includes("listening on")) {
+    const r = await Promise.race([
+      reader.read(),
+      child.status.then(() => ({ done: true, value: undefined })),
+    ]);
+    if (r.done) {
+      throw new Error(`server exited before listening: ${err.slice(0, 2000)}`);
+    }
+    out += dec.decode(r.value);
+  }
+  // keep draining stdout so the pipe never blocks
+  (async () => {
+    for (;;) if ((await reader.read()).done) break;
+  })().catch(() => {});
+  let stopped: Promise<Deno.CommandStatus> | null = null;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    stderr: () => err,
+    stop(signal: Deno.Signal = "SIGTERM") {
+      if (!stopped) {
+        try {
+          child.kill(signal);
+        } catch { /* already gone */ }
+        stopped = child.status;
+      }
+      return stopped;
+    },
+  };
+}
