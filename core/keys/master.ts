@@ -43,6 +43,11 @@ function isInside(inner: string, outer: string): boolean {
   return inner === outer || inner.startsWith(outer.endsWith("/") ? outer : outer + "/");
 }
 
+/** True when `path` (resolved through symbolic links) is `home` or below it. */
+export async function pathInside(path: string, home: string): Promise<boolean> {
+  return isInside(await realOrResolved(path), await realOrResolved(home));
+}
+
 /**
  * Loads the master key for `home`: from `file` when given, else from the environment
  * variable `envName` (default `ICFARE_MASTER_KEY`).

@@ -986,11 +986,12 @@ export class KeyStore {
   // ---------------------------------------------------------------- getters for the others
 
   /**
-   * Runs `fn` with the clear value of active key `id`, then zeroes the buffer. Use this
-   * rather than keeping keys around.
+   * Runs `fn` with the clear value of active key `id` (or a retired one, for audits, with
+   * `includeRetired`), then zeroes the buffer. Use this rather than keeping keys around.
    */
-  withKey<T>(id: string, fn: (key: Uint8Array, rec: KeyInfo) => T): T {
-    const rec = activeKey(this.data, id);
+  withKey<T>(id: string, fn: (key: Uint8Array, rec: KeyInfo) => T, includeRetired = false): T {
+    const rec = includeRetired ? this.data.keys.find((k) => k.id === id) : activeKey(this.data, id);
+    if (!rec) throw new KeyStoreError("KEY_NOT_FOUND", `no key ${id}`);
     const key = this.unwrapRecord(rec);
     try {
       return fn(key, info(rec));
