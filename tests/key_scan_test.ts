@@ -90,7 +90,15 @@ Deno.test("S3/S4/S5: a full key-management run leaves no clear key in the home o
           kcv: "08D7B4",
           exportable: true,
         },
-        // The SM4 KCV needs the kernel's SM4; until it lands this key is an HMAC one.
+        {
+          id: "imk-ac-sm4-623456",
+          usage: "imk-ac",
+          algorithm: "sm4",
+          issuer: "623456",
+          dki: "01",
+          value: SM4_KEY,
+          kcv: kcv("sm4", fromHex(SM4_KEY)),
+        },
         {
           id: "pan-hash-1",
           usage: "pan-hash",
@@ -346,6 +354,7 @@ Deno.test("S3/S4/S5: a full key-management run leaves no clear key in the home o
     master2,
     fromHex(IMK),
     fromHex(SM4_KEY + SM4_KEY),
+    fromHex(SM4_KEY),
     c1,
     c2,
     c3,

@@ -43,3 +43,23 @@ Deno.test("key lengths are checked per algorithm", () => {
   assertThrows(() => checkKeyLength("sm4", new Uint8Array(24)), RangeError);
   checkKeyLength("hmac-sha256", new Uint8Array(32));
 });
+
+Deno.test("SM4 KCV (kernel): domain.md §6.1 full check block 2677F46B…", () => {
+  const k = fromHex("0123456789ABCDEFFEDCBA9876543210");
+  assertEquals(kcv("sm4", k), "2677F4");
+  assertEquals(kcv("sm4", k, 8), "2677F46B09C122CC");
+});
+
+Deno.test("TDES through the kernel agrees with node:crypto des-ede3-cbc (independent) on random keys", async () => {
+  const { createCipheriv } = await import("node:crypto");
+  const { tdesCbcEncrypt } = await import("./legacy_cipher.ts");
+  for (let i = 0; i < 50; i++) {
+    const key = crypto.getRandomValues(new Uint8Array(i % 2 ? 24 : 16));
+    const iv = crypto.getRandomValues(new Uint8Array(8));
+    const data = crypto.getRandomValues(new Uint8Array(8 * (1 + (i % 5))));
+    const k24 = key.length === 24 ? key : Uint8Array.from([...key, ...key.subarray(0, 8)]);
+    const c = createCipheriv("des-ede3-cbc", k24, iv);
+    c.setAutoPadding(false);
+    assertEquals(toHex(tdesCbcEncrypt(key, iv, data)), toHex(new Uint8Array(c.update(data))));
+  }
+});
