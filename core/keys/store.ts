@@ -377,6 +377,11 @@ export class KeyStore {
     return new KeyStore(home, master.slice(), data, actor);
   }
 
+  /** Re-reads the store (another process may have changed it since this handle opened). */
+  async reload(): Promise<void> {
+    this.data = await readStore(this.home, this.master);
+  }
+
   /** Forgets the master key held by this object (zeroes it). */
   close(): void {
     this.master.fill(0);

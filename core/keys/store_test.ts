@@ -36,12 +36,17 @@ Deno.test("init, open with the right master, refuse a wrong one and a tampered f
   assertEquals(await code(KeyStore.open(home, master)), "KEYSTORE_TAMPERED");
   await Deno.writeTextFile(p, text);
   await KeyStore.open(home, master);
-  // Swapping a key's block for another key's block is caught by the binding.
-  const obj = JSON.parse(text);
+  // Swapping two keys' blocks in the file is refused (the store MAC; the block's own binding
+  // of id/usage/KCV is the second line of defence, checked on every unwrap).
   await store.generate({ id: "pan-hash-2", usage: "pan-hash", algorithm: "hmac-sha256" });
-  const s2 = await KeyStore.open(home, master);
-  assertEquals(s2.list().keys.length, 2);
-  assert(obj.keys[0].block.startsWith("D"));
+  const two = await Deno.readTextFile(p);
+  const obj = JSON.parse(two);
+  assert(obj.keys[0].block.startsWith("D0"));
+  [obj.keys[0].block, obj.keys[1].block] = [obj.keys[1].block, obj.keys[0].block];
+  await Deno.writeTextFile(p, JSON.stringify(obj));
+  assertEquals(await code(KeyStore.open(home, master)), "KEYSTORE_TAMPERED");
+  await Deno.writeTextFile(p, two);
+  assertEquals((await KeyStore.open(home, master)).list().keys.length, 2);
   await Deno.remove(home, { recursive: true });
 });
 
@@ -378,5 +383,30 @@ Deno.test("CAPK: checksum and expiry verified on import (UnionPay index 08), rev
   await store.capkRevoke("A000000333", "08");
   assertEquals(capkSource(store).capk("A000000333", "08"), undefined);
   assertEquals(store.capkList()[0].state, "revoked");
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("concurrent writers through two handles lose no update; the chain stays intact", async () => {
+  const { home, master, store } = await fresh();
+  const other = await KeyStore.open(home, master, "other");
+  await Promise.all(
+    Array.from({ length: 12 }, (_, i) =>
+      (i % 2 ? store : other).generate({
+        id: `k${i}`,
+        usage: "pan-hash",
+        algorithm: "hmac-sha256",
+      })),
+  );
+  const reopened = await KeyStore.open(home, master);
+  assertEquals(
+    reopened.list().keys.map((k) => k.id).sort(),
+    Array.from({ length: 12 }, (_, i) => `k${i}`).sort(),
+  );
+  const v = await reopened.verifyAudit();
+  assert(v.ok, JSON.stringify(v.problem));
+  assertEquals(v.entries, 13);
+  // A temp file left by a crash before the rename changes nothing.
+  await Deno.writeTextFile(keyStorePaths(home).store + ".tmp-1-deadbeef", "{");
+  assertEquals((await KeyStore.open(home, master)).list().keys.length, 12);
   await Deno.remove(home, { recursive: true });
 });
