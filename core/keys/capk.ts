@@ -9,6 +9,7 @@ import { z } from "zod";
 import { fromHex, toHex } from "../hex.ts";
 import { KeyStoreError } from "./errors.ts";
 import type { CapkRecord, KeyStore } from "./store.ts";
+import type { CapkSource } from "../emv/capk.ts";
 
 const Hex = (what: string) => z.string().regex(/^[0-9A-Fa-f]+$/, `${what}: hex`);
 
@@ -162,10 +163,7 @@ export interface CapkView {
  * A `CapkSource` over the store's active CA keys (revoked keys are absent; expiry is the
  * engine's check, against the transaction date). The checksum is re-verified on load.
  */
-export function capkSource(store: KeyStore): {
-  capk(rid: string, index: string): CapkView | undefined;
-  isRevoked(rid: string, index: string, serial: string): boolean;
-} {
+export function capkSource(store: KeyStore): CapkSource {
   const byId = new Map<string, { view: CapkView; serials: Set<string> }>();
   for (const c of store.capkList()) {
     if (capkChecksumHex(c) !== c.checksum) {

@@ -19,6 +19,7 @@ export * from "./master.ts";
 export * from "./audit.ts";
 export * from "./store.ts";
 export * from "./capk.ts";
+export * from "./engine_source.ts";
 export {
   type OptionalBlock,
   parseBlock,

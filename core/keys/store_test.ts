@@ -410,3 +410,53 @@ Deno.test("concurrent writers through two handles lose no update; the chain stay
   assertEquals((await KeyStore.open(home, master)).list().keys.length, 12);
   await Deno.remove(home, { recursive: true });
 });
+
+Deno.test("engine source: IMK-AC keys reach the verification engine's interfaces", async () => {
+  const { home, store } = await fresh();
+  await store.importDev({
+    keys: [
+      {
+        id: "imk",
+        usage: "imk-ac",
+        algorithm: "3des",
+        issuer: "621234",
+        dki: "01",
+        value: IMK,
+        kcv: "08D7B4",
+      },
+      {
+        id: "mac",
+        usage: "imk-mac",
+        algorithm: "3des",
+        issuer: "621234",
+        value: IMK,
+        kcv: "08D7B4",
+      },
+      {
+        id: "imk-aes",
+        usage: "imk-ac",
+        algorithm: "aes",
+        issuer: "621235",
+        value: "11".repeat(16),
+        kcv: kcv("aes", fromHex("11".repeat(16))),
+      },
+    ],
+  });
+  const { issuerKeySource } = await import("./engine_source.ts");
+  const s = issuerKeySource(store, { "621234": { profile: "pboc-cvn01-3des" } });
+  assertEquals(s.loaded, 1);
+  assertEquals(s.skipped, ["imk-aes"]);
+  const k = s.source.imkAc("6212345678901234", "01", "3des")!;
+  assertEquals([k.id, toHex(k.value), k.kcv], ["imk", IMK, "08D7B4"]);
+  assertEquals(s.source.imkAc("6212345678901234", "01", "sm4"), undefined);
+  assertEquals(s.source.issuerConfig("6212345678901234").profile, "pboc-cvn01-3des");
+  // The engine derives the card's MK-AC from the store's key: domain.md §6 end-to-end vector.
+  const { deriveIccMk } = await import("../emv/ac.ts");
+  assertEquals(
+    toHex(deriveIccMk("pboc-cvn01-3des", k.value, "6212345678901234", "01")),
+    "D943A14951D0F48C1662D692E6977976",
+  );
+  s.wipe();
+  assertEquals(toHex(k.value), "00".repeat(16));
+  await Deno.remove(home, { recursive: true });
+});
