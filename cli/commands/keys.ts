@@ -68,7 +68,7 @@ export function homeOf(p: Parsed): string {
 /** Who is acting, for the audit trail. */
 export function actorOf(p: Parsed): string {
   return str(p, "operator") ?? Deno.env.get("ICFARE_OPERATOR") ?? Deno.env.get("USER") ??
-    Deno.env.get("LOGNAME") ?? "unknown";
+    Deno.env.get("LOGNAME") ?? `uid:${Deno.uid() ?? "?"}`;
 }
 
 /** Opens the key store of the home with the master key (zeroed after opening). */
@@ -438,8 +438,10 @@ async function runSub(sub: string, p: Parsed, json: boolean): Promise<number> {
       out(json, { ...v, log: entries }, () => [
         ...(entries
           ? table(
-            ["seq", "at", "actor", "op", "key", "kcv", "result"],
-            entries.map((e) => [e.seq, e.at, e.actor, e.op, e.keyId, e.kcv, e.result]),
+            ["seq", "at", "actor", "op", "key", "kcv", "result", "detail"],
+            entries.map((
+              e,
+            ) => [e.seq, e.at, e.actor, e.op, e.keyId, e.kcv, e.result, e.detail?.slice(0, 80)]),
           )
           : []),
         v.ok
