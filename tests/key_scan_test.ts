@@ -12,44 +12,12 @@ import { join } from "node:path";
 import { fromHex, toHex } from "../core/hex.ts";
 import { kcv, KeyStore } from "../core/keys/mod.ts";
 import { type CliRun, icfareRun } from "./support/icfare_cli.ts";
+import { scanFiles, textForms, textHolds } from "./support/key_scan.ts";
 
 const IMK = "0123456789ABCDEFFEDCBA9876543210";
 const SM4_KEY = "00112233445566778899AABBCCDDEEFF";
 const UP08_MODULUS =
   "B61645EDFD5498FB246444037A0FA18C0F101EBD8EFA54573CE6E6A7FBF63ED21D66340852B0211CF5EEF6A1CD989F66AF21A8EB19DBD8DBC3706D135363A0D683D046304F5A836BC1BC632821AFE7A2F75DA3C50AC74C545A754562204137169663CFCC0B06E67E2109EBA41BC67FF20CC8AC80D7B6EE1A95465B3B2657533EA56D92D539E5064360EA4850FED2D1BF";
-
-function b64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-/** Every textual and binary form a key could leak in. */
-function forms(key: Uint8Array): { text: string[]; raw: Uint8Array } {
-  const hex = toHex(key);
-  const std = b64(key);
-  const url = std.replace(/\+/g, "-").replace(/\//g, "_");
-  return {
-    text: [hex, hex.toLowerCase(), std, std.replace(/=+$/, ""), url, url.replace(/=+$/, "")],
-    raw: key,
-  };
-}
-
-function containsBytes(hay: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return true;
-  }
-  return false;
-}
-
-async function* walk(dir: string): AsyncGenerator<string> {
-  for await (const e of Deno.readDir(dir)) {
-    const p = join(dir, e.name);
-    if (e.isDirectory) yield* walk(p);
-    else if (e.isFile) yield p;
-  }
-}
 
 Deno.test("S3/S4/S5: a full key-management run leaves no clear key in the home or any output", async () => {
   const work = await Deno.makeTempDir({ prefix: "icfare-s3-" });
@@ -372,19 +340,9 @@ Deno.test("S3/S4/S5: a full key-management run leaves no clear key in the home o
   assert(secrets.length >= 16, `secrets: ${secrets.length}`);
 
   // Scan every file under the home.
-  let files = 0;
-  for await (const f of walk(home)) {
-    files++;
-    const bytes = await Deno.readFile(f);
-    const text = new TextDecoder("latin1").decode(bytes);
-    for (const s of secrets) {
-      const fm = forms(s);
-      assert(!containsBytes(bytes, fm.raw), `${f}: holds raw key bytes`);
-      for (const t of fm.text) {
-        assert(!text.includes(t), `${f}: holds a key in text form ${fm.text.indexOf(t)}`);
-      }
-    }
-  }
+  const fileScan = await scanFiles([home], secrets);
+  assertEquals(fileScan.hits, []);
+  const files = fileScan.files;
   assert(files >= 2, `files scanned: ${files}`);
   // Scan every output; the one-time terminal displays may hold their own terminal key only.
   let outputs = 0;
@@ -394,12 +352,7 @@ Deno.test("S3/S4/S5: a full key-management run leaves no clear key in the home o
       for (const s of secrets) {
         const hex = toHex(s);
         if (oneTime.includes(r) && terminalKeys.has(hex)) continue;
-        for (const t of forms(s).text) {
-          assert(
-            !stream.includes(t),
-            `output of "${r.args.join(" ")}" holds a key`,
-          );
-        }
+        assert(!textHolds(stream, s), `output of "${r.args.join(" ")}" holds a key`);
       }
     }
   }
@@ -412,4 +365,25 @@ Deno.test("S3/S4/S5: a full key-management run leaves no clear key in the home o
     `S3 scan: ${files} files, ${outputs} output streams of ${runs.length} commands, ${secrets.length} keys x 6 text forms + raw: 0 hits`,
   );
   await Deno.remove(work, { recursive: true });
+});
+
+Deno.test("the scanner finds a planted key in every form it claims to cover", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "icfare-scan-" });
+  const key = crypto.getRandomValues(new Uint8Array(16));
+  const other = crypto.getRandomValues(new Uint8Array(16));
+  const forms = textForms(key);
+  for (const [i, t] of forms.entries()) {
+    await Deno.writeTextFile(join(dir, `t${i}.log`), `x ${t} y`);
+  }
+  await Deno.writeFile(join(dir, "raw.bin"), Uint8Array.from([1, 2, ...key, 3]));
+  await Deno.writeTextFile(join(dir, "clean.txt"), toHex(other).slice(0, 20));
+  const r = await scanFiles([dir], [key]);
+  assertEquals(r.files, forms.length + 2);
+  for (let i = 0; i < forms.length; i++) {
+    assert(r.hits.some((h) => h.includes(`t${i}.log`)), `form ${i}`);
+  }
+  assert(r.hits.some((h) => h.includes("raw.bin")));
+  assert(!r.hits.some((h) => h.includes("clean.txt")));
+  assertEquals((await scanFiles([dir], [other])).hits, []);
+  await Deno.remove(dir, { recursive: true });
 });
