@@ -137,7 +137,9 @@ Deno.test("mutated valid records: coded status, agreement, no hang", () => {
       }
       const t0 = performance.now();
       same(b);
-      assert(performance.now() - t0 < 50, "decode took too long");
+      // A hang detector, not a performance target (benchmarks hold those): far above any
+      // real decode time even on a loaded machine.
+      assert(performance.now() - t0 < 2000, "decode did not finish: hang suspected");
     }),
     { numRuns: SLOW ? 400_000 : 40_000 },
   );
