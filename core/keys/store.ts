@@ -399,7 +399,13 @@ export class KeyStore {
    * one audit entry. A `KeyStoreError`/`Tr31Error` from `fn` is audited as "refused".
    */
   private async mutate<
-    T extends { keyId?: string; kcv?: string; detail?: string; result?: "ok" | "refused" },
+    T extends {
+      keyId?: string;
+      kcv?: string;
+      detail?: string;
+      result?: "ok" | "refused";
+      events?: { keyId?: string; kcv?: string; detail?: string }[];
+    },
   >(
     op: string,
     fn: (d: StoreData) => T | Promise<T>,
@@ -432,18 +438,25 @@ export class KeyStore {
         }
         throw e;
       }
-      const entry = this.nextEntry({
-        op,
-        result: r.result ?? "ok",
-        keyId: r.keyId,
-        kcv: r.kcv,
-        detail: r.detail,
-      });
-      d.auditHead = { seq: entry.seq, hash: entry.hash };
+      // One audit entry per event (bulk operations), chained, the last one anchored.
+      const events = r.events ?? [r];
+      const entries: AuditEntry[] = [];
+      for (const ev of events) {
+        const entry = this.nextEntry({
+          op,
+          result: r.result ?? "ok",
+          keyId: ev.keyId,
+          kcv: ev.kcv,
+          detail: ev.detail,
+        });
+        entries.push(entry);
+        this.logHead = { seq: entry.seq, hash: entry.hash };
+      }
+      const last = entries[entries.length - 1];
+      d.auditHead = { seq: last.seq, hash: last.hash };
       d.generation++;
       await writeStore(this.home, this.master, d);
-      await appendLine(p.audit, entry);
-      this.logHead = { seq: entry.seq, hash: entry.hash };
+      await appendLines(p.audit, entries);
       this.data = d;
       return r;
     } finally {
@@ -1101,6 +1114,52 @@ export class KeyStore {
     return { terminal: r.t, keyHex, kcv: r.kcv };
   }
 
+  /**
+   * Registers many terminals in one write (one audit entry each); returns each key once.
+   * All or nothing: one bad or already registered id refuses the whole list.
+   */
+  async terminalAddMany(
+    terminalIds: string[],
+  ): Promise<{ terminalId: string; keyHex: string; kcv: string }[]> {
+    for (const id of terminalIds) {
+      if (!TERMINAL_RE.test(id)) {
+        throw new KeyStoreError(
+          "BAD_INPUT",
+          `terminal id: 8 letters or digits (9F1C), got "${id}"`,
+        );
+      }
+    }
+    if (new Set(terminalIds).size !== terminalIds.length) {
+      throw new KeyStoreError("BAD_INPUT", "terminal ids: listed twice");
+    }
+    const out: { terminalId: string; keyHex: string; kcv: string }[] = [];
+    await this.mutate("terminals.add", (d) => {
+      const have = new Set(d.terminals.map((t) => t.terminalId));
+      const events = [];
+      for (const terminalId of terminalIds) {
+        if (have.has(terminalId)) {
+          throw new KeyStoreError(
+            "TERMINAL_EXISTS",
+            `terminal ${terminalId} is already registered`,
+          );
+        }
+        const { rec, hex } = this.newTerminalKey(d, terminalId, 1);
+        d.terminals.push({
+          terminalId,
+          state: "active",
+          keyId: rec.id,
+          keyVersion: 1,
+          createdAt: now(),
+          updatedAt: now(),
+        });
+        out.push({ terminalId, keyHex: hex, kcv: rec.kcv });
+        events.push({ keyId: rec.id, kcv: rec.kcv, detail: `terminal ${terminalId}` });
+      }
+      return { events };
+    });
+    return out;
+  }
+
   private newTerminalKey(d: StoreData, terminalId: string, version: number) {
     const key = crypto.getRandomValues(new Uint8Array(32));
     try {
@@ -1379,9 +1438,13 @@ async function syncDir(dir: string) {
 }
 
 async function appendLine(path: string, entry: AuditEntry) {
+  await appendLines(path, [entry]);
+}
+
+async function appendLines(path: string, entries: AuditEntry[]) {
   const f = await Deno.open(path, { append: true, create: true, mode: 0o600 });
   try {
-    const line = new TextEncoder().encode(canonicalJson(entry) + "\n");
+    const line = new TextEncoder().encode(entries.map((e) => canonicalJson(e) + "\n").join(""));
     let off = 0;
     while (off < line.length) off += await f.write(line.subarray(off));
     await f.sync();

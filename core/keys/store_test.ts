@@ -460,3 +460,30 @@ Deno.test("engine source: IMK-AC keys reach the verification engine's interfaces
   assertEquals(toHex(k.value), "00".repeat(16));
   await Deno.remove(home, { recursive: true });
 });
+
+Deno.test("terminalAddMany: one write, one audit entry per terminal, all or nothing", async () => {
+  const { home, master, store } = await fresh();
+  const ids = Array.from({ length: 50 }, (_, i) => `LC${String(i).padStart(6, "0")}`);
+  const r = await store.terminalAddMany(ids);
+  assertEquals(r.length, 50);
+  assertEquals(new Set(r.map((x) => x.keyHex)).size, 50);
+  const ck = (await store.terminalKeys().hmacKey("LC000007"))!;
+  const msg = new TextEncoder().encode("x");
+  const raw = await crypto.subtle.importKey(
+    "raw",
+    fromHex(r[7].keyHex) as BufferSource,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  assertEquals(
+    toHex(new Uint8Array(await crypto.subtle.sign("HMAC", ck, msg))),
+    toHex(new Uint8Array(await crypto.subtle.sign("HMAC", raw, msg))),
+  );
+  assertEquals(await code(store.terminalAddMany(["LC900000", "LC000003"])), "TERMINAL_EXISTS");
+  assertEquals(store.terminalList().length, 50);
+  const v = await (await KeyStore.open(home, master)).verifyAudit();
+  assert(v.ok, JSON.stringify(v.problem));
+  assertEquals(v.entries, 1 + 50 + 1); // init, 50 adds, the refusal
+  await Deno.remove(home, { recursive: true });
+});
