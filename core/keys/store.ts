@@ -25,6 +25,7 @@ import {
 } from "./audit.ts";
 import type { AuditVerdict } from "./audit.ts";
 import { KeyStoreError } from "./errors.ts";
+import type { TerminalKeyLookup } from "../auth/terminal_keys.ts";
 import {
   checkKeyLength,
   kcv,
@@ -1232,7 +1233,7 @@ export class KeyStore {
    * The server's `TerminalKeyLookup` (core/auth/terminal_keys.ts): a non-extractable HMAC
    * key per active terminal, imported once and cached; null for unknown or disabled ones.
    */
-  terminalKeys(): { hmacKey(terminalId: string): Promise<CryptoKey | null> } {
+  terminalKeys(): TerminalKeyLookup {
     const cache = new Map<string, Promise<CryptoKey | null>>();
     return {
       hmacKey: (terminalId: string) => {
