@@ -3,10 +3,11 @@
  * here from the definitions in the standards so that the kernel holds no hand-typed magic
  * beyond the primitive definitions below.
  *
- * - DES (FIPS 46-3 / NIST SP 800-67): IP, FP = IP⁻¹, S-boxes S1..S8, P, PC-1, PC-2. The kernel
- *   uses combined S+P tables ("SP boxes") indexed by 6-bit groups already multiplied by 4, byte
- *   tables for IP/FP and PC-1, and nibble tables for PC-2 packing each 48-bit subkey into two
- *   words that line up with the round's rotated state (see `assembly/des.ts`).
+ * - DES (FIPS 46-3 / NIST SP 800-67): S-boxes S1..S8, P, PC-1, PC-2 (the kernel computes IP
+ *   by delta swaps; sym_tables_test.ts checks them against IP's table). The kernel uses combined
+ *   S-box/P tables ("SP boxes") indexed by 6-bit groups already multiplied by 4, byte tables for
+ *   PC-1, and byte tables for PC-2 packing each 48-bit subkey into two words that line up with
+ *   the round's rotated state (see `assembly/des.ts`).
  * - SM4 (GB/T 32907-2016): the S-box computed from its algebraic form
  *   S(x) = A·I(A·x ⊕ C) ⊕ C over GF(2⁸) mod x⁸+x⁷+x⁶+x⁵+x⁴+x²+1, checked against the first
  *   row printed in the standard; T-tables L(S(a) << 8k); the key schedule's CK constants.
@@ -17,13 +18,6 @@
  */
 
 // ---- DES definitions (FIPS 46-3, bit 1 = most significant) ----
-// deno-fmt-ignore
-const IP = [
-  58, 50, 42, 34, 26, 18, 10, 2, 60, 52, 44, 36, 28, 20, 12, 4,
-  62, 54, 46, 38, 30, 22, 14, 6, 64, 56, 48, 40, 32, 24, 16, 8,
-  57, 49, 41, 33, 25, 17, 9, 1, 59, 51, 43, 35, 27, 19, 11, 3,
-  61, 53, 45, 37, 29, 21, 13, 5, 63, 55, 47, 39, 31, 23, 15, 7,
-];
 // deno-fmt-ignore
 const P = [
   16, 7, 20, 21, 29, 12, 28, 17, 1, 15, 23, 26, 5, 18, 31, 10,
@@ -85,7 +79,6 @@ function check(cond: boolean, what: string): void {
 
 // Sanity checks on the typed definitions: permutations are permutations, S-box rows are
 // permutations of 0..15.
-check(new Set(IP).size === 64 && IP.every((v) => v >= 1 && v <= 64), "IP");
 check(new Set(P).size === 32 && P.every((v) => v >= 1 && v <= 32), "P");
 check(new Set(PC1).size === 56 && PC1.every((v) => v % 8 !== 0), "PC1");
 check(new Set(PC2).size === 48 && PC2.every((v) => v >= 1 && v <= 56), "PC2");
@@ -106,9 +99,6 @@ function permute(x: bigint, table: number[], inWidth: number): bigint {
 }
 const u32 = (x: bigint | number) => Number(BigInt(x) & 0xffffffffn) >>> 0;
 
-const FP = new Array<number>(64);
-IP.forEach((src, i) => (FP[src - 1] = i + 1));
-
 /** SP box i (0..7): entry for the 6-bit group b1..b6, stored at index b (kernel scales by 4). */
 function spTables(): number[] {
   const out: number[] = [];
@@ -118,19 +108,6 @@ function spTables(): number[] {
       const col = (b >> 1) & 15;
       const s = BigInt(S[i][row * 16 + col]) << BigInt(28 - 4 * i);
       out.push(u32(permute(s, P, 32)));
-    }
-  }
-  return out;
-}
-
-/** Byte tables for a 64→64 permutation: [byte j][value] → (hi, lo) contribution. */
-function byteTables(table: number[]): number[] {
-  const out: number[] = [];
-  for (let j = 0; j < 8; j++) {
-    for (let v = 0; v < 256; v++) {
-      const x = BigInt(v) << BigInt(56 - 8 * j);
-      const y = permute(x, table, 64);
-      out.push(u32(y >> 32n), u32(y));
     }
   }
   return out;
@@ -313,18 +290,6 @@ export function generate(): string {
       "DES S-box+P tables: 8 × 64 u32, box i at byte offset 256·i, index·4.",
       "u32",
       spTables(),
-    ),
-    emit(
-      "DES_IP",
-      "DES initial permutation: [byte j][value] → (L, R), 8 × 256 × 2 u32.",
-      "u32",
-      byteTables(IP),
-    ),
-    emit(
-      "DES_FP",
-      "DES final permutation over R16‖L16: [byte j][value] → (hi, lo).",
-      "u32",
-      byteTables(FP),
     ),
     emit("DES_PC1", "DES PC-1: [key byte j][value] → (C, D), 8 × 256 × 2 u32.", "u32", pc1Tables()),
     emit(

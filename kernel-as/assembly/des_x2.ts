@@ -7,7 +7,8 @@
 //     io: 16 bytes, block A then block B (big-endian bytes); results replace them.
 //     Both schedules must have the same number of keys (1 or 3).
 
-import { DES_FP, DES_IP, DES_SP } from "./sym_tables";
+import { DES_SP } from "./sym_tables";
+import { desFp, desIp } from "./des";
 
 // @ts-ignore: decorator
 @inline function f(r: u32, k0: u32, k1: u32): u32 {
@@ -25,29 +26,12 @@ import { DES_FP, DES_IP, DES_SP } from "./sym_tables";
         load<u32>(v >> 24, DES_SP + 1 * 256)));
 }
 
-// @ts-ignore: decorator
-@inline function perm(table: usize, p: usize, out: usize): void {
-  let a: u32 = 0, b: u32 = 0;
-  for (let j: usize = 0; j < 8; j++) {
-    const q = table + (j << 11) + (<usize>load<u8>(p + j) << 3);
-    a |= load<u32>(q); b |= load<u32>(q, 4);
-  }
-  store<u32>(out, a); store<u32>(out, b, 4);
-}
-
-// @ts-ignore: decorator
-@inline function putBE(p: usize, hi: u32, lo: u32): void {
-  store<u32>(p, bswap<u32>(hi)); store<u32>(p, bswap<u32>(lo), 4);
-}
-
-const HALVES: usize = memory.data(16, 16);
-
 /** Two blocks at `io` (A then B) through their schedules, in place. */
 export function desCryptX2(schedA: usize, schedB: usize, io: usize, decrypt: bool): void {
-  perm(DES_IP, io, HALVES);
-  perm(DES_IP, io + 8, HALVES + 8);
-  let la = load<u32>(HALVES), ra = load<u32>(HALVES, 4);
-  let lb = load<u32>(HALVES, 8), rb = load<u32>(HALVES, 12);
+  const xa = desIp(bswap<u32>(load<u32>(io)), bswap<u32>(load<u32>(io, 4)));
+  const xb = desIp(bswap<u32>(load<u32>(io, 8)), bswap<u32>(load<u32>(io, 12)));
+  let la = <u32>(xa >> 32), ra = <u32>xa;
+  let lb = <u32>(xb >> 32), rb = <u32>xb;
   const stages: i32 = load<u32>(schedA) == 1 ? 1 : 3;
   for (let s: i32 = 0; s < stages; s++) {
     // EDE: encrypt runs K1 e, K2 d, K3 e; decrypt runs K3 d, K2 e, K1 d.
@@ -93,10 +77,6 @@ export function desCryptX2(schedA: usize, schedB: usize, io: usize, decrypt: boo
     let t = la; la = ra; ra = t;
     t = lb; lb = rb; rb = t;
   }
-  putBE(HALVES, la, ra);
-  putBE(HALVES + 8, lb, rb);
-  perm(DES_FP, HALVES, HALVES);
-  perm(DES_FP, HALVES + 8, HALVES + 8);
-  store<u64>(io, bswap<u64>((<u64>load<u32>(HALVES) << 32) | <u64>load<u32>(HALVES, 4)));
-  store<u64>(io + 8, bswap<u64>((<u64>load<u32>(HALVES, 8) << 32) | <u64>load<u32>(HALVES, 12)));
+  store<u64>(io, bswap<u64>(desFp(la, ra)));
+  store<u64>(io + 8, bswap<u64>(desFp(lb, rb)));
 }
