@@ -430,6 +430,10 @@ export function sm4CbcMac(key: Uint8Array, data: Uint8Array, padding: MacPadding
   return mem.slice(OUT_BASE, OUT_BASE + 16);
 }
 
+/** Items per kernel call of the batch MACs; their descriptors sit at the start of IN. */
+const MAC_BATCH_MAX = 65536;
+const MAC_BATCH_DATA = IN_BASE + 12 * MAC_BATCH_MAX;
+
 /** One item of a batch MAC: a 16-byte key and the data to authenticate. */
 export interface MacItem {
   readonly key: Uint8Array;
@@ -454,32 +458,28 @@ function macBatch(
       `out must be a Uint8Array of at least ${items.length * mlen} bytes`,
     );
   }
-  const maxCount = Math.floor(OUT_SIZE / mlen);
+  // One pass: descriptors at the start of IN (room for MAC_BATCH_MAX items), keys and data
+  // after them; a chunk goes to the kernel when either runs out.
+  const maxCount = Math.min(MAC_BATCH_MAX, Math.floor(OUT_SIZE / mlen));
+  const end = IN_BASE + IN_SIZE;
+  const algorithm = kind === 3 ? "ISO 9797-1 algorithm 3" : "SM4";
   let i = 0;
   while (i < items.length) {
     const start = i;
-    let used = 0;
     let n = 0;
+    let ptr = MAC_BATCH_DATA;
+    let w = IN_BASE >>> 2;
     while (i < items.length && n < maxCount) {
       const it = items[i];
       if (typeof it !== "object" || it === null) {
         throw new SymError("SYM_ARGUMENT", `items[${i}] must be {key, data}`);
       }
-      key16(it.key, `items[${i}].key`, kind === 3 ? "ISO 9797-1 algorithm 3" : "SM4");
-      macData(it.data, pad, bs, `items[${i}].data`);
-      const need = used + 16 + it.data.length + 12 * (n + 1);
-      if (need > IN_SIZE) {
-        if (n === 0) fitsIn(need, `items[${i}].data`);
+      const key = key16(it.key, `items[${i}].key`, algorithm);
+      const data = macData(it.data, pad, bs, `items[${i}].data`);
+      if (ptr + 16 + data.length > end) {
+        if (n === 0) fitsIn(16 + data.length, `items[${i}].data`, end - MAC_BATCH_DATA);
         break;
       }
-      used += 16 + it.data.length;
-      n++;
-      i++;
-    }
-    let ptr = IN_BASE + 12 * n;
-    let w = IN_BASE >>> 2;
-    for (let k = start; k < i; k++) {
-      const { key, data } = items[k];
       mem.set(key, ptr);
       mem32[w++] = ptr;
       ptr += 16;
@@ -487,6 +487,8 @@ function macBatch(
       mem32[w++] = ptr;
       mem32[w++] = data.length;
       ptr += data.length;
+      n++;
+      i++;
     }
     const st = kMacBatch(kind, IN_BASE, n, pad, OUT_BASE);
     if (st !== Status.OK) checkSym(st, `${name} items[${start + kMacBatchFailed()}]`);

@@ -275,3 +275,21 @@ Deno.test("bad input is a clear error naming the argument, never a wrong answer"
   );
   assertEquals(e2.message.startsWith("items[1].data"), true, e2.message);
 });
+
+Deno.test("batch MACs split across kernel calls: many items, and data larger than IN", () => {
+  const key = h("0123456789ABCDEFFEDCBA9876543210");
+  const many = Array.from({ length: 70_000 }, (_, i) => ({ key, data: Uint8Array.of(i & 0xff) }));
+  const out = sm4CbcMacBatch(many, 2);
+  for (const i of [0, 1, 65_535, 65_536, 69_999]) {
+    assertEquals(toHex(out.subarray(16 * i, 16 * i + 16)), toHex(sm4CbcMac(key, many[i].data, 2)));
+  }
+  const big = new Uint8Array(10 * 1024 * 1024).map((_, i) => i);
+  const items = [0, 1, 2].map((k) => ({ key, data: big.subarray(k, big.length - 8 * k) }));
+  const macs = macIso9797Alg3Batch(items, 1);
+  for (let k = 0; k < 3; k++) {
+    assertEquals(
+      toHex(macs.subarray(8 * k, 8 * k + 8)),
+      toHex(macIso9797Alg3(key, items[k].data, 1)),
+    );
+  }
+});
