@@ -1,6 +1,7 @@
-// Batch MAC helpers: two records' CBC-MAC chains interleaved (ISO 9797-1 algorithm 3 with
-// DES, SM4 CBC-MAC). Each record has its own key and length; the common prefix of blocks runs
-// two-wide, the longer record's remaining blocks run alone.
+// Batch MAC helpers: four (or two) records' CBC-MAC chains interleaved (ISO 9797-1 algorithm 3
+// with DES, SM4 CBC-MAC). A CBC chain is serial, so only independent records can overlap. Each
+// record has its own key and length; the blocks all of them have run four- (two-) wide, then
+// each record's remaining blocks run alone. Not re-entrant (static scratch).
 
 import { desCrypt, desKeyOne } from "./des";
 import { desCryptX2, desCryptX4 } from "./des_x2";
