@@ -98,6 +98,12 @@ function initialWord(alg: i32, i: usize): u32 {
   return 0xB0FB0E4E;
 }
 
+/** Big-endian to host order in each 32-bit lane. */
+// @ts-ignore: decorator
+@inline function bswap4(v: v128): v128 {
+  return i8x16.shuffle(v, v, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+}
+
 // @ts-ignore: decorator
 @inline function laneBlock(lane: usize, k: u32): usize {
   const full = load<u32>(LANE_FULL + (lane << 2));
@@ -127,12 +133,19 @@ function hashGroup4(alg: i32, d: usize, out: usize): void {
     v128.store(STATE4 + (i << 4), i32x4.splat(<i32>initialWord(alg, i)));
   }
   for (let k: u32 = 0; k < common; k++) {
-    // Transpose: word i of lane j to TW + 16·i + 4·j, host order.
-    for (let lane: usize = 0; lane < 4; lane++) {
-      const p = laneBlock(lane, k);
-      for (let i: usize = 0; i < 16; i++) {
-        store<u32>(TW + (i << 4) + (lane << 2), bswap<u32>(load<u32>(p + (i << 2))));
-      }
+    // Transpose: word i of lane j to TW + 16·i + 4·j, host order — per group of four words,
+    // byte-swap each lane's vector, then a 4×4 transpose by shuffles.
+    const pa = laneBlock(0, k), pb = laneBlock(1, k), pc = laneBlock(2, k), pd = laneBlock(3, k);
+    for (let g: usize = 0; g < 64; g += 16) {
+      const a = bswap4(v128.load(pa + g)), b = bswap4(v128.load(pb + g));
+      const c = bswap4(v128.load(pc + g)), e = bswap4(v128.load(pd + g));
+      const t0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
+      const t2 = v128.shuffle<i32>(c, e, 0, 4, 1, 5), t3 = v128.shuffle<i32>(c, e, 2, 6, 3, 7);
+      const q = TW + (g << 2);
+      v128.store(q, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
+      v128.store(q, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 16);
+      v128.store(q, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 32);
+      v128.store(q, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 48);
     }
     if (alg == HASH_SHA1) sha1CompressX4(STATE4, TW);
     else if (alg == HASH_SHA256) sha256CompressX4(STATE4, TW);
