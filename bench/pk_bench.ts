@@ -16,7 +16,7 @@ import process from "node:process";
 import forge from "node-forge";
 import { sm2 as smCrypto } from "sm-crypto";
 import { fromHex, toHex } from "../core/hex.ts";
-import { rsaPublicBigInt } from "../core/pki/rsa_bigint.ts";
+import { rsaPublicBigInt, rsaRecover } from "../core/pki/rsa_bigint.ts";
 import {
   rsaCacheClear,
   rsaPublic,
@@ -102,6 +102,7 @@ interface Impl {
 }
 
 const BATCH = 256;
+const POOL = 4096;
 
 function rsaImpls(c: RsaCase): Impl[] {
   const key = createPublicKey({
@@ -113,6 +114,15 @@ function rsaImpls(c: RsaCase): Impl[] {
     new forge.jsbn.BigInteger(String(c.e), 10),
   );
   const inStr = binaryString(c.input);
+  // One-off keys: a pool of distinct moduli (the first is the case's own), each above input.
+  const pool = [c.modulus];
+  for (let i = 1; i < POOL; i++) {
+    const m = rand(c.modulus.length);
+    m[0] |= 0x80;
+    m[m.length - 1] |= 1;
+    pool.push(m);
+  }
+  let poolIndex = 0;
   const items = Array.from({ length: BATCH }, () => ({
     modulus: c.modulus,
     exponent: c.exponent,
@@ -134,6 +144,17 @@ function rsaImpls(c: RsaCase): Impl[] {
       name: `kernel rsaPublicBatch (${BATCH} per call)`,
       perCall: BATCH,
       run: () => rsaPublicBatch(items)[BATCH - 1].output!,
+    },
+    {
+      name: "rsaRecover, recurring key (verification path: kernel)",
+      run: () => rsaRecover(c.modulus, c.exponent, c.input),
+    },
+    {
+      name: `rsaRecover, one-off keys (${POOL} moduli in turn: BigInt)`,
+      run: () => {
+        const i = poolIndex++ % POOL;
+        return rsaRecover(pool[i], c.exponent, c.input);
+      },
     },
     {
       name: "V8 BigInt (bytes in/out)",

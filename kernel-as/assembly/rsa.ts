@@ -414,10 +414,15 @@ export function rsaSlotPublic(
   return ST_OK;
 }
 
-/** FNV-1a of the modulus bytes; the automatic slot is hash % RSA_AUTO_SLOTS. */
+/**
+ * FNV-1a over the modulus length and its last 32 bytes (random-looking for any real key);
+ * the automatic slot is hash % RSA_AUTO_SLOTS. Hits are confirmed by a full comparison.
+ */
 function modHash(modPtr: usize, modLen: u32): u32 {
-  let h: u32 = 0x811C9DC5;
-  for (let i: u32 = 0; i < modLen; i++) h = (h ^ <u32>load<u8>(modPtr + i)) * 0x01000193;
+  let h: u32 = (0x811C9DC5 ^ modLen) * 0x01000193;
+  for (let i: u32 = modLen - 32; i < modLen; i++) {
+    h = (h ^ <u32>load<u8>(modPtr + i)) * 0x01000193;
+  }
   return h;
 }
 
@@ -430,7 +435,11 @@ const SEEN: usize = memory.data(<i32>SEEN_BUCKETS * 4);
 function slotHolds(slot: u32, modPtr: usize, modLen: u32): bool {
   const s = slotAt(slot);
   if (load<u32>(s + S_VALID) != 1 || load<u32>(s + S_LEN) != modLen) return false;
-  return memory.compare(s + S_MOD, modPtr, modLen) == 0;
+  const a = s + S_MOD;
+  let i: usize = 0;
+  for (; i + 8 <= <usize>modLen; i += 8) if (load<u64>(a + i) != load<u64>(modPtr + i)) return false;
+  for (; i < <usize>modLen; i++) if (load<u8>(a + i) != load<u8>(modPtr + i)) return false;
+  return true;
 }
 
 /** Raw public operation with the automatic context cache (set-up only on a miss). */
