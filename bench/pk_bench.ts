@@ -134,7 +134,7 @@ function rsaImpls(c: RsaCase): Impl[] {
       run: () => rsaPublic(c.modulus, c.exponent, c.input),
     },
     {
-      name: "kernel rsaPublic (context set up per call)",
+      name: "kernel rsaPublic, new modulus each call (e=3: no set-up)",
       run: () => {
         rsaCacheClear();
         return rsaPublic(c.modulus, c.exponent, c.input);

@@ -8,7 +8,9 @@
 // products below 2^56, so it stays below 2^64. The products are formed four at a time with
 // WASM SIMD (i64x2.extmul_{low,high}_i32x4_u) over interleaved operands. R = 2^(28k).
 // Per-modulus set-up (n0inv, R^2 mod n by shift-and-reduce) is cached in slots, so a CA or
-// issuer key costs its set-up once; e = 3 then takes three Montgomery products.
+// issuer key costs its set-up once; e = 3 then takes three Montgomery products. The first
+// time rsaPublicRaw sees a modulus with e = 3 (an ICC key, used once per card) it skips the
+// set-up: two plain products, each reduced by schoolbook division (cubePlain).
 //
 // Montgomery contexts live in slots of PK scratch (RSA_SLOTS of them, RSA_SLOT_BYTES each):
 //   +0   u32 k (limbs), +4 u32 n0inv (-n^-1 mod 2^28), +8 u32 modulus bytes, +12 u32 valid
@@ -414,6 +416,133 @@ export function rsaSlotPublic(
   return ST_OK;
 }
 
+// ---- set-up-free path for e = 3 (one-off keys): plain products and division ----
+
+const PLAIN_N: usize = PK_BASE + 0xC00; // modulus limbs
+const PA: usize = PK_BASE + 0xD40; // a_0..a_(k-1), then 4 zero limbs
+const PBR: usize = PK_BASE + 0xE80; // 4 zero limbs, b_(k-1)..b_0, 4 zero limbs
+const PW: usize = PK_BASE + 0x1000; // 2k+1 limbs: product, then remainder
+const PX2: usize = PK_BASE + 0x1300; // x^2 mod n
+
+/** out[0..2k) = a·b (k limbs each), product scanning with SIMD products (columns < 2^63). */
+function mulFull(out: usize, a: usize, b: usize, k: u32): void {
+  for (let j: u32 = 0; j < k; j++) store<u32>(PA + (<usize>j << 2), load<u32>(a + (<usize>j << 2)));
+  store<u64>(PA + (<usize>k << 2), 0);
+  store<u64>(PA + (<usize>k << 2), 0, 8);
+  store<u64>(PBR, 0);
+  store<u64>(PBR, 0, 8);
+  for (let j: u32 = 0; j < k; j++) {
+    store<u32>(PBR + 16 + (<usize>(k - 1 - j) << 2), load<u32>(b + (<usize>j << 2)));
+  }
+  store<u64>(PBR + 16 + (<usize>k << 2), 0);
+  store<u64>(PBR + 16 + (<usize>k << 2), 0, 8);
+  let acc: u64 = 0;
+  const cols = k + k - 1;
+  for (let c: u32 = 0; c < cols; c++) {
+    const j0: u32 = c < k ? 0 : c - k + 1;
+    const j1: u32 = c < k ? c : k - 1;
+    const groups = (j1 - j0 + 4) >>> 2;
+    let pa = PA + (<usize>j0 << 2);
+    let pb = PBR + 16 + (<usize>(k - 1 - (c - j0)) << 2);
+    let v = i64x2.splat(0);
+    for (let g: u32 = 0; g < groups; g++) {
+      const x = v128.load(pa);
+      const y = v128.load(pb);
+      v = i64x2.add(v, i64x2.extmul_low_i32x4_u(x, y));
+      v = i64x2.add(v, i64x2.extmul_high_i32x4_u(x, y));
+      pa += 16;
+      pb += 16;
+    }
+    acc += <u64>i64x2.extract_lane(v, 0) + <u64>i64x2.extract_lane(v, 1);
+    store<u32>(out + (<usize>c << 2), <u32>acc & MASK);
+    acc >>= LIMB_BITS;
+  }
+  store<u32>(out + (<usize>cols << 2), <u32>acc & MASK);
+  store<u32>(out + (<usize>(cols + 1) << 2), 0);
+}
+
+/**
+ * W[0..k) = W mod n for W of 2k limbs (below n·2^(28(k+1))): schoolbook division, one quotient
+ * digit per step, estimated in f64 from the top three limbs (off by at most one), corrected.
+ */
+function reduceWide(W: usize, n: usize, k: u32, nf: f64): void {
+  for (let p: i32 = <i32>k; p >= 0; p--) {
+    const base = W + (<usize>p << 2);
+    const t = <u32>p + k;
+    const tf = limbF(W, t) * TWO28 * TWO28 + limbF(W, t - 1) * TWO28 + limbF(W, t - 2);
+    const q = <i64>Math.floor(tf / nf);
+    let borrow: i64 = 0;
+    if (q > 0) {
+      for (let i: u32 = 0; i < k; i++) {
+        const pp = base + (<usize>i << 2);
+        const d = <i64>load<u32>(pp) - q * <i64>load<u32>(n + (<usize>i << 2)) + borrow;
+        store<u32>(pp, <u32>d & MASK);
+        borrow = d >> LIMB_BITS;
+      }
+    }
+    let top: i64 = <i64>load<u32>(W + (<usize>t << 2)) + borrow;
+    while (top < 0) {
+      let c: u32 = 0;
+      for (let i: u32 = 0; i < k; i++) {
+        const pp = base + (<usize>i << 2);
+        const v = load<u32>(pp) + load<u32>(n + (<usize>i << 2)) + c;
+        store<u32>(pp, v & MASK);
+        c = v >>> LIMB_BITS;
+      }
+      top += <i64>c;
+    }
+    while (top > 0 || geq(base, n, k)) {
+      let b: i32 = 0;
+      for (let i: u32 = 0; i < k; i++) {
+        const pp = base + (<usize>i << 2);
+        const d = <i32>load<u32>(pp) - <i32>load<u32>(n + (<usize>i << 2)) - b;
+        store<u32>(pp, <u32>d & MASK);
+        b = d < 0 ? 1 : 0;
+      }
+      top -= <i64>b;
+    }
+    store<u32>(W + (<usize>t << 2), 0);
+  }
+}
+
+/** True when the exponent bytes encode exactly 3 (leading zero bytes allowed). */
+function isThree(expPtr: usize, expLen: u32): bool {
+  if (expLen == 0) return false;
+  for (let i: u32 = 0; i + 1 < expLen; i++) if (load<u8>(expPtr + i) != 0) return false;
+  return load<u8>(expPtr + expLen - 1) == 3;
+}
+
+/**
+ * out = in^3 mod n without a Montgomery context (for a modulus seen for the first time):
+ * two plain products, each reduced by division. Checks as rsaSlotPublic.
+ */
+function cubePlain(modPtr: usize, modLen: u32, inPtr: usize, inLen: u32, outPtr: usize): i32 {
+  if (!inBounds(inPtr, inLen) || !inBounds(outPtr, modLen)) return ST_BAD_ARGUMENT;
+  if (inLen != modLen) return ST_PK_INPUT_LENGTH;
+  let less = false;
+  for (let i: u32 = 0; i < modLen; i++) {
+    const x = load<u8>(inPtr + i);
+    const y = load<u8>(modPtr + i);
+    if (x != y) {
+      less = x < y;
+      break;
+    }
+  }
+  if (!less) return ST_PK_INPUT_RANGE;
+  const k = (modLen * 8 + LIMB_BITS - 1) / LIMB_BITS;
+  bytesToLimbs(PLAIN_N, modPtr, modLen, k);
+  const n = PLAIN_N;
+  const nf = limbF(n, k - 1) * TWO28 + limbF(n, k - 2) + limbF(n, k - 3) / TWO28;
+  bytesToLimbs(W_X, inPtr, inLen, k);
+  mulFull(PW, W_X, W_X, k);
+  reduceWide(PW, n, k, nf);
+  copyLimbs(PX2, PW, k);
+  mulFull(PW, PX2, W_X, k);
+  reduceWide(PW, n, k, nf);
+  limbsToBytes(outPtr, PW, k, modLen);
+  return ST_OK;
+}
+
 /**
  * FNV-1a over the modulus length and its last 32 bytes (random-looking for any real key);
  * the automatic slot is hash % RSA_AUTO_SLOTS. Hits are confirmed by a full comparison.
@@ -455,8 +584,15 @@ export function rsaPublicRaw(
   if (!inBounds(modPtr, modLen)) return ST_BAD_ARGUMENT;
   const st = checkModulus(modPtr, modLen);
   if (st != ST_OK) return st;
-  const slot = modHash(modPtr, modLen) % RSA_AUTO_SLOTS;
+  const h = modHash(modPtr, modLen);
+  const slot = h % RSA_AUTO_SLOTS;
   if (!slotHolds(slot, modPtr, modLen)) {
+    // First sighting of a modulus with e = 3 (an ICC key, used once per card): no set-up.
+    const seen = SEEN + (<usize>(h % SEEN_BUCKETS) << 2);
+    if (load<u32>(seen) != h && inBounds(expPtr, expLen) && isThree(expPtr, expLen)) {
+      store<u32>(seen, h);
+      return cubePlain(modPtr, modLen, inPtr, inLen, outPtr);
+    }
     const s2 = rsaSlotInit(slot, modPtr, modLen);
     if (s2 != ST_OK) return s2;
   }
