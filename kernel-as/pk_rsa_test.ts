@@ -292,7 +292,14 @@ Deno.test("RSA: rsaPublicIfCached sets up a context only from a modulus's second
   const x = randomBelow(rand, n);
   const e = Uint8Array.of(3);
   const want = toHex(bigIntToBytes(modPow(bytesToBigInt(x), 3n, bytesToBigInt(n)), 144));
-  assertEquals(rsaPublicIfCached(n, e, x), null); // first sighting: nothing computed
+  assertEquals(rsaPublicIfCached(n, e, x), null); // first sighting with e = 3: nothing computed
+  const f4 = Uint8Array.of(1, 0, 1);
+  const n2 = randomModulus(rand, 144);
+  const x2 = randomBelow(rand, n2);
+  assertEquals( // other exponents are computed at once
+    bytesToBigInt(rsaPublicIfCached(n2, f4, x2)!),
+    modPow(bytesToBigInt(x2), 65537n, bytesToBigInt(n2)),
+  );
   assertEquals(toHex(rsaPublicIfCached(n, e, x)!), want); // second: set up and computed
   assertEquals(toHex(rsaPublicIfCached(n, e, x)!), want); // cached
   const m = randomModulus(rand, 144);

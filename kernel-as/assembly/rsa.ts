@@ -600,10 +600,11 @@ export function rsaPublicRaw(
 }
 
 /**
- * As rsaPublicRaw, but sets up a context only for a modulus seen before: the first sighting
- * of a modulus answers ST_PK_NOT_CACHED (and remembers it), so a caller can take a path
- * without set-up cost for one-off keys (EMV ICC keys) while CA and issuer keys, which recur,
- * get a cached context from their second use on.
+ * As rsaPublicRaw, but the first sighting of a modulus with e = 3 answers ST_PK_NOT_CACHED
+ * (and remembers it) instead of computing, so a caller can take a faster path for one-off
+ * keys (EMV ICC keys; V8 BigInt beats the kernel's set-up-free path there) while CA and issuer
+ * keys, which recur, get a cached context from their second use on. Other exponents are
+ * computed at once (set-up plus Montgomery is as fast as BigInt for them).
  */
 export function rsaPublicIfCached(
   modPtr: usize,
@@ -621,7 +622,7 @@ export function rsaPublicIfCached(
   const slot = h % RSA_AUTO_SLOTS;
   if (!slotHolds(slot, modPtr, modLen)) {
     const seen = SEEN + (<usize>(h % SEEN_BUCKETS) << 2);
-    if (load<u32>(seen) != h) {
+    if (load<u32>(seen) != h && inBounds(expPtr, expLen) && isThree(expPtr, expLen)) {
       store<u32>(seen, h);
       return ST_PK_NOT_CACHED;
     }
