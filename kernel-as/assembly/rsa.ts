@@ -10,7 +10,8 @@
 // Per-modulus set-up (n0inv, R^2 mod n by shift-and-reduce) is cached in slots, so a CA or
 // issuer key costs its set-up once; e = 3 then takes three Montgomery products. The first
 // time rsaPublicRaw sees a modulus with e = 3 (an ICC key, used once per card) it skips the
-// set-up: two plain products, each reduced by schoolbook division (cubePlain).
+// set-up: two plain products, each reduced by schoolbook division with SIMD digit
+// subtractions (cubePlain, reduceWideLazy).
 //
 // Montgomery contexts live in slots of PK scratch (RSA_SLOTS of them, RSA_SLOT_BYTES each):
 //   +0   u32 k (limbs), +4 u32 n0inv (-n^-1 mod 2^28), +8 u32 modulus bytes, +12 u32 valid
@@ -461,47 +462,82 @@ function mulFull(out: usize, a: usize, b: usize, k: u32): void {
   store<u32>(out + (<usize>(cols + 1) << 2), 0);
 }
 
+const W64: usize = PK_BASE + 0x1440; // 2k+3 signed 64-bit limbs for reduceWideLazy
+
 /**
- * W[0..k) = W mod n for W of 2k limbs (below n·2^(28(k+1))): schoolbook division, one quotient
- * digit per step, estimated in f64 from the top three limbs (off by at most one), corrected.
+ * W[0..k) = W mod n for W of 2k limbs (below n·2^(28(k+1))): schoolbook division, one
+ * quotient digit per step estimated in f64 from the top limbs (nf = n's top three limbs as
+ * n[k-1]·2^28 + n[k-2] + n[k-3]/2^28), the subtractions done four limbs at a time in SIMD on
+ * signed 64-bit limbs whose carries are deferred. Each step first normalizes the six limbs
+ * under the top (carries from further down shift the estimate by under 2^-27 of a unit), so
+ * the f64 estimate stays within one of the true digit; the remainder stays in (-n, 2n)·2^(28p)
+ * and the final full normalization needs at most two corrections. |limb| < 2^63 because each
+ * limb takes at most k+1 subtractions of |q·n_i| <= 2^57.
  */
-function reduceWide(W: usize, n: usize, k: u32, nf: f64): void {
+function reduceWideLazy(W: usize, n: usize, k: u32, nf: f64): void {
+  const top2k = k + k;
+  for (let j: u32 = 0; j <= top2k; j++) {
+    store<i64>(W64 + (<usize>j << 3), <i64>load<u32>(W + (<usize>j << 2)));
+  }
+  for (let j: u32 = top2k + 1; j < top2k + 4; j++) store<i64>(W64 + (<usize>j << 3), 0);
+  for (let i: u32 = k; i < k + 4; i++) store<u32>(n + (<usize>i << 2), 0); // SIMD overread
   for (let p: i32 = <i32>k; p >= 0; p--) {
-    const base = W + (<usize>p << 2);
     const t = <u32>p + k;
-    const tf = limbF(W, t) * TWO28 * TWO28 + limbF(W, t - 1) * TWO28 + limbF(W, t - 2);
+    let c: i64 = 0;
+    for (let j: u32 = t - 6; j < t; j++) {
+      const pj = W64 + (<usize>j << 3);
+      const v = load<i64>(pj) + c;
+      store<i64>(pj, v & <i64>MASK);
+      c = v >> LIMB_BITS;
+    }
+    const top = load<i64>(W64 + (<usize>t << 3)) + c;
+    const tf = <f64>top * TWO28 * TWO28 + <f64>load<i64>(W64 + (<usize>(t - 1) << 3)) * TWO28 +
+      <f64>load<i64>(W64 + (<usize>(t - 2) << 3)) +
+      <f64>load<i64>(W64 + (<usize>(t - 3) << 3)) / TWO28;
     const q = <i64>Math.floor(tf / nf);
-    let borrow: i64 = 0;
-    if (q > 0) {
-      for (let i: u32 = 0; i < k; i++) {
-        const pp = base + (<usize>i << 2);
-        const d = <i64>load<u32>(pp) - q * <i64>load<u32>(n + (<usize>i << 2)) + borrow;
-        store<u32>(pp, <u32>d & MASK);
-        borrow = d >> LIMB_BITS;
+    if (q != 0) {
+      const qv = i32x4.splat(<i32>q);
+      let pw = W64 + (<usize>p << 3);
+      let pn = n;
+      const end = n + (<usize>k << 2);
+      while (pn < end) {
+        const nv = v128.load(pn);
+        v128.store(pw, i64x2.sub(v128.load(pw), i64x2.extmul_low_i32x4_s(qv, nv)));
+        v128.store(pw, i64x2.sub(v128.load(pw, 16), i64x2.extmul_high_i32x4_s(qv, nv)), 16);
+        pw += 32;
+        pn += 16;
       }
     }
-    let top: i64 = <i64>load<u32>(W + (<usize>t << 2)) + borrow;
-    while (top < 0) {
-      let c: u32 = 0;
-      for (let i: u32 = 0; i < k; i++) {
-        const pp = base + (<usize>i << 2);
-        const v = load<u32>(pp) + load<u32>(n + (<usize>i << 2)) + c;
-        store<u32>(pp, v & MASK);
-        c = v >>> LIMB_BITS;
-      }
-      top += <i64>c;
+    // fold the top limb into the one below; it is the next step's top
+    const below = W64 + (<usize>(t - 1) << 3);
+    store<i64>(below, load<i64>(below) + (top << LIMB_BITS));
+    store<i64>(W64 + (<usize>t << 3), 0);
+  }
+  let c: i64 = 0;
+  for (let j: u32 = 0; j < k; j++) {
+    const v = load<i64>(W64 + (<usize>j << 3)) + c;
+    store<u32>(W + (<usize>j << 2), <u32>(v & <i64>MASK));
+    c = v >> LIMB_BITS;
+  }
+  while (c < 0) {
+    let cy: u32 = 0;
+    for (let i: u32 = 0; i < k; i++) {
+      const pp = W + (<usize>i << 2);
+      const v = load<u32>(pp) + load<u32>(n + (<usize>i << 2)) + cy;
+      store<u32>(pp, v & MASK);
+      cy = v >>> LIMB_BITS;
     }
-    while (top > 0 || geq(base, n, k)) {
-      let b: i32 = 0;
-      for (let i: u32 = 0; i < k; i++) {
-        const pp = base + (<usize>i << 2);
-        const d = <i32>load<u32>(pp) - <i32>load<u32>(n + (<usize>i << 2)) - b;
-        store<u32>(pp, <u32>d & MASK);
-        b = d < 0 ? 1 : 0;
-      }
-      top -= <i64>b;
+    c += <i64>cy;
+  }
+  while (c > 0 || geq(W, n, k)) {
+    let b: i32 = 0;
+    for (let i: u32 = 0; i < k; i++) {
+      const pp = W + (<usize>i << 2);
+      const d = <i32>load<u32>(pp) - <i32>load<u32>(n + (<usize>i << 2)) - b;
+      store<u32>(pp, <u32>d & MASK);
+      b = d < 0 ? 1 : 0;
     }
-    store<u32>(W + (<usize>t << 2), 0);
+    c -= <i64>b;
   }
 }
 
@@ -535,10 +571,10 @@ function cubePlain(modPtr: usize, modLen: u32, inPtr: usize, inLen: u32, outPtr:
   const nf = limbF(n, k - 1) * TWO28 + limbF(n, k - 2) + limbF(n, k - 3) / TWO28;
   bytesToLimbs(W_X, inPtr, inLen, k);
   mulFull(PW, W_X, W_X, k);
-  reduceWide(PW, n, k, nf);
+  reduceWideLazy(PW, n, k, nf);
   copyLimbs(PX2, PW, k);
   mulFull(PW, PX2, W_X, k);
-  reduceWide(PW, n, k, nf);
+  reduceWideLazy(PW, n, k, nf);
   limbsToBytes(outPtr, PW, k, modLen);
   return ST_OK;
 }
@@ -601,10 +637,9 @@ export function rsaPublicRaw(
 
 /**
  * As rsaPublicRaw, but the first sighting of a modulus with e = 3 answers ST_PK_NOT_CACHED
- * (and remembers it) instead of computing, so a caller can take a faster path for one-off
- * keys (EMV ICC keys; V8 BigInt beats the kernel's set-up-free path there) while CA and issuer
- * keys, which recur, get a cached context from their second use on. Other exponents are
- * computed at once (set-up plus Montgomery is as fast as BigInt for them).
+ * (and remembers it) instead of computing, for a caller that routes one-off keys (EMV ICC
+ * keys) elsewhere; CA and issuer keys, which recur, get a cached context from their second use
+ * on. Other exponents are computed at once.
  */
 export function rsaPublicIfCached(
   modPtr: usize,
