@@ -1,6 +1,6 @@
 /**
  * Public-key primitives, every implementation in one run: the kernel's raw RSA public op
- * (context cached, context set up per call, batch) and SM2 verification, against OpenSSL 3
+ * (context cached, one-off keys without set-up, batch) and SM2 verification, against OpenSSL 3
  * (bench/pk_native.c, compiled here with gcc against libcrypto and run in the same run),
  * node:crypto, V8 BigInt (bytes in and out), node-forge and sm-crypto. Each case first checks
  * that every implementation gives the same answer.
@@ -18,7 +18,6 @@ import { sm2 as smCrypto } from "sm-crypto";
 import { fromHex, toHex } from "../core/hex.ts";
 import { rsaPublicBigInt } from "../core/pki/rsa_bigint.ts";
 import {
-  rsaCacheClear,
   rsaPublic,
   rsaPublicBatch,
   sm2Init,
@@ -102,6 +101,7 @@ interface Impl {
 }
 
 const BATCH = 256;
+const POOL = 4096;
 
 function rsaImpls(c: RsaCase): Impl[] {
   const key = createPublicKey({
@@ -113,6 +113,16 @@ function rsaImpls(c: RsaCase): Impl[] {
     new forge.jsbn.BigInteger(String(c.e), 10),
   );
   const inStr = binaryString(c.input);
+  // One-off keys: a pool of distinct moduli (the first is the case's own), each above input.
+  const pool = [c.modulus];
+  for (let i = 1; i < POOL; i++) {
+    const m = rand(c.modulus.length);
+    m[0] |= 0x80;
+    m[m.length - 1] |= 1;
+    pool.push(m);
+  }
+  let kernelTurn = 0;
+  let bigTurn = 0;
   const items = Array.from({ length: BATCH }, () => ({
     modulus: c.modulus,
     exponent: c.exponent,
@@ -124,11 +134,8 @@ function rsaImpls(c: RsaCase): Impl[] {
       run: () => rsaPublic(c.modulus, c.exponent, c.input),
     },
     {
-      name: "kernel rsaPublic (context set up per call)",
-      run: () => {
-        rsaCacheClear();
-        return rsaPublic(c.modulus, c.exponent, c.input);
-      },
+      name: `kernel rsaPublic, one-off keys (${POOL} moduli in turn; e=3: no set-up)`,
+      run: () => rsaPublic(pool[kernelTurn++ % POOL], c.exponent, c.input),
     },
     {
       name: `kernel rsaPublicBatch (${BATCH} per call)`,
@@ -138,6 +145,10 @@ function rsaImpls(c: RsaCase): Impl[] {
     {
       name: "V8 BigInt (bytes in/out)",
       run: () => rsaPublicBigInt(c.modulus, c.exponent, c.input),
+    },
+    {
+      name: `V8 BigInt, one-off keys (${POOL} moduli in turn)`,
+      run: () => rsaPublicBigInt(pool[bigTurn++ % POOL], c.exponent, c.input),
     },
     {
       name: "node:crypto publicEncrypt NO_PADDING",

@@ -102,9 +102,9 @@ export function rsaPublic(
 }
 
 /**
- * The kernel's public operation only when it pays: for a modulus with a cached context, or
- * seen once before (then set up now), the result as {@link rsaPublic}; on a modulus's first
- * sighting `null` (nothing computed), so the caller takes a path without set-up cost.
+ * The kernel's public operation only when it pays: as {@link rsaPublic}, except that the first
+ * sighting of a modulus with e = 3 answers `null` (nothing computed; the modulus is remembered
+ * and gets a cached context on its next use), so the caller can take V8 BigInt for one-off keys.
  *
  * @throws {PkError} as {@link rsaPublic}.
  */

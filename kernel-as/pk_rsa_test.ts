@@ -126,6 +126,15 @@ Deno.test("RSA: random odd moduli 512..2048 bits vs BigInt modPow (e=3, 65537, a
     const got = rsaPublic(n, e, x);
     assertEquals(got.length, len);
     assertEquals(bytesToBigInt(got), want, `modulus ${toHex(n)} e ${toHex(e)} x ${toHex(x)}`);
+    if (kind < 5) {
+      // e = 3: the first call took the set-up-free path; the second sets up a Montgomery
+      // context, the third uses it. All three paths must agree with BigInt.
+      for (let again = 0; again < 2; again++) {
+        const y = randomBelow(rand, n);
+        const w = modPow(bytesToBigInt(y), 3n, bytesToBigInt(n));
+        assertEquals(bytesToBigInt(rsaPublic(n, e, y)), w, `again ${again} ${toHex(n)}`);
+      }
+    }
   }
 });
 
@@ -283,7 +292,14 @@ Deno.test("RSA: rsaPublicIfCached sets up a context only from a modulus's second
   const x = randomBelow(rand, n);
   const e = Uint8Array.of(3);
   const want = toHex(bigIntToBytes(modPow(bytesToBigInt(x), 3n, bytesToBigInt(n)), 144));
-  assertEquals(rsaPublicIfCached(n, e, x), null); // first sighting: nothing computed
+  assertEquals(rsaPublicIfCached(n, e, x), null); // first sighting with e = 3: nothing computed
+  const f4 = Uint8Array.of(1, 0, 1);
+  const n2 = randomModulus(rand, 144);
+  const x2 = randomBelow(rand, n2);
+  assertEquals( // other exponents are computed at once
+    bytesToBigInt(rsaPublicIfCached(n2, f4, x2)!),
+    modPow(bytesToBigInt(x2), 65537n, bytesToBigInt(n2)),
+  );
   assertEquals(toHex(rsaPublicIfCached(n, e, x)!), want); // second: set up and computed
   assertEquals(toHex(rsaPublicIfCached(n, e, x)!), want); // cached
   const m = randomModulus(rand, 144);

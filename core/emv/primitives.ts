@@ -2,9 +2,10 @@
  * The cryptographic primitives the EMV/PBOC engine stands on, behind one small surface.
  *
  * The symmetric primitives and hashes are the kernel's (issue 3, `kernel-as/sym.ts`); SM2 is
- * the kernel's public-key family (issue 4, `kernel-as/pk.ts`), and RSA takes the kernel with
- * cached Montgomery contexts for recurring (CA, issuer) keys and V8 BigInt for one-off (ICC)
- * keys (`core/pki/rsa_bigint.ts` `rsaRecover`). Swapping implementations here changes no caller.
+ * the kernel's public-key family (issue 4, `kernel-as/pk.ts`), and so is RSA, through
+ * `core/pki/rsa_bigint.ts` `rsaRecover` (cached Montgomery contexts for recurring CA and issuer
+ * keys, a set-up-free path for one-off e = 3 ICC keys). Swapping implementations here changes
+ * no caller.
  * The batch engine (`kernel-as/engine.ts`) is checked against the TS verification path that
  * stands on these functions.
  *

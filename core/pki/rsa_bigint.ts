@@ -1,11 +1,11 @@
 /**
  * The raw RSA public operation on V8 BigInt, with the same contract and error codes as the
  * kernel's `rsaPublic` (big-endian bytes in and out, input of the modulus length and below
- * it). Byte conversion goes 8 bytes at a time through DataView (no hex strings), which is
- * what makes this path competitive: see the README section "Public-key primitives" for when
- * it is used instead of the kernel.
+ * it). Byte conversion goes 8 bytes at a time through DataView (no hex strings). Kept as the
+ * measured alternative to the kernel (README "Public-key primitives") and as an independent
+ * reference in tests; the verification path is `rsaRecover`.
  */
-import { PkError, RSA_MAX_BYTES, RSA_MIN_BYTES, rsaPublicIfCached } from "../../kernel-as/pk.ts";
+import { PkError, RSA_MAX_BYTES, RSA_MIN_BYTES, rsaPublic } from "../../kernel-as/pk.ts";
 import { Status } from "../../kernel-as/status.ts";
 
 /** Big-endian bytes to BigInt, 64 bits at a time. */
@@ -68,17 +68,17 @@ export function rsaPublicBigInt(
 }
 
 /**
- * The RSA public operation for the verification path: the kernel with a cached Montgomery
- * context for moduli that recur (CA and issuer keys, from their second use on), V8 BigInt for
- * a modulus seen for the first time (EMV ICC keys are used once per card), because the
- * kernel's per-modulus set-up costs more than BigInt's whole operation there. Same contract
- * and error codes as `rsaPublic`. The figures behind the choice are in the README section
- * "Public-key primitives" (bench/pk_bench.ts).
+ * The RSA public operation for the verification path: the kernel for every key. Recurring
+ * moduli (CA and issuer keys) get a cached Montgomery context; a modulus seen for the first time
+ * with e = 3 (an EMV ICC key, used once per card) takes the kernel's set-up-free path. Both
+ * measured faster than {@link rsaPublicBigInt} end to end, bytes in and out, in the same run
+ * (README "Public-key primitives", bench/pk_bench.ts). Same contract and error codes as
+ * `rsaPublic`.
  */
 export function rsaRecover(
   modulus: Uint8Array,
   exponent: Uint8Array,
   input: Uint8Array,
 ): Uint8Array {
-  return rsaPublicIfCached(modulus, exponent, input) ?? rsaPublicBigInt(modulus, exponent, input);
+  return rsaPublic(modulus, exponent, input);
 }

@@ -8,7 +8,10 @@
 // products below 2^56, so it stays below 2^64. The products are formed four at a time with
 // WASM SIMD (i64x2.extmul_{low,high}_i32x4_u) over interleaved operands. R = 2^(28k).
 // Per-modulus set-up (n0inv, R^2 mod n by shift-and-reduce) is cached in slots, so a CA or
-// issuer key costs its set-up once; e = 3 then takes three Montgomery products.
+// issuer key costs its set-up once; e = 3 then takes three Montgomery products. The first
+// time rsaPublicRaw sees a modulus with e = 3 (an ICC key, used once per card) it skips the
+// set-up: two plain products, each reduced by schoolbook division with SIMD digit
+// subtractions (cubePlain, reduceWideLazy).
 //
 // Montgomery contexts live in slots of PK scratch (RSA_SLOTS of them, RSA_SLOT_BYTES each):
 //   +0   u32 k (limbs), +4 u32 n0inv (-n^-1 mod 2^28), +8 u32 modulus bytes, +12 u32 valid
@@ -414,10 +417,177 @@ export function rsaSlotPublic(
   return ST_OK;
 }
 
-/** FNV-1a of the modulus bytes; the automatic slot is hash % RSA_AUTO_SLOTS. */
+// ---- set-up-free path for e = 3 (one-off keys): plain products and division ----
+
+const PLAIN_N: usize = PK_BASE + 0xC00; // modulus limbs
+const PA: usize = PK_BASE + 0xD40; // a_0..a_(k-1), then 4 zero limbs
+const PBR: usize = PK_BASE + 0xE80; // 4 zero limbs, b_(k-1)..b_0, 4 zero limbs
+const PW: usize = PK_BASE + 0x1000; // 2k+1 limbs: product, then remainder
+const PX2: usize = PK_BASE + 0x1300; // x^2 mod n
+
+/** out[0..2k) = a·b (k limbs each), product scanning with SIMD products (columns < 2^63). */
+function mulFull(out: usize, a: usize, b: usize, k: u32): void {
+  for (let j: u32 = 0; j < k; j++) store<u32>(PA + (<usize>j << 2), load<u32>(a + (<usize>j << 2)));
+  store<u64>(PA + (<usize>k << 2), 0);
+  store<u64>(PA + (<usize>k << 2), 0, 8);
+  store<u64>(PBR, 0);
+  store<u64>(PBR, 0, 8);
+  for (let j: u32 = 0; j < k; j++) {
+    store<u32>(PBR + 16 + (<usize>(k - 1 - j) << 2), load<u32>(b + (<usize>j << 2)));
+  }
+  store<u64>(PBR + 16 + (<usize>k << 2), 0);
+  store<u64>(PBR + 16 + (<usize>k << 2), 0, 8);
+  let acc: u64 = 0;
+  const cols = k + k - 1;
+  for (let c: u32 = 0; c < cols; c++) {
+    const j0: u32 = c < k ? 0 : c - k + 1;
+    const j1: u32 = c < k ? c : k - 1;
+    const groups = (j1 - j0 + 4) >>> 2;
+    let pa = PA + (<usize>j0 << 2);
+    let pb = PBR + 16 + (<usize>(k - 1 - (c - j0)) << 2);
+    let v = i64x2.splat(0);
+    for (let g: u32 = 0; g < groups; g++) {
+      const x = v128.load(pa);
+      const y = v128.load(pb);
+      v = i64x2.add(v, i64x2.extmul_low_i32x4_u(x, y));
+      v = i64x2.add(v, i64x2.extmul_high_i32x4_u(x, y));
+      pa += 16;
+      pb += 16;
+    }
+    acc += <u64>i64x2.extract_lane(v, 0) + <u64>i64x2.extract_lane(v, 1);
+    store<u32>(out + (<usize>c << 2), <u32>acc & MASK);
+    acc >>= LIMB_BITS;
+  }
+  store<u32>(out + (<usize>cols << 2), <u32>acc & MASK);
+  store<u32>(out + (<usize>(cols + 1) << 2), 0);
+}
+
+const W64: usize = PK_BASE + 0x1440; // 2k+3 signed 64-bit limbs for reduceWideLazy
+
+/**
+ * W[0..k) = W mod n for W of 2k limbs (below n·2^(28(k+1))): schoolbook division, one
+ * quotient digit per step estimated in f64 from the top limbs (nf = n's top three limbs as
+ * n[k-1]·2^28 + n[k-2] + n[k-3]/2^28), the subtractions done four limbs at a time in SIMD on
+ * signed 64-bit limbs whose carries are deferred. Each step first normalizes the six limbs
+ * under the top (carries from further down shift the estimate by under 2^-27 of a unit), so
+ * the f64 estimate stays within one of the true digit; the remainder stays in (-n, 2n)·2^(28p)
+ * and the final full normalization needs at most two corrections. |limb| < 2^63 because each
+ * limb takes at most k+1 subtractions of |q·n_i| <= 2^57.
+ */
+function reduceWideLazy(W: usize, n: usize, k: u32, nf: f64): void {
+  const top2k = k + k;
+  for (let j: u32 = 0; j <= top2k; j++) {
+    store<i64>(W64 + (<usize>j << 3), <i64>load<u32>(W + (<usize>j << 2)));
+  }
+  for (let j: u32 = top2k + 1; j < top2k + 4; j++) store<i64>(W64 + (<usize>j << 3), 0);
+  for (let i: u32 = k; i < k + 4; i++) store<u32>(n + (<usize>i << 2), 0); // SIMD overread
+  for (let p: i32 = <i32>k; p >= 0; p--) {
+    const t = <u32>p + k;
+    let c: i64 = 0;
+    for (let j: u32 = t - 6; j < t; j++) {
+      const pj = W64 + (<usize>j << 3);
+      const v = load<i64>(pj) + c;
+      store<i64>(pj, v & <i64>MASK);
+      c = v >> LIMB_BITS;
+    }
+    const top = load<i64>(W64 + (<usize>t << 3)) + c;
+    const tf = <f64>top * TWO28 * TWO28 + <f64>load<i64>(W64 + (<usize>(t - 1) << 3)) * TWO28 +
+      <f64>load<i64>(W64 + (<usize>(t - 2) << 3)) +
+      <f64>load<i64>(W64 + (<usize>(t - 3) << 3)) / TWO28;
+    const q = <i64>Math.floor(tf / nf);
+    if (q != 0) {
+      const qv = i32x4.splat(<i32>q);
+      let pw = W64 + (<usize>p << 3);
+      let pn = n;
+      const end = n + (<usize>k << 2);
+      while (pn < end) {
+        const nv = v128.load(pn);
+        v128.store(pw, i64x2.sub(v128.load(pw), i64x2.extmul_low_i32x4_s(qv, nv)));
+        v128.store(pw, i64x2.sub(v128.load(pw, 16), i64x2.extmul_high_i32x4_s(qv, nv)), 16);
+        pw += 32;
+        pn += 16;
+      }
+    }
+    // fold the top limb into the one below; it is the next step's top
+    const below = W64 + (<usize>(t - 1) << 3);
+    store<i64>(below, load<i64>(below) + (top << LIMB_BITS));
+    store<i64>(W64 + (<usize>t << 3), 0);
+  }
+  let c: i64 = 0;
+  for (let j: u32 = 0; j < k; j++) {
+    const v = load<i64>(W64 + (<usize>j << 3)) + c;
+    store<u32>(W + (<usize>j << 2), <u32>(v & <i64>MASK));
+    c = v >> LIMB_BITS;
+  }
+  while (c < 0) {
+    let cy: u32 = 0;
+    for (let i: u32 = 0; i < k; i++) {
+      const pp = W + (<usize>i << 2);
+      const v = load<u32>(pp) + load<u32>(n + (<usize>i << 2)) + cy;
+      store<u32>(pp, v & MASK);
+      cy = v >>> LIMB_BITS;
+    }
+    c += <i64>cy;
+  }
+  while (c > 0 || geq(W, n, k)) {
+    let b: i32 = 0;
+    for (let i: u32 = 0; i < k; i++) {
+      const pp = W + (<usize>i << 2);
+      const d = <i32>load<u32>(pp) - <i32>load<u32>(n + (<usize>i << 2)) - b;
+      store<u32>(pp, <u32>d & MASK);
+      b = d < 0 ? 1 : 0;
+    }
+    c -= <i64>b;
+  }
+}
+
+/** True when the exponent bytes encode exactly 3 (leading zero bytes allowed). */
+function isThree(expPtr: usize, expLen: u32): bool {
+  if (expLen == 0) return false;
+  for (let i: u32 = 0; i + 1 < expLen; i++) if (load<u8>(expPtr + i) != 0) return false;
+  return load<u8>(expPtr + expLen - 1) == 3;
+}
+
+/**
+ * out = in^3 mod n without a Montgomery context (for a modulus seen for the first time):
+ * two plain products, each reduced by division. Checks as rsaSlotPublic.
+ */
+function cubePlain(modPtr: usize, modLen: u32, inPtr: usize, inLen: u32, outPtr: usize): i32 {
+  if (!inBounds(inPtr, inLen) || !inBounds(outPtr, modLen)) return ST_BAD_ARGUMENT;
+  if (inLen != modLen) return ST_PK_INPUT_LENGTH;
+  let less = false;
+  for (let i: u32 = 0; i < modLen; i++) {
+    const x = load<u8>(inPtr + i);
+    const y = load<u8>(modPtr + i);
+    if (x != y) {
+      less = x < y;
+      break;
+    }
+  }
+  if (!less) return ST_PK_INPUT_RANGE;
+  const k = (modLen * 8 + LIMB_BITS - 1) / LIMB_BITS;
+  bytesToLimbs(PLAIN_N, modPtr, modLen, k);
+  const n = PLAIN_N;
+  const nf = limbF(n, k - 1) * TWO28 + limbF(n, k - 2) + limbF(n, k - 3) / TWO28;
+  bytesToLimbs(W_X, inPtr, inLen, k);
+  mulFull(PW, W_X, W_X, k);
+  reduceWideLazy(PW, n, k, nf);
+  copyLimbs(PX2, PW, k);
+  mulFull(PW, PX2, W_X, k);
+  reduceWideLazy(PW, n, k, nf);
+  limbsToBytes(outPtr, PW, k, modLen);
+  return ST_OK;
+}
+
+/**
+ * FNV-1a over the modulus length and its last 32 bytes (random-looking for any real key);
+ * the automatic slot is hash % RSA_AUTO_SLOTS. Hits are confirmed by a full comparison.
+ */
 function modHash(modPtr: usize, modLen: u32): u32 {
-  let h: u32 = 0x811C9DC5;
-  for (let i: u32 = 0; i < modLen; i++) h = (h ^ <u32>load<u8>(modPtr + i)) * 0x01000193;
+  let h: u32 = (0x811C9DC5 ^ modLen) * 0x01000193;
+  for (let i: u32 = modLen - 32; i < modLen; i++) {
+    h = (h ^ <u32>load<u8>(modPtr + i)) * 0x01000193;
+  }
   return h;
 }
 
@@ -430,7 +600,11 @@ const SEEN: usize = memory.data(<i32>SEEN_BUCKETS * 4);
 function slotHolds(slot: u32, modPtr: usize, modLen: u32): bool {
   const s = slotAt(slot);
   if (load<u32>(s + S_VALID) != 1 || load<u32>(s + S_LEN) != modLen) return false;
-  return memory.compare(s + S_MOD, modPtr, modLen) == 0;
+  const a = s + S_MOD;
+  let i: usize = 0;
+  for (; i + 8 <= <usize>modLen; i += 8) if (load<u64>(a + i) != load<u64>(modPtr + i)) return false;
+  for (; i < <usize>modLen; i++) if (load<u8>(a + i) != load<u8>(modPtr + i)) return false;
+  return true;
 }
 
 /** Raw public operation with the automatic context cache (set-up only on a miss). */
@@ -446,8 +620,15 @@ export function rsaPublicRaw(
   if (!inBounds(modPtr, modLen)) return ST_BAD_ARGUMENT;
   const st = checkModulus(modPtr, modLen);
   if (st != ST_OK) return st;
-  const slot = modHash(modPtr, modLen) % RSA_AUTO_SLOTS;
+  const h = modHash(modPtr, modLen);
+  const slot = h % RSA_AUTO_SLOTS;
   if (!slotHolds(slot, modPtr, modLen)) {
+    // First sighting of a modulus with e = 3 (an ICC key, used once per card): no set-up.
+    const seen = SEEN + (<usize>(h % SEEN_BUCKETS) << 2);
+    if (load<u32>(seen) != h && inBounds(expPtr, expLen) && isThree(expPtr, expLen)) {
+      store<u32>(seen, h);
+      return cubePlain(modPtr, modLen, inPtr, inLen, outPtr);
+    }
     const s2 = rsaSlotInit(slot, modPtr, modLen);
     if (s2 != ST_OK) return s2;
   }
@@ -455,10 +636,10 @@ export function rsaPublicRaw(
 }
 
 /**
- * As rsaPublicRaw, but sets up a context only for a modulus seen before: the first sighting
- * of a modulus answers ST_PK_NOT_CACHED (and remembers it), so a caller can take a path
- * without set-up cost for one-off keys (EMV ICC keys) while CA and issuer keys, which recur,
- * get a cached context from their second use on.
+ * As rsaPublicRaw, but the first sighting of a modulus with e = 3 answers ST_PK_NOT_CACHED
+ * (and remembers it) instead of computing, for a caller that routes one-off keys (EMV ICC
+ * keys) elsewhere; CA and issuer keys, which recur, get a cached context from their second use
+ * on. Other exponents are computed at once.
  */
 export function rsaPublicIfCached(
   modPtr: usize,
@@ -476,7 +657,7 @@ export function rsaPublicIfCached(
   const slot = h % RSA_AUTO_SLOTS;
   if (!slotHolds(slot, modPtr, modLen)) {
     const seen = SEEN + (<usize>(h % SEEN_BUCKETS) << 2);
-    if (load<u32>(seen) != h) {
+    if (load<u32>(seen) != h && inBounds(expPtr, expLen) && isThree(expPtr, expLen)) {
       store<u32>(seen, h);
       return ST_PK_NOT_CACHED;
     }
