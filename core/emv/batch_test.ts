@@ -251,3 +251,16 @@ Deno.test("kernel SDA = reference on the Proxmark3 chain", () => {
   assertEquals(b, a);
   assertEquals(a.map((x) => [x.oda, x.odaCheck]), [["ok", undefined], ["failed", "SSAD_HASH"]]);
 });
+
+Deno.test("sources that cannot list their keys fall back to the reference path, same results", () => {
+  const k = parseKeyFile(testKeyFile());
+  const opaqueKeys = { imkAc: k.imkAc.bind(k), issuerConfig: k.issuerConfig.bind(k) };
+  const opaqueCapks = { capk: capks.capk.bind(capks), isRevoked: capks.isRevoked.bind(capks) };
+  const records = [tap({ seq: 1 }), tap({ seq: 2, atc: "0002", oda: "sm2", sm4: true })];
+  const want = verifyRecords(records, { keys: k, capks }).map(view);
+  assertEquals(
+    verifyRecordsKernel(records, { keys: opaqueKeys, capks: opaqueCapks }).map(view),
+    want,
+  );
+  assertEquals(verifyRecordsKernel(records, { keys: k, capks: opaqueCapks }).map(view), want);
+});
