@@ -264,3 +264,37 @@ Deno.test("sources that cannot list their keys fall back to the reference path, 
   );
   assertEquals(verifyRecordsKernel(records, { keys: k, capks: opaqueCapks }).map(view), want);
 });
+
+Deno.test("no issuer, ICC master or session key bytes stay in kernel memory after a run", async () => {
+  const { mem } = await import("../../kernel-as/kernel.ts");
+  const { deriveIccMk, deriveSessionKey } = await import("./ac.ts");
+  const { PROFILES } = await import("./profiles.ts");
+  const { TEST_IMK } = await import("../../tests/support/emv_signing.ts");
+  const { flattenValues, parseTlv } = await import("../tlv/tree.ts");
+  const t = tap({ seq: 1 });
+  const p = parseTlv(fromHex(t.icc));
+  if (!p.ok) throw new Error("tap");
+  const mk = deriveIccMk(PROFILES["pboc-cvn01-3des"], TEST_IMK, "6212345678901234", "01");
+  const sk = deriveSessionKey(PROFILES["pboc-cvn01-3des"], mk, flattenValues(p.nodes));
+  const find = (needle: Uint8Array) => {
+    outer: for (let i = 0; i + needle.length <= mem.length; i++) {
+      if (mem[i] !== needle[0]) continue;
+      for (let j = 1; j < needle.length; j++) if (mem[i + j] !== needle[j]) continue outer;
+      return i;
+    }
+    return -1;
+  };
+  const keys = parseKeyFile(testKeyFile());
+  for (
+    const run of [
+      () => verifyRecordsKernel([t], { keys, capks }),
+      () => verifyRecords([t], { keys, capks }),
+    ]
+  ) {
+    run();
+    for (const [name, k] of [["IMK", TEST_IMK], ["ICC MK", mk], ["session key", sk]] as const) {
+      assertEquals(find(k.subarray(0, 8)), -1, `${name} (left half) found in kernel memory`);
+      assertEquals(find(k.subarray(8, 16)), -1, `${name} (right half) found in kernel memory`);
+    }
+  }
+});

@@ -651,6 +651,10 @@ export function engineVerifyBatch(desc: usize, count: u32, out: usize): i32 {
     verifyOne(desc + <usize>i * ENGINE_DESC_BYTES, out + <usize>i * ENGINE_RES_BYTES);
   }
   memory.fill(SCR, 0, 0x1000);
+  // The retail MAC keeps the last session key's DES schedules in its own static memory:
+  // overwrite them with an all-zero key's.
+  macAlg3Into(SK, DBLK, 8, 1, MACOUT);
+  memory.fill(SCR, 0, 0x1000);
   return ST_OK;
 }
 
