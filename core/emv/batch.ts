@@ -185,7 +185,7 @@ export function verifyBatchBytes(
     if (key !== NONE) res.keyId = ids[key];
     let notes = "";
     if (missing !== 255) notes += `; cryptogram needs ${ENGINE_SLOT_TAGS[missing]}`;
-    if (pan && atc) {
+    if (pan && atc !== undefined) {
       const psnOff = W[w + 8];
       const psnHex = psnOff !== NONE && W[w + 9] === 1 ? hexAt(icc, psnOff, 1) : "";
       const psn = psnHex.length === 2 && psnHex < "A" && psnHex[0] <= "9" && psnHex[1] <= "9"

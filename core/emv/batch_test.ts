@@ -299,9 +299,19 @@ Deno.test("no issuer, ICC master or session key bytes stay in kernel memory afte
   }
 });
 
+// Seeds: two in the normal suite (seed 1 once caught a dedupe difference on a zero-length ATC),
+// twenty more with ICFARE_SLOW=1.
+const SEEDS = Deno.env.get("ICFARE_SLOW") === "1"
+  ? [4242, 1, ...Array.from({ length: 20 }, (_, i) => 1000 + i * 7919)]
+  : [4242, 1];
+
 Deno.test("kernel engine = reference on 2,000 structurally valid records with random values", () => {
+  for (const s of SEEDS) randomValuesRun(s);
+});
+
+function randomValuesRun(firstSeed: number) {
   const keys = schemeKeys().configure("6212", { cvnProfiles: { "17": "pboc-cvn01-3des" } });
-  let seed = 4242;
+  let seed = firstSeed;
   const rnd = (n: number) => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed % n;
@@ -345,9 +355,9 @@ Deno.test("kernel engine = reference on 2,000 structurally valid records with ra
   assertEquals(
     count("cryptogram") >= 3 && count("oda") >= 3 && count("odaCheck") >= 8,
     true,
-    `${count("cryptogram")} ${count("oda")} ${count("odaCheck")}`,
+    `seed ${firstSeed}: ${count("cryptogram")} ${count("oda")} ${count("odaCheck")}`,
   );
-});
+}
 
 function parseTlvOrThrow(b: Uint8Array): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
