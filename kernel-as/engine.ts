@@ -140,6 +140,7 @@ const kVerify = fn<(desc: number, count: number, out: number) => number>("engine
 const kLoadCapks = fn<(src: number, count: number) => number>("engineLoadCapks");
 const kLoadRevoked = fn<(src: number, count: number) => number>("engineLoadRevoked");
 const kCacheClear = fn<(which: number) => void>("engineCacheClear");
+const kSetOda = fn<(enabled: number) => void>("engineSetOda");
 const CAPK_IN = 336;
 const MAX_CAPKS = 64;
 const MAX_REVOKED = 1024;
@@ -155,6 +156,7 @@ function hexBytes(s: string, n: number, what: string): Uint8Array {
 }
 
 function loadOda(oda: EngineOdaInputs | undefined): void {
+  kSetOda(oda ? 1 : 0);
   const capks = oda?.capks ?? [];
   const revoked = oda?.revoked ?? [];
   if (capks.length > MAX_CAPKS) throw new RangeError(`capks: at most ${MAX_CAPKS}`);
@@ -317,6 +319,7 @@ export function engineVerify(
   records: readonly EngineRecord[],
   keys: readonly EngineKey[],
   configs: readonly EngineConfig[] = [],
+  /** CA keys and revocations for the kernel's ODA; undefined leaves ODA to the caller. */
   oda?: EngineOdaInputs,
 ): EngineResults {
   const words = new Uint32Array(records.length * 16);

@@ -87,3 +87,64 @@ Deno.test("explain --file --seq shows KCVs and the diagnosis", async () => {
   );
   assert(!bad.stdout.includes("0123456789ABCDEFFEDCBA9876543210"));
 });
+
+Deno.test("verify --store takes the keys from the key store (master key from the environment)", async () => {
+  const { KeyStore } = await import("../core/keys/store.ts");
+  const { importCapks } = await import("../core/keys/capk.ts");
+  const home = await Deno.makeTempDir({ prefix: "icfare_verify_store_" });
+  const master = "5A".repeat(32);
+  const store = await KeyStore.init(home, Uint8Array.from({ length: 32 }, () => 0x5a), "test");
+  await store.importDev(testKeyFile());
+  await importCapks(store, testCapkFile(), { today: "2025-01-01" });
+  store.close();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      MAIN,
+      "verify",
+      "--file",
+      `${dir}/good.json`,
+      "--store",
+      "--home",
+      home,
+      "--operator",
+      "test",
+      "--json",
+    ],
+    env: { ICFARE_MASTER_KEY: master },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, stderr);
+  const j = JSON.parse(new TextDecoder().decode(out.stdout));
+  assertEquals(j.records.map((r: { cryptogram: string; oda: string }) => [r.cryptogram, r.oda]), [[
+    "ok",
+    "ok",
+  ], ["ok", "ok"]]);
+  // Without the master key: a usage error naming the problem, exit 2.
+  const no = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      MAIN,
+      "verify",
+      "--file",
+      `${dir}/good.json`,
+      "--store",
+      "--home",
+      home,
+      "--operator",
+      "test",
+    ],
+    env: { ICFARE_MASTER_KEY: "" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(no.code, 2);
+  assertMatch(new TextDecoder().decode(no.stderr), /key store: .*master/i);
+  await Deno.remove(home, { recursive: true });
+});

@@ -8,16 +8,17 @@ import { flag, parseArgs, str, UsageError } from "../args.ts";
 import type { Command } from "../main.ts";
 import { explainRecord, renderExplanation } from "../../core/emv/explain.ts";
 import type { TapRecord } from "../../core/emv/verify.ts";
-import { loadBatch, loadContext } from "./verify.ts";
+import { contextOf, KEY_OPTIONS, loadBatch } from "./verify.ts";
 
 const HELP =
   `usage: icfare explain (--file BATCH.json --seq N | --icc HEX [--oda-tlv HEX] [--static-data HEX])
-                      [--keys KEYS.json] [--capk CAPK.json] [--json]
+                      [--keys KEYS.json] [--capk CAPK.json | --store] [--json]
 
 Explains one record: chip data, cryptogram type, the profile chosen and why, the issuer key and
 the KCV of every derived key, the exact data block MACed, the computed vs stored cryptogram,
 every ODA check, and on a cryptogram mismatch what most likely differs (padding, data set,
-session-key method, master-key derivation, PSN, TVR, or the key/DKI).
+session-key method, master-key derivation, PSN, TVR, or the key/DKI). Keys as for verify
+(--keys/--capk files, or --store with the master key).
 Exit codes: 0 the record verifies; 1 it does not; 2 bad usage or input.`;
 
 export const command: Command = {
@@ -29,10 +30,8 @@ export const command: Command = {
       icc: { type: "string" },
       "oda-tlv": { type: "string" },
       "static-data": { type: "string" },
-      keys: { type: "string" },
-      capk: { type: "string" },
+      ...KEY_OPTIONS,
       json: { type: "boolean" },
-      home: { type: "string" },
       help: { type: "boolean", short: "h" },
     });
     if (flag(p, "help")) {
@@ -54,13 +53,15 @@ export const command: Command = {
       const staticData = str(p, "static-data");
       record = { seq: 0, icc, ...(odaTlv ? { oda: { tlv: odaTlv, staticData } } : {}) };
     } else throw new UsageError(HELP);
-    const ctx = await loadContext(str(p, "keys"), str(p, "capk"));
+    const ctx = await contextOf(p);
     let x;
     try {
       x = explainRecord(record, ctx);
     } catch (e) {
       if (e instanceof SyntaxError || e instanceof RangeError) throw new UsageError(e.message);
       throw e;
+    } finally {
+      ctx.wipe();
     }
     if (flag(p, "json")) console.log(JSON.stringify(x, null, 2));
     else console.log(renderExplanation(x).join("\n"));

@@ -8,9 +8,12 @@ import type { Command } from "../main.ts";
 import { BatchSchema, type RecordResult, summarise } from "../../core/emv/verify.ts";
 import { verifyRecordsKernel } from "../../core/emv/batch.ts";
 import { KeyImportError, parseKeyFile } from "../../core/emv/issuer_keys.ts";
-import { CapkImportError, parseCapkFile } from "../../core/emv/capk.ts";
+import { CapkImportError, CapkRegistry, parseCapkFile } from "../../core/emv/capk.ts";
+import { fromHex } from "../../core/hex.ts";
+import type { Parsed } from "../args.ts";
 
-const HELP = `usage: icfare verify --file BATCH.json [--keys KEYS.json] [--capk CAPK.json] [--json]
+const HELP =
+  `usage: icfare verify --file BATCH.json [--keys KEYS.json] [--capk CAPK.json | --store] [--json]
 
 Verifies every record of an upload file (the POST /v1/batches body) and prints one line per
 record: status, cryptogram (ok|mismatch|no-key|unsupported), oda (ok|failed|absent|no-capk),
@@ -18,6 +21,9 @@ cryptogram type, profile, masked PAN, ATC. Duplicates and replays inside the fil
   --file PATH    the upload file (JSON)
   --keys PATH    issuer key import file {"keys":[...]} (KCVs are checked; a bad KCV refuses it)
   --capk PATH    CA public key import file {"capks":[...]} (checksums are checked)
+  --store        take issuer keys and CA keys from the key store of --home (DIR, ICFARE_HOME,
+                 ./.icfare) instead; needs the master key (--master-key-file PATH or
+                 ICFARE_MASTER_KEY); the unwrapped keys are zeroed when verification ends
   --json         machine output {batch, summary, records:[{seq,status,cryptogram,oda,...}]}
 Without --file, verify works on the store's pending records (not available in this build).
 Exit codes: 0 every record OK; 1 some record failed or the batch totals do not add up;
@@ -34,6 +40,60 @@ async function readJson(path: string, what: string): Promise<unknown> {
     return JSON.parse(text);
   } catch (e) {
     throw new UsageError(`${what} ${path}: not JSON (${(e as Error).message})`);
+  }
+}
+
+/** Options shared by `verify` and `explain` for where the keys come from. */
+export const KEY_OPTIONS = {
+  keys: { type: "string" },
+  capk: { type: "string" },
+  store: { type: "boolean" },
+  home: { type: "string" },
+  "master-key-file": { type: "string" },
+  operator: { type: "string" },
+} as const;
+
+/**
+ * The verification context from --keys/--capk files or, with --store, from the key store.
+ * `wipe` zeroes the unwrapped store keys; call it when done.
+ */
+export async function contextOf(p: Parsed) {
+  if (!flag(p, "store")) {
+    return { ...(await loadContext(str(p, "keys"), str(p, "capk"))), wipe: () => {} };
+  }
+  if (str(p, "keys") || str(p, "capk")) throw new UsageError("--store excludes --keys and --capk");
+  const { openStore } = await import("./keys.ts");
+  const { issuerKeySource } = await import("../../core/keys/engine_source.ts");
+  const { KeyStoreError } = await import("../../core/keys/errors.ts");
+  try {
+    const store = await openStore(p);
+    try {
+      const k = issuerKeySource(store);
+      // The store's active CA keys as a registry (checksums verified again on `add`), so the
+      // kernel can load them and run ODA itself; revoked issuer serials come along.
+      const capks = new CapkRegistry();
+      for (const c of store.capkList()) {
+        if (c.state !== "active") continue;
+        capks.add({
+          rid: c.rid,
+          index: c.index,
+          algorithm: c.algorithm,
+          modulus: c.modulus ? fromHex(c.modulus, "modulus") : undefined,
+          exponent: c.exponent ? fromHex(c.exponent, "exponent") : undefined,
+          publicKey: c.publicKey ? fromHex(c.publicKey, "publicKey") : undefined,
+          expiry: c.expiry,
+          checksum: fromHex(c.checksum, "checksum"),
+        });
+        for (const s of c.revokedSerials) capks.revoke(c.rid, c.index, s);
+      }
+      return { keys: k.source, capks, wipe: k.wipe };
+    } finally {
+      store.close();
+    }
+  } catch (e) {
+    if (e instanceof KeyStoreError) throw new UsageError(`key store: ${e.message} [${e.code}]`);
+    if (e instanceof CapkImportError) throw new UsageError(`key store: ${e.message}`);
+    throw e;
   }
 }
 
@@ -85,10 +145,8 @@ export const command: Command = {
   async run(args) {
     const p = parseArgs(args, {
       file: { type: "string" },
-      keys: { type: "string" },
-      capk: { type: "string" },
+      ...KEY_OPTIONS,
       json: { type: "boolean" },
-      home: { type: "string" },
       help: { type: "boolean", short: "h" },
     });
     if (flag(p, "help")) {
@@ -103,9 +161,14 @@ export const command: Command = {
       );
     }
     const batch = await loadBatch(file);
-    const ctx = await loadContext(str(p, "keys"), str(p, "capk"));
-    // The kernel batch path (same results as the readable reference, checked by a test).
-    const results = verifyRecordsKernel(batch.records, ctx);
+    const ctx = await contextOf(p);
+    let results: RecordResult[];
+    try {
+      // The kernel batch path (same results as the readable reference, checked by a test).
+      results = verifyRecordsKernel(batch.records, ctx);
+    } finally {
+      ctx.wipe();
+    }
     const amount = batch.records.reduce((s, r) => s + r.fare, 0);
     const totalsOk = batch.totals.count === batch.records.length && batch.totals.amount === amount;
     const seqs = new Set<number>();

@@ -191,3 +191,9 @@ Deno.test("input checks name the argument", () => {
   const sk = deriveSessionKey(p, new Uint8Array(16), new Map([["9F36", h("0001")]]));
   assertEquals(acMac(p, sk, new Uint8Array(37)).length, 8);
 });
+
+Deno.test("key check values (domain.md §6.1)", () => {
+  for (const v of V.kcv) {
+    assertEquals(toHex(kcv(v.algorithm, h(v.key), v.kcv.length / 2)), v.kcv, v.source);
+  }
+});

@@ -27,8 +27,9 @@ import {
   STATUS_MESSAGES,
   type TapRecord,
   type VerifyContext,
+  verifyRecords,
 } from "./verify.ts";
-import type { CapkRegistry, CapkSource } from "./capk.ts";
+import type { CapkSource } from "./capk.ts";
 
 /** A key source that can list its keys and issuer configurations (the kernel loads them all). */
 export interface EnumerableKeySource {
@@ -131,13 +132,14 @@ export function verifyBatchBytes(
   ctx: { keys?: EnumerableKeySource; capks?: CapkSource; odaCache?: OdaKeyCache } = {},
 ): RecordResult[] {
   const { ek, ids, cfg } = engineInputs(ctx.keys);
-  const reg = ctx.capks as CapkRegistry | undefined;
-  const kernelOda = !ctx.capks || typeof reg?.list === "function";
+  const reg = ctx.capks;
+  const kernelOda = !reg ||
+    (typeof reg.list === "function" && typeof reg.revokedList === "function");
   const raw = engineVerify(
     records,
     ek,
     cfg,
-    kernelOda ? { capks: reg?.list() ?? [], revoked: reg?.revokedList() ?? [] } : undefined,
+    kernelOda ? { capks: reg?.list?.() ?? [], revoked: reg?.revokedList?.() ?? [] } : undefined,
   );
   const W = raw.words;
   const cache = ctx.odaCache ?? new OdaKeyCache();
@@ -183,7 +185,7 @@ export function verifyBatchBytes(
     if (key !== NONE) res.keyId = ids[key];
     let notes = "";
     if (missing !== 255) notes += `; cryptogram needs ${ENGINE_SLOT_TAGS[missing]}`;
-    if (pan && atc) {
+    if (pan && atc !== undefined) {
       const psnOff = W[w + 8];
       const psnHex = psnOff !== NONE && W[w + 9] === 1 ? hexAt(icc, psnOff, 1) : "";
       const psn = psnHex.length === 2 && psnHex < "A" && psnHex[0] <= "9" && psnHex[1] <= "9"
@@ -252,8 +254,10 @@ export function verifyRecordsKernel(
   ctx: VerifyContext = {},
 ): RecordResult[] {
   const keys = ctx.keys as unknown as EnumerableKeySource | undefined;
-  if (keys && typeof keys.listImkAc !== "function") {
-    throw new TypeError("ctx.keys must list its keys (listImkAc) for the kernel path");
+  // A key source that cannot list its keys cannot be loaded into the kernel: the readable
+  // reference path gives the same results.
+  if (keys && (typeof keys.listImkAc !== "function" || typeof keys.listConfigs !== "function")) {
+    return verifyRecords(records, ctx);
   }
   const bytes: BatchRecordBytes[] = [];
   const bad = new Set<number>();

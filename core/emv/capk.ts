@@ -36,6 +36,13 @@ export interface CapkSource {
   capk(rid: string, index: string): Capk | undefined;
   /** True when the issuer certificate serial (6 hex digits) is revoked under that CA key. */
   isRevoked(rid: string, index: string, serial: string): boolean;
+  /**
+   * Every key, when the source can list them: the kernel engine then runs ODA itself
+   * (otherwise ODA runs on the TypeScript path, with the same results, more slowly).
+   */
+  list?(): Capk[];
+  /** Every revoked serial, listed with `list`. */
+  revokedList?(): { rid: string; index: string; serial: string }[];
 }
 
 /**

@@ -20,7 +20,7 @@ import {
   type VerifyContext,
   verifyRecords,
 } from "./verify.ts";
-import { equalBytes, padMethod1, padMethod2 } from "./primitives.ts";
+import { equalBytes, padMethod1, padMethod2, wipeKeyScratch } from "./primitives.ts";
 
 /** One explained step. */
 export interface ExplainStep {
@@ -193,6 +193,14 @@ export function diagnoseMismatch(
 
 /** Explains the verification of one record. */
 export function explainRecord(record: TapRecord, ctx: VerifyContext = {}): Explanation {
+  try {
+    return explainOne(record, ctx);
+  } finally {
+    wipeKeyScratch();
+  }
+}
+
+function explainOne(record: TapRecord, ctx: VerifyContext): Explanation {
   const [result] = verifyRecords([record], ctx);
   const steps: ExplainStep[] = [];
   const d = decodeRecord(record);

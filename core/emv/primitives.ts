@@ -15,6 +15,8 @@
  */
 import * as sym from "../../kernel-as/sym.ts";
 import * as pk from "../../kernel-as/pk.ts";
+import { mem } from "../../kernel-as/kernel.ts";
+import { PARAM_BASE } from "../../kernel-as/layout.ts";
 import { rsaRecover } from "../pki/rsa_bigint.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -115,6 +117,19 @@ export const sha1: (data: Uint8Array) => Uint8Array = sym.sha1;
 export const sha256: (data: Uint8Array) => Uint8Array = sym.sha256;
 /** SM3 (GB/T 32905). */
 export const sm3: (data: Uint8Array) => Uint8Array = sym.sm3;
+
+/**
+ * Overwrites the kernel scratch where the symmetric wrappers leave the last key and its
+ * schedules (the PARAM key slot, the DES/SM4 schedules, the retail MAC's schedules) with
+ * zero-key material. The verification paths call it when a run ends.
+ */
+export function wipeKeyScratch(): void {
+  const z = new Uint8Array(24);
+  sym.macIso9797Alg3(z.subarray(0, 16), z.subarray(0, 8), 1);
+  sym.desEncryptEcb(z, z.subarray(0, 8));
+  sym.sm4EncryptEcb(z.subarray(0, 16), z.subarray(0, 16));
+  mem.fill(0, PARAM_BASE, PARAM_BASE + 64);
+}
 
 /** Key check value: the key encrypts a zero block, leftmost `len` bytes (design.md §6). */
 export function kcv(algorithm: "des" | "3des" | "sm4", key: Uint8Array, len = 3): Uint8Array {

@@ -17,7 +17,7 @@ import type { CapkSource } from "./capk.ts";
 import type { IssuerKeySource } from "./issuer_keys.ts";
 import { authenticateRecord, type OdaCheck, OdaKeyCache, type OdaOutcome } from "./oda.ts";
 import { type CryptogramProfile, selectProfile } from "./profiles.ts";
-import { equalBytes } from "./primitives.ts";
+import { equalBytes, wipeKeyScratch } from "./primitives.ts";
 
 /**
  * Record statuses in precedence order (first = wins when several apply). Stable codes: they
@@ -258,6 +258,14 @@ export function verifyRecords(
   records: readonly TapRecord[],
   ctx: VerifyContext = {},
 ): RecordResult[] {
+  try {
+    return verifyAll(records, ctx);
+  } finally {
+    wipeKeyScratch();
+  }
+}
+
+function verifyAll(records: readonly TapRecord[], ctx: VerifyContext): RecordResult[] {
   const seen = new Map<string, { index: number; ac: string; amount: string }>();
   const cache = ctx.odaCache ?? new OdaKeyCache();
   return records.map((r, index) => {

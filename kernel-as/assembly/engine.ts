@@ -651,6 +651,10 @@ export function engineVerifyBatch(desc: usize, count: u32, out: usize): i32 {
     verifyOne(desc + <usize>i * ENGINE_DESC_BYTES, out + <usize>i * ENGINE_RES_BYTES);
   }
   memory.fill(SCR, 0, 0x1000);
+  // The retail MAC keeps the last session key's DES schedules in its own static memory:
+  // overwrite them with an all-zero key's.
+  macAlg3Into(SK, DBLK, 8, 1, MACOUT);
+  memory.fill(SCR, 0, 0x1000);
   return ST_OK;
 }
 
@@ -771,6 +775,12 @@ export function engineCacheClear(which: i32): void {
 }
 
 let odaCheck: u32 = 0;
+let odaEnabled: bool = true;
+
+/** Turns the kernel's ODA on (1) or off (0: the oda byte stays 255 for the caller to fill). */
+export function engineSetOda(enabled: i32): void {
+  odaEnabled = enabled != 0;
+}
 let txnYmd: u32 = 0; // YYYYMMDD
 let txnMonth: u32 = 0; // year * 12 + month
 let opanLen: u32 = 0;
@@ -1106,6 +1116,7 @@ function odaFail(res: usize, check: u32): u32 {
 function odaOne(d: usize, res: usize): u32 {
   store<u32>(res, 0, 20);
   store<u8>(res, 0, 15);
+  if (!odaEnabled) return 0;
   const cert90 = sPtr(S_90);
   const sdad = sPtr(S_9F4B);
   const ssad = sPtr(S_93);
