@@ -29,6 +29,7 @@ export interface ServeOptions {
   readonly burst?: number;
   readonly bodyBytesMax?: number;
   readonly maxInFlight?: number;
+  readonly bodyTimeoutMs?: number;
   /**
    * Where the SQLite connection lives: the main thread (default) or its own worker thread (needs
    * read permission on core/ to load the worker modules).
@@ -94,6 +95,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     burst: o.burst,
     bodyBytesMax: o.bodyBytesMax,
     maxInFlight: o.maxInFlight,
+    bodyTimeoutMs: o.bodyTimeoutMs,
   });
   let resolveListen: (a: { hostname: string; port: number }) => void;
   const listening = new Promise<{ hostname: string; port: number }>((r) => resolveListen = r);

@@ -306,6 +306,8 @@ Deno.test("server API: every error code against a subprocess server", async (t) 
   }
 
   const srv2 = await spawnServer(home, undefined, [
+    "--body-timeout-ms",
+    "300",
     "--rate",
     "1",
     "--burst",
@@ -340,6 +342,32 @@ Deno.test("server API: every error code against a subprocess server", async (t) 
         terminalId: "LC000124",
       });
       await expectError(other, 404, "BATCH_NOT_FOUND");
+    });
+    await t.step("408 REQUEST_TIMEOUT: a body that stops arriving (slowloris)", async () => {
+      const body = json(sampleBatch({ terminalId: "LC000125", batchNo: 8 }));
+      const authorization = await signRequest({
+        key: await testKey("LC000125"),
+        terminalId: "LC000125",
+        method: "POST",
+        path: "/v1/batches",
+        body,
+      });
+      let ctl!: ReadableStreamDefaultController<Uint8Array>;
+      const slow = new ReadableStream<Uint8Array>({
+        start(c) {
+          ctl = c;
+          c.enqueue(body.subarray(0, 10));
+        },
+      });
+      const r = await fetch(`${srv2.url}/v1/batches`, {
+        method: "POST",
+        body: slow,
+        headers: { authorization, "content-type": "application/json" },
+      });
+      await expectError(r, 408, "REQUEST_TIMEOUT");
+      try {
+        ctl.close();
+      } catch { /* the stream was cancelled with the connection */ }
     });
     await t.step(
       "503 STORAGE_UNAVAILABLE while the database is locked; nothing acknowledged",
@@ -425,4 +453,37 @@ Deno.test("server app: beyond maxInFlight concurrent uploads, 429 at once (load 
   assertEquals((await Promise.all(held)).map((r) => r.status), [200, 200, 200]);
   assertEquals((await req(4)).status, 200);
   real.close();
+});
+
+Deno.test("server app: a body that does not arrive in time is 408 REQUEST_TIMEOUT", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "icfare-slow-" });
+  const store = openSqliteStore(join(dir, "icfare.db"));
+  const { app } = createApp({
+    store,
+    keys: await StaticTerminalKeys.fromHex({ LC000123: testKeyHex("LC000123") }),
+    pan: await DevPanProtector.fromHex("11".repeat(32), "22".repeat(32)),
+    bodyTimeoutMs: 100,
+  });
+  const body = json(sampleBatch({ batchNo: 1 }));
+  const authorization = await signRequest({
+    key: await testKey("LC000123"),
+    terminalId: "LC000123",
+    method: "POST",
+    path: "/v1/batches",
+    body,
+  });
+  // sends the first 10 bytes, then nothing (slowloris)
+  const slow = new ReadableStream<Uint8Array>({
+    start(ctl) {
+      ctl.enqueue(body.subarray(0, 10));
+    },
+  });
+  const r = await app.request("/v1/batches", {
+    method: "POST",
+    body: slow,
+    headers: { authorization, "content-type": "application/json" },
+  });
+  await expectError(r, 408, "REQUEST_TIMEOUT");
+  assertEquals(await store.counts(), { batches: 0, records: 0, pending: 0, rejected: 0 });
+  store.close();
 });

@@ -18,6 +18,7 @@ WAL + synchronous=FULL; the server refuses to start otherwise).
   --rate N, --burst N per-terminal rate limit (default 10/s, burst 20)
   --busy-timeout-ms N how long a write waits for a lock before 503 (default 5000)
   --max-inflight N    uploads processed at once; beyond, 429 + Retry-After (default 64)
+  --body-timeout-ms N how long a body may take to arrive before 408 (default 30000)
   --store-thread T    main (default) or worker: SQLite and its fsyncs on their own thread
                       (add --allow-read=<icfare>/core for the worker modules)
   --json              print the listening address as JSON
@@ -58,6 +59,7 @@ export const command: Command = {
       burst: { type: "string" },
       "busy-timeout-ms": { type: "string" },
       "max-inflight": { type: "string" },
+      "body-timeout-ms": { type: "string" },
       "store-thread": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -79,6 +81,7 @@ export const command: Command = {
         ratePerS: intOpt(str(p, "rate"), "rate", 10, 1, 1_000_000),
         burst: intOpt(str(p, "burst"), "burst", 20, 1, 1_000_000),
         storeThread: storeThread(str(p, "store-thread")),
+        bodyTimeoutMs: intOpt(str(p, "body-timeout-ms"), "body-timeout-ms", 30_000, 1, 600_000),
         maxInFlight: intOpt(str(p, "max-inflight"), "max-inflight", 64, 1, 100_000),
         busyTimeoutMs: intOpt(str(p, "busy-timeout-ms"), "busy-timeout-ms", 5000, 0, 600_000),
       });
