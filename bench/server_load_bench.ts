@@ -27,9 +27,7 @@ const TERMS = env("LOAD_TERMINALS", 400);
 const TAPS = env("LOAD_TAPS", 50);
 
 const terminals = Array.from({ length: TERMS }, (_, i) => `LT${String(i).padStart(6, "0")}`);
-const templates = terminals.map((t, i) =>
-  JSON.stringify(sampleBatch({ terminalId: t, batchNo: 1, records: TAPS, panBase: i * 1000 }))
-);
+let templates: string[] = [];
 const nextNo = new Map<string, number>();
 function body(ti: number): Uint8Array {
   const t = terminals[ti];
@@ -111,104 +109,112 @@ async function post(url: string, ti: number): Promise<number> {
   return r.status;
 }
 
-const home = await makeHome(terminals);
-const THREAD = Deno.env.get("LOAD_STORE_THREAD") ?? "main";
-const srv = await spawnServer(home, undefined, [
-  "--rate",
-  "1000000",
-  "--burst",
-  "1000000",
-  "--store-thread",
-  THREAD,
-]);
-const codes = new Map<number, number>();
-try {
-  // warm-up
-  for (let i = 0; i < 20; i++) await post(srv.url, i % TERMS);
+/** The load run (only when executed directly: `deno bench` imports this file and must not run it). */
+async function main(): Promise<void> {
+  templates = terminals.map((t, i) =>
+    JSON.stringify(sampleBatch({ terminalId: t, batchNo: 1, records: TAPS, panBase: i * 1000 }))
+  );
+  const home = await makeHome(terminals);
+  const THREAD = Deno.env.get("LOAD_STORE_THREAD") ?? "main";
+  const srv = await spawnServer(home, undefined, [
+    "--rate",
+    "1000000",
+    "--burst",
+    "1000000",
+    "--store-thread",
+    THREAD,
+  ]);
+  const codes = new Map<number, number>();
+  try {
+    // warm-up
+    for (let i = 0; i < 20; i++) await post(srv.url, i % TERMS);
 
-  // 1. closed loop (enough prepared requests for 400 batches/s)
-  for (let ti = 0; ti < TERMS; ti++) await prepare(ti, Math.ceil((400 * SECONDS) / TERMS));
-  const cpu1 = cpuS(srv.child.pid);
-  const lat1: number[] = [];
-  let done1 = 0;
-  const end1 = performance.now() + SECONDS * 1000;
-  const t1 = performance.now();
-  await Promise.all(Array.from({ length: CONC }, async (_, w) => {
-    let ti = w;
-    while (performance.now() < end1) {
-      const s = performance.now();
-      const c = await post(srv.url, ti);
-      lat1.push(performance.now() - s);
-      codes.set(c, (codes.get(c) ?? 0) + 1);
-      if (c === 200) done1++;
-      ti = (ti + CONC) % TERMS;
-    }
-  }));
-  const el1 = (performance.now() - t1) / 1000;
-  const cpuPerBatchMs = ((cpuS(srv.child.pid) - cpu1) * 1000) / Math.max(1, done1);
+    // 1. closed loop (enough prepared requests for 400 batches/s)
+    for (let ti = 0; ti < TERMS; ti++) await prepare(ti, Math.ceil((400 * SECONDS) / TERMS));
+    const cpu1 = cpuS(srv.child.pid);
+    const lat1: number[] = [];
+    let done1 = 0;
+    const end1 = performance.now() + SECONDS * 1000;
+    const t1 = performance.now();
+    await Promise.all(Array.from({ length: CONC }, async (_, w) => {
+      let ti = w;
+      while (performance.now() < end1) {
+        const s = performance.now();
+        const c = await post(srv.url, ti);
+        lat1.push(performance.now() - s);
+        codes.set(c, (codes.get(c) ?? 0) + 1);
+        if (c === 200) done1++;
+        ti = (ti + CONC) % TERMS;
+      }
+    }));
+    const el1 = (performance.now() - t1) / 1000;
+    const cpuPerBatchMs = ((cpuS(srv.child.pid) - cpu1) * 1000) / Math.max(1, done1);
 
-  // 2. open loop at each rate, latency from the intended send time
-  const openLines: string[] = [];
-  for (const RATE of RATES) {
-    prepared.clear();
-    for (let ti = 0; ti < TERMS; ti++) await prepare(ti, Math.ceil((RATE * SECONDS) / TERMS));
-    const lat2: number[] = [];
-    let done2 = 0, late = 0, shed = 0;
-    const total = Math.floor(RATE * SECONDS);
-    const t2 = performance.now();
-    const inflight: Promise<void>[] = [];
-    for (let i = 0; i < total; i++) {
-      const intended = t2 + (i * 1000) / RATE;
-      const wait = intended - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      else if (wait < -50) late++;
-      inflight.push(
-        post(srv.url, i % TERMS).then((c) => {
-          codes.set(c, (codes.get(c) ?? 0) + 1);
-          if (c === 200) (done2++, lat2.push(performance.now() - intended));
-          else shed++;
-        }),
+    // 2. open loop at each rate, latency from the intended send time
+    const openLines: string[] = [];
+    for (const RATE of RATES) {
+      prepared.clear();
+      for (let ti = 0; ti < TERMS; ti++) await prepare(ti, Math.ceil((RATE * SECONDS) / TERMS));
+      const lat2: number[] = [];
+      let done2 = 0, late = 0, shed = 0;
+      const total = Math.floor(RATE * SECONDS);
+      const t2 = performance.now();
+      const inflight: Promise<void>[] = [];
+      for (let i = 0; i < total; i++) {
+        const intended = t2 + (i * 1000) / RATE;
+        const wait = intended - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        else if (wait < -50) late++;
+        inflight.push(
+          post(srv.url, i % TERMS).then((c) => {
+            codes.set(c, (codes.get(c) ?? 0) + 1);
+            if (c === 200) (done2++, lat2.push(performance.now() - intended));
+            else shed++;
+          }),
+        );
+      }
+      await Promise.all(inflight);
+      const el2 = (performance.now() - t2) / 1000;
+      const open = done2 / el2;
+      openLines.push(
+        `open loop, offered ${RATE} batches/s (${
+          RATE * TAPS
+        } records/s) over ${TERMS} terminals, ${SECONDS} s: ` +
+          `held ${open.toFixed(0)} batches/s, ${(open * TAPS).toFixed(0)} records/s, ` +
+          `p50 ${pct(lat2, 50).toFixed(1)} ms, p99 ${pct(lat2, 99).toFixed(1)} ms, ` +
+          `max ${
+            Math.max(...lat2).toFixed(1)
+          } ms of accepted uploads from the intended send time; ${shed} shed with 429; ` +
+          `${late} sends late by >50 ms`,
       );
     }
-    await Promise.all(inflight);
-    const el2 = (performance.now() - t2) / 1000;
-    const open = done2 / el2;
-    openLines.push(
-      `open loop, offered ${RATE} batches/s (${
-        RATE * TAPS
-      } records/s) over ${TERMS} terminals, ${SECONDS} s: ` +
-        `held ${open.toFixed(0)} batches/s, ${(open * TAPS).toFixed(0)} records/s, ` +
-        `p50 ${pct(lat2, 50).toFixed(1)} ms, p99 ${pct(lat2, 99).toFixed(1)} ms, ` +
-        `max ${
-          Math.max(...lat2).toFixed(1)
-        } ms of accepted uploads from the intended send time; ${shed} shed with 429; ` +
-        `${late} sends late by >50 ms`,
-    );
-  }
-  const floor = await storageFloor();
+    const floor = await storageFloor();
 
-  const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
-  const closed = done1 / el1;
-  const load = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-  console.log(
-    `machine: ${cpu}, ${navigator.hardwareConcurrency} cores, load average ${load}; ` +
-      `Deno ${Deno.version.deno}; server and load generator share the cores; store thread ${THREAD}`,
-  );
-  console.log(
-    `closed loop, ${CONC} terminals back to back, ${TAPS}-tap batches, ${SECONDS} s: ` +
-      `${closed.toFixed(0)} batches/s, ${(closed * TAPS).toFixed(0)} records/s, ` +
-      `p50 ${pct(lat1, 50).toFixed(1)} ms, p99 ${pct(lat1, 99).toFixed(1)} ms; ` +
-      `server CPU ${cpuPerBatchMs.toFixed(2)} ms per batch`,
-  );
-  for (const l of openLines) console.log(l);
-  console.log(
-    `reference, same run: bare node:sqlite commit of a ${TAPS}-record batch (WAL, FULL): ` +
-      `${floor.perS.toFixed(0)} batches/s; server closed loop = ${
-        (closed / floor.perS).toFixed(2)
-      }x of it`,
-  );
-  console.log(`answers by status: ${JSON.stringify(Object.fromEntries(codes))}`);
-} finally {
-  await srv.stop();
-  await Deno.remove(home, { recursive: true });
+    const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
+    const closed = done1 / el1;
+    const load = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+    console.log(
+      `machine: ${cpu}, ${navigator.hardwareConcurrency} cores, load average ${load}; ` +
+        `Deno ${Deno.version.deno}; server and load generator share the cores; store thread ${THREAD}`,
+    );
+    console.log(
+      `closed loop, ${CONC} terminals back to back, ${TAPS}-tap batches, ${SECONDS} s: ` +
+        `${closed.toFixed(0)} batches/s, ${(closed * TAPS).toFixed(0)} records/s, ` +
+        `p50 ${pct(lat1, 50).toFixed(1)} ms, p99 ${pct(lat1, 99).toFixed(1)} ms; ` +
+        `server CPU ${cpuPerBatchMs.toFixed(2)} ms per batch`,
+    );
+    for (const l of openLines) console.log(l);
+    console.log(
+      `reference, same run: bare node:sqlite commit of a ${TAPS}-record batch (WAL, FULL): ` +
+        `${floor.perS.toFixed(0)} batches/s; server closed loop = ${
+          (closed / floor.perS).toFixed(2)
+        }x of it`,
+    );
+    console.log(`answers by status: ${JSON.stringify(Object.fromEntries(codes))}`);
+  } finally {
+    await srv.stop();
+    await Deno.remove(home, { recursive: true });
+  }
 }
+
+if (import.meta.main) await main();

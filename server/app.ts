@@ -35,6 +35,8 @@ export interface AppOptions {
   /** Per-terminal rate (default 10/s, burst 20). */
   readonly ratePerS?: number;
   readonly burst?: number;
+  /** How long a body may take to arrive (default 30 s). */
+  readonly bodyTimeoutMs?: number;
   /** Uploads processed at once; more answer 429 with Retry-After (default 64). */
   readonly maxInFlight?: number;
   /** Server clock in ms (tests). */
@@ -142,7 +144,7 @@ export function createApp(o: AppOptions): { app: Hono<Env>; metrics: Metrics } {
     inFlight++;
     try {
       const a = await authHead(c);
-      const raw = await readBodyCapped(c.req.raw, cap);
+      const raw = await readBodyCapped(c.req.raw, cap, o.bodyTimeoutMs ?? 30_000);
       const digest = await bodyDigestHex(raw);
       await authBody(c, a, digest);
       const ct = c.req.header("content-type") ?? "";

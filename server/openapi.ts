@@ -81,6 +81,7 @@ export function openApiDocument(): Record<string, unknown> {
               ...AUTH_ERRORS,
               "BATCH_CONFLICT",
               "BODY_TOO_LARGE",
+              "REQUEST_TIMEOUT",
               "UNSUPPORTED_MEDIA_TYPE",
               "TOTALS_MISMATCH",
             ]),

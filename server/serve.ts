@@ -14,14 +14,20 @@ import type { Store } from "../core/store/store.ts";
 import { DevPanProtector, type PanProtector } from "../core/store/pan.ts";
 import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/terminal_keys.ts";
 import { createApp } from "./app.ts";
+import { KeyStore, keyStorePaths, loadMasterKey } from "../core/keys/mod.ts";
 import type { Metrics } from "./metrics.ts";
 
 export interface ServeOptions {
   readonly home: string;
   readonly hostname?: string;
   readonly port?: number;
-  /** Path of the interim development key file; default HOME/dev-keys.json. */
+  /**
+   * Path of the interim development key file. When absent, the key store of the home is used if
+   * it exists (master key from `masterKeyFile`, else ICFARE_MASTER_KEY), else HOME/dev-keys.json.
+   */
   readonly devKeys?: string;
+  /** Master-key file of the key store (outside the home). */
+  readonly masterKeyFile?: string;
   readonly keys?: TerminalKeyLookup;
   readonly pan?: PanProtector;
   readonly busyTimeoutMs?: number;
@@ -29,6 +35,7 @@ export interface ServeOptions {
   readonly burst?: number;
   readonly bodyBytesMax?: number;
   readonly maxInFlight?: number;
+  readonly bodyTimeoutMs?: number;
   /**
    * Where the SQLite connection lives: the main thread (default) or its own worker thread (needs
    * read permission on core/ to load the worker modules).
@@ -39,6 +46,8 @@ export interface ServeOptions {
 
 export interface RunningServer {
   readonly url: string;
+  /** Where the keys came from (for the start-up line; never a key). */
+  readonly keySource: string;
   readonly port: number;
   readonly metrics: Metrics;
   readonly finished: Promise<void>;
@@ -50,6 +59,16 @@ export interface DevKeys {
   panHashKey: string;
   dataKey: string;
   terminals: Record<string, string>;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
 }
 
 /** Reads and checks the interim development key file. */
@@ -77,10 +96,31 @@ export async function loadDevKeys(path: string): Promise<DevKeys> {
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let keys = o.keys;
   let pan = o.pan;
+  let keySource = "given";
   if (!keys || !pan) {
-    const dev = await loadDevKeys(o.devKeys ?? join(o.home, "dev-keys.json"));
-    keys ??= await StaticTerminalKeys.fromHex(dev.terminals);
-    pan ??= await DevPanProtector.fromHex(dev.panHashKey, dev.dataKey);
+    if (o.devKeys === undefined && await exists(keyStorePaths(o.home).store)) {
+      // The key store: terminal keys, the pan-hash key and the card-data key, all
+      // non-extractable WebCrypto keys; the master key is zeroed once the store is open.
+      const m = await loadMasterKey(o.home, o.masterKeyFile);
+      let ks: KeyStore;
+      try {
+        ks = await KeyStore.open(o.home, m.key, "icfare serve");
+      } finally {
+        m.key.fill(0);
+      }
+      keys ??= ks.terminalKeys();
+      pan ??= DevPanProtector.fromCryptoKeys(
+        await ks.hmacCryptoKey("pan-hash"),
+        await ks.dataCryptoKey(),
+      );
+      keySource = `key store (master key from ${m.source})`;
+    } else {
+      const file = o.devKeys ?? join(o.home, "dev-keys.json");
+      const dev = await loadDevKeys(file);
+      keys ??= await StaticTerminalKeys.fromHex(dev.terminals);
+      pan ??= await DevPanProtector.fromHex(dev.panHashKey, dev.dataKey);
+      keySource = `INTERIM dev key file ${file}`;
+    }
   }
   const path = join(o.home, STORE_FILE);
   const store: Store & { closeAsync?: () => Promise<void> } = o.storeThread === "worker"
@@ -94,6 +134,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     burst: o.burst,
     bodyBytesMax: o.bodyBytesMax,
     maxInFlight: o.maxInFlight,
+    bodyTimeoutMs: o.bodyTimeoutMs,
   });
   let resolveListen: (a: { hostname: string; port: number }) => void;
   const listening = new Promise<{ hostname: string; port: number }>((r) => resolveListen = r);
@@ -109,6 +150,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   );
   return {
     url: `http://${addr.hostname}:${addr.port}`,
+    keySource,
     port: addr.port,
     metrics,
     finished,

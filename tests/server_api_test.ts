@@ -306,6 +306,8 @@ Deno.test("server API: every error code against a subprocess server", async (t) 
   }
 
   const srv2 = await spawnServer(home, undefined, [
+    "--body-timeout-ms",
+    "300",
     "--rate",
     "1",
     "--burst",
@@ -315,22 +317,57 @@ Deno.test("server API: every error code against a subprocess server", async (t) 
   ]);
   try {
     await t.step("429 RATE_LIMITED with Retry-After, other terminals unaffected", async () => {
-      const codes: number[] = [];
-      for (let i = 0; i < 6; i++) {
-        const r = await send(srv2.url, null, { path: "/v1/batches/LC000123/1" });
-        codes.push(r.status);
+      // 10 at once against rate 1/s, burst 3: 3 pass, plus at most one per second elapsed
+      const t0 = performance.now();
+      const rs = await Promise.all(
+        Array.from({ length: 10 }, () => send(srv2.url, null, { path: "/v1/batches/LC000123/1" })),
+      );
+      const elapsedS = (performance.now() - t0) / 1000;
+      let ok = 0, limited = 0;
+      for (const r of rs) {
         if (r.status === 429) {
+          limited++;
           assert(Number(r.headers.get("retry-after")) >= 1);
           await expectError(r, 429, "RATE_LIMITED");
-        } else await r.body?.cancel();
+        } else {
+          assertEquals(r.status, 200);
+          ok++;
+          await r.body?.cancel();
+        }
       }
-      assertEquals(codes.slice(0, 3), [200, 200, 200]);
-      assert(codes.slice(3).every((c) => c === 429), String(codes));
+      assert(ok >= 3 && ok <= 3 + Math.ceil(elapsedS), `${ok} passed in ${elapsedS} s`);
+      assertEquals(ok + limited, 10);
       const other = await send(srv2.url, null, {
         path: "/v1/batches/LC000124/1",
         terminalId: "LC000124",
       });
       await expectError(other, 404, "BATCH_NOT_FOUND");
+    });
+    await t.step("408 REQUEST_TIMEOUT: a body that stops arriving (slowloris)", async () => {
+      const body = json(sampleBatch({ terminalId: "LC000125", batchNo: 8 }));
+      const authorization = await signRequest({
+        key: await testKey("LC000125"),
+        terminalId: "LC000125",
+        method: "POST",
+        path: "/v1/batches",
+        body,
+      });
+      let ctl!: ReadableStreamDefaultController<Uint8Array>;
+      const slow = new ReadableStream<Uint8Array>({
+        start(c) {
+          ctl = c;
+          c.enqueue(body.subarray(0, 10));
+        },
+      });
+      const r = await fetch(`${srv2.url}/v1/batches`, {
+        method: "POST",
+        body: slow,
+        headers: { authorization, "content-type": "application/json" },
+      });
+      await expectError(r, 408, "REQUEST_TIMEOUT");
+      try {
+        ctl.close();
+      } catch { /* the stream was cancelled with the connection */ }
     });
     await t.step(
       "503 STORAGE_UNAVAILABLE while the database is locked; nothing acknowledged",
@@ -380,7 +417,8 @@ Deno.test("server app: beyond maxInFlight concurrent uploads, 429 at once (load 
   let release!: () => void;
   const gate = new Promise<void>((r) => release = r);
   const slow = Object.create(real) as typeof real;
-  slow.ingest = async (b) => (await gate, real.ingest(b));
+  let entered = 0;
+  slow.ingest = async (b) => (entered++, await gate, real.ingest(b));
   slow.batchDigest = (t, n) => real.batchDigest(t, n);
   const { app } = createApp({
     store: slow,
@@ -407,7 +445,7 @@ Deno.test("server app: beyond maxInFlight concurrent uploads, 429 at once (load 
     });
   };
   const held = [req(1), req(2), req(3)];
-  await new Promise((r) => setTimeout(r, 50));
+  while (entered < 3) await new Promise((r) => setTimeout(r, 5)); // all three inside the store
   const shed = await req(4);
   assertEquals(shed.headers.get("retry-after"), "1");
   await expectError(shed, 429, "RATE_LIMITED");
@@ -415,4 +453,37 @@ Deno.test("server app: beyond maxInFlight concurrent uploads, 429 at once (load 
   assertEquals((await Promise.all(held)).map((r) => r.status), [200, 200, 200]);
   assertEquals((await req(4)).status, 200);
   real.close();
+});
+
+Deno.test("server app: a body that does not arrive in time is 408 REQUEST_TIMEOUT", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "icfare-slow-" });
+  const store = openSqliteStore(join(dir, "icfare.db"));
+  const { app } = createApp({
+    store,
+    keys: await StaticTerminalKeys.fromHex({ LC000123: testKeyHex("LC000123") }),
+    pan: await DevPanProtector.fromHex("11".repeat(32), "22".repeat(32)),
+    bodyTimeoutMs: 100,
+  });
+  const body = json(sampleBatch({ batchNo: 1 }));
+  const authorization = await signRequest({
+    key: await testKey("LC000123"),
+    terminalId: "LC000123",
+    method: "POST",
+    path: "/v1/batches",
+    body,
+  });
+  // sends the first 10 bytes, then nothing (slowloris)
+  const slow = new ReadableStream<Uint8Array>({
+    start(ctl) {
+      ctl.enqueue(body.subarray(0, 10));
+    },
+  });
+  const r = await app.request("/v1/batches", {
+    method: "POST",
+    body: slow,
+    headers: { authorization, "content-type": "application/json" },
+  });
+  await expectError(r, 408, "REQUEST_TIMEOUT");
+  assertEquals(await store.counts(), { batches: 0, records: 0, pending: 0, rejected: 0 });
+  store.close();
 });

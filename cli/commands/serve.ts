@@ -5,7 +5,7 @@ import { flag, parseArgs, str, UsageError } from "../args.ts";
 import type { Command } from "../main.ts";
 import { startServer } from "../../server/serve.ts";
 
-const HELP = `usage: icfare serve [--port N] [--hostname H] [--home DIR] [--dev-keys FILE]
+const HELP = `usage: icfare serve [--port N] [--hostname H] [--home DIR] [--master-key-file F]
 
 Serves the v1 upload API (POST /v1/batches, GET /v1/batches/:terminalId/:batchNo,
 GET /v1/denylist, /healthz, /metrics, /openapi.json). The store is HOME/icfare.db (SQLite,
@@ -13,16 +13,22 @@ WAL + synchronous=FULL; the server refuses to start otherwise).
   --port N            TCP port (default 8080)
   --hostname H        address to bind (default 127.0.0.1)
   --home DIR          icfare home (env ICFARE_HOME, default ./.icfare)
-  --dev-keys FILE     INTERIM development key file (default HOME/dev-keys.json) until the
-                      key store provides terminal keys
+Keys: the key store of the home (HOME/keys, icfare keys/terminals) when it exists: terminal
+keys, the pan-hash key and the card-data key; the master key from --master-key-file (outside
+the home; give the server --allow-read for it) or ICFARE_MASTER_KEY (--allow-env for it).
+Without a key store: the INTERIM development key file HOME/dev-keys.json (tests, demos).
+  --master-key-file F master key of the key store
+  --dev-keys FILE     use this INTERIM development key file instead of the key store
   --rate N, --burst N per-terminal rate limit (default 10/s, burst 20)
   --busy-timeout-ms N how long a write waits for a lock before 503 (default 5000)
   --max-inflight N    uploads processed at once; beyond, 429 + Retry-After (default 64)
+  --body-timeout-ms N how long a body may take to arrive before 408 (default 30000)
   --store-thread T    main (default) or worker: SQLite and its fsyncs on their own thread
                       (add --allow-read=<icfare>/core for the worker modules)
   --json              print the listening address as JSON
 Narrow permissions (no -A):
-  deno run --allow-net=127.0.0.1:8080 --allow-read=HOME --allow-write=HOME cli/main.ts serve --home HOME`;
+  deno run --allow-net=127.0.0.1:8080 --allow-read=HOME,MASTER_FILE --allow-write=HOME \
+    cli/main.ts serve --home HOME --master-key-file MASTER_FILE`;
 
 function intOpt(v: string | undefined, name: string, dflt: number, min: number, max: number) {
   if (v === undefined) return dflt;
@@ -54,10 +60,12 @@ export const command: Command = {
       hostname: { type: "string" },
       home: { type: "string" },
       "dev-keys": { type: "string" },
+      "master-key-file": { type: "string" },
       rate: { type: "string" },
       burst: { type: "string" },
       "busy-timeout-ms": { type: "string" },
       "max-inflight": { type: "string" },
+      "body-timeout-ms": { type: "string" },
       "store-thread": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -76,9 +84,11 @@ export const command: Command = {
         hostname: str(p, "hostname") ?? "127.0.0.1",
         port: intOpt(str(p, "port"), "port", 8080, 0, 65535),
         devKeys: str(p, "dev-keys"),
+        masterKeyFile: str(p, "master-key-file"),
         ratePerS: intOpt(str(p, "rate"), "rate", 10, 1, 1_000_000),
         burst: intOpt(str(p, "burst"), "burst", 20, 1, 1_000_000),
         storeThread: storeThread(str(p, "store-thread")),
+        bodyTimeoutMs: intOpt(str(p, "body-timeout-ms"), "body-timeout-ms", 30_000, 1, 600_000),
         maxInFlight: intOpt(str(p, "max-inflight"), "max-inflight", 64, 1, 100_000),
         busyTimeoutMs: intOpt(str(p, "busy-timeout-ms"), "busy-timeout-ms", 5000, 0, 600_000),
       });
@@ -90,7 +100,11 @@ export const command: Command = {
       return 1;
     }
     if (flag(p, "json")) console.log(JSON.stringify({ listening: server.url, port: server.port }));
-    else console.log(`icfare serve: listening on ${server.url} (store ${home}/icfare.db)`);
+    else {
+      console.log(
+        `icfare serve: listening on ${server.url} (store ${home}/icfare.db; keys from ${server.keySource})`,
+      );
+    }
     const stop = () => server.close();
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);

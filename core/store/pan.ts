@@ -4,8 +4,9 @@
  * form, and every byte string that still carries it (the raw batch, each record's chip data)
  * is sealed with AES-256-GCM before it reaches the database.
  *
- * The keys come through this interface so the key store (issue 8) can provide them later;
- * `DevPanProtector` is the interim development implementation fed with keys given at start.
+ * The keys come through this interface: `DevPanProtector.fromCryptoKeys` takes them from the
+ * key store (issue 8); `DevPanProtector.fromHex` is the interim development path (keys in clear
+ * hex, tests and demos only).
  */
 import { maskPan } from "../mask.ts";
 import { fromHex } from "../hex.ts";
@@ -31,6 +32,18 @@ const SEAL_VERSION = 1;
  */
 export class DevPanProtector implements PanProtector {
   private constructor(private readonly hashKey: CryptoKey, private readonly dataKey: CryptoKey) {}
+
+  /**
+   * From keys the key store hands out (`KeyStore.hmacCryptoKey("pan-hash")` and
+   * `KeyStore.dataCryptoKey()`): an HMAC-SHA256 key allowed to sign, an AES-GCM key.
+   */
+  static fromCryptoKeys(panHashKey: CryptoKey, dataKey: CryptoKey): DevPanProtector {
+    if (panHashKey.algorithm.name !== "HMAC" || !panHashKey.usages.includes("sign")) {
+      throw new TypeError("panHashKey must be an HMAC key usable to sign");
+    }
+    if (dataKey.algorithm.name !== "AES-GCM") throw new TypeError("dataKey must be AES-GCM");
+    return new DevPanProtector(panHashKey, dataKey);
+  }
 
   /** Imports the keys; `panHashKeyHex` and `dataKeyHex` must each be 32 bytes of hex. */
   static async fromHex(panHashKeyHex: string, dataKeyHex: string): Promise<DevPanProtector> {

@@ -17,6 +17,7 @@ export const ERRORS = {
   AUTH_TERMINAL_MISMATCH: { status: 403, message: "a terminal may act only for itself" },
   NOT_FOUND: { status: 404, message: "no such route" },
   BATCH_NOT_FOUND: { status: 404, message: "no such batch" },
+  REQUEST_TIMEOUT: { status: 408, message: "body not received in time" },
   BATCH_CONFLICT: {
     status: 409,
     message: "this (terminalId, batchNo) was stored with a different body",

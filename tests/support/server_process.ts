@@ -30,15 +30,22 @@ export function freePort(): number {
   return port;
 }
 
+/** The home, plus the master-key file and the worker modules when the options need them. */
+function readList(home: string, extra: string[]): string {
+  const paths = [home];
+  const m = extra.indexOf("--master-key-file");
+  if (m >= 0) paths.push(extra[m + 1]);
+  // the worker-thread store loads its modules from the source tree: allow exactly that
+  if (extra.includes("worker")) paths.push(join(ROOT, "core"));
+  return paths.join(",");
+}
+
 /** The exact narrow command line (also in the README). */
 export function serveArgs(home: string, port: number, extra: string[] = []): string[] {
   return [
     "run",
     `--allow-net=127.0.0.1:${port}`,
-    // the worker-thread store loads its module from the source tree: allow exactly that
-    extra.includes("worker")
-      ? `--allow-read=${home},${join(ROOT, "core")}`
-      : `--allow-read=${home}`,
+    `--allow-read=${readList(home, extra)}`,
     `--allow-write=${home}`,
     join(ROOT, "cli/main.ts"),
     "serve",
