@@ -1,5 +1,6 @@
 /**
- * Everything the simulator makes verifies through the engine (core/emv/verify.ts) with exactly
+ * Everything the simulator makes verifies through the engine — the readable reference
+ * (core/emv/verify.ts) and the kernel batch path (core/emv/batch.ts) — with exactly
  * the ground-truth verdicts: status, cryptogram flag and ODA flag of every record, with the
  * records fed in upload order (duplicates and replays are found across batches).
  */
@@ -16,6 +17,7 @@ import { capkFile, keysFile } from "../fixtures/sim/simulate.ts";
 import { parseKeyFile } from "../core/emv/issuer_keys.ts";
 import { parseCapkFile } from "../core/emv/capk.ts";
 import { BatchSchema, type TapRecord, verifyRecords } from "../core/emv/verify.ts";
+import { verifyRecordsKernel } from "../core/emv/batch.ts";
 
 function run(
   seed: string,
@@ -74,18 +76,24 @@ function check(
     truth.push(...b.truth);
   }
   const results = verifyRecords(records, { keys, capks });
+  const kernel = verifyRecordsKernel(records, { keys, capks });
   const mismatches: string[] = [];
-  results.forEach((r, i) => {
-    const t = truth[i];
-    const got = `${r.status}/${r.cryptogram}/${r.oda}`;
-    const want = `${t.status}/${t.cryptogram}/${t.oda}`;
-    if (got !== want) {
-      mismatches.push(
-        `${t.terminalId}#${t.batchNo}/${t.seq} ${t.fault ?? "-"}: ${got} ≠ ${want} (${r.message})`,
-      );
-    }
-  });
+  for (const [path, rs] of [["reference", results], ["kernel", kernel]] as const) {
+    rs.forEach((r, i) => {
+      const t = truth[i];
+      const got = `${r.status}/${r.cryptogram}/${r.oda}`;
+      const want = `${t.status}/${t.cryptogram}/${t.oda}`;
+      if (got !== want) {
+        mismatches.push(
+          `${path} ${t.terminalId}#${t.batchNo}/${t.seq} ${
+            t.fault ?? "-"
+          }: ${got} ≠ ${want} (${r.message})`,
+        );
+      }
+    });
+  }
   assertEquals(mismatches.slice(0, 10), []);
+  assertEquals(results.length, truth.length);
   return { results, truth };
 }
 
