@@ -38,13 +38,13 @@ async function digests(dir: string): Promise<Map<string, string>> {
   return out;
 }
 
-Deno.test("simulate: same seed gives the same bytes; another seed does not", async () => {
+Deno.test("simulate: same seed gives the same bytes (1 or 2 workers); another seed does not", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "icfare-sim-" });
   try {
     const args = ["--seed", "det", "--cards", "80", "--terminals", "3", "--taps", "300"];
     const a = await simulate(`${tmp}/a`, ...args);
     assertEquals(a.code, 0, a.stderr);
-    const b = await simulate(`${tmp}/b`, ...args);
+    const b = await simulate(`${tmp}/b`, ...args, "--workers", "2");
     assertEquals(b.code, 0, b.stderr);
     const c = await simulate(
       `${tmp}/c`,
