@@ -100,6 +100,39 @@ Deno.test("simulate: same seed gives the same bytes (1 or 2 workers); another se
       for (const r of body.records) assertEquals(r.oda.tlv.slice(0, 4), "8F01");
     }
     assertEquals(records, report.records);
+    // `icfare verify --file --keys --capk` accepts the files and agrees with the truth on a
+    // first-upload batch (no cross-batch duplicates inside one file).
+    const first = manifest.find((m) => m.expect === "stored")!;
+    const v = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        main,
+        "verify",
+        "--file",
+        `${dir}/batches/${first.file}`,
+        "--keys",
+        `${dir}/keys.json`,
+        "--capk",
+        `${dir}/capk.json`,
+        "--json",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const verified = JSON.parse(new TextDecoder().decode(v.stdout)).records as {
+      seq: number;
+      status: string;
+      cryptogram: string;
+      oda: string;
+    }[];
+    const want = truth.filter((t) =>
+      t.terminalId === first.terminalId && t.batchNo === first.batchNo
+    );
+    assertEquals(
+      verified.map((r) => `${r.seq} ${r.status} ${r.cryptogram} ${r.oda}`),
+      want.map((t) => `${t.seq} ${t.status} ${t.cryptogram} ${t.oda}`),
+    );
     // PANs never appear in clear in the CLI output.
     assert(!/62350[0-9]{11}/.test(a.stdout));
   } finally {
