@@ -18,6 +18,7 @@ import { verifyRecordsKernel } from "../core/emv/batch.ts";
 import type { TapRecord } from "../core/emv/verify.ts";
 import { rsaPrivate, rsaPrivateCrt, sm2Sign, sm2SignWith } from "../core/pki/sign.ts";
 import { bigToBytes, sm2BaseMul } from "../core/pki/keygen.ts";
+import { sm2BaseMulFast } from "../fixtures/sim/pki.ts";
 
 const base = new World({ seed: "bench", cards: 400, terminals: 6, date: "2026-06-24" });
 const cache = base.exportKeyCache();
@@ -82,9 +83,17 @@ const sm2 = base.issuers[3].iccSm2Pool[0];
 const msg = new Uint8Array(40);
 
 Deno.bench({
-  name: "SM2 sign, noble point arithmetic (simulator)",
+  name: "SM2 sign, kernel point arithmetic (simulator)",
   group: "signing sm2",
   baseline: true,
+  fn: () => {
+    sm2SignWith(sm2BaseMulFast, sm2.privateKey, sm2.publicKey, msg);
+  },
+});
+
+Deno.bench({
+  name: "SM2 sign, noble point arithmetic",
+  group: "signing sm2",
   fn: () => {
     sm2SignWith(sm2BaseMul, sm2.privateKey, sm2.publicKey, msg);
   },
