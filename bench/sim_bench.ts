@@ -11,7 +11,7 @@
 import { World } from "../fixtures/sim/world.ts";
 import { type BatchOut, generateDay } from "../fixtures/sim/day.ts";
 import { DEFAULT_FAULTS } from "../fixtures/sim/faults.ts";
-import { capkFile, keysFile } from "../fixtures/sim/simulate.ts";
+import { capkFile, keysFile, revocationsFile } from "../fixtures/sim/simulate.ts";
 import { parseKeyFile } from "../core/emv/issuer_keys.ts";
 import { parseCapkFile } from "../core/emv/capk.ts";
 import { verifyRecordsKernel } from "../core/emv/batch.ts";
@@ -33,7 +33,7 @@ function day(taps: number, cards: number, terminals: number): BatchOut[] {
 
 const records: TapRecord[] = day(1000, 400, 6).flatMap((b) => b.body.records);
 const keys = parseKeyFile(keysFile(base));
-const capks = parseCapkFile(capkFile(base));
+const capks = parseCapkFile({ ...capkFile(base), ...revocationsFile(base) });
 
 Deno.bench({
   name: "generate a day of 1,000 taps (400 cards, fresh certificates)",

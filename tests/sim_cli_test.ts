@@ -77,7 +77,26 @@ Deno.test("simulate: same seed gives the same bytes (1 or 2 workers); another se
     const report = JSON.parse(a.stdout);
     const dir = `${tmp}/a`;
     parseKeyFile(JSON.parse(await Deno.readTextFile(`${dir}/keys.json`)));
-    parseCapkFile(JSON.parse(await Deno.readTextFile(`${dir}/capk.json`)));
+    parseCapkFile(JSON.parse(await Deno.readTextFile(`${dir}/capk-verify.json`)));
+    // The key store takes keys.json and capk.json as they are (design.md §4).
+    const env = {
+      ICFARE_MASTER_KEY: "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF",
+    };
+    for (
+      const args of [["keys", "init"], ["keys", "import", `${dir}/keys.json`], [
+        "capk",
+        "import",
+        `${dir}/capk.json`,
+      ]]
+    ) {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", main, ...args, "--home", `${tmp}/home`],
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(r.code, 0, `${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+    }
     const manifest = (await Deno.readTextFile(`${dir}/uploads.jsonl`)).trim().split("\n").map((l) =>
       JSON.parse(l)
     );
@@ -114,7 +133,7 @@ Deno.test("simulate: same seed gives the same bytes (1 or 2 workers); another se
         "--keys",
         `${dir}/keys.json`,
         "--capk",
-        `${dir}/capk.json`,
+        `${dir}/capk-verify.json`,
         "--json",
       ],
       stdout: "piped",

@@ -13,7 +13,7 @@ import {
   type UploadEntry,
 } from "../fixtures/sim/day.ts";
 import { DEFAULT_FAULTS, NO_FAULTS } from "../fixtures/sim/faults.ts";
-import { capkFile, keysFile } from "../fixtures/sim/simulate.ts";
+import { capkFile, keysFile, revocationsFile } from "../fixtures/sim/simulate.ts";
 import { parseKeyFile } from "../core/emv/issuer_keys.ts";
 import { parseCapkFile } from "../core/emv/capk.ts";
 import { BatchSchema, type TapRecord, verifyRecords } from "../core/emv/verify.ts";
@@ -58,7 +58,9 @@ function check(
 ) {
   const { world, batches, manifest } = run(seed, cards, terminals, taps, faults);
   const keys = parseKeyFile(JSON.parse(JSON.stringify(keysFile(world))));
-  const capks = parseCapkFile(JSON.parse(JSON.stringify(capkFile(world))));
+  const capks = parseCapkFile(
+    JSON.parse(JSON.stringify({ ...capkFile(world), ...revocationsFile(world) })),
+  );
   const records: TapRecord[] = [];
   const truth: TruthRow[] = [];
   for (const m of manifest) {
