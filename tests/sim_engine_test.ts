@@ -113,6 +113,7 @@ Deno.test("engine agrees with the ground truth on a faulty day (every record)", 
       "MALFORMED_TLV",
       "DUPLICATE",
       "REPLAY_SUSPECT",
+      "FARE_MISMATCH",
     ]
   ) {
     assertEquals(statuses.has(s as never), true, `fault mix covers ${s}`);

@@ -12,7 +12,11 @@ import { checkRecords, checkTotals, UploadBatchSchema } from "../core/upload/mod
 import { ApiError } from "../core/upload/errors.ts";
 
 Deno.test("simulated batches meet the upload contract with the expected rejections", () => {
-  const faults = withOverrides(DEFAULT_FAULTS, ["truncated-tlv=0.03", "totalsMismatch=0.3"]);
+  const faults = withOverrides(DEFAULT_FAULTS, [
+    "truncated-tlv=0.03",
+    "fare-mismatch=0.03",
+    "totalsMismatch=0.3",
+  ]);
   const world = new World({
     seed: "upload",
     cards: 150,
@@ -47,7 +51,11 @@ Deno.test("simulated batches meet the upload contract with the expected rejectio
     checks.forEach((c, i) => {
       const t = out.truth[i];
       assertEquals(c.reject !== null, t.uploadRejected === true, `${m.file} seq ${t.seq}`);
-      if (c.reject) (assert(c.reject.code.startsWith("TLV_")), rejected++);
+      if (c.reject) {
+        assertEquals(c.reject.code.startsWith("TLV_"), t.fault === "truncated-tlv");
+        assertEquals(c.reject.code === "FARE_MISMATCH", t.fault === "fare-mismatch");
+        rejected++;
+      }
     });
   }
   assert(
