@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   keys: async () => (await import("./commands/keys.ts")).command,
   capk: async () => (await import("./commands/capk.ts")).command,
   terminals: async () => (await import("./commands/terminals.ts")).command,
+  simulate: async () => (await import("./commands/simulate.ts")).command,
 };
 
 function usage(): string {
