@@ -259,6 +259,14 @@ export function verifyRecordsKernel(
   if (keys && (typeof keys.listImkAc !== "function" || typeof keys.listConfigs !== "function")) {
     return verifyRecords(records, ctx);
   }
+  // The kernel takes pinned profiles and up to 4 CVN mappings per issuer, not scheme hints.
+  if (
+    keys?.listConfigs().some(([, c]) =>
+      c.scheme !== undefined || Object.keys(c.cvnProfiles ?? {}).length > 4
+    )
+  ) {
+    return verifyRecords(records, ctx);
+  }
   const bytes: BatchRecordBytes[] = [];
   const bad = new Set<number>();
   records.forEach((r, i) => {

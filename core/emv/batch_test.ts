@@ -382,3 +382,12 @@ function parseTlvOrThrow(b: Uint8Array): Map<string, Uint8Array> {
   }
   return out;
 }
+
+Deno.test("issuer configurations the kernel cannot take (scheme hints) use the reference path", () => {
+  const k = parseKeyFile(testKeyFile()).configure("621234", { scheme: "visa" });
+  const records = [tap({ seq: 1, oda: "none" })];
+  assertEquals(
+    verifyRecordsKernel(records, { keys: k }).map(view),
+    verifyRecords(records, { keys: k }).map(view),
+  );
+});
