@@ -4,12 +4,11 @@
  * for SM2) and expiry verified before anything is stored, and `CapkSource` for the
  * verification engine (core/emv/capk.ts on the engine branch) backed by the store.
  */
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { fromHex, toHex } from "../hex.ts";
 import { KeyStoreError } from "./errors.ts";
 import type { CapkRecord, KeyStore } from "./store.ts";
-import type { CapkSource } from "../emv/capk.ts";
+import { type Capk, capkChecksum, type CapkSource } from "../emv/capk.ts";
 
 const Hex = (what: string) => z.string().regex(/^[0-9A-Fa-f]+$/, `${what}: hex`);
 
@@ -26,7 +25,10 @@ const CapkEntry = z.object({
 
 const CapkFile = z.object({ capks: z.array(CapkEntry).min(1).max(1000) }).strict();
 
-/** SHA-1 checksum of a CAPK as upper-case hex (design.md §6). */
+/**
+ * SHA-1 checksum of a CAPK as upper-case hex (design.md §6), computed by the engine's
+ * `capkChecksum` so that import and verification can never disagree on the rule.
+ */
 export function capkChecksumHex(c: {
   rid: string;
   index: string;
@@ -35,24 +37,22 @@ export function capkChecksumHex(c: {
   exponent?: string;
   publicKey?: string;
 }): string {
-  const h = createHash("sha1");
-  h.update(fromHex(c.rid, "rid"));
-  h.update(fromHex(c.index, "index"));
-  if (c.algorithm === "rsa") {
-    if (!c.modulus || !c.exponent) {
-      throw new KeyStoreError("BAD_INPUT", "an RSA CAPK needs modulus and exponent");
-    }
-    h.update(fromHex(c.modulus, "modulus"));
-    h.update(fromHex(c.exponent, "exponent"));
-  } else {
-    let pk = c.publicKey ?? "";
-    if (pk.length === 130 && /^04/.test(pk)) pk = pk.slice(2);
-    if (pk.length !== 128) {
-      throw new KeyStoreError("BAD_INPUT", "an SM2 CAPK needs a 64-byte publicKey x‖y");
-    }
-    h.update(fromHex(pk, "publicKey"));
+  if (c.algorithm === "rsa" && (!c.modulus || !c.exponent)) {
+    throw new KeyStoreError("BAD_INPUT", "an RSA CAPK needs modulus and exponent");
   }
-  return toHex(new Uint8Array(h.digest()));
+  let pk = c.publicKey ?? "";
+  if (pk.length === 130 && /^04/.test(pk)) pk = pk.slice(2);
+  if (c.algorithm === "sm2" && pk.length !== 128) {
+    throw new KeyStoreError("BAD_INPUT", "an SM2 CAPK needs a 64-byte publicKey x‖y");
+  }
+  return toHex(capkChecksum({
+    rid: c.rid,
+    index: c.index,
+    algorithm: c.algorithm,
+    modulus: c.modulus ? fromHex(c.modulus, "modulus") : undefined,
+    exponent: c.exponent ? fromHex(c.exponent, "exponent") : undefined,
+    publicKey: pk ? fromHex(pk, "publicKey") : undefined,
+  }));
 }
 
 function validDate(s: string): boolean {
@@ -147,24 +147,12 @@ export async function importCapks(
   return recs;
 }
 
-/** The engine's view of a CA key (structurally `Capk` of core/emv/capk.ts). */
-export interface CapkView {
-  readonly rid: string;
-  readonly index: string;
-  readonly algorithm: "rsa" | "sm2";
-  readonly modulus?: Uint8Array;
-  readonly exponent?: Uint8Array;
-  readonly publicKey?: Uint8Array;
-  readonly expiry: string;
-  readonly checksum: Uint8Array;
-}
-
 /**
  * A `CapkSource` over the store's active CA keys (revoked keys are absent; expiry is the
  * engine's check, against the transaction date). The checksum is re-verified on load.
  */
 export function capkSource(store: KeyStore): CapkSource {
-  const byId = new Map<string, { view: CapkView; serials: Set<string> }>();
+  const byId = new Map<string, { view: Capk; serials: Set<string> }>();
   for (const c of store.capkList()) {
     if (capkChecksumHex(c) !== c.checksum) {
       throw new KeyStoreError("KEYSTORE_TAMPERED", `CAPK ${c.rid}/${c.index}: checksum differs`);
@@ -187,6 +175,12 @@ export function capkSource(store: KeyStore): CapkSource {
   }
   return {
     capk: (rid, index) => byId.get(rid.toUpperCase() + index.toUpperCase())?.view,
+    // Listing lets the kernel engine run ODA itself instead of the TypeScript path.
+    list: () => [...byId.values()].map((e) => e.view),
+    revokedList: () =>
+      [...byId.values()].flatMap((e) =>
+        [...e.serials].map((serial) => ({ rid: e.view.rid, index: e.view.index, serial }))
+      ),
     isRevoked: (rid, index, serial) =>
       byId.get(rid.toUpperCase() + index.toUpperCase())?.serials.has(serial.toUpperCase()) ??
         false,
