@@ -114,6 +114,7 @@ Deno.test("engine agrees with the ground truth on a faulty day (every record)", 
       "DUPLICATE",
       "REPLAY_SUSPECT",
       "FARE_MISMATCH",
+      "MISSING_DATA",
     ]
   ) {
     assertEquals(statuses.has(s as never), true, `fault mix covers ${s}`);

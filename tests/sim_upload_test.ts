@@ -15,6 +15,7 @@ Deno.test("simulated batches meet the upload contract with the expected rejectio
   const faults = withOverrides(DEFAULT_FAULTS, [
     "truncated-tlv=0.03",
     "fare-mismatch=0.03",
+    "missing-tag=0.03",
     "totalsMismatch=0.3",
   ]);
   const world = new World({
@@ -54,6 +55,7 @@ Deno.test("simulated batches meet the upload contract with the expected rejectio
       if (c.reject) {
         assertEquals(c.reject.code.startsWith("TLV_"), t.fault === "truncated-tlv");
         assertEquals(c.reject.code === "FARE_MISMATCH", t.fault === "fare-mismatch");
+        assertEquals(c.reject.code === "MISSING_TAG", t.fault === "missing-tag");
         rejected++;
       }
     });
