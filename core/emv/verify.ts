@@ -7,7 +7,8 @@
  * Duplicates and replays are found across the records of one call by (PAN, PSN, ATC)
  * (design.md §5, domain.md §7.3).
  */
-import { z } from "zod";
+import type { z } from "zod";
+import { UploadBatchSchema } from "../upload/schema.ts";
 import { fromHex, toHex } from "../hex.ts";
 import { maskPan } from "../mask.ts";
 import { flattenValues, parseTlv } from "../tlv/tree.ts";
@@ -61,6 +62,8 @@ export type OdaFlag = "ok" | "failed" | "absent" | "no-capk";
 export interface TapRecord {
   readonly seq: number;
   readonly tappedAt?: string;
+  readonly line?: string;
+  readonly vehicle?: string;
   readonly fare?: number;
   /** Chip data hex. */
   readonly icc: string;
@@ -87,27 +90,11 @@ export interface RecordResult {
   duplicateOf?: number;
 }
 
-/** Zod schema of the upload file (design.md §3), used by `verify --file`. */
-export const BatchSchema = z.object({
-  terminalId: z.string().length(8),
-  merchantId: z.string().regex(/^[0-9]{15}$/),
-  batchNo: z.number().int().min(1).max(999999),
-  denyListVersion: z.number().int().min(0).optional(),
-  records: z.array(z.object({
-    seq: z.number().int().min(0),
-    tappedAt: z.string(),
-    line: z.string().optional(),
-    vehicle: z.string().optional(),
-    stop: z.string().optional(),
-    fare: z.number().int().min(0),
-    icc: z.string().regex(/^([0-9A-Fa-f]{2}|\s)*$/),
-    oda: z.object({
-      tlv: z.string().regex(/^([0-9A-Fa-f]{2}|\s)*$/),
-      staticData: z.string().regex(/^([0-9A-Fa-f]{2}|\s)*$/).optional(),
-    }).optional(),
-  })).min(1).max(5000),
-  totals: z.object({ count: z.number().int(), amount: z.number().int() }),
-});
+/**
+ * The upload file (design.md §3) read by `verify --file`: the upload contract's own schema,
+ * so a file verifies exactly when the server would accept its shape.
+ */
+export const BatchSchema = UploadBatchSchema;
 export type Batch = z.infer<typeof BatchSchema>;
 
 /** What verification needs besides the records. */

@@ -341,6 +341,8 @@ export function tap(o: TapOptions = {}): TapRecord {
   return {
     seq: o.seq ?? 1,
     tappedAt: "2025-01-01T07:31:02+08:00",
+    line: "K1",
+    vehicle: "LC-1024",
     fare: o.fare ?? amount,
     icc: toHex(icc),
     ...(o.oda === "none" ? {} : { oda: { tlv: toHex(oda), staticData: toHex(card.staticData) } }),
