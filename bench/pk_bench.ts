@@ -25,24 +25,11 @@ import {
   sm2VerifyBatch,
   sm2VerifyDigest,
 } from "../kernel-as/pk.ts";
+import { xorshiftBytes as xorshift } from "../tests/support/rng.ts";
 
 const SECONDS = Number(Deno.env.get("ICFARE_BENCH_SECONDS") ?? "0.15");
 
 // ---- fixtures: deterministic odd moduli with the top bit set (timing needs no primes) ----
-
-function xorshift(seed: number): (n: number) => Uint8Array {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      out[i] = s & 0xFF;
-    }
-    return out;
-  };
-}
 
 interface RsaCase {
   bits: number;

@@ -4,6 +4,7 @@ import { fromHex, toHex } from "../core/hex.ts";
 import { bigIntToBytes, bytesToBigInt, modPow, rsaPrivate } from "../core/pki/sign.ts";
 import { PkError, rsaCacheClear, rsaPublic, rsaPublicBatch } from "./pk.ts";
 import { Status } from "./status.ts";
+import { xorshiftBytes as rng } from "../tests/support/rng.ts";
 
 const SLOW = Deno.env.get("ICFARE_SLOW") === "1";
 const vectorsDir = new URL("../fixtures/vectors/", import.meta.url);
@@ -24,21 +25,6 @@ function code(fn: () => unknown): string {
     throw e;
   }
   return "no error";
-}
-
-/** Deterministic xorshift bytes so failures reproduce. */
-function rng(seed: number): (n: number) => Uint8Array {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      out[i] = s & 0xFF;
-    }
-    return out;
-  };
 }
 
 function randomModulus(rand: (n: number) => Uint8Array, len: number): Uint8Array {

@@ -26,6 +26,7 @@ import {
   sm2Z,
 } from "./pk.ts";
 import { Status } from "./status.ts";
+import { xorshiftBytes as rng } from "../tests/support/rng.ts";
 
 const SLOW = Deno.env.get("ICFARE_SLOW") === "1";
 const V = JSON.parse(
@@ -35,21 +36,6 @@ const C = SM2_CURVE;
 /** Independent implementation: @noble/curves configured with the SM2 parameters. */
 const Point = weierstrass<bigint>({ p: C.p, n: C.n, h: 1n, a: C.a, b: C.b, Gx: C.Gx, Gy: C.Gy });
 const G = Point.BASE;
-
-/** Deterministic 32-bit xorshift so failures reproduce. */
-function rng(seed: number): (n: number) => Uint8Array {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      out[i] = s & 0xFF;
-    }
-    return out;
-  };
-}
 
 function scalar(rand: (n: number) => Uint8Array): bigint {
   return (bytesToBigInt(rand(40)) % (C.n - 1n)) + 1n;

@@ -27,20 +27,7 @@ import {
   sm4EncryptCbc,
   sm4EncryptEcb,
 } from "../kernel-as/sym.ts";
-
-function rng(seed: number): (n: number) => Uint8Array {
-  let s = seed >>> 0;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      out[i] = s & 0xff;
-    }
-    return out;
-  };
-}
+import { xorshiftBytes as rng } from "./support/rng.ts";
 
 const bin = (b: Uint8Array) => String.fromCharCode(...b);
 const unbin = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));

@@ -8,6 +8,7 @@
  * across batches) until the kernel's public-key family (issue 4) is on main.
  */
 import { fromHex } from "../hex.ts";
+import { maskPan } from "../mask.ts";
 import {
   ENGINE_PROFILES,
   ENGINE_SLOT_TAGS,
@@ -171,7 +172,7 @@ export function verifyBatchBytes(
       cryptogram: CRYPTO[b2 & 0xff],
       oda: "absent",
       message: "",
-      pan: pan ? maskDigits(pan) : undefined,
+      pan: pan ? maskPan(pan) : undefined,
       atc,
     };
     const type = (b2 >>> 16) & 0xff;
@@ -240,12 +241,6 @@ function panDigitsAt(b: Uint8Array, off: number, len: number): string | undefine
     s += HEX[d];
   }
   return s.length >= 8 && s.length <= 19 ? s : undefined;
-}
-
-function maskDigits(pan: string): string {
-  return pan.length <= 10
-    ? "*".repeat(pan.length)
-    : pan.slice(0, 6) + "*".repeat(pan.length - 10) + pan.slice(-4);
 }
 
 /** `verifyRecords` through the kernel: hex records, a context whose keys can be listed. */

@@ -13,6 +13,7 @@
  * constant-time.
  */
 import { weierstrass } from "@noble/curves/abstract/weierstrass.js";
+import { modPowWindow } from "./sign.ts";
 
 /** The source of randomness the generators draw from (the simulator's `Rng` fits). */
 export interface RandomSource {
@@ -35,28 +36,8 @@ export interface RsaKeyPair {
   readonly qInv: bigint;
 }
 
-/** Square-and-multiply modular exponentiation with a 4-bit fixed window. */
-export function modPow(base: bigint, exp: bigint, m: bigint): bigint {
-  if (m === 1n) return 0n;
-  const b = ((base % m) + m) % m;
-  if (exp < 16n) {
-    let r = 1n;
-    for (let i = 0n; i < exp; i++) r = (r * b) % m;
-    return r;
-  }
-  const table: bigint[] = [1n, b];
-  for (let i = 2; i < 16; i++) table.push((table[i - 1] * b) % m);
-  let r = 1n;
-  for (const c of exp.toString(16)) {
-    r = (r * r) % m;
-    r = (r * r) % m;
-    r = (r * r) % m;
-    r = (r * r) % m;
-    const digit = parseInt(c, 16);
-    if (digit) r = (r * table[digit]) % m;
-  }
-  return r;
-}
+/** Modular exponentiation (4-bit fixed window), shared with the signer in sign.ts. */
+export const modPow: (base: bigint, exp: bigint, m: bigint) => bigint = modPowWindow;
 
 /** Modular inverse by the extended Euclidean algorithm; throws when none exists. */
 export function modInverse(a: bigint, m: bigint): bigint {
