@@ -17,7 +17,9 @@
 //   +0   u32 k (limbs), +4 u32 n0inv (-n^-1 mod 2^28), +8 u32 modulus bytes, +12 u32 valid
 //   +16  modulus bytes (256), +272 n limbs (296), +568 R^2 mod n limbs (296)
 // Slots 0..RSA_AUTO_SLOTS-1 are an automatic cache keyed by a hash of the modulus (used by
-// rsaPublicRaw, so CA and issuer keys are set up once); the rest are for explicit use.
+// rsaPublicRaw from a modulus's second sighting on, so CA and issuer keys are set up once);
+// slot RSA_SCRATCH_SLOT (255) is rsaPublicRaw's scratch for one-off moduli; the rest are for
+// explicit use.
 //
 // Internal functions for the verification engine (absolute pointers, statuses returned):
 //   rsaSlotInit(slot, modPtr, modLen): i32           set up a Montgomery context in a slot
@@ -42,6 +44,8 @@ export const RSA_MAX_BYTES: u32 = 256;
 export const RSA_SLOTS: u32 = 256;
 export const RSA_AUTO_SLOTS: u32 = 64;
 export const RSA_SLOT_BYTES: u32 = 1024;
+/** Slot rsaPublicRaw uses for one-off moduli (not for explicit use). */
+export const RSA_SCRATCH_SLOT: u32 = RSA_SLOTS - 1;
 
 const LIMB_BITS: u32 = 28;
 const MASK: u32 = 0x0FFF_FFFF;
@@ -623,11 +627,18 @@ export function rsaPublicRaw(
   const h = modHash(modPtr, modLen);
   const slot = h % RSA_AUTO_SLOTS;
   if (!slotHolds(slot, modPtr, modLen)) {
-    // First sighting of a modulus with e = 3 (an ICC key, used once per card): no set-up.
+    // First sighting of a modulus (an ICC key, used once per card): e = 3 without set-up;
+    // other exponents with a context in the scratch slot, so one-off keys never evict the
+    // cached CA and issuer contexts. A second sighting sets up the automatic slot.
     const seen = SEEN + (<usize>(h % SEEN_BUCKETS) << 2);
-    if (load<u32>(seen) != h && inBounds(expPtr, expLen) && isThree(expPtr, expLen)) {
+    if (load<u32>(seen) != h) {
       store<u32>(seen, h);
-      return cubePlain(modPtr, modLen, inPtr, inLen, outPtr);
+      if (inBounds(expPtr, expLen) && isThree(expPtr, expLen)) {
+        return cubePlain(modPtr, modLen, inPtr, inLen, outPtr);
+      }
+      const s3 = rsaSlotInit(RSA_SCRATCH_SLOT, modPtr, modLen);
+      if (s3 != ST_OK) return s3;
+      return rsaSlotPublic(RSA_SCRATCH_SLOT, expPtr, expLen, inPtr, inLen, outPtr);
     }
     const s2 = rsaSlotInit(slot, modPtr, modLen);
     if (s2 != ST_OK) return s2;
