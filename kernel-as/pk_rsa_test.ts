@@ -302,3 +302,29 @@ Deno.test("RSA: rsaPublicIfCached sets up a context only from a modulus's second
     assertEquals(code(() => f(n.subarray(0, 40), e, x.subarray(0, 40))), "PK_MODULUS_LENGTH");
   }
 });
+
+Deno.test("RSA e=3: edge moduli and inputs through the set-up-free path, set-up and cache", () => {
+  const rand = rng(31);
+  for (let len = 64; len <= 256; len += 8) {
+    const allOnes = new Uint8Array(len).fill(0xFF);
+    const lowest = new Uint8Array(len);
+    lowest[0] = 0x80;
+    lowest[len - 1] = 1;
+    const smallTop = randomModulus(rand, len);
+    smallTop[0] = 0x01; // top limb of 1..few bits for many lengths
+    const highTop = randomModulus(rand, len);
+    highTop[0] = 0xFF;
+    for (const n of [allOnes, lowest, smallTop, highTop]) {
+      const N = bytesToBigInt(n);
+      for (const xv of [N - 1n, N - 2n, 1n, 2n, N >> 1n, (1n << BigInt(8 * len - 9)) - 1n]) {
+        if (xv >= N || xv < 0n) continue;
+        const x = bigIntToBytes(xv, len);
+        const want = modPow(xv, 3n, N);
+        rsaCacheClear(); // first sighting: no set-up
+        assertEquals(bytesToBigInt(rsaPublic(n, Uint8Array.of(3), x)), want, `plain ${len} ${xv}`);
+        assertEquals(bytesToBigInt(rsaPublic(n, Uint8Array.of(0, 3), x)), want, `set-up ${len}`);
+        assertEquals(bytesToBigInt(rsaPublic(n, Uint8Array.of(3), x)), want, `cached ${len}`);
+      }
+    }
+  }
+});
