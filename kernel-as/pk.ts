@@ -233,6 +233,7 @@ const kSm2MulAdd = fn<(s: number, t: number, pub: number, out: number) => number
   "sm2MulAddRaw",
 );
 const kSm2Init = fn<() => void>("sm2Init");
+const kSm2KeyCacheClear = fn<() => void>("sm2KeyCacheClear");
 
 const P_PUB = PARAM_BASE + 1024;
 const P_E = PARAM_BASE + 1088;
@@ -251,6 +252,14 @@ function checkLength(value: unknown, length: number, what: string): asserts valu
 /** Builds the kernel's fixed-base table for G now (otherwise done on first use, ~ms). */
 export function sm2Init(): void {
   kSm2Init();
+}
+
+/**
+ * Drops the kernel's per-key SM2 tables and sighting counts (a key seen
+ * `SM2_KEY_TABLE_AFTER` = 8 times gets a table that makes its verifications about 3× cheaper).
+ */
+export function sm2KeyCacheClear(): void {
+  kSm2KeyCacheClear();
 }
 
 /** True when the 64-byte x‖y is a point on the SM2 curve (coordinates below p). */

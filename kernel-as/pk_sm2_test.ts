@@ -434,3 +434,39 @@ Deno.test("SM2 field: product, square, add, sub agree with BigInt on edge and ra
     }
   }
 });
+
+Deno.test("SM2: per-key tables for recurring keys agree with noble (point arithmetic, verification, eviction)", async () => {
+  const { fn } = await import("./kernel.ts");
+  const clear = fn<() => void>("sm2KeyCacheClear");
+  clear();
+  const rand = rng(0x7AB1E);
+  // 12 keys (more than the 8 slots, so slots are contended), each used 40 times.
+  const keys = Array.from({ length: 12 }, () => {
+    const d = scalar(rand);
+    return { d, P: G.multiply(d), pub: pointBytes(G.multiply(d)) };
+  });
+  const pick = (i: number) =>
+    i % 9 === 0 ? 0n : i % 9 === 1 ? 1n : i % 9 === 2 ? C.n - 1n : i % 9 === 3 ? 8n : scalar(rand);
+  for (let round = 0; round < 40; round++) {
+    for (const [ki, k] of keys.entries()) {
+      const s = pick(round + ki);
+      const t = pick(round * 7 + ki + 4);
+      const want = G.multiplyUnsafe(s).add(k.P.multiplyUnsafe(t));
+      const got = sm2MulAdd(bigIntToBytes(s, 32), bigIntToBytes(t, 32), k.pub);
+      if (want.is0()) assertEquals(got, null, `round ${round} key ${ki}`);
+      else assertEquals(toHex(got!), toHex(pointBytes(want)), `round ${round} key ${ki} t ${t}`);
+      const e = rand(32);
+      const sig = nobleSign(k.d, bytesToBigInt(e), rand);
+      const bad = round % 3 === 0;
+      if (bad) sig[5] ^= 0x10;
+      assertEquals(sm2VerifyDigest(k.pub, e, sig), nobleVerify(k.pub, e, sig), `verify ${round}`);
+      assertEquals(nobleVerify(k.pub, e, sig), !bad);
+    }
+  }
+  // t·P = -s·G through the table path: s·G + t·P is the point at infinity.
+  const k0 = keys[0];
+  const t0 = 123456789n;
+  const s0 = (C.n - ((t0 * k0.d) % C.n)) % C.n;
+  assertEquals(sm2MulAdd(bigIntToBytes(s0, 32), bigIntToBytes(t0, 32), k0.pub), null);
+  clear();
+});

@@ -6,9 +6,10 @@
 // x = X/Z^2, y = Y/Z^3, Z = 0 is the point at infinity; doubling uses a = -3.
 //
 // Verification (GB/T 32918.2 §7.1): r, s in [1, n-1]; t = (r + s) mod n != 0;
-// (x1, y1) = s·G + t·P; valid iff (e + x1) mod n == r. s·G uses a fixed-base table (64
+// (x1, y1) = s·G + t·P; valid iff (e + x1) mod n == r. s·G uses a fixed-base table (33
 // signed 8-bit windows, 128 affine multiples each, built once on first use, ~270 KB); t·P a
-// width-5 wNAF over the odd multiples P..15P.
+// width-5 wNAF over the odd multiples P..15P, or, for a key seen SM2_KEY_TABLE_AFTER times
+// (issuer keys), a per-key table of 65 signed 4-bit windows (33 KB, 8 slots): no doublings.
 // x1 is never made affine: valid iff X == c·Z^2 for c = (r - e) mod n or c + n (when < p),
 // the only two values of x1 < p with x1 ≡ r - e (mod n).
 //
@@ -97,8 +98,20 @@ const MBUF: usize = ZBUF + ZBUF_BYTES; // Z‖M for e, then e and Z
 const MBUF_BYTES: usize = 32 + <usize>SM2_MESSAGE_MAX;
 const E_OUT: usize = MBUF + MBUF_BYTES;
 const Z_OUT: usize = E_OUT + 32;
+// Per-key tables for recurring public keys (issuer keys verify every card's certificate):
+// KEY_SLOTS slots of a 128-byte header (+0 u32 valid, +4 u32 uses, +64 key x‖y bytes) and
+// KEY_WINDOWS signed 4-bit windows x KEY_ENTRIES affine multiples j·16^w·P (j = 1..8).
+const KEY_SLOTS: u32 = 8;
+const KEY_WINDOWS: usize = 65; // 64 windows + the final carry
+const KEY_ENTRIES: usize = 8;
+const KEY_SLOT_BYTES: usize = 0x8300; // 128 + 65 * 8 * 64, rounded up
+const KEY_BASE: usize = (Z_OUT + 32 + 0xFFF) & ~(<usize>0xFFF);
+/** Sightings of a key before its table is built (a build costs about four verifications). */
+export const SM2_KEY_TABLE_AFTER: u32 = 8;
+const KEY_SEEN_BUCKETS: u32 = 1024;
+const KEY_SEEN: usize = memory.data(<i32>KEY_SEEN_BUCKETS * 8); // u32 hash, u32 sightings
 /** End of the SM2 part of PK scratch. */
-export const SM2_SCRATCH_END: usize = Z_OUT + 32;
+export const SM2_SCRATCH_END: usize = KEY_BASE + <usize>KEY_SLOTS * KEY_SLOT_BYTES;
 
 let tableReady = false;
 
@@ -343,31 +356,32 @@ function pointAddAffine(acc: usize, x: usize, y: usize): void {
 
 // ---- fixed-base table for G ----
 
-/** Builds GTAB[w][j-1] = j·256^w·G (affine, Montgomery form), w = 0..32, j = 1..128. */
-function buildTable(): void {
-  toMont(C_ONE, ONE_L);
-  toMont(C_B, B_L);
-  toMont(C_GX, GX_L);
-  toMont(C_GY, GY_L);
-  memory.fill(ZERO_F, 0, F);
+/**
+ * Writes dst[w][j-1] = j·(2E)^w·B (affine, Montgomery form) for w < windows, j = 1..E, where B
+ * is the Jacobian point in ACC2 (overwritten). Points are made affine with one inversion per
+ * group of windows (Montgomery's batch trick over up to 128 points in WORK).
+ */
+function buildWindows(dst: usize, windows: usize, E: usize): void {
   const base = ACC2;
-  copyF(base, C_GX);
-  copyF(base + F, C_GY);
-  copyF(base + 2 * F, C_ONE);
   const pre = WORK + G_ENTRIES * PT; // prefix products of the Z values
-  for (let w: usize = 0; w < G_WINDOWS; w++) {
-    // Jacobian multiples 1..128 of base
-    memory.copy(WORK, base, PT);
-    pointDouble(WORK + PT, base);
-    for (let j: usize = 2; j < G_ENTRIES; j++) pointAdd(WORK + j * PT, WORK + (j - 1) * PT, base);
-    // batch inversion of the Z values (none is zero: 256^w·G has order n, j < n)
-    copyF(pre, WORK + 2 * F);
-    for (let j: usize = 1; j < G_ENTRIES; j++) {
-      fpMul(pre + j * F, pre + (j - 1) * F, WORK + j * PT + 2 * F);
+  const perGroup = G_ENTRIES / E;
+  let w: usize = 0;
+  while (w < windows) {
+    const g = min(perGroup, windows - w);
+    for (let gi: usize = 0; gi < g; gi++) {
+      const off = WORK + gi * E * PT;
+      memory.copy(off, base, PT);
+      pointDouble(off + PT, base);
+      for (let j: usize = 2; j < E; j++) pointAdd(off + j * PT, off + (j - 1) * PT, base);
+      pointDouble(base, off + (E - 1) * PT); // next base = 2E·base
     }
+    const cnt = g * E;
+    // batch inversion of the Z values (none is zero: multiples of a point of order n, j < n)
+    copyF(pre, WORK + 2 * F);
+    for (let j: usize = 1; j < cnt; j++) fpMul(pre + j * F, pre + (j - 1) * F, WORK + j * PT + 2 * F);
     const inv = T(13);
-    fpInv(inv, pre + (G_ENTRIES - 1) * F);
-    for (let j: i32 = <i32>G_ENTRIES - 1; j >= 0; j--) {
+    fpInv(inv, pre + (cnt - 1) * F);
+    for (let j: i32 = <i32>cnt - 1; j >= 0; j--) {
       const pj = WORK + <usize>j * PT;
       const zi = T(12);
       if (j > 0) {
@@ -378,15 +392,73 @@ function buildTable(): void {
       }
       const zi2 = T(11);
       fpSqr(zi2, zi);
-      const dst = GTAB + (w * G_ENTRIES + <usize>j) * 64;
-      fpMul(dst, pj, zi2);
+      const out = dst + (w * E + <usize>j) * 64;
+      fpMul(out, pj, zi2);
       fpMul(zi2, zi2, zi);
-      fpMul(dst + F, pj + F, zi2);
+      fpMul(out + F, pj + F, zi2);
     }
-    // next base = 256·base = 2·(128·base)
-    pointDouble(base, WORK + (G_ENTRIES - 1) * PT);
+    w += g;
   }
+}
+
+/** Builds GTAB[w][j-1] = j·256^w·G (affine, Montgomery form), w = 0..32, j = 1..128. */
+function buildTable(): void {
+  toMont(C_ONE, ONE_L);
+  toMont(C_B, B_L);
+  toMont(C_GX, GX_L);
+  toMont(C_GY, GY_L);
+  memory.fill(ZERO_F, 0, F);
+  copyF(ACC2, C_GX);
+  copyF(ACC2 + F, C_GY);
+  copyF(ACC2 + 2 * F, C_ONE);
+  buildWindows(GTAB, G_WINDOWS, G_ENTRIES);
   tableReady = true;
+}
+
+/** FNV-1a of a 64-byte key. */
+function keyHash(pubPtr: usize): u32 {
+  let h: u32 = 0x811C9DC5;
+  for (let i: usize = 0; i < 64; i++) h = (h ^ <u32>load<u8>(pubPtr + i)) * 0x01000193;
+  return h;
+}
+
+/**
+ * The per-key table of the key at pubPtr (already loaded into PX/PY and checked), or 0. A key
+ * gets a table from its SM2_KEY_TABLE_AFTER-th sighting on, in slot hash % KEY_SLOTS, unless
+ * that slot holds a key with more uses.
+ */
+function keyTable(pubPtr: usize): usize {
+  const h = keyHash(pubPtr);
+  const slot = KEY_BASE + <usize>(h % KEY_SLOTS) * KEY_SLOT_BYTES;
+  const valid = load<u32>(slot) == 1;
+  if (valid && memory.compare(slot + 64, pubPtr, 64) == 0) {
+    store<u32>(slot, load<u32>(slot, 4) + 1, 4);
+    return slot + 128;
+  }
+  const bucket = KEY_SEEN + (<usize>(h % KEY_SEEN_BUCKETS) << 3);
+  if (load<u32>(bucket) != h) {
+    store<u32>(bucket, h);
+    store<u32>(bucket, 1, 4);
+    return 0;
+  }
+  const seen = load<u32>(bucket, 4) + 1;
+  store<u32>(bucket, seen, 4);
+  if (seen < SM2_KEY_TABLE_AFTER || (valid && load<u32>(slot, 4) >= seen)) return 0;
+  store<u32>(slot, 0);
+  copyF(ACC2, PX);
+  copyF(ACC2 + F, PY);
+  copyF(ACC2 + 2 * F, C_ONE);
+  buildWindows(slot + 128, KEY_WINDOWS, KEY_ENTRIES);
+  memory.copy(slot + 64, pubPtr, 64);
+  store<u32>(slot, seen, 4);
+  store<u32>(slot, 1);
+  return slot + 128;
+}
+
+/** Drops the per-key tables and sightings (tests measure both paths with it). */
+export function sm2KeyCacheClear(): void {
+  for (let i: u32 = 0; i < KEY_SLOTS; i++) store<u32>(KEY_BASE + <usize>i * KEY_SLOT_BYTES, 0);
+  memory.fill(KEY_SEEN, 0, <usize>KEY_SEEN_BUCKETS * 8);
 }
 
 /** Builds the fixed-base table now (it is otherwise built on the first verification). */
@@ -482,9 +554,47 @@ function negate(p: usize): usize {
   return NEG;
 }
 
-/** ACC = s·G + t·P for the scalars in SC_S, SC_T and the key in PX/PY. */
-function doubleScalarMul(): void {
-  // t·P: width-5 wNAF over PTAB[j] = (2j+1)·P
+/** ACC = t·P from a per-key table: signed 4-bit windows, one affine addition each. */
+function keyTableMul(ktab: usize): void {
+  setInfinity(ACC);
+  let carry: u32 = 0;
+  const ny = T(14);
+  for (let w: usize = 0; w < KEY_WINDOWS; w++) {
+    let b: u32 = carry;
+    if (w < 64) b += nibble(SC_T, w);
+    let d = <i32>b;
+    if (b > 8) {
+      d -= 16;
+      carry = 1;
+    } else {
+      carry = 0;
+    }
+    if (d > 0) {
+      const e = ktab + (w * KEY_ENTRIES + <usize>(d - 1)) * 64;
+      pointAddAffine(ACC, e, e + F);
+    } else if (d < 0) {
+      const e = ktab + (w * KEY_ENTRIES + <usize>(-d - 1)) * 64;
+      fpSub(ny, ZERO_F, e + F);
+      pointAddAffine(ACC, e, ny);
+    }
+  }
+}
+
+/**
+ * ACC = s·G + t·P for the scalars in SC_S, SC_T and the key in PX/PY; `ktab` is the key's
+ * table (keyTable) or 0.
+ */
+function doubleScalarMul(ktab: usize): void {
+  if (ktab != 0) {
+    keyTableMul(ktab);
+  } else {
+    wnafMul();
+  }
+  gMulAdd();
+}
+
+/** ACC = t·P by a width-5 wNAF over PTAB[j] = (2j+1)·P. */
+function wnafMul(): void {
   copyF(PTAB, PX);
   copyF(PTAB + F, PY);
   copyF(PTAB + 2 * F, C_ONE);
@@ -504,7 +614,10 @@ function doubleScalarMul(): void {
       started = true;
     }
   }
-  // s·G: signed byte windows (Booth), one affine addition per non-zero window
+}
+
+/** ACC += s·G: signed byte windows (Booth), one affine addition per non-zero window. */
+function gMulAdd(): void {
   let carry: u32 = 0;
   const ny = T(14);
   for (let w: usize = 0; w < G_WINDOWS; w++) {
@@ -552,7 +665,7 @@ export function sm2VerifyDigestRaw(pubPtr: usize, ePtr: usize, sigPtr: usize): i
   const carry = addL(SC_T, SC_R, SC_S);
   if (carry != 0 || geqL(SC_T, N_L)) subL(SC_T, SC_T, N_L);
   if (isZeroL(SC_T)) return ST_SM2_BAD_SIGNATURE;
-  doubleScalarMul();
+  doubleScalarMul(keyTable(pubPtr));
   if (isInfinity(ACC)) return ST_SM2_BAD_SIGNATURE;
   // c = (r - e) mod n, e reduced mod n first (e < 2^256 < 2n)
   loadBE(SC_E, ePtr);
@@ -582,7 +695,7 @@ export function sm2MulAddRaw(sPtr: usize, tPtr: usize, pubPtr: usize, outPtr: us
   if (st != ST_OK) return st;
   loadBE(SC_S, sPtr);
   loadBE(SC_T, tPtr);
-  doubleScalarMul();
+  doubleScalarMul(keyTable(pubPtr));
   if (isInfinity(ACC)) {
     memory.fill(outPtr, 0, 64);
     return ST_SM2_BAD_SIGNATURE;
