@@ -21,12 +21,15 @@ const commands: Record<string, () => Promise<Command>> = {
   simulate: async () => (await import("./commands/simulate.ts")).command,
 };
 
-function usage(): string {
+/** Usage with each command's one-line summary (loads every command module: help only). */
+async function usage(): Promise<string> {
+  const names = Object.keys(commands).sort();
+  const summaries = await Promise.all(names.map(async (n) => (await commands[n]()).summary));
   return [
     "usage: icfare <command> [options]   (global: --home DIR, --json)",
     "",
     "commands:",
-    ...Object.keys(commands).sort().map((c) => `  ${c}`),
+    ...names.map((c, i) => `  ${c.padEnd(10)} ${summaries[i]}`),
     "",
     "icfare <command> --help for the options of one command.",
   ].join("\n");
@@ -35,12 +38,12 @@ function usage(): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
-    console.log(usage());
+    console.log(await usage());
     return name ? 0 : 2;
   }
   const load = commands[name];
   if (!load) {
-    console.error(`icfare: unknown command "${name}"\n\n${usage()}`);
+    console.error(`icfare: unknown command "${name}"\n\n${await usage()}`);
     return 2;
   }
   try {
