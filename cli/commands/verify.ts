@@ -25,9 +25,18 @@ cryptogram type, profile, masked PAN, ATC. Duplicates and replays inside the fil
                  ./.icfare) instead; needs the master key (--master-key-file PATH or
                  ICFARE_MASTER_KEY); the unwrapped keys are zeroed when verification ends
   --json         machine output {batch, summary, records:[{seq,status,cryptogram,oda,...}]}
-Without --file, verify works on the store's pending records (not available in this build).
 Exit codes: 0 every record OK; 1 some record failed or the batch totals do not add up;
-2 bad usage or unreadable/invalid input files.`;
+2 bad usage or unreadable/invalid input files.
+
+usage: icfare verify [--home DIR] [--master-key-file PATH] [--workers N] [--chunk N] [--json]
+
+Without --file: verifies every pending record in the store of --home (HOME/icfare.db) through
+the kernel batch path on N parallel workers (default one per core), with issuer keys, CA keys
+and the card-data key from the key store (master key: --master-key-file or ICFARE_MASTER_KEY).
+Duplicates and replays are found across batches and terminals through the store's card index.
+Each verdict is recorded in the store; a second run finds nothing pending. Prints a table by
+status (--json: {summary}); exit 0 once every pending record has its verdict (whatever it is),
+1 when the run failed, 2 bad usage or keys.`;
 
 async function readJson(path: string, what: string): Promise<unknown> {
   let text: string;
@@ -140,13 +149,93 @@ function table(rows: RecordResult[]): string[] {
   return [line(head), line(w.map((n) => "-".repeat(n))), ...body.map(line)];
 }
 
+function intOpt(p: Parsed, name: string, min: number, max: number): number | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new UsageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
+  }
+  return Number(v);
+}
+
+/** A progress bar on standard error, only when it is a terminal. */
+export function progressBar(label: string): (done: number, total: number) => void {
+  if (!Deno.stderr.isTerminal()) return () => {};
+  const enc = new TextEncoder();
+  return (done, total) => {
+    const w = 30, f = total ? Math.round((done / total) * w) : w;
+    const line = `\r${label} [${"#".repeat(f)}${" ".repeat(w - f)}] ${done}/${total}`;
+    Deno.stderr.writeSync(enc.encode(done >= total ? line + "\n" : line));
+  };
+}
+
+/** Store mode: every pending record of the home's store. */
+async function verifyPending(p: Parsed): Promise<number> {
+  if (str(p, "keys") || str(p, "capk")) {
+    throw new UsageError("--keys/--capk are for --file; the store mode uses the key store");
+  }
+  const workers = intOpt(p, "workers", 1, 64);
+  const chunk = intOpt(p, "chunk", 1, 100_000);
+  const { homeOf, actorOf } = await import("./keys.ts");
+  const { loadMasterKey } = await import("../../core/keys/master.ts");
+  const { KeyStoreError } = await import("../../core/keys/errors.ts");
+  const { verifyHome } = await import("../../core/verify_store.ts");
+  const home = homeOf(p);
+  let summary;
+  try {
+    const m = await loadMasterKey(home, str(p, "master-key-file"));
+    try {
+      summary = await verifyHome({
+        home,
+        masterKey: m.key,
+        actor: actorOf(p),
+        workers,
+        chunk,
+        onProgress: flag(p, "json") ? undefined : progressBar("verify"),
+      });
+    } finally {
+      m.key.fill(0);
+    }
+  } catch (e) {
+    if (e instanceof KeyStoreError) throw new UsageError(`key store: ${e.message} [${e.code}]`);
+    console.error(`icfare verify: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  if (flag(p, "json")) {
+    console.log(JSON.stringify({ summary }, null, 2));
+    return 0;
+  }
+  if (summary.records === 0) {
+    console.log(`nothing pending in ${home}`);
+    return 0;
+  }
+  console.log(
+    `verified ${summary.records} records in ${summary.seconds.toFixed(1)} s ` +
+      `(${summary.perSecond}/s, ${summary.workers} workers)`,
+  );
+  const rows = Object.entries(summary.status).sort((a, b) => b[1] - a[1]);
+  const w = Math.max(6, ...rows.map(([k]) => k.length));
+  console.log(`${"status".padEnd(w)}  ${"records".padStart(8)}  share`);
+  for (const [k, n] of rows) {
+    const pct = ((100 * n) / summary.records).toFixed(2).padStart(6);
+    console.log(`${k.padEnd(w)}  ${String(n).padStart(8)}  ${pct} %`);
+  }
+  const fmt = (m: Record<string, number>) =>
+    Object.entries(m).map(([k, n]) => `${k} ${n}`).join(", ");
+  console.log(`cryptogram: ${fmt(summary.cryptogram)}; oda: ${fmt(summary.oda)}`);
+  console.log(`duplicates/replays of a record in another batch: ${summary.acrossBatches}`);
+  return 0;
+}
+
 export const command: Command = {
-  summary: "verify cryptograms and offline data authentication of an upload file",
+  summary: "verify the store's pending records (parallel workers) or an upload file",
   async run(args) {
     const p = parseArgs(args, {
       file: { type: "string" },
       ...KEY_OPTIONS,
       json: { type: "boolean" },
+      workers: { type: "string" },
+      chunk: { type: "string" },
       help: { type: "boolean", short: "h" },
     });
     if (flag(p, "help")) {
@@ -155,10 +244,9 @@ export const command: Command = {
     }
     if (p.positionals.length) throw new UsageError(`unexpected argument ${p.positionals[0]}`);
     const file = str(p, "file");
-    if (!file) {
-      throw new UsageError(
-        "verify without --file needs the store, not available yet; give --file BATCH.json",
-      );
+    if (!file) return await verifyPending(p);
+    if (str(p, "workers") || str(p, "chunk")) {
+      throw new UsageError("--workers and --chunk are for the store mode (without --file)");
     }
     const batch = await loadBatch(file);
     const ctx = await contextOf(p);

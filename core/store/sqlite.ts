@@ -14,6 +14,7 @@ import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
 import {
   asReplay,
   batchAad,
+  type CardRecord,
   type DenyEntry,
   type DenyList,
   type IngestResult,
@@ -134,6 +135,10 @@ export class SqliteStore implements Store {
       verify: p(
         `UPDATE records SET status = 'verified', verification = ?, verified_at = ?
          WHERE id = ? AND status = 'pending'`,
+      ),
+      sameCard: p(
+        `SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status FROM records
+         WHERE card_hash = ? AND psn IS ? AND atc = ? ORDER BY id`,
       ),
       denyVersion: p("SELECT value FROM meta WHERE key = 'deny_list_version'"),
       setDenyVersion: p("UPDATE meta SET value = ? WHERE key = 'deny_list_version'"),
@@ -339,6 +344,38 @@ export class SqliteStore implements Store {
       const r = this.#s.verify.run(JSON.stringify(result), new Date().toISOString(), recordId);
       if (Number(r.changes) !== 1) throw new RangeError(`record ${recordId} is not pending`);
     });
+  }
+
+  recordVerifications(
+    items: readonly { readonly recordId: number; readonly result: VerificationResult }[],
+  ): Promise<void> {
+    if (!Array.isArray(items)) return Promise.reject(new TypeError("items must be an array"));
+    if (items.length === 0) return Promise.resolve();
+    const at = new Date().toISOString();
+    return this.#write(() => {
+      for (const { recordId, result } of items) {
+        const r = this.#s.verify.run(JSON.stringify(result), at, recordId);
+        if (Number(r.changes) !== 1) throw new RangeError(`record ${recordId} is not pending`);
+      }
+    });
+  }
+
+  sameCard(cardHash: Uint8Array, psn: string | null, atc: number): Promise<CardRecord[]> {
+    if (!(cardHash instanceof Uint8Array)) {
+      return Promise.reject(new TypeError("cardHash must be a Uint8Array"));
+    }
+    if (!Number.isInteger(atc)) return Promise.reject(new RangeError("atc must be an integer"));
+    return this.#read(() =>
+      (this.#s.sameCard.all(cardHash, psn, atc) as Row[]).map((r) => ({
+        id: Number(r.id),
+        terminalId: String(r.terminal_id),
+        batchNo: Number(r.batch_no),
+        seq: Number(r.seq),
+        batchId: Number(r.batch_id),
+        index: Number(r.body_index),
+        status: String(r.status) as CardRecord["status"],
+      }))
+    );
   }
 
   denyListAdd(cardHash: Uint8Array, reason: string): Promise<number> {

@@ -73,6 +73,20 @@ export interface PendingRecord {
 }
 
 /** A stored batch body, sealed, with the additional data it was sealed with. */
+/**
+ * A record found through the card index (same card hash, PSN and ATC): for duplicate and replay
+ * detection across batches and terminals (design.md §5).
+ */
+export interface CardRecord {
+  readonly id: number;
+  readonly terminalId: string;
+  readonly batchNo: number;
+  readonly seq: number;
+  readonly batchId: number;
+  readonly index: number;
+  readonly status: "pending" | "rejected" | "verified";
+}
+
 export interface SealedBody {
   readonly sealed: Uint8Array;
   readonly aad: string;
@@ -141,6 +155,15 @@ export interface Store {
   pendingRecords(limit: number, afterId?: number): Promise<PendingRecord[]>;
   /** Records a verdict; the record leaves `pending`. */
   recordVerification(recordId: number, result: VerificationResult): Promise<void>;
+  /**
+   * Records many verdicts in one durable transaction (all or nothing); every record must be
+   * pending.
+   */
+  recordVerifications(
+    items: readonly { readonly recordId: number; readonly result: VerificationResult }[],
+  ): Promise<void>;
+  /** Every record with this card hash, PSN and ATC (any status), oldest (lowest id) first. */
+  sameCard(cardHash: Uint8Array, psn: string | null, atc: number): Promise<CardRecord[]>;
   /** Adds (or re-adds) a card to the deny list; resolves to the new list version. */
   denyListAdd(cardHash: Uint8Array, reason: string): Promise<number>;
   /** Removes a card; resolves to the new version, or null if it was not listed. */

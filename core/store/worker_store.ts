@@ -4,6 +4,7 @@
  * commit waits for the disk. A reply comes only after the worker's COMMIT returned.
  */
 import {
+  type CardRecord,
   type DenyList,
   type IngestResult,
   type NewBatch,
@@ -105,6 +106,14 @@ export class WorkerStore implements Store {
   }
   recordVerification(recordId: number, result: VerificationResult): Promise<void> {
     return this.#call("recordVerification", [recordId, result]);
+  }
+  recordVerifications(
+    items: readonly { readonly recordId: number; readonly result: VerificationResult }[],
+  ): Promise<void> {
+    return this.#call("recordVerifications", [items]);
+  }
+  sameCard(cardHash: Uint8Array, psn: string | null, atc: number): Promise<CardRecord[]> {
+    return this.#call("sameCard", [cardHash, psn, atc]);
   }
   denyListAdd(cardHash: Uint8Array, reason: string): Promise<number> {
     return this.#call("denyListAdd", [cardHash, reason]);

@@ -1,0 +1,395 @@
+/**
+ * Store-mode verification (design.md §4 "verify every pending record in the store"): every
+ * pending record is verified through the engine's kernel batch path on parallel workers (each a
+ * Deno `Worker` with its own kernel instance), duplicates and replays are found through the
+ * store's card index (same card hash, PSN and ATC) across batches and terminals, and each verdict
+ * is recorded in the store. A second run finds nothing pending.
+ *
+ * The rules:
+ * - A record's "original" is the record with the lowest store id (received first) among the
+ *   accepted records (pending or verified; records rejected at upload do not count) with the same
+ *   card hash, PSN and ATC. A later record with the same cryptogram (9F26) and amount (9F02) is a
+ *   `DUPLICATE`; with a different one, a `REPLAY_SUSPECT` (as `verifyRecords` does within a file).
+ * - The workers never see two records with the same card and ATC in one engine call (each chunk
+ *   is split into sub-batches with distinct card keys), so their statuses carry no in-call
+ *   duplicate finding; the store-wide finding is then combined by the engine's precedence.
+ * - Verdicts of a chunk are written in one durable transaction.
+ */
+import type { CapkRecord } from "./keys/store.ts";
+import type { IssuerKey } from "./emv/issuer_keys.ts";
+import type { IssuerConfig } from "./emv/profiles.ts";
+import {
+  precedence,
+  type RecordResult,
+  type RecordStatus,
+  STATUS_MESSAGES,
+  type TapRecord,
+} from "./emv/verify.ts";
+import { flattenValues, parseTlv } from "./tlv/tree.ts";
+import { fromHex, toHex } from "./hex.ts";
+import type { PanProtector } from "./store/pan.ts";
+import type { CardRecord, PendingRecord, Store, VerificationResult } from "./store/store.ts";
+
+/** Keys and CA public keys a verification run hands to its workers. */
+export interface VerifyKeys {
+  /** Active IMK-AC keys (secret: zeroed by the workers when they end). */
+  readonly imkAc: readonly IssuerKey[];
+  /** Issuer profile configurations (prefix → config). */
+  readonly configs: readonly (readonly [string, IssuerConfig])[];
+  /** CA public keys as the key store lists them (revoked ones are skipped by the workers). */
+  readonly capks: readonly CapkRecord[];
+}
+
+/** Options of a store verification run. */
+export interface StoreVerifyOptions {
+  /** Parallel workers (default: one per core). */
+  readonly workers?: number;
+  /** Pending records read and committed per step (default 2,000). */
+  readonly chunk?: number;
+  /** Called after each committed chunk. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** What a run did. */
+export interface StoreVerifySummary {
+  /** Records verified by this run. */
+  records: number;
+  status: Record<string, number>;
+  cryptogram: Record<string, number>;
+  oda: Record<string, number>;
+  /** Duplicates and replays whose original is in another batch. */
+  acrossBatches: number;
+  workers: number;
+  seconds: number;
+  /** Records verified per second. */
+  perSecond: number;
+}
+
+/** The verdict stored per record (`VerificationResult.detail`); never a PAN or a key. */
+export interface StoredVerdictDetail {
+  cryptogram: string;
+  oda: string;
+  cryptogramType?: string;
+  profile?: string;
+  keyId?: string;
+  odaMethod?: string;
+  odaCheck?: string;
+  atc?: string;
+  message: string;
+  duplicateOf?: { terminalId: string; batchNo: number; seq: number };
+}
+
+/** Messages to and from `verify_worker.ts`. */
+export type WorkerRequest =
+  | { kind: "init"; keys: VerifyKeys }
+  | { kind: "job"; id: number; records: TapRecord[] }
+  | { kind: "end" };
+export type WorkerReply =
+  | { kind: "ready" }
+  | { kind: "done"; id: number; results: RecordResult[] }
+  | { kind: "error"; id?: number; message: string };
+
+type BodyRecord = { icc: string; oda?: { tlv: string; staticData: string }; fare: number };
+
+/** Opened batch bodies, a few at a time (originals of duplicates sit in older batches). */
+class BodyCache {
+  readonly #m = new Map<number, BodyRecord[]>();
+  constructor(readonly store: Store, readonly pan: PanProtector, readonly max = 64) {}
+
+  async records(batchId: number): Promise<BodyRecord[]> {
+    const hit = this.#m.get(batchId);
+    if (hit) {
+      this.#m.delete(batchId);
+      this.#m.set(batchId, hit);
+      return hit;
+    }
+    const sealed = await this.store.batchBody(batchId);
+    if (!sealed) throw new Error(`batch ${batchId} is missing from the store`);
+    const body = JSON.parse(
+      new TextDecoder().decode(await this.pan.open(sealed.sealed, sealed.aad)),
+    );
+    const recs = body.records as BodyRecord[];
+    this.#m.set(batchId, recs);
+    if (this.#m.size > this.max) this.#m.delete(this.#m.keys().next().value!);
+    return recs;
+  }
+}
+
+/** 9F26 ‖ 9F02 of chip data (hex), what tells a duplicate from a replay. */
+function acAmountOf(iccHex: string): string {
+  const p = parseTlv(fromHex(iccHex, "icc"));
+  if (!p.ok) return "";
+  const v = flattenValues(p.nodes);
+  return `${toHex(v.get("9F26") ?? new Uint8Array(0))}|${
+    toHex(v.get("9F02") ?? new Uint8Array(0))
+  }`;
+}
+
+function cardKey(r: PendingRecord): string | null {
+  return r.cardHash && r.atc !== null ? `${toHex(r.cardHash)}|${r.psn}|${r.atc}` : null;
+}
+
+/** Splits records into groups in which no two share a card key, keeping order within each. */
+export function splitDistinct<T>(items: readonly T[], key: (t: T) => string | null): T[][] {
+  const groups: { items: T[]; keys: Set<string> }[] = [];
+  for (const it of items) {
+    const k = key(it);
+    let g = k === null ? groups[0] : groups.find((x) => !x.keys.has(k));
+    if (!g) groups.push(g = { items: [], keys: new Set() });
+    g.items.push(it);
+    if (k !== null) g.keys.add(k);
+  }
+  return groups.map((g) => g.items);
+}
+
+/** A pool of verification workers, each with its own kernel instance. */
+class Pool {
+  readonly #workers: Worker[] = [];
+  readonly #idle: Worker[] = [];
+  readonly #queue: ((w: Worker) => void)[] = [];
+  #next = 1;
+
+  static async start(n: number, keys: VerifyKeys): Promise<Pool> {
+    const pool = new Pool();
+    try {
+      await Promise.all(Array.from({ length: n }, () => pool.#spawn(keys)));
+    } catch (e) {
+      pool.terminate();
+      throw e;
+    }
+    return pool;
+  }
+
+  #spawn(keys: VerifyKeys): Promise<void> {
+    const w = new Worker(new URL("./verify_worker.ts", import.meta.url).href, { type: "module" });
+    this.#workers.push(w);
+    return new Promise((resolve, reject) => {
+      w.onmessage = (ev: MessageEvent<WorkerReply>) => {
+        if (ev.data.kind === "ready") {
+          this.#idle.push(w);
+          resolve();
+        } else reject(new Error(`verify worker: ${JSON.stringify(ev.data)}`));
+      };
+      w.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(`verify worker failed to start: ${e.message}`));
+      };
+      w.postMessage({ kind: "init", keys } satisfies WorkerRequest);
+    });
+  }
+
+  async run(records: TapRecord[]): Promise<RecordResult[]> {
+    const w = this.#idle.pop() ?? await new Promise<Worker>((r) => this.#queue.push(r));
+    const id = this.#next++;
+    try {
+      return await new Promise<RecordResult[]>((resolve, reject) => {
+        w.onmessage = (ev: MessageEvent<WorkerReply>) => {
+          const m = ev.data;
+          if (m.kind === "done" && m.id === id) resolve(m.results);
+          else reject(new Error(`verify worker: ${"message" in m ? m.message : m.kind}`));
+        };
+        w.onerror = (e) => {
+          e.preventDefault();
+          reject(new Error(`verify worker failed: ${e.message}`));
+        };
+        w.postMessage({ kind: "job", id, records } satisfies WorkerRequest);
+      });
+    } finally {
+      const waiting = this.#queue.shift();
+      if (waiting) waiting(w);
+      else this.#idle.push(w);
+    }
+  }
+
+  /** Asks every worker to zero its keys and end. */
+  async end(): Promise<void> {
+    await Promise.all(this.#workers.map((w) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(() => (w.terminate(), resolve()), 5000);
+        w.onmessage = () => (clearTimeout(t), w.terminate(), resolve());
+        w.onerror = (e) => (e.preventDefault(), clearTimeout(t), w.terminate(), resolve());
+        w.postMessage({ kind: "end" } satisfies WorkerRequest);
+      })
+    ));
+  }
+
+  terminate(): void {
+    for (const w of this.#workers) w.terminate();
+  }
+}
+
+function count(m: Record<string, number>, k: string) {
+  m[k] = (m[k] ?? 0) + 1;
+}
+
+/**
+ * Verifies every pending record of `store` and records each verdict. `pan` opens the sealed
+ * batch bodies (the card-data key of the key store). Throws on storage or worker failure; the
+ * chunks committed before stay verified and a rerun continues with the rest.
+ */
+export async function verifyStore(
+  store: Store,
+  pan: PanProtector,
+  keys: VerifyKeys,
+  options: StoreVerifyOptions = {},
+): Promise<StoreVerifySummary> {
+  const workers = options.workers ?? navigator.hardwareConcurrency ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new RangeError(`workers must be an integer 1..64, got ${workers}`);
+  }
+  const chunk = options.chunk ?? 2000;
+  if (!Number.isInteger(chunk) || chunk < 1) {
+    throw new RangeError(`chunk must be a positive integer, got ${chunk}`);
+  }
+  const t0 = performance.now();
+  const total = (await store.counts()).pending;
+  const summary: StoreVerifySummary = {
+    records: 0,
+    status: {},
+    cryptogram: {},
+    oda: {},
+    acrossBatches: 0,
+    workers,
+    seconds: 0,
+    perSecond: 0,
+  };
+  if (total === 0) return summary;
+  const bodies = new BodyCache(store, pan);
+  const pool = await Pool.start(Math.min(workers, Math.ceil(total / 50)), keys);
+  summary.workers = Math.min(workers, Math.ceil(total / 50));
+  try {
+    let afterId = 0;
+    for (;;) {
+      const page = await store.pendingRecords(chunk, afterId);
+      if (page.length === 0) break;
+      afterId = page[page.length - 1].id;
+      const taps = new Map<number, TapRecord>();
+      for (const r of page) {
+        const b = (await bodies.records(r.batchId))[r.index];
+        if (!b) throw new Error(`record ${r.id}: index ${r.index} outside its batch`);
+        taps.set(r.id, { seq: r.seq, fare: r.fare, icc: b.icc, oda: b.oda });
+      }
+      // Split for the workers: sub-batches of ~chunk/(2·workers) records, no card key twice.
+      const size = Math.max(50, Math.ceil(page.length / (2 * summary.workers)));
+      const jobs: PendingRecord[][] = [];
+      for (const g of splitDistinct(page, cardKey)) {
+        for (let i = 0; i < g.length; i += size) jobs.push(g.slice(i, i + size));
+      }
+      const done = await Promise.all(jobs.map((j) => pool.run(j.map((r) => taps.get(r.id)!))));
+      const items: { recordId: number; result: VerificationResult }[] = [];
+      for (let j = 0; j < jobs.length; j++) {
+        for (let i = 0; i < jobs[j].length; i++) {
+          const rec = jobs[j][i];
+          const res = done[j][i];
+          if (res.seq !== rec.seq) throw new Error(`verify worker answered out of order`);
+          const dup = await duplicateFinding(store, bodies, rec, taps.get(rec.id)!.icc);
+          const found: RecordStatus[] = [res.status];
+          if (dup) found.push(dup.status);
+          const status = precedence(found);
+          const notes = res.message.startsWith(STATUS_MESSAGES[res.status])
+            ? res.message.slice(STATUS_MESSAGES[res.status].length)
+            : `; ${res.message}`;
+          const detail: StoredVerdictDetail = {
+            cryptogram: res.cryptogram,
+            oda: res.oda,
+            message: STATUS_MESSAGES[status] + notes +
+              (dup
+                ? `; same card and ATC as ${dup.of.terminalId}/${dup.of.batchNo} seq ${dup.of.seq}`
+                : ""),
+          };
+          if (res.cryptogramType) detail.cryptogramType = res.cryptogramType;
+          if (res.profile) detail.profile = res.profile;
+          if (res.keyId) detail.keyId = res.keyId;
+          if (res.odaMethod) detail.odaMethod = res.odaMethod;
+          if (res.odaCheck) detail.odaCheck = res.odaCheck;
+          if (res.atc) detail.atc = res.atc;
+          if (dup) {
+            detail.duplicateOf = {
+              terminalId: dup.of.terminalId,
+              batchNo: dup.of.batchNo,
+              seq: dup.of.seq,
+            };
+            if (dup.of.batchId !== rec.batchId) summary.acrossBatches++;
+          }
+          items.push({ recordId: rec.id, result: { status, detail: { ...detail } } });
+          count(summary.status, status);
+          count(summary.cryptogram, res.cryptogram);
+          count(summary.oda, res.oda);
+        }
+      }
+      await store.recordVerifications(items);
+      summary.records += items.length;
+      options.onProgress?.(summary.records, total);
+    }
+    await pool.end();
+  } catch (e) {
+    pool.terminate();
+    throw e;
+  }
+  summary.seconds = (performance.now() - t0) / 1000;
+  summary.perSecond = summary.seconds > 0 ? Math.round(summary.records / summary.seconds) : 0;
+  return summary;
+}
+
+/** DUPLICATE / REPLAY_SUSPECT against the earliest accepted record with the same card key. */
+async function duplicateFinding(
+  store: Store,
+  bodies: BodyCache,
+  rec: PendingRecord,
+  iccHex: string,
+): Promise<{ status: RecordStatus; of: CardRecord } | null> {
+  if (!rec.cardHash || rec.atc === null) return null;
+  const same = await store.sameCard(rec.cardHash, rec.psn, rec.atc);
+  const first = same.find((s) => s.status !== "rejected");
+  if (!first || first.id >= rec.id) return null;
+  const orig = (await bodies.records(first.batchId))[first.index];
+  if (!orig) throw new Error(`record ${first.id}: index ${first.index} outside its batch`);
+  const status = acAmountOf(orig.icc) === acAmountOf(iccHex) ? "DUPLICATE" : "REPLAY_SUSPECT";
+  return { status, of: first };
+}
+
+/** What `verifyHome` needs. */
+export interface VerifyHomeOptions extends StoreVerifyOptions {
+  /** The icfare home (store HOME/icfare.db, key store HOME/keys). */
+  readonly home: string;
+  /** The key store's master key (the caller zeroes it afterwards). */
+  readonly masterKey: Uint8Array;
+  /** Who runs it, for the key store's audit trail. */
+  readonly actor: string;
+}
+
+/**
+ * Verifies the pending records of the store in `home` with the keys of its key store: issuer
+ * keys and CA public keys for the engine, the card-data key to open the sealed batch bodies.
+ * The unwrapped issuer keys are zeroed when the run ends.
+ */
+export async function verifyHome(o: VerifyHomeOptions): Promise<StoreVerifySummary> {
+  const { KeyStore } = await import("./keys/store.ts");
+  const { issuerKeySource } = await import("./keys/engine_source.ts");
+  const { DevPanProtector } = await import("./store/pan.ts");
+  const { openSqliteStore, STORE_FILE } = await import("./store/sqlite.ts");
+  const ks = await KeyStore.open(o.home, o.masterKey, o.actor);
+  let wipe = () => {};
+  try {
+    const k = issuerKeySource(ks);
+    wipe = k.wipe;
+    const pan = DevPanProtector.fromCryptoKeys(
+      await ks.hmacCryptoKey("pan-hash"),
+      await ks.dataCryptoKey(),
+    );
+    const keys: VerifyKeys = {
+      imkAc: k.source.listImkAc(),
+      configs: k.source.listConfigs(),
+      capks: ks.capkList(),
+    };
+    const store = openSqliteStore(`${o.home}/${STORE_FILE}`);
+    try {
+      return await verifyStore(store, pan, keys, o);
+    } finally {
+      store.close();
+    }
+  } finally {
+    wipe();
+    ks.close();
+  }
+}
