@@ -11,6 +11,7 @@ export type Command = {
 };
 
 const commands: Record<string, () => Promise<Command>> = {
+  demo: async () => (await import("./commands/demo.ts")).command,
   explain: async () => (await import("./commands/explain.ts")).command,
   serve: async () => (await import("./commands/serve.ts")).command,
   tlv: async () => (await import("./commands/tlv.ts")).command,

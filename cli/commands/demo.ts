@@ -1,0 +1,87 @@
+/**
+ * `icfare demo` — the main job end to end on the embedded default (design.md §4); the steps
+ * live in `core/demo.ts`, this file parses options and prints.
+ */
+import { join } from "node:path";
+import { flag, parseArgs, str, UsageError } from "../args.ts";
+import type { Command } from "../main.ts";
+
+const HELP = `usage: icfare demo [--home DIR] [--master-key-file PATH] [--sim-dir DIR] [--taps N]
+                  [--seed S] [--workers N] [--concurrency N] [--json]
+
+The main job end to end, one progress line per step:
+  1. a fresh demo home (default ./.icfare/demo; wiped first — only a directory holding the
+     DEMO-HOME marker, or an empty one, is ever wiped) and a new DEMO master key file outside it
+     (default ./.icfare-demo-master.key, mode 600; test keys only)
+  2. keys init, plus the store's pan-hash, card-data and deny-list keys
+  3. a simulated day with the default fault mix (default 20,000 taps, seed "demo"), written to
+     --sim-dir (default ./.icfare-demo-sim, outside the home: it holds the clear TEST keys)
+  4. the simulated issuer keys, CA keys and revoked issuer serials imported; terminals registered
+  5. the upload server started as a subprocess with narrow permissions; every batch uploaded in
+     uploads.jsonl order by --concurrency terminals at once (default 8), signed requests, every
+     answer checked against the expected one; the server stopped
+  6. icfare verify over the store (--workers, default one per core), then a second run (must
+     find nothing pending)
+  7. every verdict compared with the ground truth
+Report: HOME/reports/demo-YYYY-MM-DD.json and .txt. Exit 0 only when every record agrees with
+the ground truth (100 %), every upload got its expected answer and nothing is left pending.`;
+
+function intOpt(v: string | undefined, name: string, dflt: number, min: number, max: number) {
+  if (v === undefined) return dflt;
+  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new UsageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
+  }
+  return Number(v);
+}
+
+export const command: Command = {
+  summary: "the main job end to end: simulated day → upload server → verify → report",
+  async run(args) {
+    const p = parseArgs(args, {
+      home: { type: "string" },
+      "master-key-file": { type: "string" },
+      "sim-dir": { type: "string" },
+      taps: { type: "string" },
+      seed: { type: "string" },
+      workers: { type: "string" },
+      concurrency: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    });
+    if (flag(p, "help")) {
+      console.log(HELP);
+      return 0;
+    }
+    if (p.positionals.length) throw new UsageError(`unexpected argument ${p.positionals[0]}`);
+    const json = flag(p, "json");
+    const { runDemo, reportText } = await import("../../core/demo.ts");
+    const home = str(p, "home") ?? "./.icfare/demo";
+    let report;
+    try {
+      report = await runDemo({
+        home,
+        masterKeyFile: str(p, "master-key-file") ?? "./.icfare-demo-master.key",
+        simDir: str(p, "sim-dir") ?? "./.icfare-demo-sim",
+        taps: intOpt(str(p, "taps"), "taps", 20_000, 10, 1_000_000),
+        seed: str(p, "seed") ?? "demo",
+        workers: str(p, "workers") === undefined
+          ? undefined
+          : intOpt(str(p, "workers"), "workers", 1, 1, 64),
+        concurrency: intOpt(str(p, "concurrency"), "concurrency", 8, 1, 256),
+        root: new URL("../../", import.meta.url).pathname,
+        log: json ? () => {} : (l) => console.log(l),
+      });
+    } catch (e) {
+      console.error(`icfare demo: ${e instanceof Error ? e.message : String(e)}`);
+      return 1;
+    }
+    const files = join(home, "reports", `demo-${report.date}`);
+    if (json) console.log(JSON.stringify(report, null, 2));
+    else {
+      console.log("");
+      console.log(reportText(report).join("\n"));
+      console.log(`\nreport: ${files}.json, ${files}.txt`);
+    }
+    return report.ok ? 0 : 1;
+  },
+};
