@@ -211,7 +211,7 @@ async function verifyPending(p: Parsed): Promise<number> {
   }
   console.log(
     `verified ${summary.records} records in ${summary.seconds.toFixed(1)} s ` +
-      `(${summary.perSecond}/s, ${summary.workers} workers)`,
+      `(${summary.perSecond}/s, ${summary.workers} worker${summary.workers === 1 ? "" : "s"})`,
   );
   const rows = Object.entries(summary.status).sort((a, b) => b[1] - a[1]);
   const w = Math.max(6, ...rows.map(([k]) => k.length));
