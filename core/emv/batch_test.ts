@@ -3,15 +3,23 @@
  * reference (`verifyRecords`) give the same status, flags, type, profile, key and ODA check
  * for every record, on valid taps of every profile and on thousands of mutated ones.
  */
-import { assertEquals } from "@icfare/assert";
+import { assert, assertEquals } from "@icfare/assert";
 import { fromHex, toHex } from "../hex.ts";
 import { encodePrimitives } from "../tlv/encode.ts";
 import { type RecordResult, type TapRecord, verifyRecords } from "./verify.ts";
 import { verifyRecordsKernel } from "./batch.ts";
 import { KeyFileSource, parseKeyFile } from "./issuer_keys.ts";
-import { parseCapkFile } from "./capk.ts";
+import { CapkRegistry, parseCapkFile } from "./capk.ts";
+import { issuerCertPlain } from "./oda.ts";
 import { kcv } from "./primitives.ts";
-import { tap, testCapkFile, testKeyFile } from "../../tests/support/emv_signing.ts";
+import {
+  rsaKey,
+  rsaSign,
+  tap,
+  testCapk,
+  testCapkFile,
+  testKeyFile,
+} from "../../tests/support/emv_signing.ts";
 
 const V = JSON.parse(
   await Deno.readTextFile(new URL("../../fixtures/vectors/emv_cryptogram.json", import.meta.url)),
@@ -390,4 +398,32 @@ Deno.test("issuer configurations the kernel cannot take (scheme hints) use the r
     verifyRecordsKernel(records, { keys: k }).map(view),
     verifyRecords(records, { keys: k }).map(view),
   );
+});
+
+Deno.test("an RSA issuer certificate whose first byte is 0x12 is still RSA (both paths)", () => {
+  // An RSA certificate is signature output, so its first byte is 0x12 (the SM2 certificate
+  // format) about one time in 256. The CA key's algorithm must decide, not that byte: find a
+  // serial whose issuer certificate starts with 0x12 and verify the whole tap.
+  const small = { ca: "ca1152", issuer: "issuer1024", iccKey: "icc1024" };
+  const ca = rsaKey(small.ca);
+  const iss = rsaKey(small.issuer);
+  let serial: string | undefined;
+  for (let i = 0; i < 4096 && !serial; i++) {
+    const s = i.toString(16).toUpperCase().padStart(6, "0");
+    const { plain } = issuerCertPlain(ca.modulus.length, {
+      issuerId: "621234",
+      expiry: "1230",
+      serial: s,
+      modulus: iss.modulus,
+      exponent: iss.exponent,
+    });
+    if (rsaSign(ca, plain)[0] === 0x12) serial = s;
+  }
+  assert(serial, "no serial gave a certificate starting with 0x12");
+  const record = tap({ ...small, serial });
+  const reg = new CapkRegistry().add(testCapk("A000000333", "08", ca));
+  const ctx = { keys: parseKeyFile(testKeyFile()), capks: reg };
+  for (const r of [verifyRecords([record], ctx)[0], verifyRecordsKernel([record], ctx)[0]]) {
+    assertEquals([r.status, r.oda, r.odaCheck], ["OK", "ok", undefined]);
+  }
 });

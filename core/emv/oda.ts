@@ -939,8 +939,12 @@ export function authenticateRecord(
   const d9a = values.get("9A");
   const txnDate = d9a ? txnDateIso(d9a) : undefined;
   const pan = pan5a ? cnField(pan5a) : undefined;
-  const sm2 = cert90[0] === 0x12;
-  const baseMethod: OdaMethod = sm2 ? "SM2-fDDA" : sdad ? (opts.ddolData ? "DDA" : "fDDA") : "SDA";
+  // Until the CA key is found the method is a guess from the certificate format; the CA key's
+  // algorithm decides (an RSA certificate is signature output: its first byte is 0x12 one time
+  // in 256).
+  const rsaMethod: OdaMethod = sdad ? (opts.ddolData ? "DDA" : "fDDA") : "SDA";
+  let sm2 = cert90[0] === 0x12;
+  let baseMethod: OdaMethod = sm2 ? "SM2-fDDA" : rsaMethod;
   if (!aid || aid.length < 5 || !pan || !txnDate) {
     return outcomeFail(baseMethod, "ODA_DATA_MISSING", steps, {
       message: `ODA needs ${!aid ? "4F/84" : !pan ? "5A" : "a valid 9A"}`,
@@ -953,7 +957,9 @@ export function authenticateRecord(
   if (capkExpired(capk, txnDate)) {
     return outcomeFail(baseMethod, "CAPK_EXPIRED", steps, { capk: { rid, index } });
   }
-  if ((capk.algorithm === "sm2") !== sm2) {
+  sm2 = capk.algorithm === "sm2";
+  baseMethod = sm2 ? "SM2-fDDA" : rsaMethod;
+  if (sm2 && cert90[0] !== 0x12) {
     return outcomeFail(baseMethod, "ISSUER_CERT_FORMAT", steps, {
       capk: { rid, index },
       message: `certificate format ${

@@ -1124,8 +1124,10 @@ function odaOne(d: usize, res: usize): u32 {
     store<u8>(res, 2, 9); // absent
     return 0;
   }
-  const sm2 = sLen(S_90) > 0 && load<u8>(cert90) == 0x12;
-  if (sm2) memory.copy(IDBUF, SM2_ID_STATIC, 16);
+  // The method reported before a CA key is found is a guess from the certificate format; the
+  // CA key's algorithm decides (an RSA certificate is signature output: its first byte is 0x12
+  // one time in 256).
+  let sm2 = sLen(S_90) > 0 && load<u8>(cert90) == 0x12;
   store<u8>(res, sm2 ? 3 : sdad != 0 ? 2 : 1, 15);
   let aid = sPtr(S_4F);
   let al = sLen(S_4F);
@@ -1143,7 +1145,10 @@ function odaOne(d: usize, res: usize): u32 {
   }
   if (capk == 0) return odaFail(res, C_CAPK_UNKNOWN);
   if (txnYmd > load<u32>(capk, 12)) return odaFail(res, C_CAPK_EXPIRED);
-  if ((load<u8>(capk) == 2) != sm2) return odaFail(res, C_ISS_FORMAT);
+  sm2 = load<u8>(capk) == 2;
+  store<u8>(res, sm2 ? 3 : sdad != 0 ? 2 : 1, 15);
+  if (sm2 && (sLen(S_90) == 0 || load<u8>(cert90) != 0x12)) return odaFail(res, C_ISS_FORMAT);
+  if (sm2) memory.copy(IDBUF, SM2_ID_STATIC, 16);
 
   // Issuer key: cache by SHA-1(RID ‖ index ‖ 90 ‖ 92 ‖ 9F32); per-record checks on a hit.
   let l = app(0, capk + 4, 5);
