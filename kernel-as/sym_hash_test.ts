@@ -127,3 +127,18 @@ Deno.test("hash functions refuse bad arguments with stable codes", () => {
   ) as SymError;
   assertEquals(e3.code, "SYM_ARGUMENT");
 });
+
+Deno.test("pooled small results stay independent across pool refills", () => {
+  // 3,000 digests of 32 bytes span several 8 KiB pool buffers; each must keep its own bytes.
+  const inputs = Array.from({ length: 3000 }, (_, i) => new TextEncoder().encode(`m${i}`));
+  const kept = inputs.map((m) => sha256(m));
+  kept[0].fill(0xAA); // writing one result must not touch its neighbours
+  for (let i = 1; i < inputs.length; i++) {
+    assertEquals(
+      toHex(kept[i]),
+      createHash("sha256").update(inputs[i]).digest("hex").toUpperCase(),
+    );
+    assertEquals(kept[i].byteLength, 32);
+  }
+  assertEquals(kept[1].byteOffset - kept[0].byteOffset >= 32 || kept[1].byteOffset === 0, true);
+});
