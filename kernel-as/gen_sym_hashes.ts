@@ -203,6 +203,61 @@ function simdCompress(al: Algo): string {
   return out.join("\n");
 }
 
+/**
+ * Scalar SHA-256 with the message schedule in a 16-word ring in memory instead of 16 locals:
+ * 8 working variables + 16 schedule words + temporaries are far more than the ~12 general
+ * registers V8 allocates on x86-64, so the ring-of-locals form spills and reloads on every
+ * round, while here a schedule word is loaded where it is used (a memory operand) and the word
+ * just computed stays in a register for its round. Maj(a,b,c) = ((a ^ b) & (b ^ c)) ^ b, where
+ * b ^ c is the previous round's a ^ b.
+ */
+function sha256ScalarCompress(): string {
+  const o = scalar;
+  const st = VARS.map((_, i) => `h${i}`);
+  const ring = (t: number) => `load<u32>(SHA256_W, ${4 * (t % 16)})`;
+  const out = [
+    `/** SHA-256 message schedule ring (16 words) of the scalar compression. */`,
+    `const SHA256_W: usize = memory.data(64, 16);`,
+    ``,
+    `/** SHA-256 compression of \`blocks\` 64-byte blocks at \`p\` (state: 8 u32). */`,
+    `export function sha256Compress(state: usize, p: usize, blocks: u32): void {`,
+    ...st.map((v, i) => `  let ${v} = load<u32>(state, ${4 * i});`),
+    `  let x: u32, y: u32, z: u32, ab: u32, bc: u32;`,
+    `  for (let n: u32 = 0; n < blocks; n++, p += 64) {`,
+    `    let ${VARS.map((v, i) => `${v} = h${i}`).join(", ")};`,
+    `    bc = b ^ c;`,
+  ];
+  let v = [...VARS];
+  for (let t = 0; t < 64; t++) {
+    if (t < 16) {
+      out.push(`    x = bswap<u32>(load<u32>(p, ${4 * t}));`);
+    } else {
+      out.push(`    y = ${ring(t - 15)}; z = ${ring(t - 2)};`);
+      const s1 = o.xor(rotr(o, "z", 17), rotr(o, "z", 19), o.shr("z", 10));
+      const s0 = o.xor(rotr(o, "y", 7), rotr(o, "y", 18), o.shr("y", 3));
+      out.push(`    x = ${o.add(ring(t), s1, ring(t - 7), s0)};`);
+    }
+    if (t < 62) out.push(`    store<u32>(SHA256_W, x, ${4 * (t % 16)});`);
+    const [a, b, , d, e, f, g, h] = v;
+    const sig1 = o.xor(rotr(o, e, 6), rotr(o, e, 11), rotr(o, e, 25));
+    const ch = o.xor(g, o.and(e, o.xor(f, g)));
+    const sig0 = o.xor(rotr(o, a, 2), rotr(o, a, 13), rotr(o, a, 22));
+    out.push(
+      `    ${h} = ${o.add(h, sig1, ch, o.k(SHA256_K_VALUES[t]), "x")};`,
+      `    ${d} = ${o.add(d, h)};`,
+      `    ab = ${a} ^ ${b};`,
+      `    ${h} = ${o.add(h, sig0, `((ab & bc) ^ ${b})`)};`,
+      `    bc = ab;`,
+    );
+    v = [h, a, b, v[2], d, e, f, g];
+  }
+  out.push(`    ${st.map((s, i) => `${s} += ${v[i]};`).join(" ")}`);
+  out.push("  }");
+  st.forEach((s, i) => out.push(`  store<u32>(state, ${s}, ${4 * i});`));
+  out.push("}");
+  return out.join("\n");
+}
+
 /** The generated AssemblyScript source. */
 export function generate(): string {
   const parts = [
@@ -210,7 +265,10 @@ export function generate(): string {
     "// scalar (`state` holds the chaining value as host-order u32 words) and four-lane SIMD.",
     "",
   ];
-  for (const al of ALGOS) parts.push(scalarCompress(al), "", simdCompress(al), "");
+  for (const al of ALGOS) {
+    const one = al.name === "sha256" ? sha256ScalarCompress() : scalarCompress(al);
+    parts.push(one, "", simdCompress(al), "");
+  }
   return parts.join("\n");
 }
 
