@@ -211,33 +211,62 @@ function simdCompress(al: Algo): string {
  * just computed stays in a register for its round. Maj(a,b,c) = ((a ^ b) & (b ^ c)) ^ b, where
  * b ^ c is the previous round's a ^ b.
  */
-function sha256ScalarCompress(): string {
-  const o = scalar;
+function sha256RingCompress(o: Ops): string {
+  const simdForm = o === simd;
   const st = VARS.map((_, i) => `h${i}`);
-  const ring = (t: number) => `load<u32>(SHA256_W, ${4 * (t % 16)})`;
-  const out = [
-    `/** SHA-256 message schedule ring (16 words) of the scalar compression. */`,
-    `const SHA256_W: usize = memory.data(64, 16);`,
-    ``,
-    `/** SHA-256 compression of \`blocks\` 64-byte blocks at \`p\` (state: 8 u32). */`,
-    `export function sha256Compress(state: usize, p: usize, blocks: u32): void {`,
-    ...st.map((v, i) => `  let ${v} = load<u32>(state, ${4 * i});`),
-    `  let x: u32, y: u32, z: u32, ab: u32, bc: u32;`,
-    `  for (let n: u32 = 0; n < blocks; n++, p += 64) {`,
-    `    let ${VARS.map((v, i) => `${v} = h${i}`).join(", ")};`,
-    `    bc = b ^ c;`,
-  ];
+  const ty = o.type;
+  const size = simdForm ? 16 : 4;
+  const ring = (t: number) =>
+    simdForm
+      ? `v128.load(SHA256_W4, ${size * (t % 16)})`
+      : `load<u32>(SHA256_W, ${size * (t % 16)})`;
+  const store = (x: string, t: number) =>
+    simdForm
+      ? `v128.store(SHA256_W4, ${x}, ${size * (t % 16)})`
+      : `store<u32>(SHA256_W, ${x}, ${size * (t % 16)})`;
+  const input = (t: number) =>
+    simdForm ? `v128.load(w, ${16 * t})` : `bswap<u32>(load<u32>(p, ${4 * t}))`;
+  const out = simdForm
+    ? [
+      `/** SHA-256 message schedule ring (16 × four lanes) of the four-lane compression. */`,
+      `const SHA256_W4: usize = memory.data(256, 16);`,
+      ``,
+      `/**`,
+      ` * SHA-256 compression of one block of each of four messages. \`state\`: 8 v128`,
+      ` * (word i of the four lanes at 16·i); \`w\`: the block's 16 big-endian words already`,
+      ` * converted to host order and transposed (word i of the four lanes at 16·i).`,
+      ` */`,
+      `export function sha256CompressX4(state: usize, w: usize): void {`,
+      ...st.map((v, i) => `  const ${v} = v128.load(state, ${16 * i});`),
+      `  let x: ${ty}, y: ${ty}, z: ${ty}, ab: ${ty}, bc: ${ty};`,
+      `  {`,
+      `    let ${VARS.map((v, i) => `${v} = h${i}`).join(", ")};`,
+      `    bc = ${o.xor("b", "c")};`,
+    ]
+    : [
+      `/** SHA-256 message schedule ring (16 words) of the scalar compression. */`,
+      `const SHA256_W: usize = memory.data(64, 16);`,
+      ``,
+      `/** SHA-256 compression of \`blocks\` 64-byte blocks at \`p\` (state: 8 u32). */`,
+      `export function sha256Compress(state: usize, p: usize, blocks: u32): void {`,
+      ...st.map((v, i) => `  let ${v} = load<u32>(state, ${4 * i});`),
+      `  let x: ${ty}, y: ${ty}, z: ${ty}, ab: ${ty}, bc: ${ty};`,
+      `  for (let n: u32 = 0; n < blocks; n++, p += 64) {`,
+      `    let ${VARS.map((v, i) => `${v} = h${i}`).join(", ")};`,
+      `    bc = ${o.xor("b", "c")};`,
+    ];
   let v = [...VARS];
   for (let t = 0; t < 64; t++) {
     if (t < 16) {
-      out.push(`    x = bswap<u32>(load<u32>(p, ${4 * t}));`);
+      out.push(`    x = ${input(t)};`);
     } else {
       out.push(`    y = ${ring(t - 15)}; z = ${ring(t - 2)};`);
       const s1 = o.xor(rotr(o, "z", 17), rotr(o, "z", 19), o.shr("z", 10));
       const s0 = o.xor(rotr(o, "y", 7), rotr(o, "y", 18), o.shr("y", 3));
       out.push(`    x = ${o.add(ring(t), s1, ring(t - 7), s0)};`);
     }
-    if (t < 62) out.push(`    store<u32>(SHA256_W, x, ${4 * (t % 16)});`);
+    // W_t is read again up to round t + 16; the last two are never read.
+    if (t < 62) out.push(`    ${store("x", t)};`);
     const [a, b, , d, e, f, g, h] = v;
     const sig1 = o.xor(rotr(o, e, 6), rotr(o, e, 11), rotr(o, e, 25));
     const ch = o.xor(g, o.and(e, o.xor(f, g)));
@@ -245,15 +274,19 @@ function sha256ScalarCompress(): string {
     out.push(
       `    ${h} = ${o.add(h, sig1, ch, o.k(SHA256_K_VALUES[t]), "x")};`,
       `    ${d} = ${o.add(d, h)};`,
-      `    ab = ${a} ^ ${b};`,
-      `    ${h} = ${o.add(h, sig0, `((ab & bc) ^ ${b})`)};`,
+      `    ab = ${o.xor(a, b)};`,
+      `    ${h} = ${o.add(h, sig0, o.xor(o.and("ab", "bc"), b))};`,
       `    bc = ab;`,
     );
     v = [h, a, b, v[2], d, e, f, g];
   }
-  out.push(`    ${st.map((s, i) => `${s} += ${v[i]};`).join(" ")}`);
+  if (simdForm) {
+    st.forEach((s, i) => out.push(`    v128.store(state, i32x4.add(${s}, ${v[i]}), ${16 * i});`));
+  } else {
+    out.push(`    ${st.map((s, i) => `${s} += ${v[i]};`).join(" ")}`);
+  }
   out.push("  }");
-  st.forEach((s, i) => out.push(`  store<u32>(state, ${s}, ${4 * i});`));
+  if (!simdForm) st.forEach((s, i) => out.push(`  store<u32>(state, ${s}, ${4 * i});`));
   out.push("}");
   return out.join("\n");
 }
@@ -266,8 +299,9 @@ export function generate(): string {
     "",
   ];
   for (const al of ALGOS) {
-    const one = al.name === "sha256" ? sha256ScalarCompress() : scalarCompress(al);
-    parts.push(one, "", simdCompress(al), "");
+    if (al.name === "sha256") {
+      parts.push(sha256RingCompress(scalar), "", sha256RingCompress(simd), "");
+    } else parts.push(scalarCompress(al), "", simdCompress(al), "");
   }
   return parts.join("\n");
 }
