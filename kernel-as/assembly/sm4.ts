@@ -30,10 +30,11 @@ export const SM4_SCHEDULE_BYTES: u32 = 128;
 /** L'(τ(w)) through the key-schedule T'-tables. */
 // @ts-ignore: decorator
 @inline function tk(w: u32): u32 {
-  return load<u32>((w >> 24) << 2, SM4_TK) ^
-    load<u32>(((w >> 16) & 0xFF) << 2, SM4_TK + 1024) ^
-    load<u32>(((w >> 8) & 0xFF) << 2, SM4_TK + 2048) ^
-    load<u32>((w & 0xFF) << 2, SM4_TK + 3072);
+  // Byte indexes extracted already multiplied by 4, as in t().
+  return (load<u32>((w >> 22) & 0x3FC, SM4_TK) ^
+    load<u32>((w >> 14) & 0x3FC, SM4_TK + 1024)) ^
+    (load<u32>((w >> 6) & 0x3FC, SM4_TK + 2048) ^
+      load<u32>((w << 2) & 0x3FC, SM4_TK + 3072));
 }
 
 /** The 32 round keys of the 16-byte key at `key`, written as u32 at `rk`. */

@@ -59,11 +59,13 @@ export function sm4CryptX4(
   let d0 = be(io, 48), d1 = be(io, 52), d2 = be(io, 56), d3 = be(io, 60);
   if (!decrypt) {
     for (let i: usize = 0; i < 128; i += 16) {
-      const ka = ra + i, kb = rb + i, kc = rc + i, kd = rd + i;
-      a0 ^= t(a1 ^ a2 ^ load<u32>(ka, 0) ^ a3); b0 ^= t(b1 ^ b2 ^ load<u32>(kb, 0) ^ b3); c0 ^= t(c1 ^ c2 ^ load<u32>(kc, 0) ^ c3); d0 ^= t(d1 ^ d2 ^ load<u32>(kd, 0) ^ d3);
-      a1 ^= t(a2 ^ a3 ^ load<u32>(ka, 4) ^ a0); b1 ^= t(b2 ^ b3 ^ load<u32>(kb, 4) ^ b0); c1 ^= t(c2 ^ c3 ^ load<u32>(kc, 4) ^ c0); d1 ^= t(d2 ^ d3 ^ load<u32>(kd, 4) ^ d0);
-      a2 ^= t(a3 ^ a0 ^ load<u32>(ka, 8) ^ a1); b2 ^= t(b3 ^ b0 ^ load<u32>(kb, 8) ^ b1); c2 ^= t(c3 ^ c0 ^ load<u32>(kc, 8) ^ c1); d2 ^= t(d3 ^ d0 ^ load<u32>(kd, 8) ^ d1);
-      a3 ^= t(a0 ^ a1 ^ load<u32>(ka, 12) ^ a2); b3 ^= t(b0 ^ b1 ^ load<u32>(kb, 12) ^ b2); c3 ^= t(c0 ^ c1 ^ load<u32>(kc, 12) ^ c2); d3 ^= t(d0 ^ d1 ^ load<u32>(kd, 12) ^ d2);
+      // Two round keys per (bounds-checked) load.
+      const ka = load<u64>(ra + i), kb = load<u64>(rb + i), kc = load<u64>(rc + i), kd = load<u64>(rd + i);
+      a0 ^= t(a1 ^ a2 ^ <u32>ka ^ a3); b0 ^= t(b1 ^ b2 ^ <u32>kb ^ b3); c0 ^= t(c1 ^ c2 ^ <u32>kc ^ c3); d0 ^= t(d1 ^ d2 ^ <u32>kd ^ d3);
+      a1 ^= t(a2 ^ a3 ^ <u32>(ka >> 32) ^ a0); b1 ^= t(b2 ^ b3 ^ <u32>(kb >> 32) ^ b0); c1 ^= t(c2 ^ c3 ^ <u32>(kc >> 32) ^ c0); d1 ^= t(d2 ^ d3 ^ <u32>(kd >> 32) ^ d0);
+      const la = load<u64>(ra + i, 8), lb = load<u64>(rb + i, 8), lc = load<u64>(rc + i, 8), ld = load<u64>(rd + i, 8);
+      a2 ^= t(a3 ^ a0 ^ <u32>la ^ a1); b2 ^= t(b3 ^ b0 ^ <u32>lb ^ b1); c2 ^= t(c3 ^ c0 ^ <u32>lc ^ c1); d2 ^= t(d3 ^ d0 ^ <u32>ld ^ d1);
+      a3 ^= t(a0 ^ a1 ^ <u32>(la >> 32) ^ a2); b3 ^= t(b0 ^ b1 ^ <u32>(lb >> 32) ^ b2); c3 ^= t(c0 ^ c1 ^ <u32>(lc >> 32) ^ c2); d3 ^= t(d0 ^ d1 ^ <u32>(ld >> 32) ^ d2);
     }
   } else {
     for (let i: isize = 112; i >= 0; i -= 16) {
