@@ -6,7 +6,7 @@
 import { desCrypt, desKeyOne } from "./des";
 import { desCryptX2, desCryptX4 } from "./des_x2";
 import { sm4EncryptBlockAt, sm4KeyScheduleX2, sm4KeyScheduleX4 } from "./sm4";
-import { sm4CryptX2, sm4CryptX4 } from "./sm4_x2";
+import { sm4CryptX2, t as sm4T } from "./sm4_x2";
 import { MAC_TAIL_ERROR, macTail, macTailStatus } from "./mac_padding";
 import { ST_OK } from "./status";
 
@@ -19,6 +19,11 @@ const SL_B: usize = memory.data(400, 16);
 const SR_B: usize = memory.data(400, 16);
 const RK_A: usize = memory.data(128, 16);
 const RK_B: usize = memory.data(128, 16);
+
+// @ts-ignore: decorator
+@inline function be32(p: usize, off: usize): u32 {
+  return bswap<u32>(load<u32>(p + off));
+}
 
 // @ts-ignore: decorator
 @inline function blockAt(src: usize, full: u32, tail: usize, k: u32, shift: u32): usize {
@@ -183,16 +188,42 @@ export function sm4CbcMacQuadInto(d: usize, padding: i32, out: usize): i32 {
   if (common == MAC_TAIL_ERROR) return macTailStatus(padding);
   sm4KeyScheduleX4(load<u32>(d), RK4, load<u32>(d + 12), RK4 + 128,
     load<u32>(d + 24), RK4 + 256, load<u32>(d + 36), RK4 + 384);
-  for (let i: usize = 0; i < 64; i += 8) store<u64>(IO4 + i, 0);
+  // The four chains stay in registers from block to block (host-order words; a round's
+  // output (X35, X34, X33, X32) is taken as the next input by renaming, not by storing).
+  let a0: u32 = 0, a1: u32 = 0, a2: u32 = 0, a3: u32 = 0;
+  let b0: u32 = 0, b1: u32 = 0, b2: u32 = 0, b3: u32 = 0;
+  let c0: u32 = 0, c1: u32 = 0, c2: u32 = 0, c3: u32 = 0;
+  let d0: u32 = 0, d1: u32 = 0, d2: u32 = 0, d3: u32 = 0;
+  const ra = RK4, rb = RK4 + 128, rc = RK4 + 256, rd = RK4 + 384;
   for (let k: u32 = 0; k < <u32>common; k++) {
-    for (let lane: usize = 0; lane < 4; lane++) {
-      const io = IO4 + (lane << 4);
-      const p = quadBlock(lane, k, 4);
-      store<u64>(io, load<u64>(io) ^ load<u64>(p));
-      store<u64>(io, load<u64>(io, 8) ^ load<u64>(p, 8), 8);
+    const pa = quadBlock(0, k, 4), pb = quadBlock(1, k, 4);
+    const pc = quadBlock(2, k, 4), pd = quadBlock(3, k, 4);
+    a0 ^= be32(pa, 0); a1 ^= be32(pa, 4); a2 ^= be32(pa, 8); a3 ^= be32(pa, 12);
+    b0 ^= be32(pb, 0); b1 ^= be32(pb, 4); b2 ^= be32(pb, 8); b3 ^= be32(pb, 12);
+    c0 ^= be32(pc, 0); c1 ^= be32(pc, 4); c2 ^= be32(pc, 8); c3 ^= be32(pc, 12);
+    d0 ^= be32(pd, 0); d1 ^= be32(pd, 4); d2 ^= be32(pd, 8); d3 ^= be32(pd, 12);
+    for (let i: usize = 0; i < 128; i += 16) {
+      const ka = load<u64>(ra + i), kb = load<u64>(rb + i), kc = load<u64>(rc + i), kd = load<u64>(rd + i);
+      a0 ^= sm4T(a1 ^ a2 ^ <u32>ka ^ a3); b0 ^= sm4T(b1 ^ b2 ^ <u32>kb ^ b3); c0 ^= sm4T(c1 ^ c2 ^ <u32>kc ^ c3); d0 ^= sm4T(d1 ^ d2 ^ <u32>kd ^ d3);
+      a1 ^= sm4T(a2 ^ a3 ^ <u32>(ka >> 32) ^ a0); b1 ^= sm4T(b2 ^ b3 ^ <u32>(kb >> 32) ^ b0); c1 ^= sm4T(c2 ^ c3 ^ <u32>(kc >> 32) ^ c0); d1 ^= sm4T(d2 ^ d3 ^ <u32>(kd >> 32) ^ d0);
+      const la = load<u64>(ra + i, 8), lb = load<u64>(rb + i, 8), lc = load<u64>(rc + i, 8), ld = load<u64>(rd + i, 8);
+      a2 ^= sm4T(a3 ^ a0 ^ <u32>la ^ a1); b2 ^= sm4T(b3 ^ b0 ^ <u32>lb ^ b1); c2 ^= sm4T(c3 ^ c0 ^ <u32>lc ^ c1); d2 ^= sm4T(d3 ^ d0 ^ <u32>ld ^ d1);
+      a3 ^= sm4T(a0 ^ a1 ^ <u32>(la >> 32) ^ a2); b3 ^= sm4T(b0 ^ b1 ^ <u32>(lb >> 32) ^ b2); c3 ^= sm4T(c0 ^ c1 ^ <u32>(lc >> 32) ^ c2); d3 ^= sm4T(d0 ^ d1 ^ <u32>(ld >> 32) ^ d2);
     }
-    sm4CryptX4(RK4, RK4 + 128, RK4 + 256, RK4 + 384, IO4, false);
+    // Reverse transform R: the block is (X35, X34, X33, X32).
+    let x = a0; a0 = a3; a3 = x; x = a1; a1 = a2; a2 = x;
+    x = b0; b0 = b3; b3 = x; x = b1; b1 = b2; b2 = x;
+    x = c0; c0 = c3; c3 = x; x = c1; c1 = c2; c2 = x;
+    x = d0; d0 = d3; d3 = x; x = d1; d1 = d2; d2 = x;
   }
+  store<u32>(IO4, bswap<u32>(a0)); store<u32>(IO4, bswap<u32>(a1), 4);
+  store<u32>(IO4, bswap<u32>(a2), 8); store<u32>(IO4, bswap<u32>(a3), 12);
+  store<u32>(IO4, bswap<u32>(b0), 16); store<u32>(IO4, bswap<u32>(b1), 20);
+  store<u32>(IO4, bswap<u32>(b2), 24); store<u32>(IO4, bswap<u32>(b3), 28);
+  store<u32>(IO4, bswap<u32>(c0), 32); store<u32>(IO4, bswap<u32>(c1), 36);
+  store<u32>(IO4, bswap<u32>(c2), 40); store<u32>(IO4, bswap<u32>(c3), 44);
+  store<u32>(IO4, bswap<u32>(d0), 48); store<u32>(IO4, bswap<u32>(d1), 52);
+  store<u32>(IO4, bswap<u32>(d2), 56); store<u32>(IO4, bswap<u32>(d3), 60);
   for (let lane: usize = 0; lane < 4; lane++) {
     const io = IO4 + (lane << 4);
     const n = load<u32>(Q_N + (lane << 2));
