@@ -36,6 +36,7 @@ import {
   rsaKey,
   sm2Card,
   sm2Key,
+  sm2KeyFromScalar,
   TEST_IMK,
   testCapkFile,
   testKeyFile,
@@ -105,7 +106,12 @@ function panFor(i: number): string {
 
 console.error(`engine_bench: building ${CARDS} RSA and ${CARDS} SM2 cards…`);
 const rsaCards = Array.from({ length: CARDS }, (_, i) => rsaCard({ pan: panFor(i) }));
-const sm2Cards = Array.from({ length: CARDS }, (_, i) => sm2Card({ pan: panFor(i) }));
+// Each SM2 card has its own ICC key pair, as real cards do: the ICC key verifying 9F4B is new
+// to the kernel on every tap of (d) (a shared key would get a per-key table after a few taps).
+const sm2Cards = Array.from(
+  { length: CARDS },
+  (_, i) => sm2Card({ pan: panFor(i), sm2Icc: sm2KeyFromScalar(0x1CC0_0000n + BigInt(i) * 7919n) }),
+);
 const setA = rsaCards.map((c, i) => record(i + 1, c.tags, false, false));
 const setB = rsaCards.map((c, i) => record(i + 1, c.tags, false, true, c.staticData));
 const setD = sm2Cards.map((c, i) => record(i + 1, c.tags, true, true, c.staticData));
@@ -270,7 +276,7 @@ function nativeInput(): string {
     ["iccHashExtra", iccExtra],
     ["terminalData", terminal],
     ["sm2IssuerKey", sm2Key("issuer").publicKey],
-    ["sm2IccKey", sm2Key("icc").publicKey],
+    ["sm2IccKey", sm2Cards[0].icc.publicKey],
     ["sm2CertMessage", concat(sm2Cert.subarray(0, 84), sd, s.get("82")!)],
     ["sm2CertSig", sm2Cert.subarray(84)],
     ["sm2DynMessage", concat(sm2Dyn.subarray(0, sm2Dyn.length - 64), term)],

@@ -79,7 +79,12 @@ export interface Sm2TestKey {
 
 /** A fixed SM2 test key by name (ca, issuer, icc). */
 export function sm2Key(name: string): Sm2TestKey {
-  const d = big(fromHex(KEYS.sm2[name].privateKey));
+  return sm2KeyFromScalar(big(fromHex(KEYS.sm2[name].privateKey)));
+}
+
+/** An SM2 test key from its private scalar d (1 <= d < n - 1), e.g. one ICC key per card. */
+export function sm2KeyFromScalar(d: bigint): Sm2TestKey {
+  if (d < 1n || d >= N - 1n) throw new RangeError("sm2KeyFromScalar: d out of range");
   const P = Sm2Point.BASE.multiply(d).toAffine();
   return { d, publicKey: concat(bytes(P.x, 32), bytes(P.y, 32)) };
 }
@@ -137,6 +142,8 @@ export interface CardOptions {
   ca?: string;
   issuer?: string;
   iccKey?: string;
+  /** SM2 cards: the ICC key pair (default: the shared test key "icc"). */
+  sm2Icc?: Sm2TestKey;
   issuerExpiry?: string;
   iccExpiry?: string;
   serial?: string;
@@ -213,11 +220,11 @@ export function resignSdad(card: RsaCard, iccDynamicData = fromHex("0200D1")): v
 /** An SM2 fDDA card: CA → 90 (format 12) → 9F46 (format 14) → 9F4B (format 15). */
 export function sm2Card(
   o: CardOptions = {},
-): { tags: Map<string, Uint8Array>; staticData: Uint8Array; capk: Capk } {
+): { tags: Map<string, Uint8Array>; staticData: Uint8Array; capk: Capk; icc: Sm2TestKey } {
   const pan = o.pan ?? "6212345678901234";
   const ca = sm2Key("ca");
   const iss = sm2Key("issuer");
-  const icc = sm2Key("icc");
+  const icc = o.sm2Icc ?? sm2Key("icc");
   const capk = testCapk("A000000333", "18", ca);
   const aip = fromHex("7C00");
   const staticData = fromHex("5F24032912315A0862123456789012345F340101");
@@ -255,7 +262,7 @@ export function sm2Card(
     tags.get("9F69")!,
   );
   tags.set("9F4B", concat(body, sm2Sign(icc, concat(body, terminal))));
-  return { tags, staticData, capk };
+  return { tags, staticData, capk, icc };
 }
 
 export { ssadPlain };
