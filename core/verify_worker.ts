@@ -5,10 +5,10 @@
  */
 /// <reference lib="deno.worker" />
 import { KeyFileSource } from "./emv/issuer_keys.ts";
-import { CapkRegistry } from "./emv/capk.ts";
+import type { CapkRegistry } from "./emv/capk.ts";
+import { capkRegistry } from "./keys/capk.ts";
 import { OdaKeyCache } from "./emv/oda.ts";
 import { verifyRecordsKernel } from "./emv/batch.ts";
-import { fromHex } from "./hex.ts";
 import type { WorkerReply, WorkerRequest } from "./verify_store.ts";
 
 let ctx: { keys: KeyFileSource; capks: CapkRegistry; odaCache: OdaKeyCache } | null = null;
@@ -34,21 +34,7 @@ self.onmessage = (ev: MessageEvent<WorkerRequest>) => {
         keys.add(k);
       }
       for (const [prefix, c] of m.keys.configs) keys.configure(prefix, c);
-      const capks = new CapkRegistry();
-      for (const c of m.keys.capks) {
-        if (c.state !== "active") continue;
-        capks.add({
-          rid: c.rid,
-          index: c.index,
-          algorithm: c.algorithm,
-          modulus: c.modulus ? fromHex(c.modulus, "modulus") : undefined,
-          exponent: c.exponent ? fromHex(c.exponent, "exponent") : undefined,
-          publicKey: c.publicKey ? fromHex(c.publicKey, "publicKey") : undefined,
-          expiry: c.expiry,
-          checksum: fromHex(c.checksum, "checksum"),
-        });
-        for (const s of c.revokedSerials) capks.revoke(c.rid, c.index, s);
-      }
+      const capks = capkRegistry(m.keys.capks);
       ctx = { keys, capks, odaCache: new OdaKeyCache() };
       reply({ kind: "ready" });
     } else if (m.kind === "job") {

@@ -8,8 +8,7 @@ import type { Command } from "../main.ts";
 import { BatchSchema, type RecordResult, summarise } from "../../core/emv/verify.ts";
 import { verifyRecordsKernel } from "../../core/emv/batch.ts";
 import { KeyImportError, parseKeyFile } from "../../core/emv/issuer_keys.ts";
-import { CapkImportError, CapkRegistry, parseCapkFile } from "../../core/emv/capk.ts";
-import { fromHex } from "../../core/hex.ts";
+import { CapkImportError, parseCapkFile } from "../../core/emv/capk.ts";
 import type { Parsed } from "../args.ts";
 
 const HELP =
@@ -73,6 +72,7 @@ export async function contextOf(p: Parsed) {
   if (str(p, "keys") || str(p, "capk")) throw new UsageError("--store excludes --keys and --capk");
   const { openStore } = await import("./keys.ts");
   const { issuerKeySource } = await import("../../core/keys/engine_source.ts");
+  const { capkRegistry } = await import("../../core/keys/capk.ts");
   const { KeyStoreError } = await import("../../core/keys/errors.ts");
   try {
     const store = await openStore(p);
@@ -80,21 +80,7 @@ export async function contextOf(p: Parsed) {
       const k = issuerKeySource(store);
       // The store's active CA keys as a registry (checksums verified again on `add`), so the
       // kernel can load them and run ODA itself; revoked issuer serials come along.
-      const capks = new CapkRegistry();
-      for (const c of store.capkList()) {
-        if (c.state !== "active") continue;
-        capks.add({
-          rid: c.rid,
-          index: c.index,
-          algorithm: c.algorithm,
-          modulus: c.modulus ? fromHex(c.modulus, "modulus") : undefined,
-          exponent: c.exponent ? fromHex(c.exponent, "exponent") : undefined,
-          publicKey: c.publicKey ? fromHex(c.publicKey, "publicKey") : undefined,
-          expiry: c.expiry,
-          checksum: fromHex(c.checksum, "checksum"),
-        });
-        for (const s of c.revokedSerials) capks.revoke(c.rid, c.index, s);
-      }
+      const capks = capkRegistry(store.capkList());
       return { keys: k.source, capks, wipe: k.wipe };
     } finally {
       store.close();

@@ -131,7 +131,7 @@ export class CapkRegistry implements CapkSource {
   }
 
   capk(rid: string, index: string): Capk | undefined {
-    return this.#keys.get(rid + index);
+    return this.#keys.get((rid + index).toUpperCase());
   }
 
   isRevoked(rid: string, index: string, serial: string): boolean {

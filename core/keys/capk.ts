@@ -8,7 +8,7 @@ import { z } from "zod";
 import { fromHex, toHex } from "../hex.ts";
 import { KeyStoreError } from "./errors.ts";
 import type { CapkRecord, KeyStore } from "./store.ts";
-import { type Capk, capkChecksum, type CapkSource } from "../emv/capk.ts";
+import { capkChecksum, CapkRegistry, type CapkSource } from "../emv/capk.ts";
 
 const Hex = (what: string) => z.string().regex(/^[0-9A-Fa-f]+$/, `${what}: hex`);
 
@@ -148,41 +148,36 @@ export async function importCapks(
 }
 
 /**
- * A `CapkSource` over the store's active CA keys (revoked keys are absent; expiry is the
- * engine's check, against the transaction date). The checksum is re-verified on load.
+ * The engine's registry over stored CA keys: active keys only, each with its revoked issuer
+ * serials; the checksum of every stored key (active or not) is re-verified first. Used by the
+ * key store's `CapkSource` and by store-mode verification (whose workers get plain records).
  */
-export function capkSource(store: KeyStore): CapkSource {
-  const byId = new Map<string, { view: Capk; serials: Set<string> }>();
-  for (const c of store.capkList()) {
+export function capkRegistry(records: readonly CapkRecord[]): CapkRegistry {
+  const reg = new CapkRegistry();
+  for (const c of records) {
     if (capkChecksumHex(c) !== c.checksum) {
       throw new KeyStoreError("KEYSTORE_TAMPERED", `CAPK ${c.rid}/${c.index}: checksum differs`);
     }
-    const serials = new Set(c.revokedSerials);
     if (c.state !== "active") continue;
-    byId.set(c.rid + c.index, {
-      serials,
-      view: {
-        rid: c.rid,
-        index: c.index,
-        algorithm: c.algorithm,
-        modulus: c.modulus ? fromHex(c.modulus) : undefined,
-        exponent: c.exponent ? fromHex(c.exponent) : undefined,
-        publicKey: c.publicKey ? fromHex(c.publicKey) : undefined,
-        expiry: c.expiry,
-        checksum: fromHex(c.checksum),
-      },
+    reg.add({
+      rid: c.rid,
+      index: c.index,
+      algorithm: c.algorithm,
+      modulus: c.modulus ? fromHex(c.modulus, "modulus") : undefined,
+      exponent: c.exponent ? fromHex(c.exponent, "exponent") : undefined,
+      publicKey: c.publicKey ? fromHex(c.publicKey, "publicKey") : undefined,
+      expiry: c.expiry,
+      checksum: fromHex(c.checksum, "checksum"),
     });
+    for (const s of c.revokedSerials) reg.revoke(c.rid, c.index, s);
   }
-  return {
-    capk: (rid, index) => byId.get(rid.toUpperCase() + index.toUpperCase())?.view,
-    // Listing lets the kernel engine run ODA itself instead of the TypeScript path.
-    list: () => [...byId.values()].map((e) => e.view),
-    revokedList: () =>
-      [...byId.values()].flatMap((e) =>
-        [...e.serials].map((serial) => ({ rid: e.view.rid, index: e.view.index, serial }))
-      ),
-    isRevoked: (rid, index, serial) =>
-      byId.get(rid.toUpperCase() + index.toUpperCase())?.serials.has(serial.toUpperCase()) ??
-        false,
-  };
+  return reg;
+}
+
+/**
+ * A `CapkSource` over the store's active CA keys (revoked keys are absent; expiry is the
+ * engine's check, against the transaction date). Listable, so the kernel runs ODA itself.
+ */
+export function capkSource(store: KeyStore): CapkSource {
+  return capkRegistry(store.capkList());
 }
