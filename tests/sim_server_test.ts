@@ -5,9 +5,7 @@
  * receipt rejects exactly the records the ground truth marks `uploadRejected`.
  */
 import { assertEquals } from "@icfare/assert";
-import { World } from "../fixtures/sim/world.ts";
-import { type BatchOut, generateDay, type UploadEntry } from "../fixtures/sim/day.ts";
-import { DEFAULT_FAULTS, withOverrides } from "../fixtures/sim/faults.ts";
+import { simDay } from "./support/sim_day.ts";
 import { keysFile } from "../fixtures/sim/simulate.ts";
 import { createApp } from "../server/app.ts";
 import { StaticTerminalKeys } from "../core/auth/terminal_keys.ts";
@@ -16,30 +14,17 @@ import { DevPanProtector } from "../core/store/pan.ts";
 import { openSqliteStore } from "../core/store/sqlite.ts";
 
 Deno.test("a simulated day through the upload server gets the answers the manifest expects", async () => {
-  const faults = withOverrides(DEFAULT_FAULTS, [
-    "totalsMismatch=0.2",
-    "batchResend=0.2",
-    "truncated-tlv=0.02",
-  ]);
-  const world = new World({
+  const { world, batches, manifest } = simDay({
     seed: "server",
     cards: 120,
     terminals: 4,
-    date: "2026-06-24",
-    expiredCertCards: faults.expiredCertCards,
-    revokedCertCards: faults.revokedCertCards,
-    staleDenyListTerminals: faults.staleDenyListTerminals,
+    taps: 600,
+    faults: [
+      "totalsMismatch=0.2",
+      "batchResend=0.2",
+      "truncated-tlv=0.02",
+    ],
   });
-  const gen = generateDay(world, { taps: 600, faults });
-  const batches = new Map<string, BatchOut>();
-  let manifest: UploadEntry[] = [];
-  for (let s = gen.next();; s = gen.next()) {
-    if (s.done) {
-      manifest = s.value.manifest;
-      break;
-    }
-    batches.set(s.value.file, s.value);
-  }
   const termKeys: Record<string, string> = {};
   for (const k of keysFile(world).keys) if (k.usage === "terminal-auth") termKeys[k.id] = k.value;
   const tmp = await Deno.makeTempDir({ prefix: "icfare-sim-server-" });

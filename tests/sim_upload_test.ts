@@ -5,38 +5,23 @@
  * marks `uploadRejected` (truncated TLV) and accept every other one.
  */
 import { assert, assertEquals, assertThrows } from "@icfare/assert";
-import { World } from "../fixtures/sim/world.ts";
-import { type BatchOut, generateDay, type UploadEntry } from "../fixtures/sim/day.ts";
-import { DEFAULT_FAULTS, withOverrides } from "../fixtures/sim/faults.ts";
+import { simDay } from "./support/sim_day.ts";
 import { checkRecords, checkTotals, UploadBatchSchema } from "../core/upload/mod.ts";
 import { ApiError } from "../core/upload/errors.ts";
 
 Deno.test("simulated batches meet the upload contract with the expected rejections", () => {
-  const faults = withOverrides(DEFAULT_FAULTS, [
-    "truncated-tlv=0.03",
-    "fare-mismatch=0.03",
-    "missing-tag=0.03",
-    "totalsMismatch=0.3",
-  ]);
-  const world = new World({
+  const { batches, manifest } = simDay({
     seed: "upload",
     cards: 150,
     terminals: 5,
-    date: "2026-06-24",
-    expiredCertCards: faults.expiredCertCards,
-    revokedCertCards: faults.revokedCertCards,
-    staleDenyListTerminals: faults.staleDenyListTerminals,
+    taps: 800,
+    faults: [
+      "truncated-tlv=0.03",
+      "fare-mismatch=0.03",
+      "missing-tag=0.03",
+      "totalsMismatch=0.3",
+    ],
   });
-  const gen = generateDay(world, { taps: 800, faults });
-  const batches = new Map<string, BatchOut>();
-  let manifest: UploadEntry[] = [];
-  for (let s = gen.next();; s = gen.next()) {
-    if (s.done) {
-      manifest = s.value.manifest;
-      break;
-    }
-    batches.set(s.value.file, s.value);
-  }
   let rejected = 0, badTotals = 0;
   for (const m of manifest) {
     const out = batches.get(m.file)!;

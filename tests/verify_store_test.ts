@@ -7,14 +7,9 @@
  * stays pending, and a second run finds nothing to do.
  */
 import { assert, assertEquals } from "@icfare/assert";
-import { World } from "../fixtures/sim/world.ts";
-import {
-  type BatchOut,
-  generateDay,
-  type TruthRow,
-  type UploadEntry,
-} from "../fixtures/sim/day.ts";
-import { DEFAULT_FAULTS, withOverrides } from "../fixtures/sim/faults.ts";
+import type { World } from "../fixtures/sim/world.ts";
+import type { TruthRow } from "../fixtures/sim/day.ts";
+import { simDay } from "./support/sim_day.ts";
 import { capkFile, keysFile, revocationsFile } from "../fixtures/sim/simulate.ts";
 import { createApp } from "../server/app.ts";
 import { StaticTerminalKeys } from "../core/auth/terminal_keys.ts";
@@ -32,26 +27,13 @@ Deno.test("splitDistinct: no key twice in a group, order kept, null keys anywher
 });
 
 Deno.test("verify over the store: ground truth for every record, duplicates and replays across batches and terminals, idempotent", async () => {
-  const faults = withOverrides(DEFAULT_FAULTS, ["duplicate=0.03", "replay=0.03"]);
-  const world = new World({
+  const { world, batches, manifest } = simDay({
     seed: "store-verify",
     cards: 150,
     terminals: 4,
-    date: "2026-06-24",
-    expiredCertCards: faults.expiredCertCards,
-    revokedCertCards: faults.revokedCertCards,
-    staleDenyListTerminals: faults.staleDenyListTerminals,
+    taps: 700,
+    faults: ["duplicate=0.03", "replay=0.03"],
   });
-  const gen = generateDay(world, { taps: 700, faults });
-  const batches = new Map<string, BatchOut>();
-  let manifest: UploadEntry[] = [];
-  for (let s = gen.next();; s = gen.next()) {
-    if (s.done) {
-      manifest = s.value.manifest;
-      break;
-    }
-    batches.set(s.value.file, s.value);
-  }
   const kf = keysFile(world);
   const termKeys: Record<string, string> = {};
   for (const k of kf.keys) if (k.usage === "terminal-auth") termKeys[k.id] = k.value;
