@@ -254,13 +254,64 @@ export function rsaPrivateCrt(key: RsaCrtKey, input: Uint8Array): Uint8Array {
 /** Multiplies the SM2 base point by k (the caller passes a fast implementation, e.g. noble). */
 export type Sm2BaseMul = (k: bigint) => { x: bigint; y: bigint };
 
-const zCache = new Map<string, Uint8Array>();
+/** What `sm2SignWith` keeps per signing key: d, (1 + d)⁻¹ mod n and Z (copies checked on use). */
+interface Sm2Signer {
+  readonly privateKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+  readonly userId: string;
+  readonly d: bigint;
+  readonly inv1d: bigint;
+  readonly z: Uint8Array;
+}
+
+const signerCache = new WeakMap<Uint8Array, Sm2Signer>();
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /**
- * `sm2Sign` with a caller-supplied base-point multiplication, a cached Z per key, and a
- * deterministic nonce when `k` is absent (SHA-256 of private key ‖ e ‖ counter, reduced to
- * [1, n−1]), so that the simulator's output depends only on its seed. With the same `k` it
- * returns exactly what `sm2Sign` returns.
+ * The per-key values of a signer, cached on the private key's array (a WeakMap, so keys that
+ * go away take their entries with them). The cached copies are compared byte for byte on every
+ * use, so an array changed in place is recomputed, never signed with stale values.
+ */
+function sm2Signer(
+  privateKey32: Uint8Array,
+  publicKey64: Uint8Array,
+  userId: string | Uint8Array,
+): Sm2Signer {
+  const id = typeof userId === "string" ? userId : "\u0000" + toHexLower(userId);
+  const hit = signerCache.get(privateKey32);
+  if (
+    hit && hit.userId === id && sameBytes(hit.privateKey, privateKey32) &&
+    sameBytes(hit.publicKey, publicKey64)
+  ) return hit;
+  const d = checkPrivate(privateKey32);
+  const signer: Sm2Signer = {
+    privateKey: privateKey32.slice(),
+    publicKey: publicKey64.slice(),
+    userId: id,
+    d,
+    inv1d: invPrime(1n + d, SM2_CURVE.n),
+    z: sm2ZReference(publicKey64, userId),
+  };
+  signerCache.set(privateKey32, signer);
+  return signer;
+}
+
+function toHexLower(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+/**
+ * `sm2Sign` with a caller-supplied base-point multiplication, cached per-key values (d,
+ * (1 + d)⁻¹ mod n, Z), and a deterministic nonce when `k` is absent (SHA-256 of private key ‖
+ * e ‖ counter, reduced to [1, n−1]), so that the simulator's output depends only on its seed.
+ * With the same `k` it returns exactly what `sm2Sign` returns.
  */
 export function sm2SignWith(
   baseMul: Sm2BaseMul,
@@ -270,17 +321,11 @@ export function sm2SignWith(
   userId: string | Uint8Array = SM2_DEFAULT_USER_ID,
   k?: Uint8Array,
 ): Uint8Array {
-  const d = checkPrivate(privateKey32);
+  checkPrivate(privateKey32);
   if (!(publicKey64 instanceof Uint8Array) || publicKey64.length !== 64) {
     throw new RangeError("publicKey64 must be 64 bytes x‖y");
   }
-  const zKey = Array.from(publicKey64, (b) => b.toString(16)).join("") + "|" + String(userId);
-  let z = zCache.get(zKey);
-  if (!z) {
-    z = sm2ZReference(publicKey64, userId);
-    if (zCache.size > 10_000) zCache.clear();
-    zCache.set(zKey, z);
-  }
+  const { d, inv1d, z } = sm2Signer(privateKey32, publicKey64, userId);
   const e = bytesToBigInt(new Uint8Array(createHash("sm3").update(z).update(message).digest()));
   const { n } = SM2_CURVE;
   for (let counter = 0; counter < 64; counter++) {
@@ -298,7 +343,7 @@ export function sm2SignWith(
       if (k) throw new RangeError("k gives r = 0 or r + k = n");
       continue;
     }
-    const s = mod(invPrime(1n + d, n) * (kk - r * d), n);
+    const s = mod(inv1d * (kk - r * d), n);
     if (s === 0n) {
       if (k) throw new RangeError("k gives s = 0");
       continue;
