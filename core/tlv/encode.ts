@@ -66,7 +66,55 @@ export function encodeTlv(items: readonly TlvInput[]): Uint8Array {
   return concat(items.map(encodeOne));
 }
 
-/** Shorthand: encode primitive objects from (tag, value) pairs in order. */
+// Checked tag bytes by tag text: tags recur in every record, so each is validated once.
+// Never handed out (callers of tagBytes get their own copy), only copied into outputs.
+const checkedTags = new Map<string, Uint8Array>();
+
+function checkedTag(tag: string): Uint8Array {
+  let t = checkedTags.get(tag);
+  if (!t) {
+    t = tagBytes(tag);
+    if (checkedTags.size < 4096) checkedTags.set(tag, t);
+  }
+  return t;
+}
+
+/**
+ * Encodes primitive objects from (tag, value) pairs in order: the same bytes as `encodeTlv`,
+ * in one output allocation, each tag checked once per process (the simulator encodes
+ * millions of records).
+ */
 export function encodePrimitives(pairs: readonly (readonly [string, Uint8Array])[]): Uint8Array {
-  return encodeTlv(pairs.map(([tag, value]) => ({ tag, value })));
+  const tags: Uint8Array[] = new Array(pairs.length);
+  let total = 0;
+  for (let i = 0; i < pairs.length; i++) {
+    const [tag, value] = pairs[i];
+    tags[i] = checkedTag(tag);
+    total += tags[i].length + lengthBytes(value.length) + value.length;
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (let i = 0; i < pairs.length; i++) {
+    const value = pairs[i][1];
+    out.set(tags[i], o);
+    o += tags[i].length;
+    o = writeLength(out, o, value.length);
+    out.set(value, o);
+    o += value.length;
+  }
+  return out;
+}
+
+function lengthBytes(n: number): number {
+  return n < 0x80 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : encodeLength(n).length;
+}
+
+function writeLength(out: Uint8Array, o: number, n: number): number {
+  if (n < 0x80) {
+    out[o] = n;
+    return o + 1;
+  }
+  const l = encodeLength(n);
+  out.set(l, o);
+  return o + l.length;
 }

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows } from "@icfare/assert";
 import { fromHex, toHex } from "../hex.ts";
 import { flattenValues, parseTlv, type TlvNode } from "./tree.ts";
-import { encodeLength, encodeTlv, tagBytes, type TlvInput } from "./encode.ts";
+import { encodeLength, encodePrimitives, encodeTlv, tagBytes, type TlvInput } from "./encode.ts";
 import { buildDolData, parseDol } from "./dol.ts";
 import { renderTree, treeToJson } from "./render.ts";
 import { cryptogramType, decodeCid, decodeCvr, decodePbocIad, decodeTvr } from "./decoders.ts";
@@ -268,4 +268,25 @@ Deno.test("dictionary covers the transit tag set with PBOC meanings", () => {
   assert(tagInfo("DF69")!.name.startsWith("SM Algorithm Support"));
   assertEquals(new Set(TAGS.map((t) => t.tag)).size, TAGS.length);
   for (const t of TAGS) assertEquals(tagBytes(t.tag).length, t.tag.length / 2);
+});
+
+Deno.test("encodePrimitives gives encodeTlv's bytes (long lengths, repeated tags) and refuses bad tags", () => {
+  const v = (n: number, b: number) => new Uint8Array(n).fill(b);
+  const pairs: [string, Uint8Array][] = [
+    ["9F26", v(8, 1)],
+    ["82", v(2, 2)],
+    ["9F4B", v(127, 3)],
+    ["9F46", v(128, 4)],
+    ["90", v(255, 5)],
+    ["70", v(256, 6)],
+    ["9F26", v(0, 7)],
+    ["DF69", v(1, 8)],
+    ["5F20", v(70000, 9)],
+  ];
+  const reference = encodeTlv(pairs.map(([tag, value]) => ({ tag, value })));
+  for (let round = 0; round < 2; round++) assertEquals(encodePrimitives(pairs), reference);
+  assertEquals(encodePrimitives([]), new Uint8Array(0));
+  for (const tag of ["00", "FF", "9F", "9F8", "1F"]) {
+    assertThrows(() => encodePrimitives([[tag, Uint8Array.of(1)]]));
+  }
 });
