@@ -4,8 +4,8 @@
  */
 import { flag, parseArgs, UsageError } from "../args.ts";
 import type { Command } from "../main.ts";
-import { importCapks, KeyStoreError } from "../../core/keys/mod.ts";
-import { COMMON, guarded, openStore, out, table } from "./keys.ts";
+import { importCapks } from "../../core/keys/mod.ts";
+import { COMMON, guarded, openStore, out, readJsonFile, table } from "./keys.ts";
 
 const HELP = `usage: icfare capk <subcommand> [options]
 
@@ -41,15 +41,7 @@ export const command: Command = {
       switch (sub) {
         case "import": {
           if (pos.length !== 1) throw new UsageError("capk import FILE");
-          let data: unknown;
-          try {
-            data = JSON.parse(await Deno.readTextFile(pos[0]));
-          } catch (e) {
-            if (e instanceof SyntaxError) {
-              throw new KeyStoreError("BAD_INPUT", `${pos[0]}: not JSON`);
-            }
-            throw e;
-          }
+          const data = await readJsonFile(pos[0]);
           const s = await openStore(p);
           const recs = await importCapks(s, data, { allowExpired: flag(p, "allow-expired") });
           s.close();

@@ -105,6 +105,16 @@ export async function guarded(json: boolean, name: string, body: () => Promise<n
 }
 
 /** Renders rows as an aligned text table. */
+/** Reads an import file as JSON; a file that is not JSON is `BAD_INPUT` naming the path. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  const text = await Deno.readTextFile(path);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new KeyStoreError("BAD_INPUT", `${path}: not JSON`);
+  }
+}
+
 export function table(head: string[], rows: (string | number | undefined)[][]): string[] {
   const cells = [head, ...rows.map((r) => r.map((c) => c === undefined ? "-" : String(c)))];
   const w = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
@@ -325,15 +335,7 @@ async function runSub(sub: string, p: Parsed, json: boolean): Promise<number> {
         if (pos.length !== 1) {
           throw new UsageError("keys import FILE (or --block FILE --kek KEK …)");
         }
-        let data: unknown;
-        try {
-          data = JSON.parse(await Deno.readTextFile(pos[0]));
-        } catch (e) {
-          if (e instanceof SyntaxError) {
-            throw new KeyStoreError("BAD_INPUT", `${pos[0]}: not JSON`);
-          }
-          throw e;
-        }
+        const data = await readJsonFile(pos[0]);
         const keys = await s.importDev(data);
         out(json, { ok: true, keys }, () => [
           `imported ${keys.length} key(s), every KCV checked:`,
