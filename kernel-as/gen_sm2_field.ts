@@ -22,17 +22,17 @@ const P = [
 ];
 
 /** Pushes `t = t - p if t >= p` over t0..t7 with the top carry expression `top` (u64). */
-function finalSubtract(L: string[], t: string[], top: string): void {
-  L.push("  let d: i64 = 0;");
+function finalSubtract(L: string[], t: string[], top: string, indent = "  "): void {
+  L.push(`${indent}let d: i64 = 0;`);
   for (let j = 0; j < 8; j++) {
     const borrow = j === 0 ? "" : " + (d >> 32)";
-    L.push(`  d = <i64>${t[j]} - ${P[j]}${borrow};`);
-    L.push(`  const s${j} = <u64>d & M32;`);
+    L.push(`${indent}d = <i64>${t[j]} - ${P[j]}${borrow};`);
+    L.push(`${indent}const s${j} = <u64>d & M32;`);
   }
-  L.push(`  d = <i64>(${top}) + (d >> 32);`);
-  L.push("  if (d >= 0) {");
-  for (let j = 0; j < 8; j++) L.push(`    ${t[j]} = s${j};`);
-  L.push("  }");
+  L.push(`${indent}d = <i64>(${top}) + (d >> 32);`);
+  L.push(`${indent}if (d >= 0) {`);
+  for (let j = 0; j < 8; j++) L.push(`${indent}  ${t[j]} = s${j};`);
+  L.push(`${indent}}`);
 }
 
 /**
@@ -64,62 +64,87 @@ function lazyReduce(L: string[]): void {
   for (let j = 0; j < 8; j++) L.push(`  store<u32>(out, <u32>u${j}, ${4 * j});`);
 }
 
-/** Montgomery product: operand-scanning 8x8 into 16 limbs, then the lazy reduction. */
+/**
+ * Column sums of a 512-bit product as t0..t15 (u64, not normalized: each below 2^36). Every
+ * 64-bit partial product is split into its low and high 32 bits, added to the sums of its
+ * column and the next one: no carry chain runs through the products (an operand-scanning
+ * carry chain is one add-shift-add latency per product), so they issue in parallel.
+ */
+function columns(
+  L: string[],
+  terms: (k: number) => string[][],
+  doubled: (k: number) => string[][],
+) {
+  for (let k = 0; k < 16; k++) L.push(`  let t${k}: u64 = 0;`);
+  L.push("  let q: u64 = 0;");
+  for (let k = 0; k < 15; k++) {
+    for (const [x, y] of doubled(k)) {
+      L.push(`  q = ${x} * ${y};`);
+      L.push(`  t${k} += (q & M32) << 1;`);
+      L.push(`  t${k + 1} += (q >> 32) << 1;`);
+    }
+    for (const [x, y] of terms(k)) {
+      L.push(`  q = ${x} * ${y};`);
+      L.push(`  t${k} += q & M32;`);
+      L.push(`  t${k + 1} += q >> 32;`);
+    }
+  }
+}
+
+/** Montgomery product: column sums of the 8x8 products, then the lazy reduction. */
 function mul(L: string[]): void {
   L.push("/** Montgomery product modulo the SM2 prime; result fully reduced (< p). */");
   L.push("export function fpMul(out: usize, a: usize, b: usize): void {");
   for (let j = 0; j < 8; j++) L.push(`  const a${j} = <u64>load<u32>(a, ${4 * j});`);
   for (let j = 0; j < 8; j++) L.push(`  const b${j} = <u64>load<u32>(b, ${4 * j});`);
-  for (let i = 0; i < 16; i++) L.push(`  let t${i}: u64 = 0;`);
-  L.push("  let c: u64 = 0;");
-  for (let i = 0; i < 8; i++) {
-    for (let j = 0; j < 8; j++) {
-      const carry = j === 0 ? "" : " + (c >> 32)";
-      const prev = i === 0 ? "" : `t${i + j} + `;
-      L.push(`  c = ${prev}a${j} * b${i}${carry};`);
-      L.push(`  t${i + j} = c & M32;`);
-    }
-    L.push(`  t${i + 8} = c >> 32;`);
-  }
+  const terms = (k: number) => {
+    const r: string[][] = [];
+    for (let i = Math.max(0, k - 7); i <= Math.min(7, k); i++) r.push([`a${i}`, `b${k - i}`]);
+    return r;
+  };
+  columns(L, terms, () => []);
   lazyReduce(L);
   L.push("}");
   L.push("");
 }
 
-/** Montgomery squaring: separated operand scanning, cross products doubled, then REDC. */
+/** Montgomery squaring: 28 cross products counted twice and 8 squares, then REDC. */
 function sqr(L: string[]): void {
   L.push("/** Montgomery square modulo the SM2 prime (28 cross products + 8 squares); < p. */");
   L.push("export function fpSqr(out: usize, a: usize): void {");
   for (let j = 0; j < 8; j++) L.push(`  const a${j} = <u64>load<u32>(a, ${4 * j});`);
-  L.push("  let c: u64 = 0;");
-  const t = Array.from({ length: 16 }, (_, i) => `t${i}`);
-  for (let i = 0; i < 16; i++) L.push(`  let t${i}: u64 = 0;`);
-  L.push("  // cross products a_i a_j, i < j");
-  for (let i = 0; i < 7; i++) {
-    for (let j = i + 1; j < 8; j++) {
-      const carry = j === i + 1 ? "" : " + (c >> 32)";
-      L.push(`  c = ${t[i + j]} + a${i} * a${j}${carry};`);
-      L.push(`  ${t[i + j]} = c & M32;`);
-    }
-    L.push(`  ${t[i + 8]} = c >> 32;`);
-  }
-  L.push("  // double");
-  for (let i = 15; i >= 1; i--) L.push(`  ${t[i]} = ((${t[i]} << 1) | (${t[i - 1]} >> 31)) & M32;`);
-  L.push(`  t0 = (t0 << 1) & M32;`);
-  L.push("  // add the squares a_i^2");
-  for (let i = 0; i < 8; i++) {
-    const carry = i === 0 ? "" : " + (c >> 32)";
-    L.push(`  c = ${t[2 * i]} + a${i} * a${i}${carry};`);
-    L.push(`  ${t[2 * i]} = c & M32;`);
-    L.push(`  c = ${t[2 * i + 1]} + (c >> 32);`);
-    L.push(`  ${t[2 * i + 1]} = c & M32;`);
-  }
+  const squares = (k: number) => (k % 2 === 0 ? [[`a${k / 2}`, `a${k / 2}`]] : []);
+  const cross = (k: number) => {
+    const r: string[][] = [];
+    for (let i = Math.max(0, k - 7); 2 * i < k; i++) r.push([`a${i}`, `a${k - i}`]);
+    return r;
+  };
+  columns(L, squares, cross);
   lazyReduce(L);
   L.push("}");
   L.push("");
 }
 
-/** Unrolled modular addition and subtraction. */
+/** 2^256 - p = 2^224 + 2^96 - 2^64 + 1 as limb offsets: +1 at 0, -1 at 2, +1 at 3 and 7. */
+const FOLD: [number, number][] = [[0, 1], [2, -1], [3, 1], [7, 1]];
+
+/**
+ * Unrolled modular addition and subtraction, branch-free on the carry (a data-dependent
+ * branch mispredicts half the time): a carry out of 2^256 is folded back as 2^256 - p
+ * (sparse), a borrow as -(2^256 - p). The one case left, a carry-free sum in [p, 2^256), has
+ * probability about 2^-32 and a well-predicted branch.
+ */
+/** Pushes r0..r7 += (sign) flag·(2^256 - p) with its carry chain in `f` (declared by the caller). */
+function fold(L: string[], sign: 1 | -1, flag: string, indent = "  "): void {
+  for (let j = 0; j < 8; j++) {
+    const term = FOLD.find(([at]) => at === j);
+    const add = term ? ` ${term[1] * sign > 0 ? "+" : "-"} ${flag}` : "";
+    const carry = j === 0 ? "" : " + (f >> 32)";
+    L.push(`${indent}f = <i64>r${j}${add}${carry};`);
+    L.push(`${indent}r${j} = <u64>f & M32;`);
+  }
+}
+
 function addSub(L: string[]): void {
   const t = Array.from({ length: 8 }, (_, i) => `r${i}`);
   L.push("/** out = a + b mod p (a, b < p). */");
@@ -130,7 +155,13 @@ function addSub(L: string[]): void {
     L.push(`  c = <u64>load<u32>(a, ${4 * j}) + <u64>load<u32>(b, ${4 * j})${carry};`);
     L.push(`  let r${j} = c & M32;`);
   }
-  finalSubtract(L, t, "c >> 32");
+  // a + b - 2^256 + (2^256 - p) = a + b - p < p: no second carry.
+  L.push("  const k = <i64>(c >> 32);");
+  L.push("  let f: i64 = 0;");
+  fold(L, 1, "k");
+  L.push("  if (r7 >= 0xFFFFFFFE) {");
+  finalSubtract(L, t, "0", "    ");
+  L.push("  }");
   for (let j = 0; j < 8; j++) L.push(`  store<u32>(out, <u32>r${j}, ${4 * j});`);
   L.push("}");
   L.push("");
@@ -142,14 +173,33 @@ function addSub(L: string[]): void {
     L.push(`  d = <i64>load<u32>(a, ${4 * j}) - <i64>load<u32>(b, ${4 * j})${borrow};`);
     L.push(`  let r${j} = <u64>d & M32;`);
   }
-  L.push("  if (d < 0) {");
-  L.push("    // add p back (the final carry cancels the borrow)");
-  L.push("    let c: u64 = 0;");
+  // a - b + 2^256 - (2^256 - p) = a - b + p, in [0, p) when a < b.
+  L.push("  const k = <i64>(0 - (d >> 32));");
+  L.push("  let f: i64 = 0;");
+  fold(L, -1, "k");
+  for (let j = 0; j < 8; j++) L.push(`  store<u32>(out, <u32>r${j}, ${4 * j});`);
+  L.push("}");
+  L.push("");
+  L.push(
+    "/** out = k·a mod p for a small k (2..8, a < p): one pass where k - 1 additions were. */",
+  );
+  L.push("export function fpMulSmall(out: usize, a: usize, k: u64): void {");
+  L.push("  let c: u64 = 0;");
   for (let j = 0; j < 8; j++) {
     const carry = j === 0 ? "" : " + (c >> 32)";
-    L.push(`    c = r${j} + ${P[j]}${carry};`);
-    L.push(`    r${j} = c & M32;`);
+    L.push(`  c = <u64>load<u32>(a, ${4 * j}) * k${carry};`);
+    L.push(`  let r${j} = c & M32;`);
   }
+  // k·a = h·2^256 + low ≡ low + h·(2^256 - p); that sum passes 2^256 only rarely (fold once
+  // more), and what is left is below p + 2^228: at most one subtraction of p.
+  L.push("  const h = <i64>(c >> 32);");
+  L.push("  let f: i64 = 0;");
+  fold(L, 1, "h");
+  L.push("  if ((f >> 32) != 0) {");
+  fold(L, 1, "1", "    ");
+  L.push("  }");
+  L.push("  if (r7 >= 0xFFFFFFFE) {");
+  finalSubtract(L, t, "0", "    ");
   L.push("  }");
   for (let j = 0; j < 8; j++) L.push(`  store<u32>(out, <u32>r${j}, ${4 * j});`);
   L.push("}");

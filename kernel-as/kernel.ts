@@ -29,6 +29,7 @@ function instantiate(): KernelExports {
     L.IN_BASE,
     L.OUT_BASE,
     L.ENGINE_BASE,
+    L.SM2TAB_BASE,
     L.MEMORY_END,
   ];
   if (ex.layout(0) > L.PARAM_BASE) throw new Error("kernel static data overlaps PARAM region");

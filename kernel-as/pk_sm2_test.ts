@@ -379,7 +379,7 @@ Deno.test("SM2 with the kernel's SM3: random keys and messages, full path vs nob
   assertEquals(sm2VerifyBatch(items), expected);
 });
 
-Deno.test("SM2 field: product, square, add, sub agree with BigInt on edge and random values", async () => {
+Deno.test("SM2 field: product, square, add, sub, small multiple agree with BigInt on edge and random values", async () => {
   const { fn, mem } = await import("./kernel.ts");
   const { PARAM_BASE } = await import("./layout.ts");
   const op = fn<(op: number, a: number, b: number, out: number) => number>("sm2FieldOp");
@@ -411,6 +411,9 @@ Deno.test("SM2 field: product, square, add, sub agree with BigInt on edge and ra
     1n << 32n,
     p - (1n << 32n),
     (1n << 192n) + 5n,
+    // k·a crosses a multiple of 2^256 or of p (the folds and the final subtraction in k·a)
+    ...[3n, 5n, 6n, 7n].flatMap((k) => [(1n << 256n) / k, (1n << 256n) / k + 1n, p / k + 1n]),
+    p - (1n << 224n),
   ];
   const rand = rng(99);
   const values = [...edges];
@@ -431,6 +434,11 @@ Deno.test("SM2 field: product, square, add, sub agree with BigInt on edge and ra
       assertEquals(get(O), (a + b) % p, `add ${a} ${b}`);
       assertEquals(op(3, A, B, O), 0);
       assertEquals(get(O), mod(a - b, p), `sub ${a} ${b}`);
+    }
+    for (let k = 2n; k <= 8n; k++) {
+      put(k, B);
+      assertEquals(op(4, A, B, O), 0);
+      assertEquals(get(O), (k * a) % p, `${k}·${a}`);
     }
   }
 });

@@ -6,6 +6,7 @@ import {
   OUT_BASE,
   PARAM_BASE,
   PK_BASE,
+  SM2TAB_BASE,
   SYM_BASE,
 } from "./memory";
 
@@ -20,7 +21,8 @@ export function layout(which: i32): usize {
     case 5: return IN_BASE;
     case 6: return OUT_BASE;
     case 7: return ENGINE_BASE;
-    case 8: return MEMORY_END;
+    case 8: return SM2TAB_BASE;
+    case 9: return MEMORY_END;
   }
   return 0;
 }

@@ -9,7 +9,8 @@
 // (x1, y1) = s·G + t·P; valid iff (e + x1) mod n == r. s·G uses a fixed-base table (33
 // signed 8-bit windows, 128 affine multiples each, built once on first use, ~270 KB); t·P a
 // width-5 wNAF over the odd multiples P..15P, or, for a key seen SM2_KEY_TABLE_AFTER times
-// (issuer keys), a per-key table of 65 signed 4-bit windows (33 KB, 8 slots): no doublings.
+// (issuer keys), a per-key table of the same shape as G's (8 slots in the SM2TAB region):
+// no doublings, 33 affine additions.
 // x1 is never made affine: valid iff X == c·Z^2 for c = (r - e) mod n or c + n (when < p),
 // the only two values of x1 < p with x1 ≡ r - e (mod n).
 //
@@ -23,10 +24,10 @@
 //
 // Risks: variable time (verification handles public data only); no signing here.
 
-import { inBounds } from "./memory";
+import { inBounds, SM2TAB_BASE, SM2TAB_SIZE } from "./memory";
 import { RSA_SCRATCH_END } from "./rsa";
 import { ST_BAD_ARGUMENT, ST_OK } from "./status";
-import { fpAdd, fpMul, fpSqr, fpSub } from "./sm2_field_mul";
+import { fpAdd, fpMul, fpMulSmall, fpSqr, fpSub } from "./sm2_field_mul";
 import { sm3Into } from "./sm3";
 
 export const ST_SM2_POINT_NOT_ON_CURVE: i32 = 320;
@@ -98,20 +99,26 @@ const MBUF: usize = ZBUF + ZBUF_BYTES; // Z‖M for e, then e and Z
 const MBUF_BYTES: usize = 32 + <usize>SM2_MESSAGE_MAX;
 const E_OUT: usize = MBUF + MBUF_BYTES;
 const Z_OUT: usize = E_OUT + 32;
-// Per-key tables for recurring public keys (issuer keys verify every card's certificate):
-// KEY_SLOTS slots of a 128-byte header (+0 u32 valid, +4 u32 uses, +64 key x‖y bytes) and
-// KEY_WINDOWS signed 4-bit windows x KEY_ENTRIES affine multiples j·16^w·P (j = 1..8).
+// Per-key tables for recurring public keys (issuer keys verify every card's certificate), in
+// their own region SM2TAB: KEY_SLOTS slots of a 128-byte header (+0 u32 valid, +4 u32 uses,
+// +64 key x‖y bytes) and, like G's, 33 signed 8-bit windows x 128 affine multiples
+// j·256^w·P (j = 1..128): t·P is then 33 affine additions.
 const KEY_SLOTS: u32 = 8;
-const KEY_WINDOWS: usize = 65; // 64 windows + the final carry
-const KEY_ENTRIES: usize = 8;
-const KEY_SLOT_BYTES: usize = 0x8300; // 128 + 65 * 8 * 64, rounded up
-const KEY_BASE: usize = (Z_OUT + 32 + 0xFFF) & ~(<usize>0xFFF);
-/** Sightings of a key before its table is built (a build costs about four verifications). */
-export const SM2_KEY_TABLE_AFTER: u32 = 8;
+const KEY_WINDOWS: usize = G_WINDOWS;
+const KEY_ENTRIES: usize = G_ENTRIES;
+const KEY_SLOT_BYTES: usize = 0x43000; // 128 + 33 * 128 * 64, rounded up
+const KEY_BASE: usize = SM2TAB_BASE;
+/**
+ * Sightings of a key before its table is built: a build (4,224 points) costs about as much
+ * as 50 verifications with a new key, so only keys that keep coming back (issuer keys) get one.
+ */
+export const SM2_KEY_TABLE_AFTER: u32 = 32;
 const KEY_SEEN_BUCKETS: u32 = 1024;
 const KEY_SEEN: usize = memory.data(<i32>KEY_SEEN_BUCKETS * 8); // u32 hash, u32 sightings
 /** End of the SM2 part of PK scratch. */
-export const SM2_SCRATCH_END: usize = KEY_BASE + <usize>KEY_SLOTS * KEY_SLOT_BYTES;
+export const SM2_SCRATCH_END: usize = Z_OUT + 32;
+// @ts-ignore: compile-time check
+if (<usize>KEY_SLOTS * KEY_SLOT_BYTES > SM2TAB_SIZE) ERROR("SM2 key tables exceed SM2TAB");
 
 let tableReady = false;
 
@@ -213,7 +220,7 @@ function isInfinity(p: usize): bool {
   return isZeroL(p + 2 * F);
 }
 
-/** out = 2·p (dbl-2001-b); out may alias p. Uses T(0..5). */
+/** out = 2·p (dbl-2001-b, Z3 = 2·Y1·Z1); out may alias p. Uses T(0..5). */
 function pointDouble(out: usize, p: usize): void {
   const X1 = p, Y1 = p + F, Z1 = p + 2 * F;
   const delta = T(0), gamma = T(1), beta = T(2), alpha = T(3), t4 = T(4), t5 = T(5);
@@ -223,16 +230,12 @@ function pointDouble(out: usize, p: usize): void {
   fpSub(t4, X1, delta);
   fpAdd(t5, X1, delta);
   fpMul(alpha, t4, t5);
-  fpAdd(t4, alpha, alpha);
-  fpAdd(alpha, alpha, t4); // alpha = 3(X1-delta)(X1+delta)
-  // Z3 = (Y1+Z1)^2 - gamma - delta  (before X/Y are overwritten)
-  fpAdd(t4, Y1, Z1);
-  fpSqr(t4, t4);
-  fpSub(t4, t4, gamma);
-  fpSub(out + 2 * F, t4, delta);
+  fpMulSmall(alpha, alpha, 3); // alpha = 3(X1-delta)(X1+delta)
+  // Z3 = 2 Y1 Z1 (before X/Y are overwritten)
+  fpMul(t4, Y1, Z1);
+  fpAdd(out + 2 * F, t4, t4);
   // X3 = alpha^2 - 8 beta
-  fpAdd(beta, beta, beta);
-  fpAdd(beta, beta, beta); // 4 beta
+  fpMulSmall(beta, beta, 4); // 4 beta
   fpAdd(t5, beta, beta); // 8 beta
   fpSqr(t4, alpha);
   fpSub(out, t4, t5);
@@ -240,13 +243,11 @@ function pointDouble(out: usize, p: usize): void {
   fpSub(beta, beta, out);
   fpMul(beta, alpha, beta);
   fpSqr(gamma, gamma);
-  fpAdd(gamma, gamma, gamma);
-  fpAdd(gamma, gamma, gamma);
-  fpAdd(gamma, gamma, gamma);
+  fpMulSmall(gamma, gamma, 8);
   fpSub(out + F, beta, gamma);
 }
 
-/** out = p + q (add-2007-bl), all Jacobian; out may alias p or q. Uses T(0..12). */
+/** out = p + q (add-2007-bl, Z3 = 2·Z1·Z2·H), Jacobian; out may alias p or q. Uses T(0..12). */
 function pointAdd(out: usize, p: usize, q: usize): void {
   if (isInfinity(p)) {
     memory.copy(out, q, PT);
@@ -278,12 +279,10 @@ function pointAdd(out: usize, p: usize, q: usize): void {
     return;
   }
   const r = s2, i = T(0), j = T(1), v = T(2), t = T(3), z3 = T(4);
-  // Z3 = ((Z1+Z2)^2 - Z1Z1 - Z2Z2) H, computed first (out may alias p or q)
-  fpAdd(z3, Z1, Z2);
-  fpSqr(z3, z3);
-  fpSub(z3, z3, z1z1);
-  fpSub(z3, z3, z2z2);
+  // Z3 = 2 Z1 Z2 H (= ((Z1+Z2)^2 - Z1Z1 - Z2Z2) H), first (out may alias p or q)
+  fpMul(z3, Z1, Z2);
   fpMul(z3, z3, h);
+  fpAdd(z3, z3, z3);
   fpAdd(i, h, h);
   fpSqr(i, i); // I = (2H)^2
   fpMul(j, h, i); // J = H I
@@ -304,7 +303,7 @@ function pointAdd(out: usize, p: usize, q: usize): void {
   copyF(out + 2 * F, z3);
 }
 
-/** acc += (x, y) affine (madd-2007-bl); x, y Montgomery. Uses T(0..12). */
+/** acc += (x, y) affine (madd-2007-bl, Z3 = 2·Z1·H); x, y Montgomery. Uses T(0..12). */
 function pointAddAffine(acc: usize, x: usize, y: usize): void {
   const X1 = acc, Y1 = acc + F, Z1 = acc + 2 * F;
   if (isInfinity(acc)) {
@@ -330,16 +329,13 @@ function pointAddAffine(acc: usize, x: usize, y: usize): void {
   }
   const r = s2, v = T(0), t = T(1);
   fpSqr(hh, h);
-  fpAdd(i, hh, hh);
-  fpAdd(i, i, i); // I = 4 HH
+  fpMulSmall(i, hh, 4); // I = 4 HH
   fpMul(j, h, i); // J = H I
   fpAdd(r, r, r); // r = 2(S2 - Y1)
   fpMul(v, X1, i); // V = X1 I
-  // Z3 = (Z1 + H)^2 - Z1Z1 - HH
-  fpAdd(t, Z1, h);
-  fpSqr(t, t);
-  fpSub(t, t, z1z1);
-  fpSub(Z1, t, hh);
+  // Z3 = 2 Z1 H (the same as (Z1 + H)^2 - Z1Z1 - HH)
+  fpMul(t, Z1, h);
+  fpAdd(Z1, t, t);
   // X3 = r^2 - J - 2V
   fpSqr(t, r);
   fpSub(t, t, j);
@@ -500,12 +496,6 @@ export function sm2CheckPoint(pubPtr: usize): i32 {
   return loadPublicKey(pubPtr);
 }
 
-/** Nibble w (0 = least significant) of an 8-limb scalar. */
-// @ts-ignore: decorator
-@inline function nibble(k: usize, w: usize): u32 {
-  return (load<u32>(k + ((w >>> 3) << 2)) >>> <u32>((w & 7) << 2)) & 15;
-}
-
 /** Bit i of an 8-limb scalar (0 beyond bit 255). */
 // @ts-ignore: decorator
 @inline function bitAt(k: usize, i: u32): u32 {
@@ -554,43 +544,18 @@ function negate(p: usize): usize {
   return NEG;
 }
 
-/** ACC = t·P from a per-key table: signed 4-bit windows, one affine addition each. */
-function keyTableMul(ktab: usize): void {
-  setInfinity(ACC);
-  let carry: u32 = 0;
-  const ny = T(14);
-  for (let w: usize = 0; w < KEY_WINDOWS; w++) {
-    let b: u32 = carry;
-    if (w < 64) b += nibble(SC_T, w);
-    let d = <i32>b;
-    if (b > 8) {
-      d -= 16;
-      carry = 1;
-    } else {
-      carry = 0;
-    }
-    if (d > 0) {
-      const e = ktab + (w * KEY_ENTRIES + <usize>(d - 1)) * 64;
-      pointAddAffine(ACC, e, e + F);
-    } else if (d < 0) {
-      const e = ktab + (w * KEY_ENTRIES + <usize>(-d - 1)) * 64;
-      fpSub(ny, ZERO_F, e + F);
-      pointAddAffine(ACC, e, ny);
-    }
-  }
-}
-
 /**
  * ACC = s·G + t·P for the scalars in SC_S, SC_T and the key in PX/PY; `ktab` is the key's
  * table (keyTable) or 0.
  */
 function doubleScalarMul(ktab: usize): void {
   if (ktab != 0) {
-    keyTableMul(ktab);
+    setInfinity(ACC);
+    windowsMulAdd(ktab, SC_T);
   } else {
     wnafMul();
   }
-  gMulAdd();
+  windowsMulAdd(GTAB, SC_S);
 }
 
 /** ACC = t·P by a width-5 wNAF over PTAB[j] = (2j+1)·P. */
@@ -616,13 +581,16 @@ function wnafMul(): void {
   }
 }
 
-/** ACC += s·G: signed byte windows (Booth), one affine addition per non-zero window. */
-function gMulAdd(): void {
+/**
+ * ACC += k·B for the scalar at `k` with a table of B (GTAB, or a key's): signed byte windows
+ * (Booth), one affine addition per non-zero window.
+ */
+function windowsMulAdd(tab: usize, k: usize): void {
   let carry: u32 = 0;
   const ny = T(14);
   for (let w: usize = 0; w < G_WINDOWS; w++) {
     let b: u32 = carry;
-    if (w < 32) b += <u32>load<u8>(SC_S + w); // little-endian limbs: byte w
+    if (w < 32) b += <u32>load<u8>(k + w); // little-endian limbs: byte w
     let d = <i32>b;
     if (b > 128) {
       d -= 256;
@@ -631,10 +599,10 @@ function gMulAdd(): void {
       carry = 0;
     }
     if (d > 0) {
-      const e = GTAB + (w * G_ENTRIES + <usize>(d - 1)) * 64;
+      const e = tab + (w * G_ENTRIES + <usize>(d - 1)) * 64;
       pointAddAffine(ACC, e, e + F);
     } else if (d < 0) {
-      const e = GTAB + (w * G_ENTRIES + <usize>(-d - 1)) * 64;
+      const e = tab + (w * G_ENTRIES + <usize>(-d - 1)) * 64;
       fpSub(ny, ZERO_F, e + F);
       pointAddAffine(ACC, e, ny);
     }
@@ -824,7 +792,8 @@ export function sm2VerifyBatch(desc: usize, count: u32, statusOut: usize): i32 {
 
 /**
  * Test hook for the field arithmetic: op 0 Montgomery product a·b·2^-256, 1 square a²·2^-256,
- * 2 a + b, 3 a - b, all mod p over 32-byte little-endian values below p.
+ * 2 a + b, 3 a - b, 4 k·a for k = b's low limb in 2..8, all mod p over 32-byte little-endian
+ * values below p.
  */
 export function sm2FieldOp(op: i32, aPtr: usize, bPtr: usize, outPtr: usize): i32 {
   if (!inBounds(aPtr, 32) || !inBounds(bPtr, 32) || !inBounds(outPtr, 32)) return ST_BAD_ARGUMENT;
@@ -833,6 +802,10 @@ export function sm2FieldOp(op: i32, aPtr: usize, bPtr: usize, outPtr: usize): i3
   else if (op == 1) fpSqr(outPtr, aPtr);
   else if (op == 2) fpAdd(outPtr, aPtr, bPtr);
   else if (op == 3) fpSub(outPtr, aPtr, bPtr);
-  else return ST_BAD_ARGUMENT;
+  else if (op == 4) {
+    const k = load<u32>(bPtr);
+    if (k < 2 || k > 8) return ST_BAD_ARGUMENT;
+    fpMulSmall(outPtr, aPtr, k);
+  } else return ST_BAD_ARGUMENT;
   return ST_OK;
 }
