@@ -47,6 +47,30 @@ export const mem: Uint8Array = new Uint8Array(kernel.memory.buffer);
 /** Little-endian u32 view (kernel structures are u32-aligned). */
 export const mem32: Uint32Array = new Uint32Array(kernel.memory.buffer);
 
+// Results copied out of kernel memory. Deno takes ~0.6 µs to allocate any new ArrayBuffer but
+// ~15 ns to make a view, so results of up to POOLED_MAX bytes (digests, MACs, blocks, RSA
+// recoveries) are views into a shared pool buffer, as Node's Buffer.allocUnsafe does. Each
+// result owns its bytes (no two overlap, nothing rewrites them); only `.buffer` is shared, so
+// callers use byteOffset/byteLength with `.buffer` and never transfer or detach it.
+const POOLED_MAX = 256;
+const POOL_BYTES = 32768;
+let pool = new ArrayBuffer(POOL_BYTES);
+let poolAt = 0;
+
+/** A new `Uint8Array` holding the `n` bytes of kernel memory at `at` (pooled when small). */
+export function copyOut(at: number, n: number): Uint8Array {
+  if (n > POOLED_MAX) return mem.slice(at, at + n);
+  if (poolAt + n > POOL_BYTES) {
+    pool = new ArrayBuffer(POOL_BYTES);
+    poolAt = 0;
+  }
+  const r = new Uint8Array(pool, poolAt, n);
+  poolAt += (n + 7) & ~7;
+  if (n <= 64) { for (let i = 0; i < n; i++) r[i] = mem[at + i]; }
+  else r.set(mem.subarray(at, at + n));
+  return r;
+}
+
 /** Typed access to a kernel export that must exist. */
 export function fn<T extends (...args: never[]) => unknown>(name: string): T {
   const f = kernel[name];

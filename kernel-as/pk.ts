@@ -7,6 +7,8 @@
  * the verification engine calls. Bad data (wrong lengths, input ≥ modulus, an off-curve key)
  * throws {@link PkError} with a stable code from the RSA wrapper; SM2 verification answers
  * `false` for any signature that does not verify and throws only for wrong argument lengths.
+ * Results of up to 256 bytes are views into a shared pool buffer (`copyOut` in kernel.ts): use
+ * `byteOffset`/`byteLength` with `.buffer`, never transfer it.
  *
  * @example
  * ```ts
@@ -14,7 +16,7 @@
  * const recovered = rsaPublic(caModulus, Uint8Array.of(3), issuerCertificate);
  * ```
  */
-import { fn, mem, mem32 } from "./kernel.ts";
+import { copyOut, fn, mem, mem32 } from "./kernel.ts";
 import { IN_BASE, IN_SIZE, OUT_BASE, OUT_SIZE, PARAM_BASE } from "./layout.ts";
 import { KernelError, Status, statusMessage, statusName } from "./status.ts";
 
@@ -98,7 +100,7 @@ export function rsaPublic(
   const st = kRsaRaw(P_MOD, modulus.length, P_EXP, exponent.length, P_IN, input.length, P_OUT);
   if (st === Status.BAD_ARGUMENT) throw new KernelError(st, "rsaPublic");
   if (st !== Status.OK) throw new PkError(st, "rsaPublic");
-  return mem.slice(P_OUT, P_OUT + modulus.length);
+  return copyOut(P_OUT, modulus.length);
 }
 
 /**
@@ -138,7 +140,7 @@ export function rsaPublicIfCached(
   if (st === Status.PK_NOT_CACHED) return null;
   if (st === Status.BAD_ARGUMENT) throw new KernelError(st, "rsaPublicIfCached");
   if (st !== Status.OK) throw new PkError(st, "rsaPublic");
-  return mem.slice(P_OUT, P_OUT + modulus.length);
+  return copyOut(P_OUT, modulus.length);
 }
 
 /** One item of {@link rsaPublicBatch}. */
@@ -209,7 +211,7 @@ export function rsaPublicBatch(items: readonly RsaItem[]): RsaResult[] {
       const o = dataPtr + outputs[k];
       results.push(
         status === Status.OK
-          ? { status, code: "OK", output: mem.slice(o, o + lengths[k]) }
+          ? { status, code: "OK", output: copyOut(o, lengths[k]) }
           : { status, code: statusName(status) },
       );
     }
@@ -355,7 +357,7 @@ export function sm2MulAdd(
   mem.set(publicKey64, P_PUB);
   const st = kSm2MulAdd(P_S, P_T, P_PUB, P_PT);
   if (st === Status.BAD_ARGUMENT) throw new KernelError(st, "sm2MulAdd");
-  return st === Status.OK ? mem.slice(P_PT, P_PT + 64) : null;
+  return st === Status.OK ? copyOut(P_PT, 64) : null;
 }
 
 // ---- SM2 with Z and e from the kernel's SM3 ----
@@ -406,7 +408,7 @@ export function sm2Z(
   mem.set(id, P_ID);
   const st = kSm2Z(P_PUB, P_ID, id.length, P_Z);
   if (st !== Status.OK) throw new KernelError(st, "sm2Z");
-  return mem.slice(P_Z, P_Z + 32);
+  return copyOut(P_Z, 32);
 }
 
 function loadMessage(publicKey64: Uint8Array, message: Uint8Array, userId: string | Uint8Array) {
@@ -431,7 +433,7 @@ export function sm2Digest(
   const idLen = loadMessage(publicKey64, message, userId);
   const st = kSm2Digest(P_PUB, P_ID, idLen, IN_BASE, message.length, P_E);
   if (st !== Status.OK) throw new KernelError(st, "sm2Digest");
-  return mem.slice(P_E, P_E + 32);
+  return copyOut(P_E, 32);
 }
 
 /**

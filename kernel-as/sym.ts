@@ -6,7 +6,7 @@
  * Every function checks its arguments first and throws {@link SymError} with a stable code and
  * a message naming the argument; results are fresh `Uint8Array`s unless a batch API is given
  * an output buffer. Inputs are copied into the kernel's IN region, results read from OUT.
- * Results of up to 64 bytes (digests, MACs, single blocks) are views into a shared 8 KiB pool
+ * Results of up to 256 bytes (digests, MACs, single blocks) are views into a shared 32 KiB pool
  * `ArrayBuffer`, as Node's `Buffer.allocUnsafe` does: Deno takes ~0.7 µs to allocate any new
  * `ArrayBuffer` but ~15 ns to make a view. Each such result owns its bytes (no two overlap,
  * nothing rewrites them); only its `.buffer` is shared, so use `byteOffset`/`byteLength` with
@@ -23,7 +23,7 @@
  * kcv("3des", key); // 3 bytes
  * ```
  */
-import { fn, mem, mem32 } from "./kernel.ts";
+import { copyOut, fn, mem, mem32 } from "./kernel.ts";
 import { IN_BASE, IN_SIZE, OUT_BASE, OUT_SIZE, PARAM_BASE } from "./layout.ts";
 import { KernelError, Status } from "./status.ts";
 
@@ -75,27 +75,8 @@ function fitsIn(len: number, what: string, room = IN_SIZE): void {
 
 // ---------------------------------------------------------------- results
 
-/** Results up to this size come from the pool; larger ones get their own buffer. */
-const POOLED_MAX = 64;
-const POOL_BYTES = 8192;
-let pool = new ArrayBuffer(POOL_BYTES);
-let poolAt = 0;
-
-/**
- * A new `Uint8Array` holding the `n` bytes of kernel memory at `at` (a pooled view when small,
- * see the module notes).
- */
-function fresh(at: number, n: number): Uint8Array {
-  if (n > POOLED_MAX) return mem.slice(at, at + n);
-  if (poolAt + n > POOL_BYTES) {
-    pool = new ArrayBuffer(POOL_BYTES);
-    poolAt = 0;
-  }
-  const r = new Uint8Array(pool, poolAt, n);
-  poolAt += (n + 7) & ~7;
-  for (let i = 0; i < n; i++) r[i] = mem[at + i];
-  return r;
-}
+/** A new `Uint8Array` with the `n` bytes of kernel memory at `at` (see the module notes). */
+const fresh = copyOut;
 
 /** Read-only zero blocks (default IVs, KCV input): only ever copied into the kernel. */
 const ZERO_8 = new Uint8Array(8);
