@@ -8,8 +8,8 @@
 //   0x0020_0000  INDEX     2 MiB  TLV index output (24-byte entries)
 //   0x0040_0000  IN       28 MiB  inputs (whole batches)
 //   0x0200_0000  OUT      16 MiB  outputs
-//   0x0300_0000  ENGINE    8 MiB  verification engine state (key caches)
-//   0x0380_0000  SM2TAB    8 MiB  SM2 per-key tables of recurring public keys (issuer keys)
+//   0x0300_0000  ENGINE    4 MiB  verification engine state (key caches)
+//   0x0340_0000  SM2TAB   12 MiB  SM2 fixed-base table of G and per-key tables (issuer keys)
 //   0x0400_0000  end: 64 MiB = 1024 pages, fixed (memory never grows)
 //
 // The same numbers are mirrored in ../layout.ts and checked by a test.
@@ -27,9 +27,9 @@ export const IN_SIZE: usize = 0x01C0_0000;
 export const OUT_BASE: usize = 0x0200_0000;
 export const OUT_SIZE: usize = 0x0100_0000;
 export const ENGINE_BASE: usize = 0x0300_0000;
-export const ENGINE_SIZE: usize = 0x0080_0000;
-export const SM2TAB_BASE: usize = 0x0380_0000;
-export const SM2TAB_SIZE: usize = 0x0080_0000;
+export const ENGINE_SIZE: usize = 0x0040_0000;
+export const SM2TAB_BASE: usize = 0x0340_0000;
+export const SM2TAB_SIZE: usize = 0x00C0_0000;
 export const MEMORY_END: usize = 0x0400_0000;
 
 /** True when [ptr, ptr+len) lies inside linear memory above the static data. */

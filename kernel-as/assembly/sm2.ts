@@ -6,11 +6,11 @@
 // x = X/Z^2, y = Y/Z^3, Z = 0 is the point at infinity; doubling uses a = -3.
 //
 // Verification (GB/T 32918.2 §7.1): r, s in [1, n-1]; t = (r + s) mod n != 0;
-// (x1, y1) = s·G + t·P; valid iff (e + x1) mod n == r. s·G uses a fixed-base table (33
-// signed 8-bit windows, 128 affine multiples each, built once on first use, ~270 KB); t·P a
-// width-5 wNAF over the odd multiples P..15P, or, for a key seen SM2_KEY_TABLE_AFTER times
-// (issuer keys), a per-key table of the same shape as G's (8 slots in the SM2TAB region):
-// no doublings, 33 affine additions.
+// (x1, y1) = s·G + t·P; valid iff (e + x1) mod n == r. s·G uses a fixed-base table (22
+// signed 12-bit windows, 2,048 affine multiples each, 2.75 MB in the SM2TAB region, built once
+// on first use in ~50 ms); t·P a width-5 wNAF over the odd multiples P..15P, or, for a key
+// seen SM2_KEY_TABLE_AFTER times (issuer keys), a per-key table of the same shape as G's (3
+// slots, SM2TAB): no doublings, 22 affine additions.
 // x1 is never made affine: valid iff X == c·Z^2 for c = (r - e) mod n or c + n (when < p),
 // the only two values of x1 < p with x1 ≡ r - e (mod n).
 //
@@ -87,11 +87,15 @@ const PTAB: usize = SM2_BASE + 0x600; // P, 3P, ..., 15P Jacobian (8 * 96 bytes)
 const NEG: usize = SM2_BASE + 0x900; // a negated table point (96 bytes)
 const NAF: usize = SM2_BASE + 0xA00; // wNAF digits of t (i8, 262)
 const ZERO_F: usize = SM2_BASE + 0xC00; // 32 zero bytes
-const G_WINDOWS: usize = 33; // 32 signed byte windows + the final carry
-const G_ENTRIES: usize = 128; // |digit| = 1..128
-const GTAB: usize = SM2_BASE + 0x1000; // G_WINDOWS * G_ENTRIES affine points * 64 bytes
+// Fixed-base tables (G's, and per-key ones): signed windows of W_BITS bits, each window w
+// holding the affine multiples j·2^(W_BITS·w)·B, j = 1..G_ENTRIES; a 256-bit scalar is then
+// G_WINDOWS affine additions (12-bit windows: 22, the top one never carries).
+const W_BITS: u32 = 12;
+const G_ENTRIES: usize = 1 << (W_BITS - 1); // |digit| = 1..2048
+const G_WINDOWS: usize = (256 + W_BITS - 1) / W_BITS + (256 % W_BITS == 0 ? 1 : 0);
 const GTAB_BYTES: usize = G_WINDOWS * G_ENTRIES * 64;
-const WORK: usize = GTAB + GTAB_BYTES; // table build: 128 Jacobian points + prefix products
+const GTAB: usize = SM2TAB_BASE; // G_WINDOWS * G_ENTRIES affine points * 64 bytes
+const WORK: usize = SM2_BASE + 0x1000; // table build: G_ENTRIES Jacobian points + prefix products
 const WORK_BYTES: usize = G_ENTRIES * (PT + F);
 const ZBUF: usize = (WORK + WORK_BYTES + 0xFFF) & ~(<usize>0xFFF); // ENTL‖ID‖a‖b‖G‖P
 const ZBUF_BYTES: usize = 0x3000;
@@ -100,25 +104,25 @@ const MBUF_BYTES: usize = 32 + <usize>SM2_MESSAGE_MAX;
 const E_OUT: usize = MBUF + MBUF_BYTES;
 const Z_OUT: usize = E_OUT + 32;
 // Per-key tables for recurring public keys (issuer keys verify every card's certificate), in
-// their own region SM2TAB: KEY_SLOTS slots of a 128-byte header (+0 u32 valid, +4 u32 uses,
-// +64 key x‖y bytes) and, like G's, 33 signed 8-bit windows x 128 affine multiples
-// j·256^w·P (j = 1..128): t·P is then 33 affine additions.
-const KEY_SLOTS: u32 = 8;
+// SM2TAB after G's: KEY_SLOTS slots of a 128-byte header (+0 u32 valid, +4 u32 uses, +64 key
+// x‖y bytes) and a table shaped like G's: t·P is then G_WINDOWS affine additions.
+const KEY_SLOTS: u32 = 3;
 const KEY_WINDOWS: usize = G_WINDOWS;
 const KEY_ENTRIES: usize = G_ENTRIES;
-const KEY_SLOT_BYTES: usize = 0x43000; // 128 + 33 * 128 * 64, rounded up
-const KEY_BASE: usize = SM2TAB_BASE;
+const KEY_SLOT_BYTES: usize = (128 + GTAB_BYTES + 0xFFF) & ~(<usize>0xFFF);
+const KEY_BASE: usize = (GTAB + GTAB_BYTES + 0xFFF) & ~(<usize>0xFFF);
 /**
- * Sightings of a key before its table is built: a build (4,224 points) costs about as much
- * as 50 verifications with a new key, so only keys that keep coming back (issuer keys) get one.
+ * Sightings of a key before its table is built: a build (45,056 points, ~50 ms) costs about
+ * as much as 300 verifications with a new key, so only keys that keep coming back (issuer
+ * keys, one per card certificate) get one.
  */
-export const SM2_KEY_TABLE_AFTER: u32 = 32;
+export const SM2_KEY_TABLE_AFTER: u32 = 64;
 const KEY_SEEN_BUCKETS: u32 = 1024;
 const KEY_SEEN: usize = memory.data(<i32>KEY_SEEN_BUCKETS * 8); // u32 hash, u32 sightings
 /** End of the SM2 part of PK scratch. */
 export const SM2_SCRATCH_END: usize = Z_OUT + 32;
 // @ts-ignore: compile-time check
-if (<usize>KEY_SLOTS * KEY_SLOT_BYTES > SM2TAB_SIZE) ERROR("SM2 key tables exceed SM2TAB");
+if (KEY_BASE + <usize>KEY_SLOTS * KEY_SLOT_BYTES > SM2TAB_BASE + SM2TAB_SIZE) ERROR("SM2TAB overflow");
 
 let tableReady = false;
 
@@ -355,7 +359,7 @@ function pointAddAffine(acc: usize, x: usize, y: usize): void {
 /**
  * Writes dst[w][j-1] = j·(2E)^w·B (affine, Montgomery form) for w < windows, j = 1..E, where B
  * is the Jacobian point in ACC2 (overwritten). Points are made affine with one inversion per
- * group of windows (Montgomery's batch trick over up to 128 points in WORK).
+ * group of windows (Montgomery's batch trick over up to G_ENTRIES points in WORK).
  */
 function buildWindows(dst: usize, windows: usize, E: usize): void {
   const base = ACC2;
@@ -397,7 +401,7 @@ function buildWindows(dst: usize, windows: usize, E: usize): void {
   }
 }
 
-/** Builds GTAB[w][j-1] = j·256^w·G (affine, Montgomery form), w = 0..32, j = 1..128. */
+/** Builds GTAB[w][j-1] = j·2^(W_BITS·w)·G (affine, Montgomery form), j = 1..G_ENTRIES. */
 function buildTable(): void {
   toMont(C_ONE, ONE_L);
   toMont(C_B, B_L);
@@ -581,19 +585,30 @@ function wnafMul(): void {
   }
 }
 
+/** Bits W_BITS·w .. W_BITS·w + W_BITS - 1 of an 8-limb scalar (zero above bit 255). */
+// @ts-ignore: decorator
+@inline function windowBits(k: usize, w: usize): u32 {
+  const b = <u32>w * W_BITS;
+  if (b >= 256) return 0;
+  const li = <usize>(b >>> 5);
+  let v = <u64>load<u32>(k + (li << 2));
+  if (li < 7) v |= <u64>load<u32>(k + (li << 2) + 4) << 32;
+  return <u32>(v >>> (b & 31)) & ((1 << W_BITS) - 1);
+}
+
 /**
- * ACC += k·B for the scalar at `k` with a table of B (GTAB, or a key's): signed byte windows
- * (Booth), one affine addition per non-zero window.
+ * ACC += k·B for the scalar at `k` with a table of B (GTAB, or a key's): signed W_BITS-bit
+ * windows (Booth), one affine addition per non-zero window.
  */
 function windowsMulAdd(tab: usize, k: usize): void {
   let carry: u32 = 0;
   const ny = T(14);
+  const half = <u32>G_ENTRIES;
   for (let w: usize = 0; w < G_WINDOWS; w++) {
-    let b: u32 = carry;
-    if (w < 32) b += <u32>load<u8>(k + w); // little-endian limbs: byte w
+    const b = windowBits(k, w) + carry;
     let d = <i32>b;
-    if (b > 128) {
-      d -= 256;
+    if (b > half) {
+      d -= <i32>(half << 1);
       carry = 1;
     } else {
       carry = 0;
