@@ -478,5 +478,18 @@ Deno.test("SM2: per-key tables for recurring keys agree with noble (point arithm
   const t0 = 123456789n;
   const s0 = (C.n - ((t0 * k0.d) % C.n)) % C.n;
   assertEquals(sm2MulAdd(bigIntToBytes(s0, 32), bigIntToBytes(t0, 32), k0.pub), null);
+  // A newcomer used more often than the table holders evicts the least-used one; every key
+  // still verifies right, by table or by wNAF, before, during and after the eviction.
+  const fresh = (() => {
+    const d = scalar(rand);
+    return { d, pub: pointBytes(G.multiply(d)) };
+  })();
+  for (let i = 0; i < 3 * after; i++) {
+    const k = i % 4 === 3 ? keys[i % 12] : fresh;
+    const e = rand(32);
+    const sig = nobleSign(k.d, bytesToBigInt(e), rand);
+    if (i % 5 === 0) sig[40] ^= 1;
+    assertEquals(sm2VerifyDigest(k.pub, e, sig), i % 5 !== 0, `newcomer round ${i}`);
+  }
   clear();
 });

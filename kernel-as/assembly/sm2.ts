@@ -104,8 +104,9 @@ const MBUF_BYTES: usize = 32 + <usize>SM2_MESSAGE_MAX;
 const E_OUT: usize = MBUF + MBUF_BYTES;
 const Z_OUT: usize = E_OUT + 32;
 // Per-key tables for recurring public keys (issuer keys verify every card's certificate), in
-// SM2TAB after G's: KEY_SLOTS slots of a 128-byte header (+0 u32 valid, +4 u32 uses, +64 key
-// x‖y bytes) and a table shaped like G's: t·P is then G_WINDOWS affine additions.
+// SM2TAB after G's: KEY_SLOTS slots of a 128-byte header (+0 u32 valid, +4 u32 uses, +8 u32
+// key hash, +64 key x‖y bytes) and a table shaped like G's: t·P is then G_WINDOWS affine
+// additions.
 const KEY_SLOTS: u32 = 3;
 const KEY_WINDOWS: usize = G_WINDOWS;
 const KEY_ENTRIES: usize = G_ENTRIES;
@@ -424,17 +425,34 @@ function keyHash(pubPtr: usize): u32 {
 
 /**
  * The per-key table of the key at pubPtr (already loaded into PX/PY and checked), or 0. A key
- * gets a table from its SM2_KEY_TABLE_AFTER-th sighting on, in slot hash % KEY_SLOTS, unless
- * that slot holds a key with more uses.
+ * gets a table from its SM2_KEY_TABLE_AFTER-th sighting on, in a free slot or in place of the
+ * least-used one when it has been seen more often than that one has been used. An evicted
+ * key's sightings restart from zero, so two keys cannot evict each other in turn (each build
+ * costs ~50 ms).
  */
 function keyTable(pubPtr: usize): usize {
-  const h = keyHash(pubPtr);
-  const slot = KEY_BASE + <usize>(h % KEY_SLOTS) * KEY_SLOT_BYTES;
-  const valid = load<u32>(slot) == 1;
-  if (valid && memory.compare(slot + 64, pubPtr, 64) == 0) {
-    store<u32>(slot, load<u32>(slot, 4) + 1, 4);
-    return slot + 128;
+  let victim: usize = 0;
+  let victimUses: u32 = 0xFFFF_FFFF;
+  for (let i: u32 = 0; i < KEY_SLOTS; i++) {
+    const slot = KEY_BASE + <usize>i * KEY_SLOT_BYTES;
+    if (load<u32>(slot) != 1) {
+      if (victimUses != 0) {
+        victim = slot;
+        victimUses = 0;
+      }
+      continue;
+    }
+    if (memory.compare(slot + 64, pubPtr, 64) == 0) {
+      store<u32>(slot, load<u32>(slot, 4) + 1, 4);
+      return slot + 128;
+    }
+    const uses = load<u32>(slot, 4);
+    if (uses < victimUses) {
+      victim = slot;
+      victimUses = uses;
+    }
   }
+  const h = keyHash(pubPtr);
   const bucket = KEY_SEEN + (<usize>(h % KEY_SEEN_BUCKETS) << 3);
   if (load<u32>(bucket) != h) {
     store<u32>(bucket, h);
@@ -443,16 +461,22 @@ function keyTable(pubPtr: usize): usize {
   }
   const seen = load<u32>(bucket, 4) + 1;
   store<u32>(bucket, seen, 4);
-  if (seen < SM2_KEY_TABLE_AFTER || (valid && load<u32>(slot, 4) >= seen)) return 0;
-  store<u32>(slot, 0);
+  if (seen < SM2_KEY_TABLE_AFTER || victimUses >= seen) return 0;
+  if (load<u32>(victim) == 1) {
+    const vh = load<u32>(victim, 8);
+    const vb = KEY_SEEN + (<usize>(vh % KEY_SEEN_BUCKETS) << 3);
+    if (load<u32>(vb) == vh) store<u32>(vb, 0, 4);
+  }
+  store<u32>(victim, 0);
   copyF(ACC2, PX);
   copyF(ACC2 + F, PY);
   copyF(ACC2 + 2 * F, C_ONE);
-  buildWindows(slot + 128, KEY_WINDOWS, KEY_ENTRIES);
-  memory.copy(slot + 64, pubPtr, 64);
-  store<u32>(slot, seen, 4);
-  store<u32>(slot, 1);
-  return slot + 128;
+  buildWindows(victim + 128, KEY_WINDOWS, KEY_ENTRIES);
+  memory.copy(victim + 64, pubPtr, 64);
+  store<u32>(victim, seen, 4);
+  store<u32>(victim, h, 8);
+  store<u32>(victim, 1);
+  return victim + 128;
 }
 
 /** Drops the per-key tables and sightings (tests measure both paths with it). */
