@@ -258,7 +258,7 @@ export function sm2Init(): void {
 
 /**
  * Drops the kernel's per-key SM2 tables and sighting counts (a key seen
- * `SM2_KEY_TABLE_AFTER` = 32 times gets a table that makes its verifications about 4× cheaper).
+ * `SM2_KEY_TABLE_AFTER` = 64 times gets a table that makes its verifications about 6× cheaper).
  */
 export function sm2KeyCacheClear(): void {
   kSm2KeyCacheClear();
