@@ -62,20 +62,8 @@ function checkBytes(value: unknown, what: string): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
 }
 
-/**
- * Raw RSA public operation `input^exponent mod modulus` (no padding), big-endian bytes.
- * The result has the modulus length. Montgomery contexts are cached in the kernel per
- * modulus, so repeated CA and issuer keys are set up once.
- *
- * @throws {PkError} `PK_MODULUS_LENGTH` (not 64..256 bytes), `PK_MODULUS_INVALID` (even or a
- * leading zero byte), `PK_EXPONENT_INVALID`, `PK_INPUT_LENGTH` (input length ≠ modulus
- * length), `PK_INPUT_RANGE` (input ≥ modulus).
- */
-export function rsaPublic(
-  modulus: Uint8Array,
-  exponent: Uint8Array,
-  input: Uint8Array,
-): Uint8Array {
+/** Checks one raw RSA operation's arguments (PkError codes as the kernel's) and copies them in. */
+function stageRsa(modulus: Uint8Array, exponent: Uint8Array, input: Uint8Array): void {
   checkBytes(modulus, "modulus");
   checkBytes(exponent, "exponent");
   checkBytes(input, "input");
@@ -97,6 +85,23 @@ export function rsaPublic(
   mem.set(modulus, P_MOD);
   mem.set(exponent, P_EXP);
   mem.set(input, P_IN);
+}
+
+/**
+ * Raw RSA public operation `input^exponent mod modulus` (no padding), big-endian bytes.
+ * The result has the modulus length. Montgomery contexts are cached in the kernel per
+ * modulus, so repeated CA and issuer keys are set up once.
+ *
+ * @throws {PkError} `PK_MODULUS_LENGTH` (not 64..256 bytes), `PK_MODULUS_INVALID` (even or a
+ * leading zero byte), `PK_EXPONENT_INVALID`, `PK_INPUT_LENGTH` (input length ≠ modulus
+ * length), `PK_INPUT_RANGE` (input ≥ modulus).
+ */
+export function rsaPublic(
+  modulus: Uint8Array,
+  exponent: Uint8Array,
+  input: Uint8Array,
+): Uint8Array {
+  stageRsa(modulus, exponent, input);
   const st = kRsaRaw(P_MOD, modulus.length, P_EXP, exponent.length, P_IN, input.length, P_OUT);
   if (st === Status.BAD_ARGUMENT) throw new KernelError(st, "rsaPublic");
   if (st !== Status.OK) throw new PkError(st, "rsaPublic");
@@ -115,27 +120,7 @@ export function rsaPublicIfCached(
   exponent: Uint8Array,
   input: Uint8Array,
 ): Uint8Array | null {
-  checkBytes(modulus, "modulus");
-  checkBytes(exponent, "exponent");
-  checkBytes(input, "input");
-  if (modulus.length < RSA_MIN_BYTES || modulus.length > RSA_MAX_BYTES) {
-    throw new PkError(Status.PK_MODULUS_LENGTH, `rsaPublic: modulus of ${modulus.length} bytes`);
-  }
-  if (exponent.length === 0 || exponent.length > modulus.length) {
-    throw new PkError(
-      Status.PK_EXPONENT_INVALID,
-      `rsaPublic: exponent of ${exponent.length} bytes`,
-    );
-  }
-  if (input.length !== modulus.length) {
-    throw new PkError(
-      Status.PK_INPUT_LENGTH,
-      `rsaPublic: input of ${input.length} bytes for a ${modulus.length}-byte modulus`,
-    );
-  }
-  mem.set(modulus, P_MOD);
-  mem.set(exponent, P_EXP);
-  mem.set(input, P_IN);
+  stageRsa(modulus, exponent, input);
   const st = kRsaIfCached(P_MOD, modulus.length, P_EXP, exponent.length, P_IN, input.length, P_OUT);
   if (st === Status.PK_NOT_CACHED) return null;
   if (st === Status.BAD_ARGUMENT) throw new KernelError(st, "rsaPublicIfCached");

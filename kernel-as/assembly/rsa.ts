@@ -129,8 +129,8 @@ function geq(a: usize, b: usize, k: u32): bool {
   return true;
 }
 
-/** a -= b over k limbs (a >= b, or the caller knows a top carry absorbs the borrow). */
-function subInPlace(a: usize, b: usize, k: u32): void {
+/** a -= b over k limbs; returns the borrow out of the top limb (0 or 1). */
+function subInPlace(a: usize, b: usize, k: u32): i32 {
   let borrow: i32 = 0;
   for (let i: u32 = 0; i < k; i++) {
     const p = a + (<usize>i << 2);
@@ -138,6 +138,19 @@ function subInPlace(a: usize, b: usize, k: u32): void {
     store<u32>(p, <u32>d & MASK);
     borrow = d < 0 ? 1 : 0;
   }
+  return borrow;
+}
+
+/** a += b over k limbs; returns the carry out of the top limb (0 or 1). */
+function addInPlace(a: usize, b: usize, k: u32): u32 {
+  let carry: u32 = 0;
+  for (let i: u32 = 0; i < k; i++) {
+    const p = a + (<usize>i << 2);
+    const v = load<u32>(p) + load<u32>(b + (<usize>i << 2)) + carry;
+    store<u32>(p, v & MASK);
+    carry = v >>> LIMB_BITS;
+  }
+  return carry;
 }
 
 const TWO28: f64 = 268435456.0;
@@ -171,28 +184,8 @@ function mulPow2Mod(T: usize, n: usize, k: u32, j: u32, nf: f64): void {
     borrow = d >> LIMB_BITS;
   }
   let top: i64 = <i64>carry + borrow;
-  while (top < 0) {
-    // q was one too large: add n back
-    let c: u32 = 0;
-    for (let i: u32 = 0; i < k; i++) {
-      const p = T + (<usize>i << 2);
-      const v = load<u32>(p) + load<u32>(n + (<usize>i << 2)) + c;
-      store<u32>(p, v & MASK);
-      c = v >>> LIMB_BITS;
-    }
-    top += <i64>c;
-  }
-  while (top > 0 || geq(T, n, k)) {
-    // q was too small: subtract n
-    let b: i32 = 0;
-    for (let i: u32 = 0; i < k; i++) {
-      const p = T + (<usize>i << 2);
-      const d = <i32>load<u32>(p) - <i32>load<u32>(n + (<usize>i << 2)) - b;
-      store<u32>(p, <u32>d & MASK);
-      b = d < 0 ? 1 : 0;
-    }
-    top -= <i64>b;
-  }
+  while (top < 0) top += <i64>addInPlace(T, n, k); // q was one too large: add n back
+  while (top > 0 || geq(T, n, k)) top -= <i64>subInPlace(T, n, k); // q too small
 }
 
 // Interleaved operands for the SIMD product: AM[j] = (a_j, m_j) for j = 0..k (pair k is
@@ -523,26 +516,8 @@ function reduceWideLazy(W: usize, n: usize, k: u32, nf: f64): void {
     store<u32>(W + (<usize>j << 2), <u32>(v & <i64>MASK));
     c = v >> LIMB_BITS;
   }
-  while (c < 0) {
-    let cy: u32 = 0;
-    for (let i: u32 = 0; i < k; i++) {
-      const pp = W + (<usize>i << 2);
-      const v = load<u32>(pp) + load<u32>(n + (<usize>i << 2)) + cy;
-      store<u32>(pp, v & MASK);
-      cy = v >>> LIMB_BITS;
-    }
-    c += <i64>cy;
-  }
-  while (c > 0 || geq(W, n, k)) {
-    let b: i32 = 0;
-    for (let i: u32 = 0; i < k; i++) {
-      const pp = W + (<usize>i << 2);
-      const d = <i32>load<u32>(pp) - <i32>load<u32>(n + (<usize>i << 2)) - b;
-      store<u32>(pp, <u32>d & MASK);
-      b = d < 0 ? 1 : 0;
-    }
-    c -= <i64>b;
-  }
+  while (c < 0) c += <i64>addInPlace(W, n, k);
+  while (c > 0 || geq(W, n, k)) c -= <i64>subInPlace(W, n, k);
 }
 
 /** True when the exponent bytes encode exactly 3 (leading zero bytes allowed). */

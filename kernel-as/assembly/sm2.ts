@@ -777,16 +777,12 @@ export function sm2VerifyRaw(
   msgLen: u32,
   sigPtr: usize,
 ): i32 {
-  if (!inBounds(msgPtr, msgLen)) return ST_BAD_ARGUMENT;
-  if (msgLen > SM2_MESSAGE_MAX) return ST_SM2_MESSAGE_TOO_LONG;
-  const st = sm2ZRaw(pubPtr, idPtr, idLen, MBUF);
+  const st = sm2DigestRaw(pubPtr, idPtr, idLen, msgPtr, msgLen, E_OUT);
   if (st != ST_OK) return st;
-  memory.copy(MBUF + 32, msgPtr, msgLen);
-  sm3Into(MBUF, msgLen + 32, E_OUT);
   return sm2VerifyDigestRaw(pubPtr, E_OUT, sigPtr);
 }
 
-/** e = SM3(Z ‖ M) as the kernel computes it (for tests); 32 bytes to `outPtr`. */
+/** e = SM3(Z ‖ M) (sm2VerifyRaw's digest, exported for tests); 32 bytes to `outPtr`. */
 export function sm2DigestRaw(
   pubPtr: usize,
   idPtr: usize,
