@@ -1055,18 +1055,10 @@ export class KeyStore {
 
   /** A non-extractable WebCrypto HMAC-SHA256 key for `pan-hash` or `denylist-sign`. */
   async hmacCryptoKey(usage: "pan-hash" | "denylist-sign", id?: string): Promise<CryptoKey> {
-    const raw = this.unwrapRecord(this.singleKey(usage, id));
-    try {
-      return await crypto.subtle.importKey(
-        "raw",
-        raw as BufferSource,
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        usage === "pan-hash" ? ["sign"] : ["sign", "verify"],
-      );
-    } finally {
-      raw.fill(0);
-    }
+    return await importHmacWiped(
+      this.unwrapRecord(this.singleKey(usage, id)),
+      usage === "pan-hash" ? ["sign"] : ["sign", "verify"],
+    );
   }
 
   /** A non-extractable WebCrypto AES-GCM key of usage `data` (card-data sealing). */
@@ -1252,18 +1244,7 @@ export class KeyStore {
     if (!t || t.state !== "active") return null;
     const rec = this.data.keys.find((k) => k.id === t.keyId);
     if (!rec || rec.state !== "active") return null;
-    const raw = this.unwrapRecord(rec);
-    try {
-      return await crypto.subtle.importKey(
-        "raw",
-        raw as BufferSource,
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign", "verify"],
-      );
-    } finally {
-      raw.fill(0);
-    }
+    return await importHmacWiped(this.unwrapRecord(rec), ["sign", "verify"]);
   }
 
   // ---------------------------------------------------------------- CA public keys
@@ -1496,5 +1477,20 @@ export async function readAudit(home: string): Promise<AuditEntry[]> {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
     throw e;
+  }
+}
+
+/** A non-extractable HMAC-SHA256 CryptoKey from clear key bytes, which are zeroed afterwards. */
+async function importHmacWiped(raw: Uint8Array, usages: ("sign" | "verify")[]): Promise<CryptoKey> {
+  try {
+    return await crypto.subtle.importKey(
+      "raw",
+      raw as BufferSource,
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      usages,
+    );
+  } finally {
+    raw.fill(0);
   }
 }
