@@ -42,16 +42,18 @@ export interface EngineConfig {
 
 /** One CA public key as the engine takes it. */
 export interface EngineCapk {
-  /** 10 hex digits. */
+  /** Registered application provider identifier, 10 hex digits, e.g. "A000000333". */
   readonly rid: string;
-  /** 2 hex digits. */
+  /** CA public key index (8F), 2 hex digits. */
   readonly index: string;
   readonly algorithm: "rsa" | "sm2";
+  /** RSA modulus (N_CA bytes). */
   readonly modulus?: Uint8Array;
+  /** RSA exponent (03 or 010001). */
   readonly exponent?: Uint8Array;
-  /** SM2 x‖y (64 bytes). */
+  /** SM2 public key x‖y (64 bytes, no 04 prefix). */
   readonly publicKey?: Uint8Array;
-  /** YYYY-MM-DD. */
+  /** Last day of validity, YYYY-MM-DD. */
   readonly expiry: string;
 }
 

@@ -8,24 +8,12 @@
  * (issue 8) backs; `CapkRegistry` is an in-memory implementation used by `verify --file` and
  * tests.
  */
+import type { EngineCapk } from "../../kernel-as/engine.ts";
 import { concat, equalBytes, sha1 } from "./primitives.ts";
 import { fromHex, toHex } from "../hex.ts";
 
-/** One CA public key. */
-export interface Capk {
-  /** Registered application provider identifier, 10 hex digits, e.g. "A000000333". */
-  readonly rid: string;
-  /** CA public key index (8F), 2 hex digits. */
-  readonly index: string;
-  readonly algorithm: "rsa" | "sm2";
-  /** RSA modulus (N_CA bytes). */
-  readonly modulus?: Uint8Array;
-  /** RSA exponent (03 or 010001). */
-  readonly exponent?: Uint8Array;
-  /** SM2 public key x‖y (64 bytes, no 04 prefix). */
-  readonly publicKey?: Uint8Array;
-  /** Last day of validity, YYYY-MM-DD. */
-  readonly expiry: string;
+/** One CA public key: what the engine takes (RID, index, key, expiry) plus its checksum. */
+export interface Capk extends EngineCapk {
   /** SHA-1 checksum as distributed. */
   readonly checksum: Uint8Array;
 }
