@@ -75,9 +75,6 @@ function fitsIn(len: number, what: string, room = IN_SIZE): void {
 
 // ---------------------------------------------------------------- results
 
-/** A new `Uint8Array` with the `n` bytes of kernel memory at `at` (see the module notes). */
-const fresh = copyOut;
-
 /** Read-only zero blocks (default IVs, KCV input): only ever copied into the kernel. */
 const ZERO_8 = new Uint8Array(8);
 const ZERO_16 = new Uint8Array(16);
@@ -98,7 +95,7 @@ function hashOne(alg: HashAlgorithm, data: Uint8Array, what: string): Uint8Array
   fitsIn(data.length, what);
   mem.set(data, IN_BASE);
   check(kHash(HASH_IDS[alg], IN_BASE, data.length, OUT_BASE), alg);
-  return fresh(OUT_BASE, DIGEST_BYTES[alg]);
+  return copyOut(OUT_BASE, DIGEST_BYTES[alg]);
 }
 
 /** SHA-1 (FIPS 180-4) of `data`: 20 bytes. */
@@ -128,7 +125,7 @@ export function sm3Intermediate(data: Uint8Array, blocks: number): Uint8Array {
   }
   mem.set(data, IN_BASE);
   check(kSm3State(IN_BASE, data.length, blocks, OUT_BASE), "sm3Intermediate");
-  return fresh(OUT_BASE, 32);
+  return copyOut(OUT_BASE, 32);
 }
 
 /**
@@ -324,7 +321,7 @@ function desEcb(key: Uint8Array, data: Uint8Array, decrypt: number): Uint8Array 
   mem.set(key, KEY_AT);
   mem.set(data, IN_BASE);
   checkSym(kDesEcb(KEY_AT, key.length, IN_BASE, data.length, OUT_BASE, decrypt), "des ECB");
-  return fresh(OUT_BASE, data.length);
+  return copyOut(OUT_BASE, data.length);
 }
 
 function desCbc(key: Uint8Array, data: Uint8Array, iv: Uint8Array | undefined, dec: number) {
@@ -335,7 +332,7 @@ function desCbc(key: Uint8Array, data: Uint8Array, iv: Uint8Array | undefined, d
   mem.set(v, IV_AT);
   mem.set(data, IN_BASE);
   checkSym(kDesCbc(KEY_AT, key.length, IV_AT, IN_BASE, data.length, OUT_BASE, dec), "des CBC");
-  return fresh(OUT_BASE, data.length);
+  return copyOut(OUT_BASE, data.length);
 }
 
 /** DES (8-byte key) or 3DES EDE (16/24-byte key) ECB encryption; data a multiple of 8 bytes. */
@@ -364,7 +361,7 @@ function sm4Ecb(key: Uint8Array, data: Uint8Array, decrypt: number): Uint8Array 
   mem.set(key, KEY_AT);
   mem.set(data, IN_BASE);
   checkSym(kSm4Ecb(KEY_AT, IN_BASE, data.length, OUT_BASE, decrypt), "sm4 ECB");
-  return fresh(OUT_BASE, data.length);
+  return copyOut(OUT_BASE, data.length);
 }
 
 function sm4Cbc(key: Uint8Array, data: Uint8Array, iv: Uint8Array | undefined, dec: number) {
@@ -375,7 +372,7 @@ function sm4Cbc(key: Uint8Array, data: Uint8Array, iv: Uint8Array | undefined, d
   mem.set(v, IV_AT);
   mem.set(data, IN_BASE);
   checkSym(kSm4Cbc(KEY_AT, IV_AT, IN_BASE, data.length, OUT_BASE, dec), "sm4 CBC");
-  return fresh(OUT_BASE, data.length);
+  return copyOut(OUT_BASE, data.length);
 }
 
 /** SM4 (GB/T 32907) ECB encryption with a 16-byte key; data a multiple of 16 bytes. */
@@ -419,7 +416,7 @@ export function macIso9797Alg1(key: Uint8Array, data: Uint8Array, padding: MacPa
   mem.set(key, KEY_AT);
   mem.set(data, IN_BASE);
   checkSym(kMac(1, KEY_AT, key.length, IN_BASE, data.length, pad, OUT_BASE), "macIso9797Alg1");
-  return fresh(OUT_BASE, 8);
+  return copyOut(OUT_BASE, 8);
 }
 
 /**
@@ -433,7 +430,7 @@ export function macIso9797Alg3(key: Uint8Array, data: Uint8Array, padding: MacPa
   mem.set(key, KEY_AT);
   mem.set(data, IN_BASE);
   checkSym(kMac(3, KEY_AT, 16, IN_BASE, data.length, pad, OUT_BASE), "macIso9797Alg3");
-  return fresh(OUT_BASE, 8);
+  return copyOut(OUT_BASE, 8);
 }
 
 /** SM4 CBC-MAC (zero IV) with a 16-byte key and padding 1 or 2 (0: none). Returns 16 bytes. */
@@ -444,7 +441,7 @@ export function sm4CbcMac(key: Uint8Array, data: Uint8Array, padding: MacPadding
   mem.set(key, KEY_AT);
   mem.set(data, IN_BASE);
   checkSym(kSm4Mac(KEY_AT, IN_BASE, data.length, pad, OUT_BASE), "sm4CbcMac");
-  return fresh(OUT_BASE, 16);
+  return copyOut(OUT_BASE, 16);
 }
 
 /** Items per kernel call of the batch MACs; their descriptors sit at the start of IN. */
