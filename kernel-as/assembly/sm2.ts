@@ -108,8 +108,6 @@ const Z_OUT: usize = E_OUT + 32;
 // key hash, +64 key x‖y bytes) and a table shaped like G's: t·P is then G_WINDOWS affine
 // additions.
 const KEY_SLOTS: u32 = 3;
-const KEY_WINDOWS: usize = G_WINDOWS;
-const KEY_ENTRIES: usize = G_ENTRIES;
 const KEY_SLOT_BYTES: usize = (128 + GTAB_BYTES + 0xFFF) & ~(<usize>0xFFF);
 const KEY_BASE: usize = (GTAB + GTAB_BYTES + 0xFFF) & ~(<usize>0xFFF);
 /**
@@ -471,7 +469,7 @@ function keyTable(pubPtr: usize): usize {
   copyF(ACC2, PX);
   copyF(ACC2 + F, PY);
   copyF(ACC2 + 2 * F, C_ONE);
-  buildWindows(victim + 128, KEY_WINDOWS, KEY_ENTRIES);
+  buildWindows(victim + 128, G_WINDOWS, G_ENTRIES);
   memory.copy(victim + 64, pubPtr, 64);
   store<u32>(victim, seen, 4);
   store<u32>(victim, h, 8);
