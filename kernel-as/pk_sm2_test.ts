@@ -440,6 +440,13 @@ Deno.test("SM2 field: product, square, add, sub, small multiple agree with BigIn
       assertEquals(op(4, A, B, O), 0);
       assertEquals(get(O), (k * a) % p, `${k}·${a}`);
     }
+    if (i === 0) {
+      // k outside 2..8 is refused, not computed
+      for (const k of [0n, 1n, 9n]) {
+        put(k, B);
+        assertEquals(op(4, A, B, O), Status.BAD_ARGUMENT, `k = ${k}`);
+      }
+    }
   }
 });
 
