@@ -3,22 +3,22 @@
  * 01 signatures, certificates made per card) against verifying the same records through the
  * engine's kernel path, in the same run — the ratio says how much dearer making a tap is than
  * checking it. Group "signing": the simulator's fast signing paths against the readable
- * references in core/pki/sign.ts.
+ * references in sim/sign.ts.
  *
  * 100,000 taps (the figure the README reports): `ICFARE_SLOW=1 deno bench -A bench/sim_bench.ts`
  * runs one timed generation of 100,000 taps over 20,000 cards and 60 terminals.
  */
-import { World } from "../fixtures/sim/world.ts";
-import { type BatchOut, generateDay } from "../fixtures/sim/day.ts";
-import { DEFAULT_FAULTS } from "../fixtures/sim/faults.ts";
-import { capkFile, keysFile, revocationsFile } from "../fixtures/sim/simulate.ts";
+import { World } from "../sim/world.ts";
+import { type BatchOut, generateDay } from "../sim/day.ts";
+import { DEFAULT_FAULTS } from "../sim/faults.ts";
+import { capkFile, keysFile, revocationsFile } from "../sim/simulate.ts";
 import { parseKeyFile } from "../core/emv/issuer_keys.ts";
 import { parseCapkFile } from "../core/emv/capk.ts";
 import { verifyRecordsKernel } from "../core/emv/batch.ts";
 import type { TapRecord } from "../core/emv/verify.ts";
-import { rsaPrivate, rsaPrivateCrt, sm2Sign, sm2SignWith } from "../core/pki/sign.ts";
-import { bigToBytes, sm2BaseMul } from "../core/pki/keygen.ts";
-import { sm2BaseMulFast } from "../fixtures/sim/pki.ts";
+import { rsaPrivate, rsaPrivateCrt, sm2Sign, sm2SignWith } from "../sim/sign.ts";
+import { bigToBytes, sm2BaseMul } from "../sim/keygen.ts";
+import { sm2BaseMulFast } from "../sim/pki.ts";
 
 const base = new World({ seed: "bench", cards: 400, terminals: 6, date: "2026-06-24" });
 const cache = base.exportKeyCache();

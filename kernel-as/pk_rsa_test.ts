@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows } from "@icfare/assert";
 import { constants, createHash, createPublicKey, publicEncrypt } from "node:crypto";
 import { fromHex, toHex } from "../core/hex.ts";
-import { bigIntToBytes, bytesToBigInt, modPow, rsaPrivate } from "../core/pki/sign.ts";
+import { bigIntToBytes, bytesToBigInt, modPow, rsaPrivate } from "../sim/sign.ts";
 import { PkError, rsaCacheClear, rsaPublic, rsaPublicBatch } from "./pk.ts";
 import { Status } from "./status.ts";
 import { xorshiftBytes as rng } from "../tests/support/rng.ts";

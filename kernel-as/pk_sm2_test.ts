@@ -11,7 +11,7 @@ import {
   sm2Sign,
   sm2SignDigest,
   sm2ZReference,
-} from "../core/pki/sign.ts";
+} from "../sim/sign.ts";
 import {
   PkError,
   sm2Digest,

@@ -5,15 +5,10 @@
  * records fed in upload order (duplicates and replays are found across batches).
  */
 import { assertEquals } from "@icfare/assert";
-import { World } from "../fixtures/sim/world.ts";
-import {
-  type BatchOut,
-  generateDay,
-  type TruthRow,
-  type UploadEntry,
-} from "../fixtures/sim/day.ts";
-import { DEFAULT_FAULTS, NO_FAULTS } from "../fixtures/sim/faults.ts";
-import { capkFile, keysFile, revocationsFile } from "../fixtures/sim/simulate.ts";
+import { World } from "../sim/world.ts";
+import { type BatchOut, generateDay, type TruthRow, type UploadEntry } from "../sim/day.ts";
+import { DEFAULT_FAULTS, NO_FAULTS } from "../sim/faults.ts";
+import { capkFile, keysFile, revocationsFile } from "../sim/simulate.ts";
 import { parseKeyFile } from "../core/emv/issuer_keys.ts";
 import { parseCapkFile } from "../core/emv/capk.ts";
 import { BatchSchema, type TapRecord, verifyRecords } from "../core/emv/verify.ts";

@@ -8,11 +8,11 @@ import crypto from "node:crypto";
 import { assert, assertEquals } from "@icfare/assert";
 import { weierstrass } from "@noble/curves/abstract/weierstrass.js";
 import smCrypto from "sm-crypto";
-import { World } from "../fixtures/sim/world.ts";
-import { type BatchOut, generateDay } from "../fixtures/sim/day.ts";
-import { NO_FAULTS } from "../fixtures/sim/faults.ts";
-import { capkFile, keysFile } from "../fixtures/sim/simulate.ts";
-import { luhnValid } from "../fixtures/sim/luhn.ts";
+import { World } from "../sim/world.ts";
+import { type BatchOut, generateDay } from "../sim/day.ts";
+import { NO_FAULTS } from "../sim/faults.ts";
+import { capkFile, keysFile } from "../sim/simulate.ts";
+import { luhnValid } from "../sim/luhn.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex").toUpperCase();
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));

@@ -6,7 +6,7 @@
  */
 import { assertEquals } from "@icfare/assert";
 import { simDay } from "./support/sim_day.ts";
-import { keysFile } from "../fixtures/sim/simulate.ts";
+import { keysFile } from "../sim/simulate.ts";
 import { createApp } from "../server/app.ts";
 import { StaticTerminalKeys } from "../core/auth/terminal_keys.ts";
 import { signRequest } from "../core/auth/hmac.ts";

@@ -7,10 +7,10 @@
  * stays pending, and a second run finds nothing to do.
  */
 import { assert, assertEquals } from "@icfare/assert";
-import type { World } from "../fixtures/sim/world.ts";
-import type { TruthRow } from "../fixtures/sim/day.ts";
+import type { World } from "../sim/world.ts";
+import type { TruthRow } from "../sim/day.ts";
 import { simDay } from "./support/sim_day.ts";
-import { capkFile, keysFile, revocationsFile } from "../fixtures/sim/simulate.ts";
+import { capkFile, keysFile, revocationsFile } from "../sim/simulate.ts";
 import { createApp } from "../server/app.ts";
 import { StaticTerminalKeys } from "../core/auth/terminal_keys.ts";
 import { signRequest } from "../core/auth/hmac.ts";

@@ -1,10 +1,10 @@
 /**
  * `icfare demo` — the main job end to end on the embedded default (design.md §4); the steps
- * live in `core/demo.ts`, this file parses options and prints.
+ * live in `demo/demo.ts`, this file parses options and prints.
  */
 import { join } from "node:path";
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../common.ts";
 
 const HELP = `usage: icfare demo [--home DIR] [--master-key-file PATH] [--sim-dir DIR] [--taps N]
                   [--seed S] [--workers N] [--concurrency N] [--json]
@@ -54,7 +54,7 @@ export const command: Command = {
     }
     if (p.positionals.length) throw new UsageError(`unexpected argument ${p.positionals[0]}`);
     const json = flag(p, "json");
-    const { runDemo, reportText } = await import("../../core/demo.ts");
+    const { runDemo, reportText } = await import("../../demo/demo.ts");
     const home = str(p, "home") ?? "./.icfare/demo";
     let report;
     try {

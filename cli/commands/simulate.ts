@@ -1,12 +1,12 @@
 /**
  * `icfare simulate` — write a simulated world (keys, CA keys, cards' upload batches, ground
- * truth) to a directory. All the work is in fixtures/sim/.
+ * truth) to a directory. All the work is in sim/.
  */
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../main.ts";
-import { SCALES, type SimulateConfig, simulateToDir } from "../../fixtures/sim/simulate.ts";
-import { DEFAULT_FAULTS, NO_FAULTS, withOverrides } from "../../fixtures/sim/faults.ts";
-import type { FareTable } from "../../fixtures/sim/world.ts";
+import type { Command } from "../common.ts";
+import { SCALES, type SimulateConfig, simulateToDir } from "../../sim/simulate.ts";
+import { DEFAULT_FAULTS, NO_FAULTS, withOverrides } from "../../sim/faults.ts";
+import type { FareTable } from "../../sim/world.ts";
 
 const HELP = `usage: icfare simulate --out DIR [--cards N] [--terminals N] [--taps N] [--seed S]
                        [--scale small|liaocheng] [--date YYYY-MM-DD] [--faults default|none]

@@ -2,9 +2,9 @@
  * A small simulated day held in memory, for tests that push it through the server, the upload
  * rules or store verification: the world, every batch by file name, and the upload manifest.
  */
-import { World } from "../../fixtures/sim/world.ts";
-import { type BatchOut, generateDay, type UploadEntry } from "../../fixtures/sim/day.ts";
-import { DEFAULT_FAULTS, withOverrides } from "../../fixtures/sim/faults.ts";
+import { World } from "../../sim/world.ts";
+import { type BatchOut, generateDay, type UploadEntry } from "../../sim/day.ts";
+import { DEFAULT_FAULTS, withOverrides } from "../../sim/faults.ts";
 
 export interface SimDay {
   readonly world: World;

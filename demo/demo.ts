@@ -4,7 +4,7 @@
  *
  * 1. a fresh home (wiped first, only if it is a demo home) and a DEMO master key file outside it;
  * 2. `keys init` plus the store's own keys (pan-hash, card-data, deny-list signing);
- * 3. a simulated day (`fixtures/sim`, in process) in a directory outside the home;
+ * 3. a simulated day (`sim/`, in process) in a directory outside the home;
  * 4. the simulated issuer keys (IMK-AC/IMK-MAC), CA public keys (with the revoked issuer
  *    certificate serials) imported into the key store, every terminal registered (fresh keys,
  *    handed to the simulated terminals in memory only);
@@ -17,15 +17,15 @@
  * No key value and no clear PAN reaches the output or the report.
  */
 import { join, resolve } from "node:path";
-import { KeyStore } from "./keys/store.ts";
-import { importCapks } from "./keys/capk.ts";
-import { signRequest } from "./auth/hmac.ts";
-import { toHex } from "./hex.ts";
-import { openSqliteStore, STORE_FILE } from "./store/sqlite.ts";
-import { type StoreVerifySummary, verifyHome } from "./verify_store.ts";
-import { simulateToDir } from "../fixtures/sim/simulate.ts";
-import { DEFAULT_FAULTS } from "../fixtures/sim/faults.ts";
-import type { TruthRow, UploadEntry } from "../fixtures/sim/day.ts";
+import { KeyStore } from "../core/keys/store.ts";
+import { importCapks } from "../core/keys/capk.ts";
+import { signRequest } from "../core/auth/hmac.ts";
+import { toHex } from "../core/hex.ts";
+import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
+import { type StoreVerifySummary, verifyHome } from "../core/verify_store.ts";
+import { simulateToDir } from "../sim/simulate.ts";
+import { DEFAULT_FAULTS } from "../sim/faults.ts";
+import type { TruthRow, UploadEntry } from "../sim/day.ts";
 
 /** Marker file that makes a directory a demo home (the only kind `demo` wipes). */
 export const DEMO_MARKER = "DEMO-HOME";

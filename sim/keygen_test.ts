@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "@icfare/assert";
-import { fromHex, toHex } from "../hex.ts";
+import { fromHex, toHex } from "../core/hex.ts";
 import { rsaPrivate, rsaPrivateCrt, sm2Sign, sm2SignWith, sm2ZReference } from "./sign.ts";
 import {
   bigToBytes,
@@ -11,7 +11,7 @@ import {
   sm2BaseMul,
   sm2PublicKey,
 } from "./keygen.ts";
-import { Rng } from "../../fixtures/sim/prng.ts";
+import { Rng } from "./prng.ts";
 import crypto from "node:crypto";
 import { sm2 } from "sm-crypto";
 

@@ -207,9 +207,9 @@ export function sm2SignDigest(d: bigint, e: bigint, k?: Uint8Array): Uint8Array 
 
 // ---------------------------------------------------------------------------------------------
 // Fast paths for the simulator (issue 6): the same operations, fast enough for a day of taps.
-// Checked against the readable functions above in core/pki/keygen_test.ts.
+// Checked against the readable functions above in sim/keygen_test.ts.
 
-/** RSA private key with CRT parameters (as `core/pki/keygen.ts` makes them). */
+/** RSA private key with CRT parameters (as `sim/keygen.ts` makes them). */
 export interface RsaCrtKey {
   readonly bits: number;
   readonly n: bigint;
