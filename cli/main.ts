@@ -4,11 +4,7 @@
  * applies lives in `core/` or the kernel.
  */
 import { UsageError } from "./args.ts";
-
-export type Command = {
-  summary: string;
-  run: (args: string[]) => Promise<number>;
-};
+import type { Command } from "./common.ts";
 
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./commands/demo.ts")).command,

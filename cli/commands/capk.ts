@@ -3,9 +3,9 @@
  * offline data authentication, kept in the key store (checksums and expiry verified).
  */
 import { flag, parseArgs, UsageError } from "../args.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../common.ts";
 import { importCapks } from "../../core/keys/mod.ts";
-import { COMMON, guarded, openStore, out, readJsonFile, table } from "./keys.ts";
+import { COMMON, guarded, openStore, out, readJsonFile, table } from "../common.ts";
 
 const HELP = `usage: icfare capk <subcommand> [options]
 

@@ -5,10 +5,10 @@
  * data block and, on a mismatch, what most likely differs.
  */
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../common.ts";
 import { explainRecord, renderExplanation } from "../../core/emv/explain.ts";
 import type { TapRecord } from "../../core/emv/verify.ts";
-import { contextOf, KEY_OPTIONS, loadBatch } from "./verify.ts";
+import { contextOf, KEY_OPTIONS, loadBatch } from "../common.ts";
 
 const HELP =
   `usage: icfare explain (--file BATCH.json --seq N | --icc HEX [--oda-tlv HEX] [--static-data HEX])

@@ -2,20 +2,27 @@
  * `icfare keys …` — the key store for security officers: init, generate, component add,
  * import (development JSON or TR-31 block), export as TR-31 block, list, kcv, retire,
  * rotate-master, audit. Key values are never printed: KCVs identify keys.
- * The helpers at the end are shared with `capk` and `terminals`.
  */
 import { flag, type OptionSpec, parseArgs, type Parsed, str, UsageError } from "../args.ts";
-import type { Command } from "../main.ts";
+import {
+  actorOf,
+  type Command,
+  COMMON,
+  guarded,
+  homeOf,
+  openStore,
+  out,
+  readJsonFile,
+  table,
+} from "../common.ts";
 import { fromHex } from "../../core/hex.ts";
 import {
   type KeyAlgorithm,
   type KeyInfo,
   KeyStore,
-  KeyStoreError,
   type KeyUsage,
   loadMasterKey,
   readAudit,
-  Tr31Error,
   USAGES,
 } from "../../core/keys/mod.ts";
 
@@ -50,76 +57,6 @@ global: --home DIR (ICFARE_HOME, default ./.icfare), --json,
         --master-key-file PATH (else ICFARE_MASTER_KEY, 64 hex digits; never inside the home),
         --operator NAME (ICFARE_OPERATOR, else $USER) recorded in the audit trail
 Exit codes: 0 done; 1 refused (code shown); 2 bad usage.`;
-
-/** Options every key command accepts. */
-export const COMMON: OptionSpec = {
-  home: { type: "string" },
-  json: { type: "boolean" },
-  "master-key-file": { type: "string" },
-  operator: { type: "string" },
-  help: { type: "boolean", short: "h" },
-};
-
-/** The icfare home from `--home`, `ICFARE_HOME` or `./.icfare`. */
-export function homeOf(p: Parsed): string {
-  return str(p, "home") ?? Deno.env.get("ICFARE_HOME") ?? "./.icfare";
-}
-
-/** Who is acting, for the audit trail. */
-export function actorOf(p: Parsed): string {
-  return str(p, "operator") ?? Deno.env.get("ICFARE_OPERATOR") ?? Deno.env.get("USER") ??
-    Deno.env.get("LOGNAME") ?? `uid:${Deno.uid() ?? "?"}`;
-}
-
-/** Opens the key store of the home with the master key (zeroed after opening). */
-export async function openStore(p: Parsed): Promise<KeyStore> {
-  const home = homeOf(p);
-  const m = await loadMasterKey(home, str(p, "master-key-file"));
-  try {
-    return await KeyStore.open(home, m.key, actorOf(p));
-  } finally {
-    m.key.fill(0);
-  }
-}
-
-/** Prints a result: JSON when asked, else the human lines. */
-export function out(json: boolean, value: unknown, human: () => string[]): void {
-  if (json) console.log(JSON.stringify(value, null, 2));
-  else console.log(human().join("\n"));
-}
-
-/** Runs a key command body; refusals become exit 1 with their stable code. */
-export async function guarded(json: boolean, name: string, body: () => Promise<number>) {
-  try {
-    return await body();
-  } catch (e) {
-    if (e instanceof KeyStoreError || e instanceof Tr31Error) {
-      if (json) {
-        console.log(JSON.stringify({ ok: false, error: { code: e.code, message: e.message } }));
-      } else console.error(`icfare ${name}: ${e.message} [${e.code}]`);
-      return 1;
-    }
-    if (e instanceof SyntaxError || e instanceof RangeError) throw new UsageError(e.message);
-    throw e;
-  }
-}
-
-/** Renders rows as an aligned text table. */
-/** Reads an import file as JSON; a file that is not JSON is `BAD_INPUT` naming the path. */
-export async function readJsonFile(path: string): Promise<unknown> {
-  const text = await Deno.readTextFile(path);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new KeyStoreError("BAD_INPUT", `${path}: not JSON`);
-  }
-}
-
-export function table(head: string[], rows: (string | number | undefined)[][]): string[] {
-  const cells = [head, ...rows.map((r) => r.map((c) => c === undefined ? "-" : String(c)))];
-  const w = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  return cells.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd());
-}
 
 function need(p: Parsed, name: string): string {
   const v = str(p, name);

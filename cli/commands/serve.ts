@@ -2,7 +2,7 @@
  * `icfare serve` — the terminal upload server (design.md §3).
  */
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../common.ts";
 import { startServer } from "../../server/serve.ts";
 
 const HELP = `usage: icfare serve [--port N] [--hostname H] [--home DIR] [--master-key-file F]

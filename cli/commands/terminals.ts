@@ -4,9 +4,9 @@
  * created or rotated (or written to `--key-file`, mode 600, instead), and never again.
  */
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../common.ts";
 import { KeyStoreError, pathInside } from "../../core/keys/mod.ts";
-import { COMMON, guarded, homeOf, openStore, out, table } from "./keys.ts";
+import { COMMON, guarded, homeOf, openStore, out, table } from "../common.ts";
 
 const HELP = `usage: icfare terminals <subcommand> [options]
 

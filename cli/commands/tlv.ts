@@ -2,7 +2,7 @@
  * `icfare tlv HEX | --file PATH | -` — decode chip data with the PBOC-aware dictionary.
  */
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../common.ts";
 import { fromHex } from "../../core/hex.ts";
 import { parseTlv } from "../../core/tlv/tree.ts";
 import { renderTree, treeToJson } from "../../core/tlv/render.ts";

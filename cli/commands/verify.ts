@@ -4,12 +4,18 @@
  * fare vs 9F02, duplicates and replays inside the file.
  */
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../main.ts";
-import { BatchSchema, type RecordResult, summarise } from "../../core/emv/verify.ts";
-import { verifyRecordsKernel } from "../../core/emv/batch.ts";
-import { KeyImportError, parseKeyFile } from "../../core/emv/issuer_keys.ts";
-import { CapkImportError, parseCapkFile } from "../../core/emv/capk.ts";
 import type { Parsed } from "../args.ts";
+import {
+  actorOf,
+  type Command,
+  contextOf,
+  homeOf,
+  KEY_OPTIONS,
+  loadBatch,
+  progressBar,
+} from "../common.ts";
+import { type RecordResult, summarise } from "../../core/emv/verify.ts";
+import { verifyRecordsKernel } from "../../core/emv/batch.ts";
 
 const HELP =
   `usage: icfare verify --file BATCH.json [--keys KEYS.json] [--capk CAPK.json | --store] [--json]
@@ -36,86 +42,6 @@ Duplicates and replays are found across batches and terminals through the store'
 Each verdict is recorded in the store; a second run finds nothing pending. Prints a table by
 status (--json: {summary}); exit 0 once every pending record has its verdict (whatever it is),
 1 when the run failed, 2 bad usage or keys.`;
-
-async function readJson(path: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new UsageError(`${what} ${path}: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`${what} ${path}: not JSON (${(e as Error).message})`);
-  }
-}
-
-/** Options shared by `verify` and `explain` for where the keys come from. */
-export const KEY_OPTIONS = {
-  keys: { type: "string" },
-  capk: { type: "string" },
-  store: { type: "boolean" },
-  home: { type: "string" },
-  "master-key-file": { type: "string" },
-  operator: { type: "string" },
-} as const;
-
-/**
- * The verification context from --keys/--capk files or, with --store, from the key store.
- * `wipe` zeroes the unwrapped store keys; call it when done.
- */
-export async function contextOf(p: Parsed) {
-  if (!flag(p, "store")) {
-    return { ...(await loadContext(str(p, "keys"), str(p, "capk"))), wipe: () => {} };
-  }
-  if (str(p, "keys") || str(p, "capk")) throw new UsageError("--store excludes --keys and --capk");
-  const { openStore } = await import("./keys.ts");
-  const { issuerKeySource } = await import("../../core/keys/engine_source.ts");
-  const { capkRegistry } = await import("../../core/keys/capk.ts");
-  const { KeyStoreError } = await import("../../core/keys/errors.ts");
-  try {
-    const store = await openStore(p);
-    try {
-      const k = issuerKeySource(store);
-      // The store's active CA keys as a registry (checksums verified again on `add`), so the
-      // kernel can load them and run ODA itself; revoked issuer serials come along.
-      const capks = capkRegistry(store.capkList());
-      return { keys: k.source, capks, wipe: k.wipe };
-    } finally {
-      store.close();
-    }
-  } catch (e) {
-    if (e instanceof KeyStoreError) throw new UsageError(`key store: ${e.message} [${e.code}]`);
-    if (e instanceof CapkImportError) throw new UsageError(`key store: ${e.message}`);
-    throw e;
-  }
-}
-
-/** Loads --keys / --capk files; shared with `explain`. */
-export async function loadContext(keysPath?: string, capkPath?: string) {
-  try {
-    return {
-      keys: keysPath ? parseKeyFile(await readJson(keysPath, "--keys")) : undefined,
-      capks: capkPath ? parseCapkFile(await readJson(capkPath, "--capk")) : undefined,
-    };
-  } catch (e) {
-    if (e instanceof KeyImportError || e instanceof CapkImportError) {
-      throw new UsageError(e.message);
-    }
-    throw e;
-  }
-}
-
-/** Reads and validates an upload file; usage error naming the first problem. */
-export async function loadBatch(path: string) {
-  const parsed = BatchSchema.safeParse(await readJson(path, "--file"));
-  if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new UsageError(`--file ${path}: ${i.path.join(".") || "(root)"}: ${i.message}`);
-  }
-  return parsed.data;
-}
 
 function table(rows: RecordResult[]): string[] {
   const head = ["seq", "status", "cryptogram", "oda", "type", "profile", "PAN", "ATC", "note"];
@@ -144,17 +70,6 @@ function intOpt(p: Parsed, name: string, min: number, max: number): number | und
   return Number(v);
 }
 
-/** A progress bar on standard error, only when it is a terminal. */
-export function progressBar(label: string): (done: number, total: number) => void {
-  if (!Deno.stderr.isTerminal()) return () => {};
-  const enc = new TextEncoder();
-  return (done, total) => {
-    const w = 30, f = total ? Math.round((done / total) * w) : w;
-    const line = `\r${label} [${"#".repeat(f)}${" ".repeat(w - f)}] ${done}/${total}`;
-    Deno.stderr.writeSync(enc.encode(done >= total ? line + "\n" : line));
-  };
-}
-
 /** Store mode: every pending record of the home's store. */
 async function verifyPending(p: Parsed): Promise<number> {
   if (str(p, "keys") || str(p, "capk")) {
@@ -162,7 +77,6 @@ async function verifyPending(p: Parsed): Promise<number> {
   }
   const workers = intOpt(p, "workers", 1, 64);
   const chunk = intOpt(p, "chunk", 1, 100_000);
-  const { homeOf, actorOf } = await import("./keys.ts");
   const { loadMasterKey } = await import("../../core/keys/master.ts");
   const { KeyStoreError } = await import("../../core/keys/errors.ts");
   const { verifyHome } = await import("../../core/verify_store.ts");

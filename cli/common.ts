@@ -1,0 +1,176 @@
+/**
+ * What the `icfare` commands share: the command shape, the global options, the home, the
+ * acting operator, opening the key store, output (JSON or tables), refusals as exit codes,
+ * reading input files, the verification context and progress bars. Commands import this
+ * file and `core/`, never each other.
+ */
+import { flag, type OptionSpec, type Parsed, str, UsageError } from "./args.ts";
+import { KeyStore, KeyStoreError, loadMasterKey, Tr31Error } from "../core/keys/mod.ts";
+import { BatchSchema } from "../core/emv/verify.ts";
+import { KeyImportError, parseKeyFile } from "../core/emv/issuer_keys.ts";
+import { CapkImportError, parseCapkFile } from "../core/emv/capk.ts";
+
+/** One `icfare` command: a one-line summary for the help and its entry. */
+export type Command = {
+  summary: string;
+  run: (args: string[]) => Promise<number>;
+};
+
+/** Options every key command accepts. */
+export const COMMON: OptionSpec = {
+  home: { type: "string" },
+  json: { type: "boolean" },
+  "master-key-file": { type: "string" },
+  operator: { type: "string" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** The icfare home from `--home`, `ICFARE_HOME` or `./.icfare`. */
+export function homeOf(p: Parsed): string {
+  return str(p, "home") ?? Deno.env.get("ICFARE_HOME") ?? "./.icfare";
+}
+
+/** Who is acting, for the audit trail. */
+export function actorOf(p: Parsed): string {
+  return str(p, "operator") ?? Deno.env.get("ICFARE_OPERATOR") ?? Deno.env.get("USER") ??
+    Deno.env.get("LOGNAME") ?? `uid:${Deno.uid() ?? "?"}`;
+}
+
+/** Opens the key store of the home with the master key (zeroed after opening). */
+export async function openStore(p: Parsed): Promise<KeyStore> {
+  const home = homeOf(p);
+  const m = await loadMasterKey(home, str(p, "master-key-file"));
+  try {
+    return await KeyStore.open(home, m.key, actorOf(p));
+  } finally {
+    m.key.fill(0);
+  }
+}
+
+/** Prints a result: JSON when asked, else the human lines. */
+export function out(json: boolean, value: unknown, human: () => string[]): void {
+  if (json) console.log(JSON.stringify(value, null, 2));
+  else console.log(human().join("\n"));
+}
+
+/** Runs a key command body; refusals become exit 1 with their stable code. */
+export async function guarded(json: boolean, name: string, body: () => Promise<number>) {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof KeyStoreError || e instanceof Tr31Error) {
+      if (json) {
+        console.log(JSON.stringify({ ok: false, error: { code: e.code, message: e.message } }));
+      } else console.error(`icfare ${name}: ${e.message} [${e.code}]`);
+      return 1;
+    }
+    if (e instanceof SyntaxError || e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** Reads an import file as JSON; a file that is not JSON is `BAD_INPUT` naming the path. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  const text = await Deno.readTextFile(path);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new KeyStoreError("BAD_INPUT", `${path}: not JSON`);
+  }
+}
+
+/** Renders rows as an aligned text table. */
+export function table(head: string[], rows: (string | number | undefined)[][]): string[] {
+  const cells = [head, ...rows.map((r) => r.map((c) => c === undefined ? "-" : String(c)))];
+  const w = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  return cells.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd());
+}
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new UsageError(`${what} ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${what} ${path}: not JSON (${(e as Error).message})`);
+  }
+}
+
+/** Options shared by `verify` and `explain` for where the keys come from. */
+export const KEY_OPTIONS = {
+  keys: { type: "string" },
+  capk: { type: "string" },
+  store: { type: "boolean" },
+  home: { type: "string" },
+  "master-key-file": { type: "string" },
+  operator: { type: "string" },
+} as const;
+
+/**
+ * The verification context from --keys/--capk files or, with --store, from the key store.
+ * `wipe` zeroes the unwrapped store keys; call it when done.
+ */
+export async function contextOf(p: Parsed) {
+  if (!flag(p, "store")) {
+    return { ...(await loadContext(str(p, "keys"), str(p, "capk"))), wipe: () => {} };
+  }
+  if (str(p, "keys") || str(p, "capk")) throw new UsageError("--store excludes --keys and --capk");
+  const { issuerKeySource } = await import("../core/keys/engine_source.ts");
+  const { capkRegistry } = await import("../core/keys/capk.ts");
+  try {
+    const store = await openStore(p);
+    try {
+      const k = issuerKeySource(store);
+      // The store's active CA keys as a registry (checksums verified again on `add`), so the
+      // kernel can load them and run ODA itself; revoked issuer serials come along.
+      const capks = capkRegistry(store.capkList());
+      return { keys: k.source, capks, wipe: k.wipe };
+    } finally {
+      store.close();
+    }
+  } catch (e) {
+    if (e instanceof KeyStoreError) throw new UsageError(`key store: ${e.message} [${e.code}]`);
+    if (e instanceof CapkImportError) throw new UsageError(`key store: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Loads --keys / --capk files; shared with `explain`. */
+export async function loadContext(keysPath?: string, capkPath?: string) {
+  try {
+    return {
+      keys: keysPath ? parseKeyFile(await readJson(keysPath, "--keys")) : undefined,
+      capks: capkPath ? parseCapkFile(await readJson(capkPath, "--capk")) : undefined,
+    };
+  } catch (e) {
+    if (e instanceof KeyImportError || e instanceof CapkImportError) {
+      throw new UsageError(e.message);
+    }
+    throw e;
+  }
+}
+
+/** Reads and validates an upload file; usage error naming the first problem. */
+export async function loadBatch(path: string) {
+  const parsed = BatchSchema.safeParse(await readJson(path, "--file"));
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new UsageError(`--file ${path}: ${i.path.join(".") || "(root)"}: ${i.message}`);
+  }
+  return parsed.data;
+}
+
+/** A progress bar on standard error, only when it is a terminal. */
+export function progressBar(label: string): (done: number, total: number) => void {
+  if (!Deno.stderr.isTerminal()) return () => {};
+  const enc = new TextEncoder();
+  return (done, total) => {
+    const w = 30, f = total ? Math.round((done / total) * w) : w;
+    const line = `\r${label} [${"#".repeat(f)}${" ".repeat(w - f)}] ${done}/${total}`;
+    Deno.stderr.writeSync(enc.encode(done >= total ? line + "\n" : line));
+  };
+}
