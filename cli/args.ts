@@ -4,6 +4,7 @@
  * are errors) behind the one function every command uses.
  */
 import { parseArgs as nodeParseArgs } from "node:util";
+import { IcfareError } from "../core/errors.ts";
 
 export type OptionSpec = Record<
   string,
@@ -16,9 +17,9 @@ export interface Parsed {
 }
 
 /** Thrown for bad command lines; the CLI prints the message and exits with code 2. */
-export class UsageError extends Error {
+export class UsageError extends IcfareError {
   constructor(message: string) {
-    super(message);
+    super("USAGE", message);
     this.name = "UsageError";
   }
 }

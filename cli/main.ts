@@ -5,6 +5,7 @@
  */
 import { UsageError } from "./args.ts";
 import type { Command } from "./common.ts";
+import { describeError, IcfareError } from "../core/errors.ts";
 
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./commands/demo.ts")).command,
@@ -49,6 +50,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError) {
       console.error(`icfare ${name}: ${e.message}`);
       return 2;
+    }
+    // A refusal is one coded line and exit 1, never a stack trace (docs/cli.md).
+    if (e instanceof IcfareError) {
+      console.error(`icfare ${name}: ${describeError(e)}`);
+      return 1;
     }
     throw e;
   }

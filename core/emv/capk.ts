@@ -11,6 +11,7 @@
 import type { EngineCapk } from "../../kernel-as/engine.ts";
 import { concat, equalBytes, sha1 } from "./primitives.ts";
 import { fromHex, toHex } from "../hex.ts";
+import { IcfareError } from "../errors.ts";
 
 /** One CA public key: what the engine takes (RID, index, key, expiry) plus its checksum. */
 export interface Capk extends EngineCapk {
@@ -52,9 +53,9 @@ export function capkChecksum(
 }
 
 /** Thrown when an import file is malformed or a checksum does not match (the import is refused). */
-export class CapkImportError extends Error {
+export class CapkImportError extends IcfareError {
   constructor(message: string) {
-    super(message);
+    super("CAPK_IMPORT_INVALID", message);
     this.name = "CapkImportError";
   }
 }

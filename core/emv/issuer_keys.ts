@@ -5,6 +5,7 @@
  * KCV does not match.
  */
 import { fromHex, toHex } from "../hex.ts";
+import { IcfareError } from "../errors.ts";
 import { equalBytes, kcv } from "./primitives.ts";
 import type { IssuerConfig } from "./profiles.ts";
 
@@ -33,9 +34,9 @@ export interface IssuerKeySource {
 }
 
 /** Thrown when a key file is malformed or a KCV does not match (the import is refused). */
-export class KeyImportError extends Error {
+export class KeyImportError extends IcfareError {
   constructor(message: string) {
-    super(message);
+    super("KEY_IMPORT_INVALID", message);
     this.name = "KeyImportError";
   }
 }

@@ -1,3 +1,5 @@
+import { IcfareError } from "../errors.ts";
+
 /** Errors of the key store, each with a stable code (CLI exit 1, `--json` shows the code). */
 
 /** Stable codes for refused key-store operations. */
@@ -27,9 +29,9 @@ export type KeyStoreCode =
   | "TERMINAL_NOT_FOUND";
 
 /** A refused key-store operation. */
-export class KeyStoreError extends Error {
-  constructor(public readonly code: KeyStoreCode | string, message: string) {
-    super(message);
+export class KeyStoreError extends IcfareError {
+  constructor(code: KeyStoreCode | string, message: string, options?: { hint?: string }) {
+    super(code, message, options);
     this.name = "KeyStoreError";
   }
 }

@@ -17,6 +17,7 @@
  * is weak. Facts from TR-31:2018 and its examples as reproduced in openemv/tr31 and psec;
  * the code is icfare's own.
  */
+import { IcfareError } from "../errors.ts";
 import { aesCbcDecrypt, aesCbcEncrypt, aesCmac, cmacWith } from "./aes.ts";
 import { tdesCbcDecrypt, tdesCbcEncrypt, tdesEcbEncrypt } from "./legacy_cipher.ts";
 import { fromHex, toHex } from "../hex.ts";
@@ -32,9 +33,10 @@ export type Tr31Code =
   | "TR31_HEADER_INVALID";
 
 /** A refused key block: `code` is stable, `message` names what was wrong. */
-export class Tr31Error extends Error {
-  constructor(public readonly code: Tr31Code, message: string) {
-    super(message);
+export class Tr31Error extends IcfareError {
+  declare readonly code: Tr31Code;
+  constructor(code: Tr31Code, message: string) {
+    super(code, message);
     this.name = "Tr31Error";
   }
 }

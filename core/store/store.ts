@@ -7,6 +7,7 @@
  * masked form, and the raw batch body (which holds every record's chip data) already sealed
  * (see `pan.ts`).
  */
+import { IcfareError } from "../errors.ts";
 
 /** One record as ingest hands it to the store. */
 export interface NewRecord {
@@ -122,17 +123,17 @@ export interface StoreCounts {
 }
 
 /** Storage not available (I/O error, disk full, lock timeout): answer 503, acknowledge nothing. */
-export class StoreUnavailableError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
+export class StoreUnavailableError extends IcfareError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("STORE_UNAVAILABLE", message, options);
     this.name = "StoreUnavailableError";
   }
 }
 
 /** The store refuses to open (wrong durability settings, unknown schema version). */
-export class StoreConfigError extends Error {
+export class StoreConfigError extends IcfareError {
   constructor(message: string) {
-    super(message);
+    super("STORE_CONFIG", message);
     this.name = "StoreConfigError";
   }
 }
