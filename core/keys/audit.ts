@@ -125,29 +125,62 @@ export async function auditHead(path: string): Promise<{ seq: number; hash: stri
   return { seq: last.seq, hash: last.hash };
 }
 
-/** Appends one event to the trail (O_APPEND, then fsync) and returns the stored entry. */
-export async function appendAudit(path: string, ev: AuditEvent): Promise<AuditEntry> {
-  const head = await auditHead(path);
-  const base = {
-    seq: head.seq + 1,
-    at: ev.at ?? new Date().toISOString(),
-    actor: ev.actor,
-    op: ev.op,
-    keyId: ev.keyId,
-    kcv: ev.kcv,
-    result: ev.result,
-    detail: ev.detail,
-    prev: head.hash,
-  };
-  const entry: AuditEntry = { ...base, hash: entryHash(base) };
+/** Appends entries (one canonical JSON line each) with O_APPEND, then fsync. */
+export async function appendEntries(path: string, entries: AuditEntry[]): Promise<void> {
   const f = await Deno.open(path, { append: true, create: true, mode: 0o600 });
   try {
-    const line = new TextEncoder().encode(canonicalJson(entry) + "\n");
+    const line = new TextEncoder().encode(entries.map((e) => canonicalJson(e) + "\n").join(""));
     let off = 0;
     while (off < line.length) off += await f.write(line.subarray(off));
     await f.sync();
   } finally {
     f.close();
   }
-  return entry;
+}
+
+/**
+ * The writing end of a trail: builds each next entry from the head it knows (the last line of
+ * the log, refusals included) and moves the head on.
+ */
+export class AuditWriter {
+  /** The last entry's (seq, hash) as this writer knows it. */
+  head = { seq: 0, hash: GENESIS };
+
+  constructor(readonly path: string, readonly actor: string) {}
+
+  /** Re-reads the head from the log (another process may have appended). */
+  async refresh(): Promise<void> {
+    this.head = await auditHead(this.path);
+  }
+
+  /** The next entry after the head (not yet written); the head moves to it. */
+  next(ev: Omit<AuditEvent, "actor">): AuditEntry {
+    const base = {
+      seq: this.head.seq + 1,
+      at: ev.at ?? new Date().toISOString(),
+      actor: this.actor,
+      op: ev.op,
+      keyId: ev.keyId,
+      kcv: ev.kcv,
+      result: ev.result,
+      detail: ev.detail,
+      prev: this.head.hash,
+    };
+    const entry: AuditEntry = { ...base, hash: entryHash(base) };
+    this.head = { seq: entry.seq, hash: entry.hash };
+    return entry;
+  }
+
+  /** Refreshes the head, then appends one event and returns the stored entry. */
+  async append(ev: Omit<AuditEvent, "actor">): Promise<AuditEntry> {
+    await this.refresh();
+    const e = this.next(ev);
+    await appendEntries(this.path, [e]);
+    return e;
+  }
+}
+
+/** Appends one event to the trail (O_APPEND, then fsync) and returns the stored entry. */
+export async function appendAudit(path: string, ev: AuditEvent): Promise<AuditEntry> {
+  return await new AuditWriter(path, ev.actor).append(ev);
 }
