@@ -16,7 +16,12 @@
  *
  * The IDD MAC follows the card applet: ATC ‖ IDD data zero-filled to 8 (5 data bytes) or 16
  * bytes (10), then MAC algorithm 3 with padding method 2 under the MAC session key, leftmost 4
- * bytes. For SM4 cards the builder uses SM4 CBC-MAC on the same input (no public source: UNSURE).
+ * bytes. For SM4 cards the builder uses SM4 CBC-MAC on the same input (no public source: UNSURE);
+ * only the case named "SM4 card: IDD MAC …" holds the SM4 IMK-MAC, every other case holds the
+ * 3DES IMK-MAC alone, so no other verdict depends on that convention.
+ *
+ * Each faulty tap breaks one thing only (a dynamic number, a CTQ, a curve byte …) with a valid
+ * signature, so the expected check does not depend on the order of ODA checks.
  */
 import { ITEM_1, ITEM_2, ITEM_3, ITEM_4 } from "./cases_13_a.ts";
 import {

@@ -4,7 +4,7 @@
  * alone, and the records left to the issuer (`cases_13.ts` explains the names).
  */
 import { alterStaticData } from "./faults.ts";
-import { APPLET, BAD_AC, type Case13, DOC, OK, one, tap } from "./cases_13_common.ts";
+import { APPLET, BAD_AC, type Case13, caseKeys, DOC, OK, one, tap } from "./cases_13_common.ts";
 import type { UploadRecord } from "./tap.ts";
 import { capkFile, keysFile, UNKNOWN_CA_INDEX } from "./world.ts";
 
@@ -70,7 +70,7 @@ export const ITEM_5: Case13[] = [
     name: "no IMK-MAC held: the IDD is decoded, its MAC left unchecked",
     item: 5,
     source: "issue 13 item 5: verify the IDD MAC where the IMK-MAC is held",
-    build: () => one(tap({ iddMac: "bad" }), keysFile({ mac: [] })),
+    build: () => one(tap({ iddMac: "bad" }), caseKeys({ mac: [] })),
     expect: { ...OK, idd: { type: 1, ecBalance: 9800, mac: "no-key" } },
   },
   {
@@ -87,7 +87,7 @@ export const ITEM_5: Case13[] = [
     build: () =>
       one(
         tap({ iddMac: "bad" }),
-        keysFile(),
+        caseKeys(),
         capkFile({ revoked: [{ index: "C1", serial: "00A001" }] }),
       ),
     expect: { status: "IDD_MAC_MISMATCH", odaCheck: "ISSUER_CERT_REVOKED" },
@@ -96,7 +96,7 @@ export const ITEM_5: Case13[] = [
     name: "SM4 card: IDD MAC under the SM4 MAC session key (builder's analogue, UNSURE)",
     item: 5,
     source: `${IDD}; SM4 form: SM4 CBC-MAC on the same input (no public source)`,
-    build: () => one(tap({ alg: "sm4", idd: { type: 1, ecBalance: 120 } })),
+    build: () => one(tap({ alg: "sm4", idd: { type: 1, ecBalance: 120 } }), keysFile()),
     expect: { ...OK, idd: { type: 1, ecBalance: 120, mac: "ok" } },
   },
   {
@@ -307,7 +307,7 @@ export const ITEM_15: Case13[] = [
     name: "no IMK-AC held: OK, cryptogram no-key (left to the issuer)",
     item: 15,
     source: LEFT,
-    build: () => one(tap(), keysFile({ ac: [] })),
+    build: () => one(tap(), caseKeys({ ac: [] })),
     expect: { ...OK, cryptogram: "no-key" },
   },
 ];
@@ -327,7 +327,7 @@ export const SUMMARY_13 = {
       tap({ seq: 4, atc: 4, algorithmByte: 0x02 }).record, // unsupported algorithm byte
       tap({ seq: 5, atc: 5, cvn: 0x17 }).record, // ok
     ];
-    return { records, keys: keysFile({ ac: ["3des"] }), capks: capkFile() };
+    return { records, keys: caseKeys({ ac: ["3des"] }), capks: capkFile() };
   },
   expect: { cryptogramChecked: 3, leftToIssuer: 2 },
 } as const;

@@ -4,7 +4,7 @@
 import { setIccTag } from "./faults.ts";
 import { buildTap, type BuiltTap, type TapSpec, type UploadRecord } from "./tap.ts";
 import { valueOf } from "./tlv.ts";
-import { capkFile, keysFile } from "./world.ts";
+import { capkFile, keysFile, type KeysFileSpec } from "./world.ts";
 
 export interface Idd13 {
   readonly type: number;
@@ -43,7 +43,14 @@ export interface Case13 {
 export const DOC = (section: string) => `docs/emv-pboc.md "${section}"`;
 /** The PBOC 3.0 card applet named in docs/emv-pboc.md "Sources" (what the card computes). */
 export const APPLET = "PBOC applet (com.broadthinking.pboc3.PBOC)";
-export const one = (t: BuiltTap, keys: object = keysFile(), capks: object | null = capkFile()) => ({
+/**
+ * The keys of a case unless it says otherwise: both IMK-ACs, the 3DES IMK-MAC only, so that
+ * SM4 taps leave their IDD MAC unchecked (its SM4 form has no public source) except in the case
+ * that asks for it.
+ */
+export const caseKeys = (spec: KeysFileSpec = {}) => keysFile({ mac: ["3des"], ...spec });
+
+export const one = (t: BuiltTap, keys: object = caseKeys(), capks: object | null = capkFile()) => ({
   record: t.record,
   keys,
   capks,

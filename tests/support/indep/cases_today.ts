@@ -10,7 +10,7 @@
  */
 import { dropIccTag } from "./faults.ts";
 import { buildTap, type BuiltTap, type TapSpec, type UploadRecord } from "./tap.ts";
-import { capkFile, keysFile, UNKNOWN_CA_INDEX } from "./world.ts";
+import { capkFile, keysFile, type KeysFileSpec, UNKNOWN_CA_INDEX } from "./world.ts";
 
 /** Expected fields of one record's verdict (absent = not asserted). */
 export interface Expect {
@@ -40,9 +40,16 @@ export const ok = (extra: Partial<Expect> = {}): Expect => ({
   ...extra,
 });
 
+/**
+ * The keys of the today-suite: both IMK-ACs, the 3DES IMK-MAC only. Issue 13 verifies the IDD
+ * MAC where the IMK-MAC is held; the SM4 form of that MAC has no public source, so SM4 taps
+ * here leave it unchecked ("no-key") and no verdict of this suite hangs on it.
+ */
+export const todayKeys = (spec: KeysFileSpec = {}) => keysFile({ mac: ["3des"], ...spec });
+
 export const one = (
   t: BuiltTap,
-  keys: object | null = keysFile(),
+  keys: object | null = todayKeys(),
   capks: object | null = capkFile(),
 ) => ({
   records: [t.record],
@@ -144,19 +151,19 @@ export const KEYS_AND_CA: TodayCase[] = [
   {
     name: "no issuer key held: cryptogram no-key, status OK",
     source: "docs/verification.md (no-key)",
-    build: () => one(tap(), keysFile({ ac: [], mac: [] })),
+    build: () => one(tap(), todayKeys({ ac: [], mac: [] })),
     expect: [ok({ cryptogram: "no-key", profile: "3des" })],
   },
   {
     name: "SM4 card, only the 3DES key held: no-key",
     source: "docs/verification.md (the profile's algorithm picks the key)",
-    build: () => one(tap({ alg: "sm4" }), keysFile({ ac: ["3des"] })),
+    build: () => one(tap({ alg: "sm4" }), todayKeys({ ac: ["3des"] })),
     expect: [ok({ cryptogram: "no-key", profile: "sm4" })],
   },
   {
     name: "no CA key file: no-capk",
     source: "docs/verification.md (CAPK_UNKNOWN)",
-    build: () => one(tap(), keysFile(), null),
+    build: () => one(tap(), todayKeys(), null),
     expect: [{ status: "CAPK_UNKNOWN", cryptogram: "ok", oda: "no-capk" }],
   },
   {
@@ -168,7 +175,7 @@ export const KEYS_AND_CA: TodayCase[] = [
   {
     name: "CA key expired at the transaction date",
     source: "docs/verification.md (expiry against 9A)",
-    build: () => one(tap(), keysFile(), capkFile({ expiry: { C1: "2025-12-31" } })),
+    build: () => one(tap(), todayKeys(), capkFile({ expiry: { C1: "2025-12-31" } })),
     expect: [{ status: "CERT_EXPIRED", oda: "failed", odaCheck: "CAPK_EXPIRED" }],
   },
   {
@@ -198,7 +205,8 @@ export const KEYS_AND_CA: TodayCase[] = [
   {
     name: "issuer certificate serial revoked",
     source: B + " §5.3 step 10",
-    build: () => one(tap(), keysFile(), capkFile({ revoked: [{ index: "C1", serial: "00A001" }] })),
+    build: () =>
+      one(tap(), todayKeys(), capkFile({ revoked: [{ index: "C1", serial: "00A001" }] })),
     expect: [{ status: "CERT_REVOKED", oda: "failed", odaCheck: "ISSUER_CERT_REVOKED" }],
   },
 ];

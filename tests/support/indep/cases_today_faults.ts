@@ -15,10 +15,10 @@ import {
   truncateIcc,
   withFare,
 } from "./faults.ts";
-import { B, HAPPY, KEYS_AND_CA, ok, one, tap, type TodayCase } from "./cases_today.ts";
+import { B, HAPPY, KEYS_AND_CA, ok, one, tap, type TodayCase, todayKeys } from "./cases_today.ts";
 import { rsaPublic } from "./rsa.ts";
 import { valueOf } from "./tlv.ts";
-import { capkFile, CHAIN_A, keysFile } from "./world.ts";
+import { capkFile, CHAIN_A } from "./world.ts";
 import type { BuiltTap } from "./tap.ts";
 
 /** The last byte of an RSA block once recovered; a tampered block must not end in BC. */
@@ -211,7 +211,7 @@ const DUPLICATES: TodayCase[] = [
     source: "docs/verification.md (duplicates by PAN, PSN, ATC)",
     build: () => {
       const t = tap({ seq: 11 });
-      return { records: records(t, resent(t, 12)), keys: keysFile(), capks: capkFile() };
+      return { records: records(t, resent(t, 12)), keys: todayKeys(), capks: capkFile() };
     },
     expect: [ok(), { status: "DUPLICATE", cryptogram: "ok", oda: "ok", duplicateOf: 11 }],
   },
@@ -220,7 +220,7 @@ const DUPLICATES: TodayCase[] = [
     source: "docs/verification.md (replays)",
     build: () => ({
       records: records(tap({ seq: 21 }), tap({ seq: 22, un: "0A0B0C0D" })),
-      keys: keysFile(),
+      keys: todayKeys(),
       capks: capkFile(),
     }),
     expect: [ok(), { status: "REPLAY_SUSPECT", cryptogram: "ok", oda: "ok", duplicateOf: 21 }],
@@ -233,7 +233,7 @@ const DUPLICATES: TodayCase[] = [
         tap({ seq: 31, un: "01020304" }),
         tap({ seq: 32, un: "01020304", amount: 400 }),
       ),
-      keys: keysFile(),
+      keys: todayKeys(),
       capks: capkFile(),
     }),
     expect: [ok(), { status: "REPLAY_SUSPECT", cryptogram: "ok", duplicateOf: 31 }],
@@ -243,7 +243,7 @@ const DUPLICATES: TodayCase[] = [
     source: "docs/verification.md (identity is PAN, PSN, ATC)",
     build: () => ({
       records: records(tap({ seq: 41 }), tap({ seq: 42, psn: "02" })),
-      keys: keysFile(),
+      keys: todayKeys(),
       capks: capkFile(),
     }),
     expect: [ok(), ok()],

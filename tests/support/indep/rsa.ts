@@ -5,7 +5,7 @@
  * theorem. Test keys are fixed (`rsa_keys.json`, made once with node:crypto by
  * `gen_rsa_keys.ts`), so every tap is reproducible.
  */
-import { fromBig, hex, toBig, unhex } from "./bytes.ts";
+import { fromBig, toBig } from "./bytes.ts";
 
 export interface RsaKey {
   readonly name: string;
@@ -87,11 +87,3 @@ export function rsaKey(name: string): RsaKey {
   if (!j) throw new RangeError(`no RSA test key "${name}"`);
   return keyFromJwk(name, j);
 }
-
-/** The exponent as the hex an import file carries ("03" or "010001"). */
-export function exponentHex(key: RsaKey): string {
-  return hex(key.exponent);
-}
-
-/** Re-exported for callers that build RSA blocks by hand. */
-export { unhex };

@@ -6,7 +6,7 @@
  * reproducible; a given k reproduces the standard's Annex A example.
  */
 import { weierstrass } from "@noble/curves/abstract/weierstrass.js";
-import { ascii, cat, fromBig, hex, toBig, uint } from "./bytes.ts";
+import { ascii, cat, fromBig, toBig, uint } from "./bytes.ts";
 import { sha256, sm3 } from "./sym.ts";
 
 export const SM2_CURVE = {
@@ -137,9 +137,4 @@ export function sm2Verify(
   const sum = Point.BASE.multiply(s).add(P.multiply(t));
   if (sum.equals(Point.ZERO)) return false;
   return mod(digest(publicKey, message, id) + sum.toAffine().x, N) === r;
-}
-
-/** Hex of a key's public point, for import files. */
-export function publicKeyHex(key: Sm2Key): string {
-  return hex(key.publicKey);
 }

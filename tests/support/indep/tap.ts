@@ -21,7 +21,7 @@ import {
 import { buildOda, type OdaKind, type OdaSpec } from "./tap_oda.ts";
 import { encodeTlv, type TlvList } from "./tlv.ts";
 import { sha256 } from "./sym.ts";
-import { AID, DKI, IMK, ISSUER_BIN } from "./world.ts";
+import { AID, DKI, IMK } from "./world.ts";
 
 export type { OdaKind };
 
@@ -272,6 +272,3 @@ export function uploadBatch(records: readonly UploadRecord[], batchNo = 1) {
     totals: { count: records.length, amount: records.reduce((n, r) => n + (r.fare ?? 0), 0) },
   };
 }
-
-/** The issuer identifier of the default issuer (for certificate specs). */
-export const ISSUER_ID = ISSUER_BIN;
