@@ -2,11 +2,16 @@
  * `icfare simulate-acquirer` — run the simulated acquirer/issuer host on a TCP port until
  * SIGINT/SIGTERM (docs/iso8583.md, "Simulated host"). All the work is in sim/acquirer/.
  */
-import { flag, parseArgs, str, UsageError } from "../args.ts";
+import { flag, parseArgs, type Parsed, str, UsageError } from "../args.ts";
 import type { Command } from "../common.ts";
 import { AcquirerHost } from "../../sim/acquirer/host.ts";
 import { seededTruth } from "../../sim/acquirer/truth.ts";
-import { ALL_FAULTS, NO_FAULTS, withFaultOverrides } from "../../sim/acquirer/faults.ts";
+import {
+  ALL_FAULTS,
+  type FaultRates,
+  NO_FAULTS,
+  withFaultOverrides,
+} from "../../sim/acquirer/faults.ts";
 import { simTmk, tmkImportFile } from "../../sim/acquirer/world.ts";
 import { type AcquirerProfile, parseProfile, profileNamed } from "../../core/iso8583/profile.ts";
 
@@ -61,115 +66,137 @@ function untilSignal(): Promise<string> {
   });
 }
 
+const OPTIONS = {
+  port: { type: "string" },
+  hostname: { type: "string" },
+  profile: { type: "string" },
+  seed: { type: "string" },
+  faults: { type: "string" },
+  fault: { type: "string", multiple: true },
+  "late-ms": { type: "string" },
+  terminal: { type: "string", multiple: true },
+  "keys-out": { type: "string" },
+  report: { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  json: { type: "boolean" },
+  home: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The checked options: refusals are usage errors (exit 2). */
+function optionsOf(p: Parsed) {
+  if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+  const faultsName = str(p, "faults") ?? "none";
+  if (faultsName !== "none" && faultsName !== "all") {
+    throw new UsageError(`--faults must be none or all`);
+  }
+  let faults: FaultRates;
+  try {
+    faults = withFaultOverrides(
+      faultsName === "all" ? ALL_FAULTS : NO_FAULTS,
+      (p.values.fault as string[]) ?? [],
+    );
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const terminals = (p.values.terminal as string[] | undefined) ?? [];
+  for (const t of terminals) {
+    if (!/^[\x20-\x7e]{8}$/.test(t)) {
+      throw new UsageError(`--terminal must be 8 characters, got "${t}"`);
+    }
+  }
+  const keysOut = str(p, "keys-out");
+  if (keysOut && !terminals.length) {
+    throw new UsageError("--keys-out needs at least one --terminal");
+  }
+  const certFile = str(p, "tls-cert"), keyFile = str(p, "tls-key");
+  if (!certFile !== !keyFile) throw new UsageError("--tls-cert and --tls-key go together");
+  return {
+    json: flag(p, "json"),
+    port: positiveInt(str(p, "port"), "port", 0, 65535),
+    lateMs: positiveInt(str(p, "late-ms"), "late-ms", 1500, 600_000),
+    hostname: str(p, "hostname") ?? "127.0.0.1",
+    seed: str(p, "seed") ?? "acquirer",
+    faults,
+    terminals,
+    keysOut,
+    report: str(p, "report"),
+    tls: certFile && keyFile ? { certFile, keyFile } : undefined,
+  };
+}
+
+type Options = ReturnType<typeof optionsOf>;
+
+async function startHost(o: Options, profile: AcquirerProfile): Promise<AcquirerHost> {
+  if (o.keysOut) {
+    const file = JSON.stringify(tmkImportFile(o.seed, o.terminals), null, 2) + "\n";
+    await Deno.writeTextFile(o.keysOut, file, { mode: 0o600 });
+  }
+  const tls = o.tls
+    ? { cert: await Deno.readTextFile(o.tls.certFile), key: await Deno.readTextFile(o.tls.keyFile) }
+    : undefined;
+  return AcquirerHost.start({
+    profile,
+    tmkOf: (
+      id,
+    ) => (o.terminals.length && !o.terminals.includes(id) ? undefined : simTmk(o.seed, id)),
+    truth: seededTruth(o.seed),
+    seed: o.seed,
+    faults: o.faults,
+    lateMs: o.lateMs,
+    hostname: o.hostname,
+    port: o.port,
+    ...(tls ? { tls } : {}),
+  });
+}
+
+async function report(o: Options, host: AcquirerHost, signal: string): Promise<void> {
+  const summary = host.ledger.summary();
+  const r = {
+    stoppedBy: signal,
+    profile: host.profile.name,
+    seed: o.seed,
+    host: host.stats,
+    issuer: host.issuer.stats,
+    ledger: summary,
+    taps: host.ledger.report(),
+  };
+  if (o.report) await Deno.writeTextFile(o.report, JSON.stringify(r, null, 2) + "\n");
+  if (o.json) console.log(JSON.stringify({ stopped: { ...r, taps: undefined } }));
+  else {
+    console.log(
+      `simulate-acquirer: stopped by ${signal}; ${summary.approvals} approvals, ` +
+        `${summary.reversals} reversals, ${summary.live} standing on ${summary.taps} taps; ` +
+        `${summary.doubleApproved} taps approved twice`,
+    );
+  }
+}
+
 export const command: Command = {
   summary: "run the simulated acquirer/issuer host (ISO 8583 over TCP) with faults",
   async run(args) {
-    const p = parseArgs(args, {
-      port: { type: "string" },
-      hostname: { type: "string" },
-      profile: { type: "string" },
-      seed: { type: "string" },
-      faults: { type: "string" },
-      fault: { type: "string", multiple: true },
-      "late-ms": { type: "string" },
-      terminal: { type: "string", multiple: true },
-      "keys-out": { type: "string" },
-      report: { type: "string" },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
-      json: { type: "boolean" },
-      home: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    });
+    const p = parseArgs(args, OPTIONS);
     if (flag(p, "help")) {
       console.log(HELP);
       return 0;
     }
-    if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
-    const json = flag(p, "json");
-    const port = positiveInt(str(p, "port"), "port", 0, 65535);
-    const lateMs = positiveInt(str(p, "late-ms"), "late-ms", 1500, 600_000);
-    const seed = str(p, "seed") ?? "acquirer";
-    const faultsName = str(p, "faults") ?? "none";
-    if (faultsName !== "none" && faultsName !== "all") {
-      throw new UsageError(`--faults must be none or all`);
-    }
-    let faults;
-    try {
-      faults = withFaultOverrides(
-        faultsName === "all" ? ALL_FAULTS : NO_FAULTS,
-        (p.values.fault as string[]) ?? [],
-      );
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    const terminals = (p.values.terminal as string[] | undefined) ?? [];
-    for (const t of terminals) {
-      if (!/^[\x20-\x7e]{8}$/.test(t)) {
-        throw new UsageError(`--terminal must be 8 characters, got "${t}"`);
-      }
-    }
-    const keysOut = str(p, "keys-out");
-    if (keysOut && !terminals.length) {
-      throw new UsageError("--keys-out needs at least one --terminal");
-    }
-    const certFile = str(p, "tls-cert"), keyFile = str(p, "tls-key");
-    if (!certFile !== !keyFile) throw new UsageError("--tls-cert and --tls-key go together");
+    const o = optionsOf(p);
     const profile = await profileOf(str(p, "profile"));
-    if (keysOut) {
-      await Deno.writeTextFile(
-        keysOut,
-        JSON.stringify(tmkImportFile(seed, terminals), null, 2) + "\n",
-        {
-          mode: 0o600,
-        },
+    const host = await startHost(o, profile);
+    const faultText = Object.entries(o.faults).map(([k, v]) => `${k}=${v}`).join(",") || "none";
+    const where = { hostname: o.hostname, port: host.port };
+    if (o.json) {
+      console.log(JSON.stringify({ listening: { ...where, profile: profile.name, tls: !!o.tls } }));
+    } else {
+      console.log(
+        `simulate-acquirer: listening on ${where.hostname}:${where.port} ` +
+          `(profile ${profile.name}, faults ${faultText})`,
       );
     }
-    const host = AcquirerHost.start({
-      profile,
-      tmkOf: (id) => (terminals.length && !terminals.includes(id) ? undefined : simTmk(seed, id)),
-      truth: seededTruth(seed),
-      seed,
-      faults,
-      lateMs,
-      hostname: str(p, "hostname") ?? "127.0.0.1",
-      port,
-      ...(certFile && keyFile
-        ? {
-          tls: { cert: await Deno.readTextFile(certFile), key: await Deno.readTextFile(keyFile) },
-        }
-        : {}),
-    });
-    const where = { hostname: str(p, "hostname") ?? "127.0.0.1", port: host.port };
-    const faultText = Object.entries(faults).map(([k, v]) => `${k}=${v}`).join(",") || "none";
-    if (json) {
-      console.log(
-        JSON.stringify({ listening: { ...where, profile: profile.name, tls: !!certFile } }),
-      );
-    } else {console.log(
-        `simulate-acquirer: listening on ${where.hostname}:${where.port} (profile ${profile.name}, faults ${faultText})`,
-      );}
     const signal = await untilSignal();
     await host.stop();
-    const summary = host.ledger.summary();
-    const report = {
-      stoppedBy: signal,
-      profile: profile.name,
-      seed,
-      host: host.stats,
-      issuer: host.issuer.stats,
-      ledger: summary,
-      taps: host.ledger.report(),
-    };
-    const reportFile = str(p, "report");
-    if (reportFile) await Deno.writeTextFile(reportFile, JSON.stringify(report, null, 2) + "\n");
-    if (json) console.log(JSON.stringify({ stopped: { ...report, taps: undefined } }));
-    else {
-      console.log(
-        `simulate-acquirer: stopped by ${signal}; ${summary.approvals} approvals, ${summary.reversals} reversals, ` +
-          `${summary.live} standing on ${summary.taps} taps; ${summary.doubleApproved} taps approved twice`,
-      );
-    }
+    await report(o, host, signal);
     return 0;
   },
 };

@@ -129,6 +129,8 @@ export class Transport {
       closeQuietly(conn);
       throw new Error("link closed");
     }
+    // Requests are small frames written one by one: no Nagle delay waiting for the ACK.
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     this.#conn = conn;
     this.stats.connects++;
     const gen = ++this.#gen;

@@ -136,6 +136,7 @@ export class AcquirerHost {
   async #accept(): Promise<void> {
     try {
       for await (const conn of this.#listener) {
+        if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
         const peer = new Peer(conn);
         this.#peers.add(peer);
         this.#stats.connections++;
