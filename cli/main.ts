@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<Command>> = {
   capk: async () => (await import("./commands/capk.ts")).command,
   terminals: async () => (await import("./commands/terminals.ts")).command,
   simulate: async () => (await import("./commands/simulate.ts")).command,
+  "simulate-acquirer": async () => (await import("./commands/simulate_acquirer.ts")).command,
 };
 
 /** Usage with each command's one-line summary (loads every command module: help only). */
