@@ -1,5 +1,5 @@
 /**
- * `icfare` — the operators' and auditors' command line (design.md §4).
+ * `icfare` — the operators' and auditors' command line (docs/cli.md).
  * This file only dispatches; each command lives in `commands/<name>.ts` and every rule it
  * applies lives in `core/` or the kernel.
  */

@@ -148,7 +148,7 @@ export function generateRsaKeyPair(bits: number, rng: RandomSource, e = 3n): Rsa
   }
 }
 
-/** The SM2 recommended curve (GB/T 32918.5, domain.md §6.8). */
+/** The SM2 recommended curve (GB/T 32918.5, docs/emv-pboc.md). */
 export const SM2_CURVE = {
   p: 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFFn,
   a: 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFCn,

@@ -1,5 +1,5 @@
 /**
- * `icfare serve` with the key store (issue 8) instead of the interim dev key file: terminal keys,
+ * `icfare serve` with the key store instead of the interim dev key file: terminal keys,
  * the pan-hash key and the card-data key come from HOME/keys, the master key from a file outside
  * the home; the server still runs with only the port, the home and that one file readable.
  */
