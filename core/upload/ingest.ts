@@ -1,6 +1,6 @@
 /**
  * The ingest rules of the upload API: everything between an authenticated raw body and a
- * durable receipt (design.md §3). The server only authenticates, bounds the body and maps
+ * durable receipt (docs/upload-api.md). The server only authenticates, bounds the body and maps
  * `ApiError`s to answers; every rule lives here.
  *
  * Order: JSON depth bound → JSON.parse → zod → terminal match → totals → idempotency
@@ -18,7 +18,7 @@ import { batchAad, type NewRecord, type Store, StoreUnavailableError } from "../
 import { ApiError, RECORD_CODES } from "./errors.ts";
 import { formatPath, LIMITS, type UploadBatch, UploadBatchSchema } from "./schema.ts";
 
-/** Tags every accepted record's chip data must carry (design.md §3; 9F27 optional in qPBOC). */
+/** Tags every accepted record's chip data must carry (docs/upload-api.md; 9F27 optional in qPBOC). */
 export const REQUIRED_TAGS = [
   "9F26",
   "9F10",
@@ -82,24 +82,31 @@ export function parseUpload(raw: Uint8Array): UploadBatch {
   return r.data;
 }
 
-/** Throws 422 TOTALS_MISMATCH unless totals.count and totals.amount match the records. */
-export function checkTotals(b: UploadBatch): void {
+/** Where the totals of a batch do not add up ({path, message}), or null when they do. */
+export function totalsProblem(
+  b: Pick<UploadBatch, "totals" | "records">,
+): { path: "totals.count" | "totals.amount"; message: string } | null {
   if (b.totals.count !== b.records.length) {
-    throw new ApiError(
-      "TOTALS_MISMATCH",
-      `totals.count is ${b.totals.count} but the batch has ${b.records.length} records`,
-      "totals.count",
-    );
+    return {
+      path: "totals.count",
+      message: `totals.count is ${b.totals.count} but the batch has ${b.records.length} records`,
+    };
   }
   let sum = 0;
   for (const r of b.records) sum += r.fare;
   if (b.totals.amount !== sum) {
-    throw new ApiError(
-      "TOTALS_MISMATCH",
-      `totals.amount is ${b.totals.amount} but the fares add up to ${sum}`,
-      "totals.amount",
-    );
+    return {
+      path: "totals.amount",
+      message: `totals.amount is ${b.totals.amount} but the fares add up to ${sum}`,
+    };
   }
+  return null;
+}
+
+/** Throws 422 TOTALS_MISMATCH unless totals.count and totals.amount match the records. */
+export function checkTotals(b: UploadBatch): void {
+  const p = totalsProblem(b);
+  if (p) throw new ApiError("TOTALS_MISMATCH", p.message, p.path);
 }
 
 /** Value of an n12 amount (6 BCD bytes), or null when not decimal. */
