@@ -5,3 +5,4 @@
  */
 export * from "./journal.ts";
 export * from "./signed.ts";
+export * from "./stale.ts";

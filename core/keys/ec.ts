@@ -18,6 +18,7 @@
 import { createHash } from "node:crypto";
 import { weierstrass } from "@noble/curves/abstract/weierstrass.js";
 import { p256 } from "@noble/curves/nist.js";
+import { SM2_CURVE } from "../../kernel-as/sm2_curve.ts";
 
 /** The asymmetric algorithms of signing keys. */
 export type SigningAlgorithm = "sm2" | "ecdsa-p256";
@@ -30,16 +31,8 @@ export function isSigningAlgorithm(a: string): a is SigningAlgorithm {
   return (SIGNING_ALGORITHMS as readonly string[]).includes(a);
 }
 
-/** The SM2 recommended curve (GB/T 32918.5-2017 / GM/T 0003.5-2012). */
-const SM2 = {
-  p: 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFFn,
-  a: 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFCn,
-  b: 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93n,
-  n: 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123n,
-  Gx: 0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7n,
-  Gy: 0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0n,
-  h: 1n,
-} as const;
+/** The SM2 recommended curve (GB/T 32918.5-2017 / GM/T 0003.5-2012): the kernel's definition. */
+const SM2 = SM2_CURVE;
 
 const Sm2Point = weierstrass<bigint>(SM2);
 
