@@ -6,3 +6,4 @@
 export * from "./journal.ts";
 export * from "./signed.ts";
 export * from "./stale.ts";
+export * from "./listed.ts";

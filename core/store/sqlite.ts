@@ -26,6 +26,7 @@ import {
   type VerificationResult,
 } from "./store.ts";
 import { SqliteDenyList } from "../denylist/journal.ts";
+import { type DenyListedTap, denyListedTaps } from "../denylist/listed.ts";
 import { type UnsignedList, unsignedList } from "../denylist/signed.ts";
 
 /** File name of the store under the icfare home. */
@@ -367,6 +368,11 @@ export class SqliteStore implements Store {
       return Promise.reject(new RangeError(`since must be a non-negative integer, got ${since}`));
     }
     return this.#read(() => unsignedList(this.denyList, since));
+  }
+
+  denyListed(recordIds: readonly number[]): Promise<DenyListedTap[]> {
+    if (!Array.isArray(recordIds)) return Promise.reject(new TypeError("recordIds: an array"));
+    return this.#read(() => denyListedTaps(this.#db, recordIds));
   }
 
   /** The deny list over this connection (changes join a transaction the caller holds). */

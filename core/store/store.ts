@@ -9,6 +9,7 @@
  */
 import { IcfareError } from "../errors.ts";
 import type { UnsignedList } from "../denylist/signed.ts";
+import type { DenyListedTap } from "../denylist/listed.ts";
 
 /** One record as ingest hands it to the store. */
 export interface NewRecord {
@@ -156,6 +157,11 @@ export interface Store {
    * `core/denylist` (`SqliteDenyList`), never through this interface.
    */
   denyListSince(since: number): Promise<UnsignedList>;
+  /**
+   * The records among `recordIds` whose card was on the deny list in the version their batch
+   * reported (`DENYLISTED`, docs/denylist.md): one query for the whole set.
+   */
+  denyListed(recordIds: readonly number[]): Promise<DenyListedTap[]>;
   counts(): Promise<StoreCounts>;
   /** `PRAGMA integrity_check` (or the engine's equivalent): "ok" when healthy. */
   integrityCheck(): Promise<string>;

@@ -16,6 +16,7 @@ import {
   type VerificationResult,
 } from "./store.ts";
 import type { UnsignedList } from "../denylist/signed.ts";
+import type { DenyListedTap } from "../denylist/listed.ts";
 
 type Reply = { id: number; ok: true; value: unknown } | {
   id: number;
@@ -114,6 +115,9 @@ export class WorkerStore implements Store {
   }
   sameCard(cardHash: Uint8Array, psn: string | null, atc: number): Promise<CardRecord[]> {
     return this.#call("sameCard", [cardHash, psn, atc]);
+  }
+  denyListed(recordIds: readonly number[]): Promise<DenyListedTap[]> {
+    return this.#call("denyListed", [recordIds]);
   }
   denyListSince(since: number): Promise<UnsignedList> {
     return this.#call("denyListSince", [since]);
