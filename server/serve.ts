@@ -130,7 +130,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   }
   const deny = o.denyListSigner
     ? { signer: o.denyListSigner, note: `deny list signed by ${o.denyListSigner.info.keyId}` }
-    : await loadDenyListKey(o);
+    : await loadDenyListKey(
+      o,
+      o.devKeys === undefined && await exists(keyStorePaths(o.home).store),
+    );
   const path = join(o.home, STORE_FILE);
   const store: Store & { closeAsync?: () => Promise<void> } = o.storeThread === "worker"
     ? await WorkerStore.open(path, { busyTimeoutMs: o.busyTimeoutMs })
