@@ -3,7 +3,7 @@
  * truth) to a directory. All the work is in sim/.
  */
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../common.ts";
+import { type Command, dateOption, readInputFile } from "../common.ts";
 import {
   SCALES,
   type SimulateConfig,
@@ -29,7 +29,9 @@ summary.json. The same seed gives the same bytes.
   --fare-table FILE   {"defaultFare": 200, "lines": {"101": 300}} in fen
   --workers N         parallel workers (default: one per core, up to 4, from 20,000 taps);
                       the output is the same for any N
-Exit codes: 0 written; 1 failed; 2 bad usage.`;
+  --date D           the service day, a real calendar day YYYY-MM-DD in 2000-2099
+Exit codes: 0 written; 1 failed (one coded line, e.g. READ_ONLY_FILESYSTEM, NO_SPACE);
+2 bad usage (a date that is not a day, --out naming a file, an unreadable --fare-table).`;
 
 function int(p: ReturnType<typeof parseArgs>, name: string, fallback: number): number {
   const v = str(p, name);
@@ -81,10 +83,11 @@ async function fareTableOf(p: Parsed): Promise<FareTable | undefined> {
   const fareFile = str(p, "fare-table");
   if (!fareFile) return undefined;
   let parsed: { defaultFare?: unknown; lines?: unknown };
+  const text = new TextDecoder().decode(await readInputFile(fareFile, "--fare-table"));
   try {
-    parsed = JSON.parse(await Deno.readTextFile(fareFile));
+    parsed = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`--fare-table ${fareFile}: ${(e as Error).message}`);
+    throw new UsageError(`--fare-table ${fareFile}: ${(e as Error).message}`, "BAD_INPUT");
   }
   const ok = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
   const lines = (parsed.lines ?? {}) as Record<string, unknown>;
@@ -96,6 +99,17 @@ async function fareTableOf(p: Parsed): Promise<FareTable | undefined> {
   return { defaultFare: parsed.defaultFare as number, lines: lines as Record<string, number> };
 }
 
+/** `--out` must be a directory or not exist yet (it is created). */
+async function outDirUsable(out: string): Promise<void> {
+  const st = await Deno.stat(out).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  });
+  if (st && !st.isDirectory) {
+    throw new UsageError(`--out ${out} is a file, not a directory`, "NOT_A_DIRECTORY");
+  }
+}
+
 /** The simulation's configuration from the command line. */
 async function configOf(p: Parsed): Promise<SimulateConfig> {
   const scaleName = str(p, "scale") ?? "small";
@@ -103,10 +117,7 @@ async function configOf(p: Parsed): Promise<SimulateConfig> {
   if (!scale) {
     throw new UsageError(`--scale must be one of ${Object.keys(SCALES).join(", ")}`);
   }
-  const date = str(p, "date") ?? "2026-06-24";
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || isNaN(Date.parse(date))) {
-    throw new UsageError(`--date must be YYYY-MM-DD, got "${date}"`);
-  }
+  const date = dateOption(p, "date") ?? "2026-06-24";
   const faults = faultsOf(p);
   const fares = await fareTableOf(p);
   const taps = int(p, "taps", scale.taps);
@@ -183,6 +194,7 @@ export const command: Command = {
     if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
     const out = str(p, "out");
     if (!out) throw new UsageError("--out DIR is required\n\n" + HELP);
+    await outDirUsable(out);
     const cfg = await configOf(p);
     const json = flag(p, "json");
     const progress = progressLine(!json && Deno.stderr.isTerminal());
