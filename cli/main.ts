@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./commands/serve.ts")).command,
   tlv: async () => (await import("./commands/tlv.ts")).command,
   verify: async () => (await import("./commands/verify.ts")).command,
+  records: async () => (await import("./commands/records.ts")).command,
   keys: async () => (await import("./commands/keys.ts")).command,
   capk: async () => (await import("./commands/capk.ts")).command,
   terminals: async () => (await import("./commands/terminals.ts")).command,
