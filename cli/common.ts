@@ -4,7 +4,7 @@
  * reading input files, the verification context and progress bars. Commands import this
  * file and `core/`, never each other.
  */
-import { flag, type OptionSpec, type Parsed, str, UsageError } from "./args.ts";
+import { flag, type OptionSpec, parseArgs, type Parsed, str, UsageError } from "./args.ts";
 import { fsRefusal } from "./fs_errors.ts";
 
 export { fsRefusal };
@@ -19,6 +19,20 @@ export type Command = {
   summary: string;
   run: (args: string[]) => Promise<number>;
 };
+
+/**
+ * A command's options with its usage text: null after printing the help (`--help`, exit 0);
+ * a positional argument where none is taken is a usage error.
+ */
+export function commandArgs(args: string[], options: OptionSpec, help: string): Parsed | null {
+  const p = parseArgs(args, options);
+  if (flag(p, "help")) {
+    console.log(help);
+    return null;
+  }
+  if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+  return p;
+}
 
 /** Options every key command accepts. */
 export const COMMON: OptionSpec = {

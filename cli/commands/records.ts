@@ -4,8 +4,8 @@
  * A card is looked up by its PAN typed in (never on the command line): the PAN is hashed with
  * the key store's pan-hash key for each PSN and forgotten; it is never stored, logged or shown.
  */
-import { flag, parseArgs, type Parsed, str, UsageError } from "../args.ts";
-import { type Command, dateOption, homeOf, openStore, out, table } from "../common.ts";
+import { flag, type Parsed, str, UsageError } from "../args.ts";
+import { type Command, commandArgs, dateOption, homeOf, openStore, out, table } from "../common.ts";
 import { readSecretLine } from "../prompt.ts";
 import { IcfareError } from "../../core/errors.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
@@ -209,12 +209,8 @@ async function emit(p: Parsed, lines: string[]): Promise<void> {
 export const command: Command = {
   summary: "stored records and verdicts by date, terminal, status or card (masked PANs)",
   async run(args) {
-    const p = parseArgs(args, OPTIONS);
-    if (flag(p, "help")) {
-      console.log(HELP);
-      return 0;
-    }
-    if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+    const p = commandArgs(args, OPTIONS, HELP);
+    if (!p) return 0;
     if (flag(p, "json") && flag(p, "csv")) throw new UsageError("--json excludes --csv");
     if (str(p, "psn") !== undefined && !flag(p, "card")) throw new UsageError("--psn needs --card");
     const filter = filterOf(p);

@@ -2,8 +2,8 @@
  * `icfare simulate` — write a simulated world (keys, CA keys, cards' upload batches, ground
  * truth) to a directory. All the work is in sim/.
  */
-import { flag, parseArgs, str, UsageError } from "../args.ts";
-import { type Command, dateOption, readInputFile } from "../common.ts";
+import { flag, type Parsed, str, UsageError } from "../args.ts";
+import { type Command, commandArgs, dateOption, readInputFile } from "../common.ts";
 import {
   SCALES,
   type SimulateConfig,
@@ -33,7 +33,7 @@ summary.json. The same seed gives the same bytes.
 Exit codes: 0 written; 1 failed (one coded line, e.g. READ_ONLY_FILESYSTEM, NO_SPACE);
 2 bad usage (a date that is not a day, --out naming a file, an unreadable --fare-table).`;
 
-function int(p: ReturnType<typeof parseArgs>, name: string, fallback: number): number {
+function int(p: Parsed, name: string, fallback: number): number {
   const v = str(p, name);
   if (v === undefined) return fallback;
   if (!/^[0-9]+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) {
@@ -59,8 +59,6 @@ const OPTIONS = {
   home: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
-
-type Parsed = ReturnType<typeof parseArgs>;
 
 /** `--faults default|none` with the `--fault NAME=RATE` overrides. */
 function faultsOf(p: Parsed): FaultRates {
@@ -186,12 +184,8 @@ function reportLines(report: SimulateReport): string[] {
 export const command: Command = {
   summary: "write a simulated world (keys, cards, terminals, batches, ground truth)",
   async run(args) {
-    const p = parseArgs(args, OPTIONS);
-    if (flag(p, "help")) {
-      console.log(HELP);
-      return 0;
-    }
-    if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+    const p = commandArgs(args, OPTIONS, HELP);
+    if (!p) return 0;
     const out = str(p, "out");
     if (!out) throw new UsageError("--out DIR is required\n\n" + HELP);
     await outDirUsable(out);
