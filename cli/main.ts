@@ -1,5 +1,5 @@
 /**
- * `icfare` — the operators' and auditors' command line (design.md §4).
+ * `icfare` — the operators' and auditors' command line (docs/cli.md).
  * This file only dispatches; each command lives in `commands/<name>.ts` and every rule it
  * applies lives in `core/` or the kernel.
  */
@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   capk: async () => (await import("./commands/capk.ts")).command,
   terminals: async () => (await import("./commands/terminals.ts")).command,
   simulate: async () => (await import("./commands/simulate.ts")).command,
+  "simulate-acquirer": async () => (await import("./commands/simulate_acquirer.ts")).command,
 };
 
 /** Usage with each command's one-line summary (loads every command module: help only). */

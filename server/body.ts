@@ -1,6 +1,6 @@
 /**
  * Reads a request body with the size cap enforced on the raw stream, before any parsing
- * (reliability.md §1.7: Hono's bodyLimit had bypasses; we read at most cap + one chunk).
+ * (docs/reliability.md: Hono's bodyLimit had bypasses; we read at most cap + one chunk).
  */
 import { ApiError } from "../core/upload/errors.ts";
 

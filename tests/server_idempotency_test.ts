@@ -1,5 +1,5 @@
 /**
- * Idempotency (reliability.md I1/I2): every batch sent 1-5 times concurrently is stored once;
+ * Idempotency (docs/reliability.md I1/I2): every batch sent 1-5 times concurrently is stored once;
  * exactly one answer says replayed:false and every replay is byte-identical to it but for the
  * flag; the same key with another body gets 409 and changes nothing.
  */

@@ -1,5 +1,5 @@
 /**
- * `icfare demo` — the main job end to end on the embedded default (design.md §4); the steps
+ * `icfare demo` — the main job end to end on the embedded default (docs/cli.md); the steps
  * live in `demo/demo.ts`, this file parses options and prints.
  */
 import { join } from "node:path";

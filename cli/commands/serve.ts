@@ -1,5 +1,5 @@
 /**
- * `icfare serve` — the terminal upload server (design.md §3).
+ * `icfare serve` — the terminal upload server (docs/upload-api.md).
  */
 import { flag, parseArgs, str, UsageError } from "../args.ts";
 import type { Command } from "../common.ts";

@@ -1,11 +1,11 @@
 /**
- * Card-data protection for the store (PCI DSS 3.4.1, 3.5.1.1; reliability.md §0 item 7):
+ * Card-data protection for the store (PCI DSS 3.4.1, 3.5.1.1; docs/reliability.md):
  * a PAN is kept only as a keyed hash (HMAC-SHA256 with the "pan-hash" key) plus its masked
  * form, and every byte string that still carries it (the raw batch, each record's chip data)
  * is sealed with AES-256-GCM before it reaches the database.
  *
  * The keys come through this interface: `DevPanProtector.fromCryptoKeys` takes them from the
- * key store (issue 8); `DevPanProtector.fromHex` is the interim development path (keys in clear
+ * key store; `DevPanProtector.fromHex` is the interim development path (keys in clear
  * hex, tests and demos only).
  */
 import { maskPan } from "../mask.ts";

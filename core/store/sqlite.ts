@@ -1,7 +1,7 @@
 /**
  * The SQLite store through Deno's built-in `node:sqlite` (permission-checked, no FFI).
  *
- * Durability (reliability.md §0 items 1-2, §1.2): every open sets `journal_mode=WAL` and
+ * Durability (docs/reliability.md): every open sets `journal_mode=WAL` and
  * `synchronous=FULL` and reads both back; anything else (an in-memory or read-only file, a build
  * that refuses WAL) is refused with `StoreConfigError`. A batch, its records and its receipt are
  * written in one `BEGIN IMMEDIATE` transaction (group commit: concurrent batches share one

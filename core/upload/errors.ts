@@ -1,5 +1,5 @@
 /**
- * Every error the upload API answers, with its HTTP status: the stable codes of design.md §3.
+ * Every error the upload API answers, with its HTTP status: the stable codes of docs/upload-api.md.
  * Each answer is `{"error":{"code","message","path"?,"requestId"}}`; messages never carry a
  * stack trace, a key or a card number.
  */

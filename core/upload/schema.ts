@@ -1,5 +1,5 @@
 /**
- * The v1 upload contract (design.md §3) as zod schemas: the single source of the request and
+ * The v1 upload contract (docs/upload-api.md) as zod schemas: the single source of the request and
  * receipt types, of validation, and of the OpenAPI document (`openapi.ts`). Objects are
  * strict (unknown keys, including `__proto__`, are refused) and every size is bounded.
  */
@@ -13,7 +13,7 @@ export function hexField(maxBytes: number, description: string) {
 
 /** Bounds of one upload. */
 export const LIMITS = {
-  /** design.md §3: body at most 16 MiB. */
+  /** docs/upload-api.md: body at most 16 MiB. */
   bodyBytesMax: 16 * 1024 * 1024,
   recordsMax: 5000,
   iccBytesMax: 2048,
@@ -81,7 +81,7 @@ export const UploadBatchSchema = z.strictObject({
     }
     seen.add(r.seq);
   });
-}).describe("a batch of offline taps (design.md §3)");
+}).describe("a batch of offline taps (docs/upload-api.md)");
 
 export type UploadBatch = z.infer<typeof UploadBatchSchema>;
 export type UploadRecord = z.infer<typeof RecordSchema>;

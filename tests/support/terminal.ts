@@ -58,7 +58,7 @@ export interface BatchOptions {
   panBase?: number;
 }
 
-/** An upload body object (design.md §3). */
+/** An upload body object (docs/upload-api.md). */
 export function sampleBatch(o: BatchOptions = {}) {
   const n = o.records ?? 3;
   const fare = o.fare ?? 200;
