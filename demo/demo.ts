@@ -8,22 +8,41 @@
  * 4. the simulated issuer keys (IMK-AC/IMK-MAC), CA public keys (with the revoked issuer
  *    certificate serials) imported into the key store, every terminal registered (fresh keys,
  *    handed to the simulated terminals in memory only);
- * 5. the real upload server as a subprocess with narrow permissions, every batch uploaded in
+ * 5. the world's deny-list history replayed into the store (the versions the terminals report);
+ * 6. the real upload server as a subprocess with narrow permissions, every batch uploaded in
  *    `uploads.jsonl` order by several concurrent terminals with signed requests (each terminal's
  *    uploads in order), each answer checked against the expected one; the server stopped;
- * 6. store verification (`verifyHome`, parallel workers), then a second run;
- * 7. every verdict compared with `truth.jsonl`; a report written to HOME/reports.
+ * 7. store verification (`verifyHome`, parallel workers), then a second run;
+ * 8. every verdict compared with `truth.jsonl`;
+ * 9. the day cleared: every verified record's outcome by the clearing table;
+ * 10. the money checks: every record's outcome, and the cleared count and sum, against the truth;
+ * 11. the reports written to HOME/reports: JSON, text, and a self-contained HTML page with charts.
  *
- * The steps live in `steps.ts`, `upload.ts` and `report.ts`; this file runs them in order.
+ * The steps live in `steps.ts`, `denylist.ts`, `upload.ts`, `money.ts`, `report.ts` and
+ * `report_html.ts`; this file runs them in order.
  * No key value and no clear PAN reaches the output or the report.
  */
 import { join } from "node:path";
 import type { TruthRow, UploadEntry } from "../sim/day.ts";
-import { freshHome, importKeys, isInside, keysInit, simulateDay, verifyTwice } from "./steps.ts";
+import {
+  demoDay,
+  freshHome,
+  importKeys,
+  isInside,
+  keysInit,
+  simulateDay,
+  verifyTwice,
+} from "./steps.ts";
+import { replayDenyList } from "./denylist.ts";
+import { checkOutcomes, storedOutcomes } from "./money.ts";
+import { reconcileLines, writeHtmlReport } from "./report_html.ts";
+import type { Model } from "../core/clearing/outcomes.ts";
+import type { CheckRow } from "../core/report/data.ts";
 import { startServerProcess, uploadAll } from "./upload.ts";
 import {
   compareWithTruth,
   type DemoReport,
+  type MoneySummary,
   type StepTiming,
   type UploadSummary,
   writeReport,
@@ -43,6 +62,10 @@ export interface DemoOptions {
   readonly simDir: string;
   readonly taps: number;
   readonly seed: string;
+  /** The simulated settlement day, YYYY-MM-DD (default: yesterday in Shanghai). */
+  readonly date?: string;
+  /** The lines' transit model: all EC (default), all ODA, or half and half. */
+  readonly model?: "ec" | "oda" | "mixed";
   /** Verification workers (default one per core). */
   readonly workers?: number;
   /** Concurrent uploading terminals (default 8). */
@@ -53,19 +76,37 @@ export interface DemoOptions {
   readonly log: (line: string) => void;
 }
 
-const STEPS = 7;
+/** The steps, in order (their count prints as `[n/N]`). */
+export const STEP_NAMES = [
+  "fresh home",
+  "keys init",
+  "simulate day",
+  "import keys",
+  "deny list",
+  "upload via server",
+  "verify store",
+  "compare with truth",
+  "clear day",
+  "money checks",
+  "reports",
+] as const;
 
 /** Runs named steps in order, timing each and logging one line per step. */
 class StepRunner {
   readonly steps: StepTiming[] = [];
   constructor(readonly log: (line: string) => void) {}
 
-  async run<T>(name: string, f: () => Promise<T>, done: (v: T) => string): Promise<T> {
+  async run<T>(
+    name: typeof STEP_NAMES[number],
+    f: () => Promise<T>,
+    done: (v: T) => string,
+  ): Promise<T> {
     const s = performance.now();
     const v = await f();
     const sec = (performance.now() - s) / 1000;
     this.steps.push({ step: name, seconds: Math.round(sec * 100) / 100 });
-    this.log(`[${this.steps.length}/${STEPS}] ${name.padEnd(22)} ${done(v)} (${sec.toFixed(1)} s)`);
+    const n = STEP_NAMES.indexOf(name) + 1;
+    this.log(`[${n}/${STEP_NAMES.length}] ${name.padEnd(22)} ${done(v)} (${sec.toFixed(1)} s)`);
     return v;
   }
 }
@@ -74,6 +115,9 @@ class StepRunner {
 function checkOptions(o: DemoOptions): void {
   if (!Number.isInteger(o.taps) || o.taps < 10 || o.taps > 1_000_000) {
     throw new RangeError(`taps must be an integer 10..1000000, got ${o.taps}`);
+  }
+  if (o.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(o.date)) {
+    throw new RangeError(`date must be YYYY-MM-DD, got "${o.date}"`);
   }
   if (isInside(o.masterKeyFile, o.home)) {
     throw new Error(`the master key file ${o.masterKeyFile} must be outside the home ${o.home}`);
@@ -89,7 +133,7 @@ async function readJsonl<T>(path: string): Promise<T[]> {
   );
 }
 
-/** Step 5: the server started, the manifest uploaded, the server stopped. */
+/** Step 6: the server started, the manifest uploaded, the server stopped. */
 async function uploadViaServer(
   o: DemoOptions,
   truth: readonly TruthRow[],
@@ -122,11 +166,8 @@ function uploadLine(u: UploadSummary): string {
     `${u.recordsRejected} rejected; ${u.unexpected.length} unexpected answers`;
 }
 
-/** Runs the whole demo; returns the report (written to HOME/reports as JSON and text). */
-export async function runDemo(o: DemoOptions): Promise<DemoReport> {
-  checkOptions(o);
-  const t0 = performance.now();
-  const step = new StepRunner(o.log);
+/** Steps 1–5: a fresh home and key store, the simulated day, its keys and its deny list. */
+async function prepare(o: DemoOptions, step: StepRunner, day: string) {
   await step.run(
     "fresh home",
     () => freshHome(o.home, o.masterKeyFile),
@@ -139,9 +180,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   );
   const sim = await step.run(
     "simulate day",
-    () => simulateDay(o.simDir, o.seed, o.taps),
+    () => simulateDay(o.simDir, o.seed, o.taps, day, o.model ?? "ec"),
     (r) =>
-      `${r.records} records, ${r.batches} batches, ${r.terminals} terminals, ${r.activeCards} cards`,
+      `${r.records} records, ${r.batches} batches, ${r.terminals} terminals, ${r.activeCards} cards; ` +
+      `day ${day}, model ${o.model ?? "ec"}`,
   );
   const terminalKeys = new Map<string, CryptoKey>();
   await step.run(
@@ -150,6 +192,104 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     (r) =>
       `${r.keys} issuer keys, ${r.capks} CA keys (${r.revoked} revoked issuer serials), ${r.terminals} terminals`,
   );
+  const deny = await step.run(
+    "deny list",
+    () => replayDenyList(o.home, o.masterKeyFile, o.simDir),
+    (d) =>
+      `${d.changes} changes replayed (${d.adds} added, ${d.removes} removed): version ${d.version}; ` +
+      `stale terminals run ${d.staleVersion}`,
+  );
+  return { sim, terminalKeys, deny };
+}
+
+/** The terminals' models as the simulated world registered them (world.json). */
+async function modelsOf(simDir: string): Promise<(terminalId: string) => Model> {
+  const w = JSON.parse(await Deno.readTextFile(join(simDir, "world.json"))) as {
+    terminals: { id: string; model: Model }[];
+  };
+  const m = new Map(w.terminals.map((t) => [t.id, t.model]));
+  return (id) => m.get(id) ?? "EC";
+}
+
+/** Steps 9–10: the day cleared, every record's outcome and the cleared totals checked. */
+async function money(o: DemoOptions, step: StepRunner, truth: readonly TruthRow[]) {
+  const modelOf = await modelsOf(o.simDir);
+  const stored = await step.run(
+    "clear day",
+    () => Promise.resolve(storedOutcomes(o.home, modelOf)),
+    (s) => {
+      let cleared = 0, fen = 0, debts = 0, exceptions = 0;
+      for (const x of s.values()) {
+        if (x.outcome === "CLEARED") (cleared++, fen += x.fare);
+        if (x.outcome === "DEBT") debts++;
+        if (x.outcome === "EXCEPTION") exceptions++;
+      }
+      return `${cleared} cleared (${(fen / 100).toFixed(2)} yuan), ${debts} debts, ` +
+        `${exceptions} exceptions`;
+    },
+  );
+  const check = await step.run(
+    "money checks",
+    () => Promise.resolve(checkOutcomes(truth, stored)),
+    (c) =>
+      `${c.agree}/${c.rows} outcomes agree with the truth; cleared ${c.cleared.store.count} ` +
+      `records ${(c.cleared.store.fen / 100).toFixed(2)} yuan (truth ${c.cleared.truth.count}, ` +
+      `${(c.cleared.truth.fen / 100).toFixed(2)} yuan)`,
+  );
+  const summary: MoneySummary = {
+    rows: check.rows,
+    agree: check.agree,
+    disagreements: check.disagreements,
+    cleared: check.cleared,
+    outcomes: check.outcomes,
+    denyAdds: check.denyAdds,
+  };
+  return { stored, summary };
+}
+
+/** The run's checks, as the report lists them. */
+function checkRows(r: Omit<DemoReport, "ok" | "checks">): CheckRow[] {
+  const m = r.money, c = m.cleared;
+  return [
+    {
+      name: "uploads",
+      ok: r.upload.unexpected.length === 0,
+      detail: `${r.upload.requests} requests, ${r.upload.unexpected.length} unexpected answers`,
+    },
+    {
+      name: "verdicts",
+      ok: r.truth.agree === r.truth.rows && r.truth.rows > 0,
+      detail: `${r.truth.agree}/${r.truth.rows} agree with the truth`,
+    },
+    {
+      name: "nothing pending",
+      ok: r.secondRunPending === 0,
+      detail: `second verify run: ${r.secondRunPending} pending`,
+    },
+    {
+      name: "outcomes",
+      ok: m.agree === m.rows && m.rows > 0,
+      detail: `${m.agree}/${m.rows} records end as the truth says`,
+    },
+    {
+      name: "cleared totals",
+      ok: c.store.count === c.truth.count && c.store.fen === c.truth.fen,
+      detail:
+        `${c.store.count} records, ${
+          (c.store.fen / 100).toFixed(2)
+        } yuan; truth ${c.truth.count}, ` +
+        `${(c.truth.fen / 100).toFixed(2)} yuan`,
+    },
+  ];
+}
+
+/** Runs the whole demo; returns the report (written to HOME/reports as JSON, text and HTML). */
+export async function runDemo(o: DemoOptions): Promise<DemoReport> {
+  checkOptions(o);
+  const t0 = performance.now();
+  const step = new StepRunner(o.log);
+  const day = o.date ?? demoDay(new Date());
+  const { sim, terminalKeys, deny } = await prepare(o, step, day);
   const truth = await readJsonl<TruthRow>(join(o.simDir, "truth.jsonl"));
   const upload = await step.run(
     "upload via server",
@@ -169,8 +309,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     () => Promise.resolve(compareWithTruth(o.home, truth)),
     (c) => `${c.agree}/${c.rows} agree (${c.agreementPercent.toFixed(2)} %)`,
   );
-  const report: DemoReport = {
+  const m = await money(o, step, truth);
+  const base = {
     date: new Date().toISOString().slice(0, 10),
+    day,
+    model: o.model ?? "ec",
     home: o.home,
     seed: o.seed,
     taps: o.taps,
@@ -181,15 +324,32 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       batches: sim.batches,
       uploads: sim.uploads,
     },
+    denyList: deny,
     upload,
     verify: v.summary,
     secondRunPending: v.secondRunPending,
     truth: cmp,
+    money: m.summary,
     steps: step.steps,
-    totalSeconds: Math.round((performance.now() - t0) / 10) / 100,
-    ok: cmp.agree === cmp.rows && cmp.rows > 0 && upload.unexpected.length === 0 &&
-      v.secondRunPending === 0,
+    totalSeconds: 0,
   };
+  const checks = checkRows(base);
+  const report: DemoReport = { ...base, checks, ok: checks.every((c) => c.ok) };
+  await step.run("reports", async () => {
+    const files = await writeReport(o.home, report);
+    const html = await writeHtmlReport(o.home, `demo-${report.date}.html`, {
+      title: "icfare demo",
+      day,
+      subtitle: `seed ${o.seed}, ${o.taps} taps drawn, model ${report.model}; ` +
+        `${sim.terminals} terminals, ${sim.cards} cards; test keys only`,
+      outcomes: m.summary.outcomes,
+      money: [],
+      reconciliation: reconcileLines(o.home, m.stored),
+      checks,
+    });
+    return { ...files, html };
+  }, (f) => `${f.json}, ${f.txt}, ${f.html}`);
+  report.totalSeconds = Math.round((performance.now() - t0) / 10) / 100;
   await writeReport(o.home, report);
   return report;
 }

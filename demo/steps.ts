@@ -15,8 +15,14 @@ import { DEFAULT_FAULTS } from "../sim/faults.ts";
 /** Marker file that makes a directory a demo home (the only kind `demo` wipes). */
 export const DEMO_MARKER = "DEMO-HOME";
 
-/** The simulated day's date (the simulator's fixed demo day). */
-export const DEMO_DATE = "2026-06-24";
+/**
+ * The demo's settlement day: yesterday in Shanghai (UTC+08:00). The presentment window is
+ * counted from the tap day to the day icfare receives the record, so a day from long ago would
+ * be all late.
+ */
+export function demoDay(now: Date): string {
+  return new Date(now.getTime() + 8 * 3600_000 - 86400_000).toISOString().slice(0, 10);
+}
 
 const ACTOR = "icfare demo";
 
@@ -96,8 +102,17 @@ export function keysInit(home: string, masterKeyFile: string): Promise<string> {
   });
 }
 
+/** The share of ODA lines of each `--model`. */
+const ODA_LINES = { ec: 0, oda: 1, mixed: 0.5 } as const;
+
 /** Step 3: a simulated day with the default fault mix, written to `simDir`. */
-export async function simulateDay(simDir: string, seed: string, taps: number) {
+export async function simulateDay(
+  simDir: string,
+  seed: string,
+  taps: number,
+  date: string,
+  model: keyof typeof ODA_LINES,
+) {
   await Deno.mkdir(simDir, { recursive: true });
   return await simulateToDir(
     {
@@ -105,7 +120,8 @@ export async function simulateDay(simDir: string, seed: string, taps: number) {
       cards: Math.max(20, Math.round(taps * 0.4)),
       terminals: Math.max(3, Math.min(300, Math.round(taps / 65))),
       taps,
-      date: DEMO_DATE,
+      date,
+      odaLines: ODA_LINES[model],
       faults: DEFAULT_FAULTS,
       iccKeyPool: 4,
       workers: Math.min(4, navigator.hardwareConcurrency || 1, taps >= 5000 ? 4 : 1),

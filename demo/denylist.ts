@@ -1,0 +1,75 @@
+/**
+ * The demo's deny list: the simulated world's history of changes (sim/denylist.ts, written to
+ * `denylist.json`) replayed into the store before any upload, one version per change, so the
+ * versions the simulated terminals report mean in the store what they meant in the world.
+ */
+import { join } from "node:path";
+import { KeyStore } from "../core/keys/store.ts";
+import { DevPanProtector } from "../core/store/pan.ts";
+import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
+import { withMaster } from "./steps.ts";
+
+/** One change as `denylist.json` writes it (PAN in clear: a test world). */
+interface HistoryEntry {
+  version: number;
+  action: "add" | "remove";
+  pan: string;
+  psn: string;
+  reason: string;
+}
+
+/** What the replay did. */
+export interface DenyReplay {
+  changes: number;
+  adds: number;
+  removes: number;
+  /** The store's version after the replay (equals the world's current version). */
+  version: number;
+  /** The version the world's stale terminals run. */
+  staleVersion: number;
+}
+
+/** Replays the world's deny-list history into the store of `home`; resolves to what it did. */
+export function replayDenyList(
+  home: string,
+  masterKeyFile: string,
+  simDir: string,
+): Promise<DenyReplay> {
+  return withMaster(masterKeyFile, async (m) => {
+    const file = JSON.parse(await Deno.readTextFile(join(simDir, "denylist.json"))) as {
+      version: number;
+      staleVersion: number;
+      history: HistoryEntry[];
+    };
+    const ks = await KeyStore.open(home, m, "icfare demo");
+    const store = openSqliteStore(join(home, STORE_FILE));
+    try {
+      const pan = DevPanProtector.fromCryptoKeys(
+        await ks.hmacCryptoKey("pan-hash"),
+        await ks.dataCryptoKey(),
+      );
+      let adds = 0, removes = 0, version = 0;
+      for (const h of file.history) {
+        const card = await pan.hash(h.pan, h.psn);
+        const v = h.action === "add"
+          ? await store.denyListAdd(card, h.reason)
+          : await store.denyListRemove(card);
+        if (v !== h.version) {
+          throw new Error(
+            `deny list replay: the store made version ${v} of the world's ${h.version}`,
+          );
+        }
+        if (h.action === "add") adds++;
+        else removes++;
+        version = v;
+      }
+      if (version !== file.version) {
+        throw new Error(`deny list replay ended at ${version}, the world at ${file.version}`);
+      }
+      return { changes: adds + removes, adds, removes, version, staleVersion: file.staleVersion };
+    } finally {
+      store.close();
+      ks.close();
+    }
+  });
+}
