@@ -34,7 +34,7 @@ import {
   verifyTwice,
 } from "./steps.ts";
 import { replayDenyList } from "./denylist.ts";
-import { checkOutcomes, storedOutcomes } from "./money.ts";
+import { checkOutcomes, grossMoney, storedOutcomes } from "./money.ts";
 import { reconcileLines, writeHtmlReport } from "./report_html.ts";
 import type { Model } from "../core/clearing/outcomes.ts";
 import type { CheckRow } from "../core/report/data.ts";
@@ -343,7 +343,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       subtitle: `seed ${o.seed}, ${o.taps} taps drawn, model ${report.model}; ` +
         `${sim.terminals} terminals, ${sim.cards} cards; test keys only`,
       outcomes: m.summary.outcomes,
-      money: [],
+      money: grossMoney(m.stored),
       reconciliation: reconcileLines(o.home, m.stored),
       checks,
     });

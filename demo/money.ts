@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import { decideOutcome, type Model } from "../core/clearing/outcomes.ts";
-import type { OutcomeCount } from "../core/report/data.ts";
+import type { OutcomeCount, PartyMoney } from "../core/report/data.ts";
 import type { TruthRow } from "../sim/day.ts";
 
 /** The outcome of one stored record (`REJECTED` for one the upload refused). */
@@ -17,6 +17,9 @@ export interface StoredOutcome {
   reason: string;
   fare: number;
   deny: string | null;
+  /** The card's BIN (first six digits of the masked PAN) and the tap's line. */
+  bin: string;
+  line: string;
 }
 
 /** Every record's outcome against its truth row. */
@@ -43,13 +46,24 @@ export function storedOutcomes(
   const out = new Map<string, StoredOutcome>();
   try {
     const rows = store.connection.prepare(
-      "SELECT terminal_id, batch_no, seq, status, reject_code, verification, fare FROM records",
+      `SELECT terminal_id, batch_no, seq, status, reject_code, verification, fare, pan_masked, line
+       FROM records`,
     ).all() as Row[];
     for (const r of rows) {
       const key = `${r.terminal_id}/${r.batch_no}/${r.seq}`;
       const fare = Number(r.fare);
+      const where = {
+        bin: String(r.pan_masked ?? "").slice(0, 6) || "unknown",
+        line: String(r.line),
+      };
       if (r.status !== "verified" || r.verification == null) {
-        out.set(key, { outcome: "REJECTED", reason: String(r.reject_code), fare, deny: null });
+        out.set(key, {
+          outcome: "REJECTED",
+          reason: String(r.reject_code),
+          fare,
+          deny: null,
+          ...where,
+        });
         continue;
       }
       const v = JSON.parse(String(r.verification)) as {
@@ -65,7 +79,7 @@ export function storedOutcomes(
         odaCheck: v.detail.odaCheck,
         late: false,
       });
-      out.set(key, { outcome: d.outcome, reason: d.reason, fare, deny: d.deny });
+      out.set(key, { outcome: d.outcome, reason: d.reason, fare, deny: d.deny, ...where });
     }
   } finally {
     store.close();
@@ -121,4 +135,26 @@ export function checkOutcomes(
     cleared: { truth: tc, store: sc },
     denyAdds,
   };
+}
+
+/**
+ * Gross money per party from the day's outcomes, before fees: each issuer owes its cleared
+ * fares and the fares of its cards' debts; the bus company is owed them, per line. The lines
+ * sum to 0 fen.
+ */
+export function grossMoney(stored: ReadonlyMap<string, StoredOutcome>): PartyMoney[] {
+  const m = new Map<string, PartyMoney>();
+  const add = (party: string, account: string, fen: number) => {
+    const k = `${party}\u0000${account}`;
+    m.set(k, { party, account, fen: (m.get(k)?.fen ?? 0) + fen });
+  };
+  for (const s of stored.values()) {
+    if (s.outcome !== "CLEARED" && s.outcome !== "DEBT") continue;
+    const account = s.outcome === "CLEARED" ? "cleared fares" : "debts to collect";
+    add(`issuer ${s.bin}`, account, -s.fare);
+    add("bus company", `line ${s.line}`, s.fare);
+  }
+  return [...m.values()].sort((a, b) =>
+    a.party < b.party ? -1 : a.party > b.party ? 1 : a.account < b.account ? -1 : 1
+  );
 }

@@ -129,20 +129,14 @@ export function moneyChart(rows: readonly PartyMoney[]): Chart {
     marks: [
       Plot.barX(data, { y: "label", x: "yuan", fill: "side", sort: { y: "x" } }),
       Plot.ruleX([0]),
-      ...([[(d: { fen: number }) => d.fen >= 0, 4, "start"], [
-        (d: { fen: number }) => d.fen < 0,
-        -4,
-        "end",
-      ]] as const)
-        .map(([keep, dx, textAnchor]) =>
-          Plot.text(data.filter(keep), {
-            y: "label",
-            x: "yuan",
-            text: (d) => d.yuan.toFixed(2),
-            dx,
-            textAnchor,
-          })
-        ),
+      // Values right of the zero line: at a bar's end when owed to the party, by the axis when not.
+      Plot.text(data, {
+        y: "label",
+        x: (d) => Math.max(0, d.yuan),
+        text: (d) => d.yuan.toFixed(2),
+        dx: 4,
+        textAnchor: "start",
+      }),
     ],
   }));
 }

@@ -47,6 +47,7 @@ h2 { font-size: 15px; margin: 0 0 8px; }
 table { border-collapse: collapse; font-size: 12.5px; }
 th, td { padding: 3px 10px; text-align: right; border-bottom: 1px solid #eceff2; }
 th:first-child, td:first-child { text-align: left; }
+#reconciliation td:last-child, #reconciliation th:last-child { text-align: left; }
 td.ok { color: #2e7d32; font-weight: 600; } td.bad { color: #c62828; font-weight: 600; }
 ul.checks { list-style: none; padding: 0; margin: 0; columns: 2; font-size: 13px; }
 ul.checks li { margin: 2px 0; break-inside: avoid; }
