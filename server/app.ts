@@ -13,6 +13,7 @@ import { StoreUnavailableError } from "../core/store/store.ts";
 import type { PanProtector } from "../core/store/pan.ts";
 import { LIMITS } from "../core/upload/schema.ts";
 import { Metrics } from "./metrics.ts";
+import type { Signer } from "../core/keys/signing.ts";
 import { type Env, Guard } from "./guard.ts";
 import { batchRoutes, denyListRoutes, JSON_TYPE, opsRoutes, type RouteDeps } from "./routes.ts";
 
@@ -32,6 +33,8 @@ export interface AppOptions {
   readonly maxInFlight?: number;
   /** Server clock in ms (tests). */
   readonly nowMs?: () => number;
+  /** The deny-list signer (docs/denylist.md); without it the deny-list routes answer 503. */
+  readonly denyListSigner?: Signer;
   /** Where internal errors are reported (default console.error, message only). */
   readonly logError?: (requestId: string, e: unknown) => void;
 }
@@ -70,6 +73,7 @@ export function createApp(o: AppOptions): { app: Hono<Env>; metrics: Metrics } {
     metrics,
     bodyBytesMax: o.bodyBytesMax ?? LIMITS.bodyBytesMax,
     bodyTimeoutMs: o.bodyTimeoutMs ?? 30_000,
+    denyListSigner: o.denyListSigner,
   };
   const app = new Hono<Env>();
 

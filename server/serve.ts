@@ -16,6 +16,8 @@ import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/termina
 import { createApp } from "./app.ts";
 import { KeyStore, keyStorePaths, loadMasterKey } from "../core/keys/mod.ts";
 import type { Metrics } from "./metrics.ts";
+import { loadDenyListKey } from "./denylist_key.ts";
+import type { Signer } from "../core/keys/signing.ts";
 
 export interface ServeOptions {
   readonly home: string;
@@ -42,12 +44,16 @@ export interface ServeOptions {
    */
   readonly storeThread?: "worker" | "main";
   readonly onListen?: (addr: { hostname: string; port: number }) => void;
+  /** The deny-list signer; default: from the key store or the development key file. */
+  readonly denyListSigner?: Signer;
 }
 
 export interface RunningServer {
   readonly url: string;
   /** Where the keys came from (for the start-up line; never a key). */
   readonly keySource: string;
+  /** Which key signs the deny list, or why none does (never a key). */
+  readonly denyListKey: string;
   readonly port: number;
   readonly metrics: Metrics;
   readonly finished: Promise<void>;
@@ -122,6 +128,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       keySource = `INTERIM dev key file ${file}`;
     }
   }
+  const deny = o.denyListSigner
+    ? { signer: o.denyListSigner, note: `deny list signed by ${o.denyListSigner.info.keyId}` }
+    : await loadDenyListKey(o);
   const path = join(o.home, STORE_FILE);
   const store: Store & { closeAsync?: () => Promise<void> } = o.storeThread === "worker"
     ? await WorkerStore.open(path, { busyTimeoutMs: o.busyTimeoutMs })
@@ -135,6 +144,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     bodyBytesMax: o.bodyBytesMax,
     maxInFlight: o.maxInFlight,
     bodyTimeoutMs: o.bodyTimeoutMs,
+    denyListSigner: deny.signer,
   });
   let resolveListen: (a: { hostname: string; port: number }) => void;
   const listening = new Promise<{ hostname: string; port: number }>((r) => resolveListen = r);
@@ -145,12 +155,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   }, app.fetch);
   const addr = await listening;
   o.onListen?.(addr);
-  const finished = server.finished.then(() =>
-    store.closeAsync ? store.closeAsync() : store.close()
-  );
+  const finished = server.finished.then(() => {
+    deny.signer?.close();
+    return store.closeAsync ? store.closeAsync() : store.close();
+  });
   return {
     url: `http://${addr.hostname}:${addr.port}`,
     keySource,
+    denyListKey: deny.note,
     port: addr.port,
     metrics,
     finished,

@@ -9,6 +9,8 @@ export interface Migration {
   readonly sql: string;
 }
 
+import { DENY_LIST_V2 } from "./migrations_denylist.ts";
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -67,6 +69,11 @@ CREATE INDEX deny_removed ON deny_list (removed_version);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 INSERT INTO meta (key, value) VALUES ('deny_list_version', '0');
 `,
+  },
+  {
+    version: 2,
+    description: "deny-list journal, holds and listed cards (docs/denylist.md)",
+    sql: DENY_LIST_V2,
   },
 ];
 

@@ -28,6 +28,10 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, message: "too many requests from this terminal" },
   INTERNAL_ERROR: { status: 500, message: "internal error" },
   STORAGE_UNAVAILABLE: { status: 503, message: "storage unavailable; nothing was acknowledged" },
+  DENYLIST_UNAVAILABLE: {
+    status: 503,
+    message: "the server holds no deny-list signing key; no list is served unsigned",
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
