@@ -7,7 +7,11 @@ import { join } from "node:path";
 import { KeyStore } from "../core/keys/store.ts";
 import { DevPanProtector } from "../core/store/pan.ts";
 import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
+import { toHex } from "../core/hex.ts";
+import type { DenyReason } from "../core/denylist/journal.ts";
 import { withMaster } from "./steps.ts";
+
+const ACTOR = "icfare demo";
 
 /** One change as `denylist.json` writes it (PAN in clear: a test world). */
 interface HistoryEntry {
@@ -41,7 +45,7 @@ export function replayDenyList(
       staleVersion: number;
       history: HistoryEntry[];
     };
-    const ks = await KeyStore.open(home, m, "icfare demo");
+    const ks = await KeyStore.open(home, m, ACTOR);
     const store = openSqliteStore(join(home, STORE_FILE));
     try {
       const pan = DevPanProtector.fromCryptoKeys(
@@ -49,11 +53,12 @@ export function replayDenyList(
         await ks.dataCryptoKey(),
       );
       let adds = 0, removes = 0, version = 0;
+      const list = store.denyList;
       for (const h of file.history) {
-        const card = await pan.hash(h.pan, h.psn);
+        const card = { cardHash: toHex(await pan.hash(h.pan, h.psn)), psn: h.psn };
         const v = h.action === "add"
-          ? await store.denyListAdd(card, h.reason)
-          : await store.denyListRemove(card);
+          ? list.add(card, h.reason as DenyReason, ACTOR)
+          : list.remove(card, h.reason, ACTOR);
         if (v !== h.version) {
           throw new Error(
             `deny list replay: the store made version ${v} of the world's ${h.version}`,

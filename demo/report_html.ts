@@ -22,25 +22,19 @@ type Tally = { -readonly [K in keyof ReconciliationRow]: ReconciliationRow[K] } 
   reasons: Record<string, number>;
 };
 
-/** The deny list's changes as the store keeps them (an add per row, a removal where made). */
+/** The deny list's changes from its journal: every event that made a new version. */
 export function denyChanges(home: string): DenyChangeRow[] {
   const store = openSqliteStore(join(home, STORE_FILE));
   try {
     const rows = store.connection.prepare(
-      "SELECT reason, added_version, removed_version FROM deny_list",
+      `SELECT version, event, reason FROM deny_journal WHERE version IS NOT NULL
+       ORDER BY version`,
     ).all() as Row[];
-    const out: DenyChangeRow[] = [];
-    for (const r of rows) {
-      out.push({ version: Number(r.added_version), action: "add", reason: String(r.reason) });
-      if (r.removed_version != null) {
-        out.push({
-          version: Number(r.removed_version),
-          action: "remove",
-          reason: String(r.reason),
-        });
-      }
-    }
-    return out.sort((a, b) => a.version - b.version);
+    return rows.map((r) => ({
+      version: Number(r.version),
+      action: r.event === "hold" ? "add" : "remove",
+      reason: String(r.reason),
+    }));
   } finally {
     store.close();
   }

@@ -94,7 +94,7 @@ export function keysInit(home: string, masterKeyFile: string): Promise<string> {
     try {
       await ks.generate({ id: "pan-hash-1", usage: "pan-hash", algorithm: "hmac-sha256" });
       await ks.generate({ id: "data-1", usage: "data", algorithm: "aes" });
-      await ks.generate({ id: "denylist-1", usage: "denylist-sign", algorithm: "hmac-sha256" });
+      await ks.generate({ id: "denylist-1", usage: "denylist-sign", algorithm: "ecdsa-p256" });
       return ks.masterKcv;
     } finally {
       ks.close();
