@@ -24,6 +24,8 @@
  */
 import { join } from "node:path";
 import type { TruthRow, UploadEntry } from "../sim/day.ts";
+import { dateProblem } from "../core/dates.ts";
+import { IcfareError } from "../core/errors.ts";
 import {
   demoDay,
   freshHome,
@@ -111,20 +113,23 @@ class StepRunner {
   }
 }
 
-/** Refuses options that would put test keys in the home or wipe the wrong directory. */
-function checkOptions(o: DemoOptions): void {
+/**
+ * Why the options cannot be used (a usage error), or null: taps out of range, a date that is not
+ * a day, test keys or the simulated world inside the home (or the home inside the world).
+ */
+export function demoOptionProblem(o: DemoOptions): string | null {
   if (!Number.isInteger(o.taps) || o.taps < 10 || o.taps > 1_000_000) {
-    throw new RangeError(`taps must be an integer 10..1000000, got ${o.taps}`);
+    return `--taps must be an integer 10..1000000, got ${o.taps}`;
   }
-  if (o.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(o.date)) {
-    throw new RangeError(`date must be YYYY-MM-DD, got "${o.date}"`);
-  }
+  const date = o.date === undefined ? null : dateProblem(o.date);
+  if (date) return `--date: ${date}`;
   if (isInside(o.masterKeyFile, o.home)) {
-    throw new Error(`the master key file ${o.masterKeyFile} must be outside the home ${o.home}`);
+    return `the master key file ${o.masterKeyFile} must be outside the home ${o.home}`;
   }
   if (isInside(o.simDir, o.home) || isInside(o.home, o.simDir)) {
-    throw new Error(`the simulation directory ${o.simDir} must be outside the home ${o.home}`);
+    return `the simulation directory ${o.simDir} must be outside the home ${o.home}`;
   }
+  return null;
 }
 
 async function readJsonl<T>(path: string): Promise<T[]> {
@@ -285,7 +290,8 @@ function checkRows(r: Omit<DemoReport, "ok" | "checks">): CheckRow[] {
 
 /** Runs the whole demo; returns the report (written to HOME/reports as JSON, text and HTML). */
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
-  checkOptions(o);
+  const problem = demoOptionProblem(o);
+  if (problem) throw new IcfareError("DEMO_OPTIONS", problem);
   const t0 = performance.now();
   const step = new StepRunner(o.log);
   const day = o.date ?? demoDay(new Date());

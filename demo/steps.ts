@@ -4,6 +4,7 @@
  * simulated issuer keys, CA keys and terminals imported, and the store verified twice.
  */
 import { join, resolve } from "node:path";
+import { IcfareError } from "../core/errors.ts";
 import { KeyStore } from "../core/keys/store.ts";
 import { importCapks } from "../core/keys/capk.ts";
 import { importHmacKey } from "../core/auth/terminal_keys.ts";
@@ -45,8 +46,10 @@ async function isEmptyDir(dir: string): Promise<boolean> {
 export async function freshDemoHome(home: string): Promise<void> {
   if (await exists(home)) {
     if (!(await isEmptyDir(home)) && !(await exists(join(home, DEMO_MARKER)))) {
-      throw new Error(
+      throw new IcfareError(
+        "NOT_A_DEMO_HOME",
         `${home} exists and is not a demo home (no ${DEMO_MARKER} file); refusing to wipe it`,
+        { hint: "give --home a new or empty directory" },
       );
     }
     await Deno.remove(home, { recursive: true });

@@ -6,7 +6,7 @@
  * runs; its deny-list routes answer `503 DENYLIST_UNAVAILABLE`.
  */
 import { join } from "node:path";
-import { KeyStore, keyStorePaths, loadMasterKey } from "../core/keys/mod.ts";
+import { KeyStore, loadMasterKey } from "../core/keys/mod.ts";
 import { isSigningAlgorithm } from "../core/keys/ec.ts";
 import { openSigner, type Signer, signerFromPrivateKey } from "../core/keys/signing.ts";
 import { fromHex } from "../core/hex.ts";
@@ -17,16 +17,6 @@ export interface DenyListKey {
   readonly note: string;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 function noted(signer: Signer, from: string): DenyListKey {
   const i = signer.info;
   return { signer, note: `deny list signed by ${i.keyId} (${i.algorithm}, KCV ${i.kcv}, ${from})` };
@@ -35,11 +25,15 @@ function noted(signer: Signer, from: string): DenyListKey {
 const NONE = "no deny-list signing key: GET /v1/denylist answers 503 until one is made " +
   "(icfare keys generate --usage denylist-sign --algorithm sm2) and the server restarts";
 
-/** Loads the deny-list signer the way `startServer` loads the other keys. */
+/**
+ * Loads the deny-list signer the way `startServer` loads the other keys: from the key store
+ * when `fromKeyStore`, else from the development key file (when there is one).
+ */
 export async function loadDenyListKey(
   o: { home: string; devKeys?: string; masterKeyFile?: string },
+  fromKeyStore: boolean,
 ): Promise<DenyListKey> {
-  if (o.devKeys === undefined && await exists(keyStorePaths(o.home).store)) {
+  if (fromKeyStore) {
     const m = await loadMasterKey(o.home, o.masterKeyFile);
     let ks: KeyStore;
     try {
@@ -48,17 +42,23 @@ export async function loadDenyListKey(
       m.key.fill(0);
     }
     try {
-      if (!ks.list().keys.some((k) => k.usage === "denylist-sign" && k.state === "active")) {
-        return { note: NONE };
-      }
+      const usable = ks.list().keys.some((k) =>
+        k.usage === "denylist-sign" && k.state === "active" && isSigningAlgorithm(k.algorithm)
+      );
+      // none, or only a legacy HMAC key: the server runs, the deny-list routes answer 503
+      if (!usable) return { note: NONE };
       return noted(openSigner(ks, "denylist-sign"), "key store");
     } finally {
       ks.close();
     }
   }
   const file = o.devKeys ?? join(o.home, "dev-keys.json");
-  if (!await exists(file)) return { note: NONE };
-  const dev = JSON.parse(await Deno.readTextFile(file)) as {
+  const text = await Deno.readTextFile(file).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  });
+  if (text === null) return { note: NONE };
+  const dev = JSON.parse(text) as {
     denyListKey?: { algorithm?: string; privateKey?: string };
   };
   const k = dev.denyListKey;

@@ -14,6 +14,7 @@ import type { Store } from "../core/store/store.ts";
 import { DevPanProtector, type PanProtector } from "../core/store/pan.ts";
 import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/terminal_keys.ts";
 import { createApp } from "./app.ts";
+import { serveHttp1 } from "./http1.ts";
 import { KeyStore, keyStorePaths, loadMasterKey } from "../core/keys/mod.ts";
 import type { Metrics } from "./metrics.ts";
 import { loadDenyListKey } from "./denylist_key.ts";
@@ -37,7 +38,16 @@ export interface ServeOptions {
   readonly burst?: number;
   readonly bodyBytesMax?: number;
   readonly maxInFlight?: number;
+  /** Uploads of one terminal at once (default 4). */
+  readonly terminalInFlight?: number;
+  /** Time a body may take before its rate floor applies (default 10,000 ms). */
   readonly bodyTimeoutMs?: number;
+  /** The body's rate floor, bytes a second (default 4,096). */
+  readonly bodyMinBytesPerS?: number;
+  /** Time allowed for a request head (default 10,000 ms). */
+  readonly headerTimeoutMs?: number;
+  /** Most open connections (default 1,024). */
+  readonly maxConnections?: number;
   /**
    * Where the SQLite connection lives: the main thread (default) or its own worker thread (needs
    * read permission on core/ to load the worker modules).
@@ -130,7 +140,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   }
   const deny = o.denyListSigner
     ? { signer: o.denyListSigner, note: `deny list signed by ${o.denyListSigner.info.keyId}` }
-    : await loadDenyListKey(o);
+    : await loadDenyListKey(
+      o,
+      o.devKeys === undefined && await exists(keyStorePaths(o.home).store),
+    );
   const path = join(o.home, STORE_FILE);
   const store: Store & { closeAsync?: () => Promise<void> } = o.storeThread === "worker"
     ? await WorkerStore.open(path, { busyTimeoutMs: o.busyTimeoutMs })
@@ -143,17 +156,20 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     burst: o.burst,
     bodyBytesMax: o.bodyBytesMax,
     maxInFlight: o.maxInFlight,
+    terminalInFlight: o.terminalInFlight,
     bodyTimeoutMs: o.bodyTimeoutMs,
+    bodyMinBytesPerS: o.bodyMinBytesPerS,
     denyListSigner: deny.signer,
   });
-  let resolveListen: (a: { hostname: string; port: number }) => void;
-  const listening = new Promise<{ hostname: string; port: number }>((r) => resolveListen = r);
-  const server = Deno.serve({
+  // Our HTTP/1.1 front (http1.ts), not Deno.serve: it bounds the time a request head may take.
+  const server = serveHttp1({
     hostname: o.hostname ?? "127.0.0.1",
     port: o.port ?? 8080,
-    onListen: (addr) => resolveListen(addr),
+    headerTimeoutMs: o.headerTimeoutMs,
+    maxConnections: o.maxConnections,
+    onRefusal: (status) => metrics.request("(http)", status, 0),
   }, app.fetch);
-  const addr = await listening;
+  const addr = server.addr;
   o.onListen?.(addr);
   const finished = server.finished.then(() => {
     deny.signer?.close();

@@ -198,7 +198,13 @@ async function terminalLife(
     ],
     ["version raised", tamper((a) => a.version = 99), "bad signature"],
     ["list digest", tamper((a) => a.listDigest = "00".repeat(32)), "bad signature"],
-    ["signature", tamper((a) => a.signature.value = "0" + a.signature.value.slice(1)), "bad"],
+    [
+      "signature",
+      tamper((a) =>
+        a.signature.value = (a.signature.value[0] === "0" ? "1" : "0") + a.signature.value.slice(1)
+      ),
+      "bad",
+    ],
   ];
   for (const [what, a, why] of cases) {
     const v = fresh();
@@ -225,6 +231,8 @@ Deno.test("deny list, SM2 key in the key store, subprocess server: a terminal ve
   const ks = await KeyStore.init(home, master, "test");
   await ks.generate({ id: "pan-hash-1", usage: "pan-hash", algorithm: "hmac-sha256" });
   await ks.generate({ id: "data-1", usage: "data", algorithm: "aes" });
+  // a legacy HMAC deny-list key beside it is passed over
+  await ks.generate({ id: "deny-old", usage: "denylist-sign", algorithm: "hmac-sha256" });
   const sk = await ks.generate({ id: "deny-1", usage: "denylist-sign", algorithm: "sm2" });
   const term = await ks.terminalAdd("LC000701");
   const tkey = await importHmacKey(fromHex(term.keyHex));
@@ -251,8 +259,8 @@ Deno.test("deny list, ECDSA P-256 key, in-process app: same terminal, same check
   const dir = await Deno.makeTempDir({ prefix: "icfare-deny-p256-" });
   const db = join(dir, "icfare.db");
   const store = openSqliteStore(db);
-  const priv = crypto.getRandomValues(new Uint8Array(32));
-  priv[0] &= 0x7F; // below the P-256 order
+  // a fixed key (RFC 6979 A.2.5's), so a failure reproduces
+  const priv = fromHex("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721");
   const signer = signerFromPrivateKey("deny-p256", "ecdsa-p256", priv);
   const { app } = createApp({
     store,

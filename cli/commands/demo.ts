@@ -4,7 +4,8 @@
  */
 import { join } from "node:path";
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../common.ts";
+import { type Command, dateOption, fsRefusal } from "../common.ts";
+import { IcfareError } from "../../core/errors.ts";
 
 const HELP = `usage: icfare demo [--home DIR] [--master-key-file PATH] [--sim-dir DIR] [--taps N]
                   [--seed S] [--date YYYY-MM-DD] [--model ec|oda|mixed] [--workers N]
@@ -15,7 +16,8 @@ The main job end to end, one progress line per step:
      DEMO-HOME marker, or an empty one, is ever wiped) and a new DEMO master key file outside it
      (default ./.icfare-demo-master.key, mode 600; test keys only)
   2. keys init, plus the store's pan-hash, card-data and deny-list keys
-  3. a simulated day with the default fault mix (default 20,000 taps, seed "demo"), written to
+  3. a simulated day with the default fault mix (default 20,000 taps, seed "demo", --date
+     default yesterday in Shanghai, --model default ec), written to
      --sim-dir (default ./.icfare-demo-sim, outside the home: it holds the clear TEST keys)
   4. the simulated issuer keys, CA keys and revoked issuer serials imported; terminals registered
   5. the world's deny-list history replayed into the store (one version per change)
@@ -26,14 +28,16 @@ The main job end to end, one progress line per step:
      find nothing pending)
   8. every verdict compared with the ground truth
   9. the day cleared: every verified record's outcome (cleared, debt, exception, duplicate)
- 10. the money checks: every record's outcome, the cleared count and sum against the truth
+ 10. the money checks: every record's final state, the cleared count and sum against the truth
  11. the reports
---date      the simulated settlement day (default: yesterday in Shanghai)
+--date      the simulated settlement day (default: yesterday in Shanghai, so no record is late)
 --model     the lines' transit model: ec (default), oda (every line deferred debit), mixed
 Report: HOME/reports/demo-YYYY-MM-DD.json, .txt and .html (a self-contained page with charts).
 Exit 0 only when every check passes: every record agrees with the ground truth (verdict and
-outcome), every upload got its expected answer, nothing is left pending, and the cleared totals
-are the truth's.`;
+final state), every upload got its expected answer, nothing is left pending, and the cleared
+totals are the truth's; 1 when a check fails or a step failed (one coded line:
+NOT_A_DEMO_HOME, READ_ONLY_FILESYSTEM, …); 2 bad usage (options out of range, a --date that is
+not a day, a --model that is not ec, oda or mixed, keys or world inside the home).`;
 
 function intOpt(v: string | undefined, name: string, dflt: number, min: number, max: number) {
   if (v === undefined) return dflt;
@@ -41,14 +45,6 @@ function intOpt(v: string | undefined, name: string, dflt: number, min: number, 
     throw new UsageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
   }
   return Number(v);
-}
-
-function dateOpt(v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v))) {
-    throw new UsageError(`--date must be YYYY-MM-DD, got "${v}"`);
-  }
-  return v;
 }
 
 function modelOpt(v: string | undefined): "ec" | "oda" | "mixed" {
@@ -81,28 +77,33 @@ export const command: Command = {
     }
     if (p.positionals.length) throw new UsageError(`unexpected argument ${p.positionals[0]}`);
     const json = flag(p, "json");
-    const { runDemo, reportText } = await import("../../demo/demo.ts");
+    const { runDemo, reportText, demoOptionProblem } = await import("../../demo/demo.ts");
     const home = str(p, "home") ?? "./.icfare/demo";
+    const options: Parameters<typeof runDemo>[0] = {
+      home,
+      masterKeyFile: str(p, "master-key-file") ?? "./.icfare-demo-master.key",
+      simDir: str(p, "sim-dir") ?? "./.icfare-demo-sim",
+      taps: intOpt(str(p, "taps"), "taps", 20_000, 10, 1_000_000),
+      seed: str(p, "seed") ?? "demo",
+      date: dateOption(p, "date"),
+      model: modelOpt(str(p, "model")),
+      workers: str(p, "workers") === undefined
+        ? undefined
+        : intOpt(str(p, "workers"), "workers", 1, 1, 64),
+      concurrency: intOpt(str(p, "concurrency"), "concurrency", 8, 1, 256),
+      root: new URL("../../", import.meta.url).pathname,
+      log: json ? () => {} : (l) => console.log(l),
+    };
+    const problem = demoOptionProblem(options);
+    if (problem) throw new UsageError(problem);
     let report;
     try {
-      report = await runDemo({
-        home,
-        masterKeyFile: str(p, "master-key-file") ?? "./.icfare-demo-master.key",
-        simDir: str(p, "sim-dir") ?? "./.icfare-demo-sim",
-        taps: intOpt(str(p, "taps"), "taps", 20_000, 10, 1_000_000),
-        seed: str(p, "seed") ?? "demo",
-        date: dateOpt(str(p, "date")),
-        model: modelOpt(str(p, "model")),
-        workers: str(p, "workers") === undefined
-          ? undefined
-          : intOpt(str(p, "workers"), "workers", 1, 1, 64),
-        concurrency: intOpt(str(p, "concurrency"), "concurrency", 8, 1, 256),
-        root: new URL("../../", import.meta.url).pathname,
-        log: json ? () => {} : (l) => console.log(l),
-      });
+      report = await runDemo(options);
     } catch (e) {
-      console.error(`icfare demo: ${e instanceof Error ? e.message : String(e)}`);
-      return 1;
+      // Refusals (not a demo home, a read-only or full disk) are coded lines from main.ts; any
+      // other failure of a step is one line too, never a stack trace.
+      if (e instanceof IcfareError || fsRefusal(e)) throw e;
+      throw new IcfareError("DEMO_FAILED", e instanceof Error ? e.message : String(e));
     }
     const files = join(home, "reports", `demo-${report.date}`);
     if (json) console.log(JSON.stringify(report, null, 2));
