@@ -10,6 +10,7 @@ import { addTaps, FIXTURE_DAY, fixtureStore, MemoryDenyList } from "./support/cl
 import { checkLedger } from "../core/clearing/ledger.ts";
 import { clearDay, ClearError, closeDay } from "../core/clearing/clear.ts";
 import { setModel, writeSettings } from "../core/clearing/settings.ts";
+import { recordStates } from "../core/clearing/reports.ts";
 import { track2Aad } from "../core/store/store.ts";
 import { toHex } from "../core/hex.ts";
 
@@ -129,6 +130,16 @@ Deno.test("clear: a mixed day — outcomes, ledger at 0 fen, fees, debts, deny l
     const again = clearDay(f.db, { day: FIXTURE_DAY, by: "test", deny, now: () => new Date(1e12) });
     assertEquals([again.newLines, again.denyAdds, again.debts.created], [0, 0, 0]);
     assertEquals(dumpBooks(f.db), before, "a second clear changes nothing");
+    assertEquals(recordStates(f.db, FIXTURE_DAY).map((r) => `${r.state}:${r.reason}`).sort(), [
+      "CLEARED:EC_TC",
+      "CLEARED:EC_TC",
+      "DEBT:ODA_ARQC",
+      "DUPLICATE:DUPLICATE",
+      "EXCEPTION:AC_MISMATCH",
+      "EXCEPTION:EC_ARQC",
+      "EXCEPTION:LATE",
+      "EXCEPTION:ODA_NOT_VERIFIED",
+    ]);
   } finally {
     await f.close();
   }

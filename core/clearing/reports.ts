@@ -324,3 +324,54 @@ export function balanceTrend(points: BalancePoint[]): ReconciliationReport["ecBa
   }
   return { cards: byCard.size, pairs, flagged };
 }
+
+/** One record's final state for a truth comparison (the demo, the archive). */
+export interface RecordState {
+  terminalId: string;
+  batchNo: number;
+  seq: number;
+  fare: number;
+  /**
+   * `REJECTED` (at upload), `PENDING` (not verified), `UNCLEARED` (verified, day not cleared),
+   * an outcome, or for a debt its end: `RECOVERED`, `WRITTEN_OFF` (else `DEBT`).
+   */
+  state: string;
+  /** The exception reason, the upload reject code, or the kind of presentment. */
+  reason: string | null;
+  debtState: string | null;
+}
+
+/** Every record stamped with `day`, in (terminal, batch, seq) order, with its final state. */
+export function recordStates(db: DatabaseSync, day: string): RecordState[] {
+  return (db.prepare(
+    `SELECT r.terminal_id, r.batch_no, r.seq, r.fare, r.status, r.reject_code, c.outcome,
+       c.reason, d.state AS debt_state
+     FROM records r LEFT JOIN clearing_lines c ON c.record_id = r.id
+     LEFT JOIN debt_records dr ON dr.record_id = r.id LEFT JOIN debts d ON d.id = dr.debt_id
+     WHERE r.settlement_day = ? ORDER BY r.terminal_id, r.batch_no, r.seq`,
+  ).all(day) as Row[]).map((r) => {
+    const debt = r.debt_state == null ? null : String(r.debt_state);
+    let state = r.status === "rejected"
+      ? "REJECTED"
+      : r.status === "pending"
+      ? "PENDING"
+      : r.outcome == null
+      ? "UNCLEARED"
+      : String(r.outcome);
+    if (debt === "recovered") state = "RECOVERED";
+    if (debt === "written_off") state = "WRITTEN_OFF";
+    return {
+      terminalId: String(r.terminal_id),
+      batchNo: Number(r.batch_no),
+      seq: Number(r.seq),
+      fare: Number(r.fare),
+      state,
+      reason: r.status === "rejected"
+        ? String(r.reject_code)
+        : r.reason == null
+        ? null
+        : String(r.reason),
+      debtState: debt,
+    };
+  });
+}
