@@ -86,6 +86,8 @@ class Run {
   readonly debts: DebtBook;
   denyAdds = 0;
   debtsCreated = 0;
+  /** Lateness by tap day and receipt time (a batch's records share them). */
+  readonly #late = new Map<string, boolean>();
 
   constructor(
     readonly db: DatabaseSync,
@@ -113,8 +115,13 @@ class Run {
     };
     const det = verdict.detail ?? {};
     const model = (r.model === "ODA" ? "ODA" : "EC") as Model;
-    const late = daysBetween(String(r.tap_day), shanghaiDayOf(String(r.received_at))) >
-      this.settings.presentmentDays;
+    const lateKey = `${r.tap_day}|${r.received_at}`;
+    let late = this.#late.get(lateKey);
+    if (late === undefined) {
+      late = daysBetween(String(r.tap_day), shanghaiDayOf(String(r.received_at))) >
+        this.settings.presentmentDays;
+      this.#late.set(lateKey, late);
+    }
     const d = decideOutcome({
       status: verdict.status,
       model,

@@ -4,26 +4,30 @@
  * latest add and remove of each card, not a history; the deny-list room's `core/denylist/`
  * replaces it (docs/denylist.md). Used by `icfare clear` and `icfare debts` until then.
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { fromHex } from "../hex.ts";
 import type { DenyCard, DenyList, DenyReason } from "./deny_port.ts";
 
 type Row = Record<string, unknown>;
 
 export class TableDenyList implements DenyList {
-  constructor(readonly db: DatabaseSync) {}
+  readonly #version: StatementSync;
+  readonly #get: StatementSync;
+
+  constructor(readonly db: DatabaseSync) {
+    this.#version = db.prepare("SELECT value FROM meta WHERE key = 'deny_list_version'");
+    this.#get = db.prepare(
+      "SELECT reason, added_version, removed_version FROM deny_list WHERE card_hash = ?",
+    );
+  }
 
   version(): number {
-    const r = this.db.prepare("SELECT value FROM meta WHERE key = 'deny_list_version'").get() as
-      | Row
-      | undefined;
+    const r = this.#version.get() as Row | undefined;
     return r ? Number(r.value) : 0;
   }
 
   #row(card: DenyCard): Row | undefined {
-    return this.db.prepare(
-      "SELECT reason, added_version, removed_version FROM deny_list WHERE card_hash = ?",
-    ).get(fromHex(card.cardHash, "cardHash")) as Row | undefined;
+    return this.#get.get(fromHex(card.cardHash, "cardHash")) as Row | undefined;
   }
 
   isListed(card: DenyCard, atVersion?: number): boolean {
