@@ -29,7 +29,6 @@ import { optionABlock } from "../core/emv/keys.ts";
 import { type BatchRecordBytes, verifyBatchBytes } from "../core/emv/batch.ts";
 import { parseKeyFile } from "../core/emv/issuer_keys.ts";
 import { parseCapkFile } from "../core/emv/capk.ts";
-import { OdaKeyCache } from "../core/emv/oda.ts";
 import { concat } from "../core/emv/primitives.ts";
 import { engineCacheClear, engineVerify } from "../kernel-as/engine.ts";
 import {
@@ -144,9 +143,8 @@ for (const [name, set] of checked) {
 
 // ---- the kernel engine cases ----
 const engineRecords = setA.map((r) => ({ icc: r.icc, fare: r.fare }));
-const warm = new OdaKeyCache();
-verifyBatchBytes(setB, { keys, capks, odaCache: warm });
-for (const set of setsD) verifyBatchBytes(set, { keys, capks, odaCache: warm });
+verifyBatchBytes(setB, { keys, capks });
+for (const set of setsD) verifyBatchBytes(set, { keys, capks });
 
 const cases: Record<string, () => void> = {
   "a-engine": () => {
@@ -158,19 +156,19 @@ const cases: Record<string, () => void> = {
   // ODA runs in the kernel; its recovered-key caches are emptied as each case demands.
   "b": () => {
     engineCacheClear(2); // ICC keys recovered per tap, issuer key cached
-    verifyBatchBytes(setB, { keys, capks, odaCache: warm });
+    verifyBatchBytes(setB, { keys, capks });
   },
   "c": () => {
     engineCacheClear(3); // nothing cached: issuer and ICC keys recovered per tap
-    verifyBatchBytes(setB, { keys, capks, odaCache: new OdaKeyCache() });
+    verifyBatchBytes(setB, { keys, capks });
   },
   "d": () => {
     engineCacheClear(2);
-    verifyBatchBytes(setsD[nextD++ % SM2_SETS], { keys, capks, odaCache: warm });
+    verifyBatchBytes(setsD[nextD++ % SM2_SETS], { keys, capks });
   },
   "d1": () => {
     // ICC keys cached (a card seen before): one SM2 verify per tap, the dynamic signature
-    verifyBatchBytes(setsD[nextD++ % SM2_SETS], { keys, capks, odaCache: warm });
+    verifyBatchBytes(setsD[nextD++ % SM2_SETS], { keys, capks });
   },
 };
 

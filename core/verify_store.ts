@@ -1,5 +1,5 @@
 /**
- * Store-mode verification (design.md §4 "verify every pending record in the store"): every
+ * Store-mode verification (docs/cli.md "verify every pending record in the store"): every
  * pending record is verified through the engine's kernel batch path on parallel workers (each a
  * Deno `Worker` with its own kernel instance), duplicates and replays are found through the
  * store's card index (same card hash, PSN and ATC) across batches and terminals, and each verdict
@@ -8,8 +8,8 @@
  * The rules:
  * - A record's "original" is the record with the lowest store id (received first) among the
  *   accepted records (pending or verified; records rejected at upload do not count) with the same
- *   card hash, PSN and ATC. A later record with the same cryptogram (9F26) and amount (9F02) is a
- *   `DUPLICATE`; with a different one, a `REPLAY_SUSPECT` (as `verifyRecords` does within a file).
+ *   card hash, PSN and ATC; the rule itself (same 9F26 and 9F02: `DUPLICATE`, else
+ *   `REPLAY_SUSPECT`) is `core/emv/duplicates.ts`, as within a file.
  * - The workers never see two records with the same card and ATC in one engine call (each chunk
  *   is split into sub-batches with distinct card keys), so their statuses carry no in-call
  *   duplicate finding; the store-wide finding is then combined by the engine's precedence.
@@ -27,6 +27,7 @@ import {
 } from "./emv/verify.ts";
 import { flattenValues, parseTlv } from "./tlv/tree.ts";
 import { fromHex, toHex } from "./hex.ts";
+import { acAmountKey, duplicateNote, duplicateStatus } from "./emv/duplicates.ts";
 import type { PanProtector } from "./store/pan.ts";
 import type { CardRecord, PendingRecord, Store, VerificationResult } from "./store/store.ts";
 
@@ -120,9 +121,7 @@ function acAmountOf(iccHex: string): string {
   const p = parseTlv(fromHex(iccHex, "icc"));
   if (!p.ok) return "";
   const v = flattenValues(p.nodes);
-  return `${toHex(v.get("9F26") ?? new Uint8Array(0))}|${
-    toHex(v.get("9F02") ?? new Uint8Array(0))
-  }`;
+  return acAmountKey(v.get("9F26"), v.get("9F02"));
 }
 
 function cardKey(r: PendingRecord): string | null {
@@ -263,60 +262,7 @@ export async function verifyStore(
       const page = await store.pendingRecords(chunk, afterId);
       if (page.length === 0) break;
       afterId = page[page.length - 1].id;
-      const taps = new Map<number, TapRecord>();
-      for (const r of page) {
-        const b = (await bodies.records(r.batchId))[r.index];
-        if (!b) throw new Error(`record ${r.id}: index ${r.index} outside its batch`);
-        taps.set(r.id, { seq: r.seq, fare: r.fare, icc: b.icc, oda: b.oda });
-      }
-      // Split for the workers: sub-batches of ~chunk/(2·workers) records, no card key twice.
-      const size = Math.max(50, Math.ceil(page.length / (2 * summary.workers)));
-      const jobs: PendingRecord[][] = [];
-      for (const g of splitDistinct(page, cardKey)) {
-        for (let i = 0; i < g.length; i += size) jobs.push(g.slice(i, i + size));
-      }
-      const done = await Promise.all(jobs.map((j) => pool.run(j.map((r) => taps.get(r.id)!))));
-      const items: { recordId: number; result: VerificationResult }[] = [];
-      for (let j = 0; j < jobs.length; j++) {
-        for (let i = 0; i < jobs[j].length; i++) {
-          const rec = jobs[j][i];
-          const res = done[j][i];
-          if (res.seq !== rec.seq) throw new Error(`verify worker answered out of order`);
-          const dup = await duplicateFinding(store, bodies, rec, taps.get(rec.id)!.icc);
-          const found: RecordStatus[] = [res.status];
-          if (dup) found.push(dup.status);
-          const status = precedence(found);
-          const notes = res.message.startsWith(STATUS_MESSAGES[res.status])
-            ? res.message.slice(STATUS_MESSAGES[res.status].length)
-            : `; ${res.message}`;
-          const detail: StoredVerdictDetail = {
-            cryptogram: res.cryptogram,
-            oda: res.oda,
-            message: STATUS_MESSAGES[status] + notes +
-              (dup
-                ? `; same card and ATC as ${dup.of.terminalId}/${dup.of.batchNo} seq ${dup.of.seq}`
-                : ""),
-          };
-          if (res.cryptogramType) detail.cryptogramType = res.cryptogramType;
-          if (res.profile) detail.profile = res.profile;
-          if (res.keyId) detail.keyId = res.keyId;
-          if (res.odaMethod) detail.odaMethod = res.odaMethod;
-          if (res.odaCheck) detail.odaCheck = res.odaCheck;
-          if (res.atc) detail.atc = res.atc;
-          if (dup) {
-            detail.duplicateOf = {
-              terminalId: dup.of.terminalId,
-              batchNo: dup.of.batchNo,
-              seq: dup.of.seq,
-            };
-            if (dup.of.batchId !== rec.batchId) summary.acrossBatches++;
-          }
-          items.push({ recordId: rec.id, result: { status, detail: { ...detail } } });
-          count(summary.status, status);
-          count(summary.cryptogram, res.cryptogram);
-          count(summary.oda, res.oda);
-        }
-      }
+      const items = await verifyPage({ store, bodies, pool, summary }, page);
       await store.recordVerifications(items);
       summary.records += items.length;
       options.onProgress?.(summary.records, total);
@@ -329,6 +275,81 @@ export async function verifyStore(
   summary.seconds = (performance.now() - t0) / 1000;
   summary.perSecond = summary.seconds > 0 ? Math.round(summary.records / summary.seconds) : 0;
   return summary;
+}
+
+/** What verifying one page of pending records needs. */
+interface PageRun {
+  readonly store: Store;
+  readonly bodies: BodyCache;
+  readonly pool: Pool;
+  readonly summary: StoreVerifySummary;
+}
+
+/** Verifies one page of pending records on the workers; the verdicts to record. */
+async function verifyPage(
+  run: PageRun,
+  page: readonly PendingRecord[],
+): Promise<{ recordId: number; result: VerificationResult }[]> {
+  const taps = new Map<number, TapRecord>();
+  for (const r of page) {
+    const b = (await run.bodies.records(r.batchId))[r.index];
+    if (!b) throw new Error(`record ${r.id}: index ${r.index} outside its batch`);
+    taps.set(r.id, { seq: r.seq, fare: r.fare, icc: b.icc, oda: b.oda });
+  }
+  // Split for the workers: sub-batches of ~chunk/(2·workers) records, no card key twice.
+  const size = Math.max(50, Math.ceil(page.length / (2 * run.summary.workers)));
+  const jobs: PendingRecord[][] = [];
+  for (const g of splitDistinct(page, cardKey)) {
+    for (let i = 0; i < g.length; i += size) jobs.push(g.slice(i, i + size));
+  }
+  const done = await Promise.all(jobs.map((j) => run.pool.run(j.map((r) => taps.get(r.id)!))));
+  const items: { recordId: number; result: VerificationResult }[] = [];
+  for (let j = 0; j < jobs.length; j++) {
+    for (let i = 0; i < jobs[j].length; i++) {
+      const rec = jobs[j][i];
+      const res = done[j][i];
+      if (res.seq !== rec.seq) throw new Error(`verify worker answered out of order`);
+      const dup = await duplicateFinding(run.store, run.bodies, rec, taps.get(rec.id)!.icc);
+      const result = storedVerdict(res, dup);
+      if (dup && dup.of.batchId !== rec.batchId) run.summary.acrossBatches++;
+      items.push({ recordId: rec.id, result });
+      count(run.summary.status, result.status);
+      count(run.summary.cryptogram, res.cryptogram);
+      count(run.summary.oda, res.oda);
+    }
+  }
+  return items;
+}
+
+/** The verdict stored for a record: the worker's result with the store-wide duplicate finding. */
+function storedVerdict(
+  res: RecordResult,
+  dup: { status: RecordStatus; of: CardRecord } | null,
+): { status: RecordStatus; detail: Record<string, unknown> } {
+  const status = precedence(dup ? [res.status, dup.status] : [res.status]);
+  const notes = res.message.startsWith(STATUS_MESSAGES[res.status])
+    ? res.message.slice(STATUS_MESSAGES[res.status].length)
+    : `; ${res.message}`;
+  const detail: StoredVerdictDetail = {
+    cryptogram: res.cryptogram,
+    oda: res.oda,
+    message: STATUS_MESSAGES[status] + notes +
+      (dup ? `; ${duplicateNote(`${dup.of.terminalId}/${dup.of.batchNo} seq ${dup.of.seq}`)}` : ""),
+  };
+  if (res.cryptogramType) detail.cryptogramType = res.cryptogramType;
+  if (res.profile) detail.profile = res.profile;
+  if (res.keyId) detail.keyId = res.keyId;
+  if (res.odaMethod) detail.odaMethod = res.odaMethod;
+  if (res.odaCheck) detail.odaCheck = res.odaCheck;
+  if (res.atc) detail.atc = res.atc;
+  if (dup) {
+    detail.duplicateOf = {
+      terminalId: dup.of.terminalId,
+      batchNo: dup.of.batchNo,
+      seq: dup.of.seq,
+    };
+  }
+  return { status, detail: { ...detail } };
 }
 
 /** DUPLICATE / REPLAY_SUSPECT against the earliest accepted record with the same card key. */
@@ -344,8 +365,7 @@ async function duplicateFinding(
   if (!first || first.id >= rec.id) return null;
   const orig = (await bodies.records(first.batchId))[first.index];
   if (!orig) throw new Error(`record ${first.id}: index ${first.index} outside its batch`);
-  const status = acAmountOf(orig.icc) === acAmountOf(iccHex) ? "DUPLICATE" : "REPLAY_SUSPECT";
-  return { status, of: first };
+  return { status: duplicateStatus(acAmountOf(orig.icc), acAmountOf(iccHex)), of: first };
 }
 
 /** What `verifyHome` needs. */

@@ -6,6 +6,7 @@
  */
 import asc from "assemblyscript/asc";
 import { encodeBase64 } from "./base64.ts";
+import { writeGenerated } from "./gen_contract.ts";
 
 const here = new URL(".", import.meta.url);
 const assemblyDir = new URL("assembly/", here);
@@ -71,10 +72,13 @@ if (import.meta.main) {
   const force = Deno.args.includes("--force");
   const outIdx = Deno.args.indexOf("--out");
   if (outIdx >= 0) {
+    await writeGenerated();
     const bytes = await compileKernel();
     await Deno.writeFile(`${Deno.args[outIdx + 1]}/kernel.wasm`, bytes);
     Deno.exit(0);
   }
+  // The contract's AssemblyScript side is generated before every build (kernel-as/contract.ts).
+  if (await writeGenerated()) console.error("kernel: assembly/contract.ts regenerated");
   const stamp = await sourceStamp();
   let current = "";
   try {

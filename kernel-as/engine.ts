@@ -1,16 +1,28 @@
 /**
- * The verification engine's batch entry (see `assembly/engine.ts` for the rules, the ENGINE
- * region map and the descriptor/result layouts). One kernel call verifies a whole batch of
- * records: TLV, profile selection, ICC MK and session key derivation, AC data block, MAC and
- * compare, fare vs 9F02, cryptogram type. Issuer keys are copied into the ENGINE region for
- * the batch only and wiped when it ends (also on error).
+ * The verification engine's batch entry (rules in `assembly/engine*.ts`, layouts and limits in
+ * `contract.ts`). One kernel call verifies a whole batch of records: TLV, profile selection,
+ * ICC MK and session key derivation, AC data block, MAC and compare, fare vs 9F02, cryptogram
+ * type, offline data authentication. Issuer keys are copied into the ENGINE region for the
+ * batch only and wiped when it ends (also on error).
  *
  * This wrapper knows bytes and codes, not the domain: `core/emv/batch.ts` maps results to
- * verification statuses and adds ODA and duplicate detection.
+ * verification statuses and adds duplicate detection.
  */
 import { fn, mem, mem32 } from "./kernel.ts";
 import { IN_BASE, IN_SIZE, OUT_BASE, OUT_SIZE, PARAM_BASE } from "./layout.ts";
 import { KernelError, Status } from "./status.ts";
+import {
+  CAPK_IN,
+  CFG_IN,
+  DESC,
+  KEY_IN,
+  LIMITS,
+  PROFILES,
+  RES,
+  RESULT_SPANS,
+  REVOKED_IN,
+  SCHEMES,
+} from "./contract.ts";
 
 /** One issuer master key as the engine takes it. */
 export interface EngineKey {
@@ -23,21 +35,17 @@ export interface EngineKey {
   readonly value: Uint8Array;
 }
 
-/** Profile numbers of the engine, in order (1-based). */
-export const ENGINE_PROFILES = [
-  "pboc-cvn01-3des",
-  "pboc-sm4",
-  "visa-cvn10",
-  "visa-cvn18",
-  "mastercard-cvn16",
-] as const;
-export type EngineProfileId = typeof ENGINE_PROFILES[number];
+/** Profile ids of the engine, in order (profile number = 1 + index). */
+export type EngineProfileId = typeof PROFILES[number]["id"];
+export const ENGINE_PROFILES: readonly EngineProfileId[] = PROFILES.map((p) => p.id);
+export type SchemeId = typeof SCHEMES[number]["id"];
 
-/** Issuer configuration as the engine takes it: a pinned profile and up to 4 CVN mappings. */
+/** Issuer configuration as the engine takes it: a pinned profile, CVN mappings, a scheme hint. */
 export interface EngineConfig {
   readonly issuer: string;
   readonly profile?: EngineProfileId;
   readonly cvnProfiles?: Readonly<Record<string, EngineProfileId>>;
+  readonly scheme?: SchemeId;
 }
 
 /** One CA public key as the engine takes it. */
@@ -82,20 +90,21 @@ export interface EngineRecord {
 /** A (offset, length) of a value inside the record's chip data, or undefined when absent. */
 export type Span = readonly [number, number] | undefined;
 
-/** One record's result, as numbers (see `assembly/engine.ts`). */
+/** One record's result, as numbers (codes of `contract.ts`). */
 export interface EngineResult {
-  /** Kernel record status (0 OK, 401-411). */
+  /** Kernel record status (0 OK, a `RECORD_STATUSES` code). */
   readonly status: number;
-  /** Findings bitmask, bit i = precedence rank i. */
+  /** Findings bitmask, bit i = `RECORD_STATUSES[i]`. */
   readonly findings: number;
-  /** 0 ok, 1 mismatch, 2 no-key, 3 unsupported. */
+  /** Index in `CRYPTOGRAM_FLAGS`. */
   readonly cryptogram: number;
-  /** 0 AAC, 1 TC, 2 ARQC, 3 RFU, 255 none. */
+  /** Index in `CRYPTOGRAM_TYPES`, 255 none. */
   readonly type: number;
-  /** 1 from 9F27, 2 from the CVR, 255 none. */
+  /** 1 + index in `CRYPTOGRAM_TYPE_SOURCES`, 0 none. */
   readonly typeSource: number;
-  /** 0 none, else 1 + index in ENGINE_PROFILES. */
+  /** 0 none, else 1 + index in `PROFILES`. */
   readonly profile: number;
+  /** A `PROFILE_REASONS` code, 0 none. */
   readonly reason: number;
   /** Slot number of a missing data object, 255 none. */
   readonly missingSlot: number;
@@ -108,32 +117,8 @@ export interface EngineResult {
   readonly amount: Span;
 }
 
-/** Tag of each engine slot number (for `missingSlot`). */
-export const ENGINE_SLOT_TAGS = [
-  "9F26",
-  "9F27",
-  "9F10",
-  "9F36",
-  "9F37",
-  "9F02",
-  "9F03",
-  "9F1A",
-  "95",
-  "5F2A",
-  "9A",
-  "9C",
-  "82",
-  "5A",
-  "5F34",
-  "4F",
-  "84",
-] as const;
-
-const DESC = 32;
-const RES = 64;
-const KEY_IN = 48;
-const CFG = 32;
-const MAX_KEYS = 256;
+/** Words of one result. */
+export const RESULT_WORDS = RES.bytes / 4;
 
 const kLoadKeys = fn<(src: number, count: number) => number>("engineLoadKeys");
 const kLoadConfigs = fn<(src: number, count: number) => number>("engineLoadConfigs");
@@ -142,10 +127,6 @@ const kVerify = fn<(desc: number, count: number, out: number) => number>("engine
 const kLoadCapks = fn<(src: number, count: number) => number>("engineLoadCapks");
 const kLoadRevoked = fn<(src: number, count: number) => number>("engineLoadRevoked");
 const kCacheClear = fn<(which: number) => void>("engineCacheClear");
-const kSetOda = fn<(enabled: number) => void>("engineSetOda");
-const CAPK_IN = 336;
-const MAX_CAPKS = 64;
-const MAX_REVOKED = 1024;
 let capkFingerprint = "";
 
 function hexBytes(s: string, n: number, what: string): Uint8Array {
@@ -157,34 +138,36 @@ function hexBytes(s: string, n: number, what: string): Uint8Array {
   return out;
 }
 
+function writeCapk(c: EngineCapk, i: number): string {
+  const at = PARAM_BASE + i * CAPK_IN.bytes;
+  const key = c.algorithm === "sm2" ? c.publicKey : c.modulus;
+  if (!key || (c.algorithm === "sm2" ? key.length !== 64 : key.length < 64 || key.length > 248)) {
+    throw new RangeError(`capks[${i}]: bad key length`);
+  }
+  const exp = c.algorithm === "sm2" ? new Uint8Array(0) : c.exponent ?? new Uint8Array(0);
+  if (exp.length > 4) throw new RangeError(`capks[${i}]: exponent longer than 4 bytes`);
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(c.expiry);
+  if (!m) throw new RangeError(`capks[${i}]: expiry must be YYYY-MM-DD`);
+  mem[at + CAPK_IN.algorithm] = c.algorithm === "sm2" ? 2 : 1;
+  mem[at + CAPK_IN.index] = hexBytes(c.index, 1, `capks[${i}].index`)[0];
+  mem[at + CAPK_IN.modulusLength] = key.length;
+  mem[at + CAPK_IN.exponentLength] = exp.length;
+  mem.set(hexBytes(c.rid, 5, `capks[${i}].rid`), at + CAPK_IN.rid);
+  mem32[(at + CAPK_IN.expiry) >>> 2] = Number(m[1] + m[2] + m[3]);
+  mem.set(key, at + CAPK_IN.key);
+  mem.set(exp, at + CAPK_IN.exponent);
+  return `${c.rid}${c.index}${c.algorithm}${key.join(",")}|`;
+}
+
 function loadOda(oda: EngineOdaInputs | undefined): void {
-  kSetOda(oda ? 1 : 0);
   const capks = oda?.capks ?? [];
   const revoked = oda?.revoked ?? [];
-  if (capks.length > MAX_CAPKS) throw new RangeError(`capks: at most ${MAX_CAPKS}`);
-  if (revoked.length > MAX_REVOKED) throw new RangeError(`revoked: at most ${MAX_REVOKED}`);
-  mem.fill(0, PARAM_BASE, PARAM_BASE + capks.length * CAPK_IN);
-  let fp = "";
-  capks.forEach((c, i) => {
-    const at = PARAM_BASE + i * CAPK_IN;
-    const key = c.algorithm === "sm2" ? c.publicKey : c.modulus;
-    if (!key || (c.algorithm === "sm2" ? key.length !== 64 : key.length < 64 || key.length > 248)) {
-      throw new RangeError(`capks[${i}]: bad key length`);
-    }
-    const exp = c.algorithm === "sm2" ? new Uint8Array(0) : c.exponent ?? new Uint8Array(0);
-    if (exp.length > 4) throw new RangeError(`capks[${i}]: exponent longer than 4 bytes`);
-    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(c.expiry);
-    if (!m) throw new RangeError(`capks[${i}]: expiry must be YYYY-MM-DD`);
-    mem[at] = c.algorithm === "sm2" ? 2 : 1;
-    mem[at + 1] = hexBytes(c.index, 1, `capks[${i}].index`)[0];
-    mem[at + 2] = key.length;
-    mem[at + 3] = exp.length;
-    mem.set(hexBytes(c.rid, 5, `capks[${i}].rid`), at + 4);
-    mem32[(at + 12) >>> 2] = Number(m[1] + m[2] + m[3]);
-    mem.set(key, at + 16);
-    mem.set(exp, at + 272);
-    fp += `${c.rid}${c.index}${c.algorithm}${key.join(",")}|`;
-  });
+  if (capks.length > LIMITS.capksMax) throw new RangeError(`capks: at most ${LIMITS.capksMax}`);
+  if (revoked.length > LIMITS.revokedMax) {
+    throw new RangeError(`revoked: at most ${LIMITS.revokedMax}`);
+  }
+  mem.fill(0, PARAM_BASE, PARAM_BASE + capks.length * CAPK_IN.bytes);
+  const fp = capks.map(writeCapk).join("");
   let st = kLoadCapks(PARAM_BASE, capks.length);
   if (st !== Status.OK) throw new KernelError(st, "engine capks");
   // Recovered keys are cached by what they were recovered from, under (RID, index): a change
@@ -193,12 +176,12 @@ function loadOda(oda: EngineOdaInputs | undefined): void {
     kCacheClear(3);
     capkFingerprint = fp;
   }
-  mem.fill(0, PARAM_BASE, PARAM_BASE + revoked.length * 12);
+  mem.fill(0, PARAM_BASE, PARAM_BASE + revoked.length * REVOKED_IN.bytes);
   revoked.forEach((r, i) => {
-    const at = PARAM_BASE + i * 12;
-    mem.set(hexBytes(r.rid, 5, `revoked[${i}].rid`), at);
-    mem[at + 5] = hexBytes(r.index, 1, `revoked[${i}].index`)[0];
-    mem.set(hexBytes(r.serial, 3, `revoked[${i}].serial`), at + 6);
+    const at = PARAM_BASE + i * REVOKED_IN.bytes;
+    mem.set(hexBytes(r.rid, 5, `revoked[${i}].rid`), at + REVOKED_IN.rid);
+    mem[at + REVOKED_IN.index] = hexBytes(r.index, 1, `revoked[${i}].index`)[0];
+    mem.set(hexBytes(r.serial, 3, `revoked[${i}].serial`), at + REVOKED_IN.serial);
   });
   st = kLoadRevoked(PARAM_BASE, revoked.length);
   if (st !== Status.OK) throw new KernelError(st, "engine revoked");
@@ -210,127 +193,184 @@ export function engineCacheClear(which: 1 | 2 | 3 = 3): void {
 }
 
 function prefixDigits(s: string, what: string): Uint8Array {
-  if (!/^[0-9]{1,19}$/.test(s)) throw new RangeError(`${what}: issuer prefix must be 1-19 digits`);
+  if (!new RegExp(`^[0-9]{1,${LIMITS.prefixDigitsMax}}$`).test(s)) {
+    throw new RangeError(`${what}: issuer prefix must be 1-${LIMITS.prefixDigitsMax} digits`);
+  }
   return new TextEncoder().encode(s);
 }
 
 function loadKeys(keys: readonly EngineKey[]): void {
-  if (keys.length > MAX_KEYS) throw new RangeError(`keys: at most ${MAX_KEYS}, got ${keys.length}`);
-  mem.fill(0, PARAM_BASE, PARAM_BASE + keys.length * KEY_IN);
+  if (keys.length > LIMITS.keysMax) {
+    throw new RangeError(`keys: at most ${LIMITS.keysMax}, got ${keys.length}`);
+  }
+  mem.fill(0, PARAM_BASE, PARAM_BASE + keys.length * KEY_IN.bytes);
   keys.forEach((k, i) => {
-    const at = PARAM_BASE + i * KEY_IN;
+    const at = PARAM_BASE + i * KEY_IN.bytes;
     if (k.value.length !== 16) throw new RangeError(`keys[${i}]: value must be 16 bytes`);
     const dki = k.dki === undefined ? 0xff : parseInt(k.dki, 16);
     if (!(dki >= 0 && dki <= 0xff)) throw new RangeError(`keys[${i}]: dki must be 2 hex digits`);
     const p = prefixDigits(k.issuer, `keys[${i}]`);
-    mem[at] = k.algorithm === "sm4" ? 4 : 1;
-    mem[at + 1] = dki;
-    mem[at + 2] = p.length;
-    mem.set(p, at + 4);
-    mem.set(k.value, at + 24);
+    mem[at + KEY_IN.algorithm] = k.algorithm === "sm4" ? 4 : 1;
+    mem[at + KEY_IN.dki] = dki;
+    mem[at + KEY_IN.prefixLength] = p.length;
+    mem.set(p, at + KEY_IN.prefix);
+    mem.set(k.value, at + KEY_IN.key);
   });
   const st = kLoadKeys(PARAM_BASE, keys.length);
-  mem.fill(0, PARAM_BASE, PARAM_BASE + keys.length * KEY_IN);
+  mem.fill(0, PARAM_BASE, PARAM_BASE + keys.length * KEY_IN.bytes);
   if (st !== Status.OK) throw new KernelError(st, "engine keys");
 }
 
-function loadConfigs(configs: readonly EngineConfig[]): void {
-  if (configs.length > MAX_KEYS) throw new RangeError(`configs: at most ${MAX_KEYS}`);
-  mem.fill(0, PARAM_BASE, PARAM_BASE + configs.length * CFG);
-  configs.forEach((c, i) => {
-    const at = PARAM_BASE + i * CFG;
-    const p = prefixDigits(c.issuer, `configs[${i}]`);
-    mem[at] = p.length;
-    mem[at + 1] = c.profile ? ENGINE_PROFILES.indexOf(c.profile) + 1 : 0;
-    const pairs = Object.entries(c.cvnProfiles ?? {});
-    if (pairs.length > 4) throw new RangeError(`configs[${i}]: at most 4 CVN mappings`);
-    mem[at + 2] = pairs.length;
-    mem.set(p, at + 4);
-    pairs.forEach(([cvn, prof], j) => {
-      mem[at + 24 + 2 * j] = parseInt(cvn, 16);
-      mem[at + 25 + 2 * j] = ENGINE_PROFILES.indexOf(prof) + 1;
-    });
+function writeConfig(c: EngineConfig, i: number): void {
+  const at = PARAM_BASE + i * CFG_IN.bytes;
+  const p = prefixDigits(c.issuer, `configs[${i}]`);
+  mem[at + CFG_IN.prefixLength] = p.length;
+  // An unknown pinned id is a verdict (reason "unknown profile"), as on the readable path.
+  mem[at + CFG_IN.pinned] = c.profile
+    ? (ENGINE_PROFILES.indexOf(c.profile) + 1 || PROFILES.length + 1)
+    : 0;
+  const pairs = Object.entries(c.cvnProfiles ?? {});
+  if (pairs.length > LIMITS.cvnMappingsMax) {
+    throw new RangeError(`configs[${i}]: at most ${LIMITS.cvnMappingsMax} CVN mappings`);
+  }
+  mem[at + CFG_IN.mapCount] = pairs.length;
+  if (c.scheme !== undefined) {
+    const s = SCHEMES.findIndex((x) => x.id === c.scheme);
+    if (s < 0) throw new RangeError(`configs[${i}]: unknown scheme ${c.scheme}`);
+    mem[at + CFG_IN.scheme] = s + 1;
+  }
+  mem.set(p, at + CFG_IN.prefix);
+  pairs.forEach(([cvn, prof], j) => {
+    if (!/^[0-9A-Fa-f]{2}$/.test(cvn)) throw new RangeError(`configs[${i}]: CVN ${cvn}`);
+    mem[at + CFG_IN.map + 2 * j] = parseInt(cvn, 16);
+    // An unknown id maps nothing (0), as on the readable path.
+    mem[at + CFG_IN.map + 2 * j + 1] = ENGINE_PROFILES.indexOf(prof) + 1;
   });
+}
+
+function loadConfigs(configs: readonly EngineConfig[]): void {
+  if (configs.length > LIMITS.configsMax) {
+    throw new RangeError(`configs: at most ${LIMITS.configsMax}`);
+  }
+  mem.fill(0, PARAM_BASE, PARAM_BASE + configs.length * CFG_IN.bytes);
+  configs.forEach(writeConfig);
   const st = kLoadConfigs(PARAM_BASE, configs.length);
   if (st !== Status.OK) throw new KernelError(st, "engine configs");
 }
 
-/** Results of one `engineVerify`: 16 words per record (layout in assembly/engine.ts). */
+const SPAN_INDEX = Object.fromEntries(RESULT_SPANS.map((t, i) => [t, i])) as Record<
+  typeof RESULT_SPANS[number],
+  number
+>;
+
+/** Results of one `engineVerify`: `RESULT_WORDS` words per record (layout `RES`). */
 export class EngineResults {
   constructor(readonly words: Uint32Array, readonly count: number) {}
-  /** Kernel record status (0 OK, 401-411). */
+  #byte(i: number, at: number): number {
+    return (this.words[i * RESULT_WORDS + (at >>> 2)] >>> ((at & 3) * 8)) & 0xff;
+  }
+  /** Kernel record status (0 OK, a `RECORD_STATUSES` code). */
   status(i: number): number {
-    return this.words[i * 16];
+    return this.words[i * RESULT_WORDS + RES.status / 4];
   }
-  /** Findings bitmask, bit i = precedence rank i. */
+  /** Findings bitmask, bit i = `RECORD_STATUSES[i]`. */
   findings(i: number): number {
-    return this.words[i * 16 + 1];
+    return this.words[i * RESULT_WORDS + RES.findings / 4];
   }
-  /** 0 ok, 1 mismatch, 2 no-key, 3 unsupported. */
+  /** Index in `CRYPTOGRAM_FLAGS`. */
   cryptogram(i: number): number {
-    return this.words[i * 16 + 2] & 0xff;
+    return this.#byte(i, RES.cryptogram);
   }
-  /** 0 ok, 1 failed, 2 absent, 3 no-capk, 255 not done by the kernel. */
+  /** Index in `ODA_VERDICTS`. */
   oda(i: number): number {
-    return (this.words[i * 16 + 2] >>> 8) & 0xff;
+    return this.#byte(i, RES.oda);
   }
-  /** 0 none, 1 SDA, 2 fDDA, 3 SM2 fDDA. */
+  /** Index in `ODA_METHODS`. */
   odaMethod(i: number): number {
-    return this.words[i * 16 + 3] >>> 24;
+    return this.#byte(i, RES.odaMethod);
   }
-  /** Failed ODA check: 1 + index in core/emv/oda.ts ODA_CHECKS; 0 none. */
+  /** Failed ODA check: 1 + index in `ODA_CHECKS`; 0 none. */
   odaCheck(i: number): number {
-    return this.words[i * 16 + 5];
+    return this.words[i * RESULT_WORDS + RES.odaCheck / 4];
   }
-  /** A value span: 0 5A, 1 5F34, 2 9F36, 3 9F26, 4 9F02. */
-  span(i: number, which: 0 | 1 | 2 | 3 | 4): Span {
-    const w = i * 16 + 6 + 2 * which;
+  /** The span of a value (`RESULT_SPANS`) inside the record's chip data. */
+  span(i: number, tag: typeof RESULT_SPANS[number]): Span {
+    const w = i * RESULT_WORDS + RES.spans / 4 + 2 * SPAN_INDEX[tag];
     const off = this.words[w];
     return off === 0xffffffff ? undefined : [off, this.words[w + 1]];
   }
   /** The decoded result of record `i` (allocates; for tests and tools). */
   at(i: number): EngineResult {
-    const w = i * 16;
-    const b = this.words[w + 2];
-    const c = this.words[w + 3];
-    const k = this.words[w + 4];
+    const k = this.words[i * RESULT_WORDS + RES.keyIndex / 4];
     return {
-      status: this.words[w],
-      findings: this.words[w + 1],
-      cryptogram: b & 0xff,
-      type: (b >>> 16) & 0xff,
-      typeSource: b >>> 24,
-      profile: c & 0xff,
-      reason: (c >>> 8) & 0xff,
-      missingSlot: (c >>> 16) & 0xff,
+      status: this.status(i),
+      findings: this.findings(i),
+      cryptogram: this.cryptogram(i),
+      type: this.#byte(i, RES.type),
+      typeSource: this.#byte(i, RES.typeSource),
+      profile: this.#byte(i, RES.profile),
+      reason: this.#byte(i, RES.reason),
+      missingSlot: this.#byte(i, RES.missingSlot),
       keyIndex: k === 0xffffffff ? -1 : k,
-      pan: this.span(i, 0),
-      psn: this.span(i, 1),
-      atc: this.span(i, 2),
-      ac: this.span(i, 3),
-      amount: this.span(i, 4),
+      pan: this.span(i, "5A"),
+      psn: this.span(i, "5F34"),
+      atc: this.span(i, "9F36"),
+      ac: this.span(i, "9F26"),
+      amount: this.span(i, "9F02"),
     };
   }
 }
 
+/** Writes `bytes` at IN_BASE + `used` and its (pointer, length) at word `w`; the new `used`. */
+function putBytes(bytes: Uint8Array | undefined, w: number, used: number): number {
+  if (bytes && bytes.length) {
+    mem.set(bytes, IN_BASE + used);
+    mem32[w] = IN_BASE + used;
+    mem32[w + 1] = bytes.length;
+    return used + bytes.length;
+  }
+  mem32[w] = 0;
+  mem32[w + 1] = 0;
+  return used;
+}
+
+/** Writes record `r`'s bytes at IN_BASE + `used` and its descriptor at word `d`. */
+function writeRecord(r: EngineRecord, d: number, used: number): number {
+  used = putBytes(r.icc, d + DESC.icc / 4, used);
+  used = putBytes(r.oda, d + DESC.oda / 4, used);
+  used = putBytes(r.staticData, d + DESC.sd / 4, used);
+  mem32[d + DESC.fare / 4] = r.fare === undefined ? 0xffffffff : r.fare >>> 0;
+  mem32[d + DESC.fare / 4 + 1] = 0;
+  return used;
+}
+
+/** Options of `engineVerify` for tests: a smaller chunk than the OUT region allows. */
+export interface EngineVerifyOptions {
+  readonly chunkRecords?: number;
+}
+
 /**
- * Verifies the cryptograms of many records in as few kernel calls as the IN region allows.
- * Results come back as one typed copy (16 words per record), read through `EngineResults`.
+ * Verifies the cryptograms and ODA of many records in as few kernel calls as the IN and OUT
+ * regions allow. Results come back as one typed copy, read through `EngineResults`.
  */
 export function engineVerify(
   records: readonly EngineRecord[],
   keys: readonly EngineKey[],
   configs: readonly EngineConfig[] = [],
-  /** CA keys and revocations for the kernel's ODA; undefined leaves ODA to the caller. */
   oda?: EngineOdaInputs,
+  options: EngineVerifyOptions = {},
 ): EngineResults {
-  const words = new Uint32Array(records.length * 16);
+  const words = new Uint32Array(records.length * RESULT_WORDS);
   try {
     loadKeys(keys);
     loadConfigs(configs);
     loadOda(oda);
+    const maxChunk = Math.min(
+      Math.floor(OUT_SIZE / (DESC.bytes + RES.bytes)),
+      LIMITS.batchMax,
+      options.chunkRecords ?? Infinity,
+    );
     let i = 0;
-    const maxChunk = Math.floor(OUT_SIZE / (DESC + RES));
     while (i < records.length) {
       const start = i;
       let used = 0;
@@ -339,38 +379,17 @@ export function engineVerify(
         const need = r.icc.length + (r.oda?.length ?? 0) + (r.staticData?.length ?? 0);
         if (need > IN_SIZE) throw new RangeError(`records[${i}] exceeds the input region`);
         if (used + need > IN_SIZE) break;
-        const d = (OUT_BASE >>> 2) + (i - start) * (DESC >>> 2);
-        mem.set(r.icc, IN_BASE + used);
-        mem32[d] = IN_BASE + used;
-        mem32[d + 1] = r.icc.length;
-        used += r.icc.length;
-        if (r.oda && r.oda.length) {
-          mem.set(r.oda, IN_BASE + used);
-          mem32[d + 2] = IN_BASE + used;
-          mem32[d + 3] = r.oda.length;
-          used += r.oda.length;
-        } else {
-          mem32[d + 2] = 0;
-          mem32[d + 3] = 0;
-        }
-        if (r.staticData && r.staticData.length) {
-          mem.set(r.staticData, IN_BASE + used);
-          mem32[d + 4] = IN_BASE + used;
-          mem32[d + 5] = r.staticData.length;
-          used += r.staticData.length;
-        } else {
-          mem32[d + 4] = 0;
-          mem32[d + 5] = 0;
-        }
-        mem32[d + 6] = r.fare === undefined ? 0xffffffff : r.fare >>> 0;
-        mem32[d + 7] = 0;
+        used = writeRecord(r, (OUT_BASE >>> 2) + (i - start) * (DESC.bytes >>> 2), used);
         i++;
       }
       const n = i - start;
-      const out = OUT_BASE + n * DESC;
+      const out = OUT_BASE + n * DESC.bytes;
       const st = kVerify(OUT_BASE, n, out);
       if (st !== Status.OK) throw new KernelError(st, "engineVerifyBatch");
-      words.set(mem32.subarray(out >>> 2, (out >>> 2) + n * 16), start * 16);
+      words.set(
+        mem32.subarray(out >>> 2, (out >>> 2) + n * RESULT_WORDS),
+        start * RESULT_WORDS,
+      );
     }
     return new EngineResults(words, records.length);
   } finally {

@@ -5,21 +5,44 @@
  * = 1 and each Montgomery quotient digit is the low limb itself; p's sparse form turns each
  * reduction round into four additions (see lazyReduce).
  *
+ * The curve constants (p, n, b, G, R² mod p) come from `sm2_curve.ts`, the one definition.
+ *
  * Run: `deno run --allow-write=kernel-as kernel-as/gen_sm2_field.ts`; a test checks that the
  * committed file equals this output.
  */
 
+import { SM2_CURVE } from "./sm2_curve.ts";
+
+/** `x` as 8 little-endian 32-bit limbs. */
+function limbs(x: bigint): number[] {
+  return Array.from({ length: 8 }, (_, i) => Number((x >> BigInt(32 * i)) & 0xFFFFFFFFn));
+}
+
 /** SM2 p as 8 little-endian 32-bit limbs. */
-const P = [
-  0xFFFFFFFF,
-  0xFFFFFFFF,
-  0x00000000,
-  0xFFFFFFFF,
-  0xFFFFFFFF,
-  0xFFFFFFFF,
-  0xFFFFFFFF,
-  0xFFFFFFFE,
-];
+const P = limbs(SM2_CURVE.p);
+
+/** The curve constants the kernel needs, as little-endian limbs (from `sm2_curve.ts`). */
+function constants(L: string[]): void {
+  const { p, n, b, Gx, Gy } = SM2_CURVE;
+  const hex = (v: number) => "0x" + v.toString(16).toUpperCase().padStart(8, "0");
+  const rows: [string, string, bigint][] = [
+    ["P_L", "p", p],
+    ["N_L", "n, the group order", n],
+    ["PM2_L", "p - 2 (the inversion exponent)", p - 2n],
+    ["R2_L", "R² mod p (to Montgomery form)", (1n << 512n) % p],
+    ["B_L", "b", b],
+    ["GX_L", "G.x", Gx],
+    ["GY_L", "G.y", Gy],
+    ["ONE_L", "1", 1n],
+  ];
+  for (const [name, what, v] of rows) {
+    L.push(`/** ${what}, little-endian 32-bit limbs. */`);
+    L.push(`export const ${name}: usize = memory.data<u32>([`);
+    L.push(`  ${limbs(v).map(hex).join(", ")},`);
+    L.push("]);");
+  }
+  L.push("");
+}
 
 /** Pushes `t = t - p if t >= p` over t0..t7 with the top carry expression `top` (u64). */
 function finalSubtract(L: string[], t: string[], top: string, indent = "  "): void {
@@ -217,6 +240,7 @@ export function generate(): string {
   L.push("");
   L.push("const M32: u64 = 0xFFFFFFFF;");
   L.push("");
+  constants(L);
   mul(L);
   sqr(L);
   addSub(L);

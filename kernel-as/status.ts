@@ -6,6 +6,8 @@
  * Ranges: 0 ok; 1-99 general; 100-199 BER-TLV; 200-299 symmetric crypto and hashes;
  * 300-399 public-key crypto; 400-499 EMV verification engine.
  */
+import { ENGINE_CALL_STATUSES, RECORD_STATUSES } from "./contract.ts";
+
 export interface StatusInfo {
   readonly code: number;
   readonly name: string;
@@ -70,47 +72,17 @@ const table: readonly StatusInfo[] = [
   { code: 322, name: "SM2_BAD_SIGNATURE", message: "SM2 signature does not verify" },
   { code: 323, name: "SM2_MESSAGE_TOO_LONG", message: "SM2 message longer than 65536 bytes" },
   { code: 324, name: "SM2_USER_ID_TOO_LONG", message: "SM2 user ID longer than 8191 bytes" },
-  {
-    code: 401,
-    name: "ENGINE_MALFORMED_TLV",
-    message: "record: chip data or ODA evidence is not valid BER-TLV",
-  },
-  {
-    code: 402,
-    name: "ENGINE_MISSING_DATA",
-    message: "record: a data object needed for verification is absent or mis-sized",
-  },
-  { code: 403, name: "ENGINE_FARE_MISMATCH", message: "record: fare differs from 9F02" },
-  {
-    code: 404,
-    name: "ENGINE_REPLAY_SUSPECT",
-    message: "record: same card and ATC with another cryptogram or amount",
-  },
-  { code: 405, name: "ENGINE_DUPLICATE", message: "record: exact duplicate of an earlier record" },
-  {
-    code: 406,
-    name: "ENGINE_AC_MISMATCH",
-    message: "record: application cryptogram does not match",
-  },
-  { code: 407, name: "ENGINE_CERT_REVOKED", message: "record: issuer certificate revoked" },
-  {
-    code: 408,
-    name: "ENGINE_CERT_EXPIRED",
-    message: "record: certificate or CA key expired at 9A",
-  },
-  { code: 409, name: "ENGINE_ODA_FAILED", message: "record: offline data authentication failed" },
-  { code: 410, name: "ENGINE_CAPK_UNKNOWN", message: "record: no CA public key for RID and index" },
-  { code: 411, name: "ENGINE_CARD_DECLINED", message: "record: the card declined (AAC)" },
-  {
-    code: 420,
-    name: "ENGINE_TOO_MANY_KEYS",
-    message: "more keys or issuer configurations than the engine holds",
-  },
-  {
-    code: 421,
-    name: "ENGINE_KEY_INVALID",
-    message: "engine key entry has a bad algorithm or prefix",
-  },
+  // The engine's record and call statuses come from the contract (kernel-as/contract.ts).
+  ...RECORD_STATUSES.map((s) => ({
+    code: s.code,
+    name: `ENGINE_${s.name}`,
+    message: `record: ${s.message}`,
+  })),
+  ...ENGINE_CALL_STATUSES.map((s) => ({
+    code: s.code,
+    name: `ENGINE_${s.name}`,
+    message: s.message,
+  })),
 ];
 
 export const STATUSES: ReadonlyMap<number, StatusInfo> = new Map(table.map((s) => [s.code, s]));

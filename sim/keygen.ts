@@ -13,6 +13,7 @@
  * constant-time.
  */
 import { weierstrass } from "@noble/curves/abstract/weierstrass.js";
+import { SM2_CURVE } from "../kernel-as/sm2_curve.ts";
 import { modPowWindow } from "./sign.ts";
 
 /** The source of randomness the generators draw from (the simulator's `Rng` fits). */
@@ -148,16 +149,8 @@ export function generateRsaKeyPair(bits: number, rng: RandomSource, e = 3n): Rsa
   }
 }
 
-/** The SM2 recommended curve (GB/T 32918.5, docs/emv-pboc.md). */
-export const SM2_CURVE = {
-  p: 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFFn,
-  a: 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFCn,
-  b: 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93n,
-  Gx: 0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7n,
-  Gy: 0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0n,
-  n: 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123n,
-  h: 1n,
-} as const;
+/** The SM2 recommended curve: the one definition, `kernel-as/sm2_curve.ts`. */
+export { SM2_CURVE };
 
 /** Point arithmetic on the SM2 curve (noble-curves). */
 export const Sm2Point = weierstrass(SM2_CURVE);

@@ -7,16 +7,10 @@
  * Risks: not constant time, no protection of secrets in memory — never use with real keys.
  */
 import { createHash } from "node:crypto";
+import { SM2_CURVE } from "../kernel-as/sm2_curve.ts";
 
-/** SM2 recommended curve parameters (GB/T 32918.5 / GM/T 0003.5). */
-export const SM2_CURVE = Object.freeze({
-  p: 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFFn,
-  a: 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFCn,
-  b: 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93n,
-  n: 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123n,
-  Gx: 0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7n,
-  Gy: 0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0n,
-});
+/** SM2 recommended curve parameters: the one definition, `kernel-as/sm2_curve.ts`. */
+export { SM2_CURVE };
 
 /** The default SM2 user ID (GM/T 0009-2012 §10), used by PBOC SM2 certificates. */
 export const SM2_DEFAULT_USER_ID = "1234567812345678";

@@ -1,6 +1,6 @@
 /**
  * `icfare verify --file BATCH.json [--keys KEYS.json] [--capk CAPK.json] [--json]` — verifies an
- * upload file (design.md §3) without the store: TLV, cryptograms, offline data authentication,
+ * upload file (docs/upload-api.md) without the store: TLV, cryptograms, offline data authentication,
  * fare vs 9F02, duplicates and replays inside the file.
  */
 import { flag, parseArgs, str, UsageError } from "../args.ts";
@@ -16,6 +16,7 @@ import {
 } from "../common.ts";
 import { type RecordResult, summarise } from "../../core/emv/verify.ts";
 import { verifyRecordsKernel } from "../../core/emv/batch.ts";
+import { totalsProblem } from "../../core/upload/ingest.ts";
 
 const HELP =
   `usage: icfare verify --file BATCH.json [--keys KEYS.json] [--capk CAPK.json | --store] [--json]
@@ -157,14 +158,10 @@ export const command: Command = {
     } finally {
       ctx.wipe();
     }
-    const amount = batch.records.reduce((s, r) => s + r.fare, 0);
-    const totalsOk = batch.totals.count === batch.records.length && batch.totals.amount === amount;
-    const seqs = new Set<number>();
-    const dupSeq = batch.records.filter((r) => seqs.size === seqs.add(r.seq).size).map((r) =>
-      r.seq
-    );
-    const summary = { ...summarise(results), totalsOk, duplicateSeq: dupSeq };
-    const allOk = totalsOk && dupSeq.length === 0 && results.every((r) => r.status === "OK");
+    // The upload API's own totals rule (core/upload/ingest.ts), reported instead of refused.
+    const totals = totalsProblem(batch);
+    const summary = { ...summarise(results), totalsOk: totals === null };
+    const allOk = totals === null && results.every((r) => r.status === "OK");
     if (flag(p, "json")) {
       console.log(JSON.stringify(
         {
@@ -186,12 +183,7 @@ export const command: Command = {
         Object.entries(m).map(([k, n]) => `${k} ${n}`).join(", ");
       console.log(`\nstatus: ${fmt(summary.status)}`);
       console.log(`cryptogram: ${fmt(summary.cryptogram)}; oda: ${fmt(summary.oda)}`);
-      if (!totalsOk) {
-        console.log(
-          `TOTALS_MISMATCH: header says ${batch.totals.count} / ${batch.totals.amount} fen, records ${batch.records.length} / ${amount} fen`,
-        );
-      }
-      if (dupSeq.length) console.log(`DUPLICATE_SEQ: ${dupSeq.join(", ")}`);
+      if (totals) console.log(`TOTALS_MISMATCH: ${totals.message}`);
     }
     return allOk ? 0 : 1;
   },

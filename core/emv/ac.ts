@@ -1,6 +1,6 @@
 /**
  * Application cryptograms (ARQC / TC / AAC) and ARPC, computed or verified from the chip data
- * bytes exactly as the card saw them (domain.md §4). Both directions live here: the
+ * bytes exactly as the card saw them (docs/emv-pboc.md, cryptograms and IAD). Both directions live here: the
  * simulator computes with these functions, the verifier compares with them.
  *
  * @example
@@ -72,7 +72,12 @@ function element(values: TagValues, e: AcElement): AcPart {
     return { label: e.tag, value: v };
   }
   const iad = take(values, "9F10");
-  if ("whole" in e) return { label: "9F10", value: iad };
+  if ("whole" in e) {
+    if (iad.length > e.max) {
+      throw new AcInputError("9F10", "length", `AC input: 9F10 longer than ${e.max} bytes`);
+    }
+    return { label: "9F10", value: iad };
+  }
   const { offset, length } = e.slice;
   if (iad.length < offset + length) {
     throw new AcInputError(
@@ -219,7 +224,7 @@ export function verifyAc(
 /**
  * ARPC method 1 (EMV Book 2 §8.2.1): `ENC(K)[ARQC XOR (ARC ‖ 00×6)]`. With 3DES (16-byte key)
  * the result is 8 bytes; with SM4 (`algorithm: "sm4"`) the block is `(ARQC XOR ARC‖00×6) ‖ 00×8`
- * and the leftmost 8 bytes are returned (domain.md §4.4, UNSURE for SM4).
+ * and the leftmost 8 bytes are returned (docs/emv-pboc.md, cryptograms and IAD, UNSURE for SM4).
  */
 export function arpcMethod1(
   key: Uint8Array,

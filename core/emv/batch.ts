@@ -1,36 +1,49 @@
 /**
- * Batch verification through the kernel engine (`kernel-as/engine.ts`): the whole cryptogram
- * path of many records in one kernel call, then offline data authentication and duplicate /
- * replay detection here, combined by the same precedence as the reference `verifyRecords`.
- * A differential test checks that both paths give the same status and flags for every record.
+ * Production verification: whole batches through the kernel engine (`kernel-as/engine.ts`) —
+ * TLV, cryptogram, offline data authentication in one kernel call — then duplicate / replay
+ * detection within the batch, combined by the same precedence as the readable reference
+ * `verifyRecords`. A differential test checks that both paths give the same status and flags
+ * for every record.
  *
- * ODA runs in TypeScript (`authenticateRecord`, issuer and ICC keys cached by certificate hash
- * across batches) until the kernel's public-key family (issue 4) is on main.
+ * There is no slow path: key and CA key sources must be able to list what they hold (the
+ * kernel loads it all), and a configuration the kernel cannot take is a coded error.
  */
 import { fromHex } from "../hex.ts";
 import { maskPan } from "../mask.ts";
+import { IcfareError } from "../errors.ts";
+import {
+  CRYPTOGRAM_FLAGS,
+  CRYPTOGRAM_TYPE_SOURCES,
+  CRYPTOGRAM_TYPES,
+  ENGINE_SLOTS,
+  LIMITS,
+  ODA_CHECKS,
+  ODA_METHODS,
+  ODA_VERDICTS,
+  RES,
+} from "../../kernel-as/contract.ts";
 import {
   ENGINE_PROFILES,
-  ENGINE_SLOT_TAGS,
   type EngineConfig,
   type EngineKey,
+  type EngineOdaInputs,
+  type EngineResults,
   engineVerify,
+  RESULT_WORDS,
 } from "../../kernel-as/engine.ts";
-import { flattenValues, parseTlv } from "../tlv/tree.ts";
 import type { IssuerKey } from "./issuer_keys.ts";
-import type { IssuerConfig } from "./profiles.ts";
-import { authenticateRecord, ODA_CHECKS, OdaKeyCache, type OdaOutcome } from "./oda.ts";
+import { type IssuerConfig, reasonText } from "./profiles.ts";
+import type { CapkSource } from "./capk.ts";
+import { ODA_CHECK_STATUS } from "./oda_checks.ts";
 import {
-  type CryptogramFlag,
   RECORD_STATUSES,
   type RecordResult,
   type RecordStatus,
   STATUS_MESSAGES,
   type TapRecord,
   type VerifyContext,
-  verifyRecords,
 } from "./verify.ts";
-import type { CapkSource } from "./capk.ts";
+import { acAmountKey, cardKey, DuplicateFinder, duplicateNote } from "./duplicates.ts";
 
 /** A key source that can list its keys and issuer configurations (the kernel loads them all). */
 export interface EnumerableKeySource {
@@ -47,178 +60,44 @@ export interface BatchRecordBytes {
   readonly fare?: number;
 }
 
-const CRYPTO: readonly CryptogramFlag[] = ["ok", "mismatch", "no-key", "unsupported"];
-const TYPES = ["AAC", "TC", "ARQC", "RFU"];
-const REASONS: Record<number, string> = {
-  1: "pinned by issuer configuration",
-  2: "PBOC CVN mapped by issuer configuration",
-  3: "PBOC: 9F10 byte 8 algorithm 04 = SM4",
-  4: "PBOC: 9F10 byte 3 CVN 01, byte 8 algorithm 01 = 3DES",
-  5: "Visa: CVN 10 (0A)",
-  6: "Visa: CVN 18 (12)",
-  7: "MasterCard: CVN 16 (10)",
-  20: "9F10 absent: cannot tell the CVN",
-  21: "9F10 does not follow the PBOC layout 07|DKI|CVN|03 CVR|alg",
-  22: "PBOC 9F10 algorithm identifier is not 01 or 04",
-  23: "PBOC CVN data set not public (domain.md §4.1); map it in the issuer configuration",
-  24: "Visa 9F10 shorter than 7 bytes",
-  25: "Visa CVN is not supported",
-  26: "MasterCard CVN is not supported",
-  27: "9F10 layout matches no known scheme",
-  28: "issuer configuration names an unknown profile",
-};
-
-const ODA_STATUS: Partial<Record<string, RecordStatus>> = {
-  CAPK_UNKNOWN: "CAPK_UNKNOWN",
-  CAPK_EXPIRED: "CERT_EXPIRED",
-  ISSUER_CERT_EXPIRED: "CERT_EXPIRED",
-  ICC_CERT_EXPIRED: "CERT_EXPIRED",
-  ISSUER_CERT_REVOKED: "CERT_REVOKED",
-  ODA_DATA_MISSING: "MISSING_DATA",
-};
+/** Thrown when verification cannot load its keys into the kernel (a setup error, not a verdict). */
+export class EngineInputError extends IcfareError {
+  constructor(message: string) {
+    super("ENGINE_INPUT_INVALID", message);
+    this.name = "EngineInputError";
+  }
+}
 
 function engineInputs(keys: EnumerableKeySource | undefined): {
   ek: EngineKey[];
   ids: string[];
   cfg: EngineConfig[];
 } {
+  if (keys && (typeof keys.listImkAc !== "function" || typeof keys.listConfigs !== "function")) {
+    throw new EngineInputError("the issuer key source cannot list its keys for the kernel");
+  }
   const list = keys?.listImkAc() ?? [];
+  const cfg = (keys?.listConfigs() ?? []).map(([issuer, c]) => {
+    if (Object.keys(c.cvnProfiles ?? {}).length > LIMITS.cvnMappingsMax) {
+      throw new EngineInputError(
+        `issuer ${issuer}: at most ${LIMITS.cvnMappingsMax} CVN mappings per issuer`,
+      );
+    }
+    return { issuer, profile: c.profile, cvnProfiles: c.cvnProfiles, scheme: c.scheme };
+  });
   return {
     ek: list.map((k) => ({ algorithm: k.algorithm, issuer: k.issuer, dki: k.dki, value: k.value })),
     ids: list.map((k) => k.id),
-    cfg: (keys?.listConfigs() ?? []).map(([issuer, c]) => ({
-      issuer,
-      profile: c.profile,
-      cvnProfiles: c.cvnProfiles,
-    })),
-  };
-}
-
-function odaOf(r: BatchRecordBytes, capks: CapkSource | undefined, cache: OdaKeyCache): OdaOutcome {
-  if (!r.oda) return { verdict: "absent", method: "none", steps: [] };
-  const p = parseTlv(r.icc);
-  const q = parseTlv(r.oda);
-  if (!p.ok || !q.ok) return { verdict: "failed", method: "none", steps: [] };
-  const values = flattenValues(p.nodes);
-  for (const [k, v] of flattenValues(q.nodes)) if (!values.has(k)) values.set(k, v);
-  if (capks) return authenticateRecord(values, capks, { staticData: r.staticData, cache });
-  return values.has("90") && (values.has("9F4B") || values.has("93"))
-    ? { verdict: "no-capk", method: "none", check: "CAPK_UNKNOWN", steps: [] }
-    : { verdict: "absent", method: "none", steps: [] };
-}
-
-const ODA_VERDICTS = ["ok", "failed", "absent", "no-capk"] as const;
-const ODA_METHODS = ["none", "SDA", "fDDA", "SM2-fDDA"] as const;
-
-function kernelOdaOutcome(
-  raw: ReturnType<typeof engineVerify>,
-  i: number,
-  verdict: number,
-): OdaOutcome {
-  const c = raw.odaCheck(i);
-  return {
-    verdict: ODA_VERDICTS[verdict],
-    method: ODA_METHODS[raw.odaMethod(i)] ?? "none",
-    ...(c ? { check: ODA_CHECKS[c - 1] } : {}),
-    steps: [],
-  };
-}
-
-/**
- * Verifies records given as bytes through the kernel engine; same results (status, flags,
- * type, profile, key, ODA check) as `verifyRecords` on the same records.
- */
-export function verifyBatchBytes(
-  records: readonly BatchRecordBytes[],
-  ctx: { keys?: EnumerableKeySource; capks?: CapkSource; odaCache?: OdaKeyCache } = {},
-): RecordResult[] {
-  const { ek, ids, cfg } = engineInputs(ctx.keys);
-  const reg = ctx.capks;
-  const kernelOda = !reg ||
-    (typeof reg.list === "function" && typeof reg.revokedList === "function");
-  const raw = engineVerify(
-    records,
-    ek,
     cfg,
-    kernelOda ? { capks: reg?.list?.() ?? [], revoked: reg?.revokedList?.() ?? [] } : undefined,
-  );
-  const W = raw.words;
-  const cache = ctx.odaCache ?? new OdaKeyCache();
-  const seen = new Map<string, { index: number; acAmount: string }>();
-  const bit = (st: RecordStatus) => 1 << RECORD_STATUSES.indexOf(st);
-  const B_DUP = bit("DUPLICATE"), B_REPLAY = bit("REPLAY_SUSPECT");
-  const results: RecordResult[] = new Array(records.length);
-  for (let index = 0; index < records.length; index++) {
-    const r = records[index];
-    const icc = r.icc;
-    const w = index * 16;
-    let findings = W[w + 1];
-    if (findings & 1) {
-      results[index] = {
-        seq: r.seq,
-        status: "MALFORMED_TLV",
-        cryptogram: "unsupported",
-        oda: r.oda ? "failed" : "absent",
-        message: STATUS_MESSAGES.MALFORMED_TLV,
-      };
-      continue;
-    }
-    const b2 = W[w + 2], b3 = W[w + 3], key = W[w + 4];
-    const pan = panDigitsAt(icc, W[w + 6], W[w + 7]);
-    const atc = W[w + 10] === NONE ? undefined : hexAt(icc, W[w + 10], W[w + 11]);
-    const res: RecordResult = {
-      seq: r.seq,
-      status: "OK",
-      cryptogram: CRYPTO[b2 & 0xff],
-      oda: "absent",
-      message: "",
-      pan: pan ? maskPan(pan) : undefined,
-      atc,
-    };
-    const type = (b2 >>> 16) & 0xff;
-    if (type !== 255) {
-      res.cryptogramType = TYPES[type];
-      res.cryptogramTypeSource = b2 >>> 24 === 1 ? "9F27" : "CVR";
-    }
-    const profile = b3 & 0xff, reason = (b3 >>> 8) & 0xff, missing = (b3 >>> 16) & 0xff;
-    if (profile) res.profile = ENGINE_PROFILES[profile - 1];
-    if (reason) res.profileReason = REASONS[reason] ?? `reason ${reason}`;
-    if (key !== NONE) res.keyId = ids[key];
-    let notes = "";
-    if (missing !== 255) notes += `; cryptogram needs ${ENGINE_SLOT_TAGS[missing]}`;
-    if (pan && atc !== undefined) {
-      const psnOff = W[w + 8];
-      const psnHex = psnOff !== NONE && W[w + 9] === 1 ? hexAt(icc, psnOff, 1) : "";
-      const psn = psnHex.length === 2 && psnHex < "A" && psnHex[0] <= "9" && psnHex[1] <= "9"
-        ? psnHex
-        : "00";
-      const id = `${pan}|${psn}|${atc}`;
-      const acAmount = (W[w + 12] === NONE ? "" : hexAt(icc, W[w + 12], W[w + 13])) + "|" +
-        (W[w + 14] === NONE ? "" : hexAt(icc, W[w + 14], W[w + 15]));
-      const prev = seen.get(id);
-      if (prev) {
-        res.duplicateOf = records[prev.index].seq;
-        findings |= prev.acAmount === acAmount ? B_DUP : B_REPLAY;
-        notes += `; same card and ATC as seq ${records[prev.index].seq}`;
-      } else seen.set(id, { index, acAmount });
-    }
-    const ko = raw.oda(index);
-    const oda: OdaOutcome = kernelOda && ko !== 255
-      ? kernelOdaOutcome(raw, index, ko)
-      : odaOf(r, ctx.capks, cache);
-    res.oda = oda.verdict;
-    if (oda.method !== "none") res.odaMethod = oda.method;
-    if (oda.check) {
-      res.odaCheck = oda.check;
-      findings |= bit(ODA_STATUS[oda.check] ?? "ODA_FAILED");
-      notes += `; ODA ${oda.check}`;
-    }
-    // Precedence: the lowest set bit wins (RECORD_STATUSES order).
-    res.status = findings ? RECORD_STATUSES[31 - Math.clz32(findings & -findings)] : "OK";
-    res.message = STATUS_MESSAGES[res.status] + notes;
-    results[index] = res;
+  };
+}
+
+function odaInputs(capks: CapkSource | undefined): EngineOdaInputs {
+  if (!capks) return { capks: [] };
+  if (typeof capks.list !== "function" || typeof capks.revokedList !== "function") {
+    throw new EngineInputError("the CA key source cannot list its keys for the kernel");
   }
-  return results;
+  return { capks: capks.list(), revoked: capks.revokedList() };
 }
 
 const NONE = 0xffffffff;
@@ -243,30 +122,141 @@ function panDigitsAt(b: Uint8Array, off: number, len: number): string | undefine
   return s.length >= 8 && s.length <= 19 ? s : undefined;
 }
 
+/** Reads one record's result from the kernel's words. */
+class ResultReader {
+  readonly #w: Uint32Array;
+  #base = 0;
+  constructor(raw: EngineResults) {
+    this.#w = raw.words;
+  }
+  at(i: number): this {
+    this.#base = i * RESULT_WORDS;
+    return this;
+  }
+  word(at: number): number {
+    return this.#w[this.#base + at / 4];
+  }
+  byte(at: number): number {
+    return (this.#w[this.#base + (at >>> 2)] >>> ((at & 3) * 8)) & 0xff;
+  }
+  /** The hex of a result span inside `icc`, or undefined when absent. */
+  spanHex(icc: Uint8Array, which: number): string | undefined {
+    const off = this.word(RES.spans + 8 * which);
+    return off === NONE ? undefined : hexAt(icc, off, this.word(RES.spans + 8 * which + 4));
+  }
+}
+
+// Result spans by position in the contract's RESULT_SPANS.
+const SPAN_PSN = 1, SPAN_ATC = 2, SPAN_AC = 3, SPAN_AMOUNT = 4;
+
+/** The findings bit of a record status. */
+const bit = (st: RecordStatus) => 1 << RECORD_STATUSES.indexOf(st);
+
+/** The record result of kernel result `index` (duplicates not yet applied). */
+function recordOf(r: BatchRecordBytes, q: ResultReader, ids: readonly string[]): {
+  res: RecordResult;
+  findings: number;
+  notes: string;
+  pan?: string;
+} {
+  const icc = r.icc;
+  const pan = panDigitsAt(icc, q.word(RES.spans), q.word(RES.spans + 4));
+  const res: RecordResult = {
+    seq: r.seq,
+    status: "OK",
+    cryptogram: CRYPTOGRAM_FLAGS[q.byte(RES.cryptogram)],
+    oda: ODA_VERDICTS[q.byte(RES.oda)],
+    message: "",
+    pan: pan ? maskPan(pan) : undefined,
+    atc: q.spanHex(icc, SPAN_ATC),
+  };
+  const type = q.byte(RES.type);
+  if (type !== 255) {
+    res.cryptogramType = CRYPTOGRAM_TYPES[type];
+    res.cryptogramTypeSource = CRYPTOGRAM_TYPE_SOURCES[q.byte(RES.typeSource) - 1];
+  }
+  const profile = q.byte(RES.profile), reason = q.byte(RES.reason);
+  if (profile) res.profile = ENGINE_PROFILES[profile - 1];
+  if (reason) res.profileReason = reasonText(reason);
+  const key = q.word(RES.keyIndex);
+  if (key !== NONE) res.keyId = ids[key];
+  let findings = q.word(RES.findings);
+  let notes = "";
+  const missing = q.byte(RES.missingSlot);
+  if (missing !== 255) notes += `; cryptogram needs ${ENGINE_SLOTS[missing]}`;
+  const method = q.byte(RES.odaMethod);
+  if (ODA_METHODS[method] && method !== 0) res.odaMethod = ODA_METHODS[method];
+  const check = q.word(RES.odaCheck);
+  if (check) {
+    const name = ODA_CHECKS[check - 1].name;
+    res.odaCheck = name;
+    findings |= bit(ODA_CHECK_STATUS[name]);
+    notes += `; ODA ${name}`;
+  }
+  return { res, findings, notes, pan };
+}
+
+/**
+ * Verifies records given as bytes through the kernel engine; same results (status, flags,
+ * type, profile, key, ODA check) as `verifyRecords` on the same records.
+ */
+export function verifyBatchBytes(
+  records: readonly BatchRecordBytes[],
+  ctx: { keys?: EnumerableKeySource; capks?: CapkSource } = {},
+): RecordResult[] {
+  const { ek, ids, cfg } = engineInputs(ctx.keys);
+  const raw = engineVerify(records, ek, cfg, odaInputs(ctx.capks));
+  const q = new ResultReader(raw);
+  const dups = new DuplicateFinder();
+  const results: RecordResult[] = new Array(records.length);
+  for (let index = 0; index < records.length; index++) {
+    const r = records[index];
+    q.at(index);
+    if (q.word(RES.findings) & bit("MALFORMED_TLV")) {
+      results[index] = {
+        seq: r.seq,
+        status: "MALFORMED_TLV",
+        cryptogram: "unsupported",
+        oda: r.oda ? "failed" : "absent",
+        message: STATUS_MESSAGES.MALFORMED_TLV,
+      };
+      continue;
+    }
+    const o = recordOf(r, q, ids);
+    const atc = o.res.atc;
+    if (o.pan && atc !== undefined) {
+      const psnHex = q.word(RES.spans + 8 * SPAN_PSN + 4) === 1
+        ? q.spanHex(r.icc, SPAN_PSN)
+        : undefined;
+      const dup = dups.see(
+        index,
+        cardKey(o.pan, psnHex, atc),
+        acAmountKey(q.spanHex(r.icc, SPAN_AC), q.spanHex(r.icc, SPAN_AMOUNT)),
+      );
+      if (dup) {
+        o.res.duplicateOf = records[dup.of].seq;
+        o.findings |= bit(dup.status);
+        o.notes += `; ${duplicateNote(records[dup.of].seq)}`;
+      }
+    }
+    // Precedence: the lowest set bit wins (RECORD_STATUSES order).
+    const f = o.findings;
+    o.res.status = f ? RECORD_STATUSES[31 - Math.clz32(f & -f)] : "OK";
+    o.res.message = STATUS_MESSAGES[o.res.status] + o.notes;
+    results[index] = o.res;
+  }
+  return results;
+}
+
 /** `verifyRecords` through the kernel: hex records, a context whose keys can be listed. */
 export function verifyRecordsKernel(
   records: readonly TapRecord[],
   ctx: VerifyContext = {},
 ): RecordResult[] {
   const keys = ctx.keys as unknown as EnumerableKeySource | undefined;
-  // A key source that cannot list its keys cannot be loaded into the kernel: the readable
-  // reference path gives the same results.
-  if (keys && (typeof keys.listImkAc !== "function" || typeof keys.listConfigs !== "function")) {
-    return verifyRecords(records, ctx);
-  }
-  // The kernel takes pinned profiles and up to 4 CVN mappings per issuer, not scheme hints.
-  if (
-    keys?.listConfigs().some(([, c]) =>
-      c.scheme !== undefined || Object.keys(c.cvnProfiles ?? {}).length > 4
-    )
-  ) {
-    return verifyRecords(records, ctx);
-  }
-  const bytes: BatchRecordBytes[] = [];
-  const bad = new Set<number>();
-  records.forEach((r, i) => {
+  const bytes: BatchRecordBytes[] = records.map((r) => {
     try {
-      bytes.push({
+      return {
         seq: r.seq,
         icc: fromHex(r.icc, "icc"),
         oda: r.oda ? fromHex(r.oda.tlv, "oda.tlv") : undefined,
@@ -274,15 +264,11 @@ export function verifyRecordsKernel(
           ? fromHex(r.oda.staticData, "oda.staticData")
           : undefined,
         fare: r.fare,
-      });
+      };
     } catch {
-      bad.add(i);
-      bytes.push({
-        seq: r.seq,
-        icc: Uint8Array.of(0x9f),
-        oda: r.oda ? new Uint8Array(0) : undefined,
-      });
+      // Not hex: a record the kernel reports as malformed.
+      return { seq: r.seq, icc: Uint8Array.of(0x9f), oda: r.oda ? new Uint8Array(0) : undefined };
     }
   });
-  return verifyBatchBytes(bytes, { keys, capks: ctx.capks, odaCache: ctx.odaCache });
+  return verifyBatchBytes(bytes, { keys, capks: ctx.capks });
 }

@@ -1,5 +1,6 @@
 /**
- * CA public key registry for offline data authentication (domain.md §5.1, design.md §4, §6):
+ * CA public key registry for offline data authentication (docs/emv-pboc.md, offline data
+ * authentication; docs/keys.md, CA keys; docs/verification.md, conventions):
  * lookup by RID + index, RSA modulus/exponent or SM2 point, expiry checked against the
  * transaction date (9A), SHA-1 checksum verified on import, and a revocation list of issuer
  * certificate serials keyed by (RID, CA index, serial) (EMV Book 2 §5.3 step 10).
@@ -35,7 +36,7 @@ export interface CapkSource {
 }
 
 /**
- * The CAPK checksum of design.md §6: SHA-1(RID ‖ index ‖ modulus ‖ exponent) for RSA,
+ * The CAPK checksum of docs/verification.md: SHA-1(RID ‖ index ‖ modulus ‖ exponent) for RSA,
  * SHA-1(RID ‖ index ‖ x ‖ y) for SM2.
  */
 export function capkChecksum(
@@ -147,7 +148,7 @@ export class CapkRegistry implements CapkSource {
 }
 
 /**
- * Parses a CA public key import file (design.md §4):
+ * Parses a CA public key import file (docs/cli.md):
  * `{"capks":[{rid,index,algorithm,modulus|publicKey,exponent,expiry,checksum}], "revoked"?:[{rid,index,serial}]}`.
  * Every checksum is verified; one bad entry refuses the whole file.
  */

@@ -80,7 +80,10 @@ function variants(p: CryptogramProfile, psn: string | undefined): Variant[] {
   const dataSets: { data: AcElement[]; text?: string }[] = [
     { data: [...p.data] },
     { data: base, text: "data set without the CVR / 9F10 part" },
-    { data: [...base, { tag: "9F10", whole: true }], text: "data set ending with the whole 9F10" },
+    {
+      data: [...base, { tag: "9F10", whole: true, max: 64 }],
+      text: "data set ending with the whole 9F10",
+    },
     {
       data: [...base, {
         tag: "9F10",
@@ -202,25 +205,40 @@ export function explainRecord(record: TapRecord, ctx: VerifyContext = {}): Expla
 
 function explainOne(record: TapRecord, ctx: VerifyContext): Explanation {
   const [result] = verifyRecords([record], ctx);
-  const steps: ExplainStep[] = [];
+  const head = {
+    seq: record.seq,
+    status: result.status,
+    cryptogram: result.cryptogram,
+    oda: result.oda,
+  };
   const d = decodeRecord(record);
   if (!d.ok) {
-    steps.push({ section: "record", title: `decode ${d.where}`, ok: false, lines: [d.message] });
     return {
-      seq: record.seq,
-      status: result.status,
-      cryptogram: result.cryptogram,
-      oda: result.oda,
-      steps,
+      ...head,
+      steps: [{ section: "record", title: `decode ${d.where}`, ok: false, lines: [d.message] }],
     };
   }
   const v = d.values;
+  const steps: ExplainStep[] = [recordStep(v), typeStep(v)];
+  const diagnosis = cryptogramSteps(v, ctx, steps);
+  steps.push(odaStep(v, d.staticData, ctx));
+  return { ...head, steps, ...(diagnosis ? { diagnosis } : {}) };
+}
+
+/** PAN digits of 5A (up to the first F) and the PSN of 5F34 when one byte. */
+function panPsn(v: TagValues): { pan: string; psn: string | undefined } {
   const panHex = v.get("5A") ? toHex(v.get("5A")!) : "";
-  const pan = panHex.replace(/F+$/, "");
   const psnV = v.get("5F34");
-  const psn = psnV && psnV.length === 1 ? toHex(psnV) : undefined;
+  return {
+    pan: panHex.replace(/F+$/, ""),
+    psn: psnV && psnV.length === 1 ? toHex(psnV) : undefined,
+  };
+}
+
+function recordStep(v: TagValues): ExplainStep {
+  const { pan, psn } = panPsn(v);
   const atc = v.get("9F36");
-  steps.push({
+  return {
     section: "record",
     title: "chip data",
     lines: [
@@ -229,9 +247,12 @@ function explainOne(record: TapRecord, ctx: VerifyContext): Explanation {
       }`,
       ...(v.get("9F10") ? iadLines(v.get("9F10")!) : ["9F10 absent"]),
     ],
-  });
+  };
+}
+
+function typeStep(v: TagValues): ExplainStep {
   const type = cryptogramType(v.get("9F27"), v.get("9F10"));
-  steps.push({
+  return {
     section: "cryptogram",
     title: "cryptogram type",
     lines: [
@@ -239,137 +260,161 @@ function explainOne(record: TapRecord, ctx: VerifyContext): Explanation {
         ? `${type.type} (from ${type.source === "9F27" ? "9F27" : "CVR byte 1 b6-b5"})`
         : "unknown",
     ],
-  });
-  let diagnosis: string[] | undefined;
+  };
+}
+
+function profileStep(p: CryptogramProfile, reason: string): ExplainStep {
+  return {
+    section: "cryptogram",
+    title: `profile ${p.name}`,
+    lines: [
+      `chosen: ${reason}`,
+      `master key: ${MK_TEXT[p.mkDerivation]}`,
+      `session key: ${SK_TEXT[p.sessionKey]}`,
+      `data: ${p.data.map(elementLabel).join(" ‖ ")}`,
+      `MAC: ${
+        p.mac === "sm4-cbc-mac" ? "SM4 CBC-MAC, leftmost 8 bytes" : "ISO/IEC 9797-1 algorithm 3"
+      }, padding method ${p.padding}`,
+      `source: ${p.source}`,
+    ],
+  };
+}
+
+/** Profile, issuer key and (when the key is held) the computation; the diagnosis if any. */
+function cryptogramSteps(
+  v: TagValues,
+  ctx: VerifyContext,
+  steps: ExplainStep[],
+): string[] | undefined {
+  const { pan, psn } = panPsn(v);
   const aid = v.get("4F") ?? v.get("84");
   const rid = aid && aid.length >= 5 ? toHex(aid.subarray(0, 5)) : undefined;
   const choice = selectProfile(v.get("9F10"), ctx.keys?.issuerConfig(pan) ?? {}, rid);
   if (!choice.ok) {
     steps.push({ section: "cryptogram", title: "profile", ok: false, lines: [choice.reason] });
-  } else {
-    const p = choice.profile;
+    return undefined;
+  }
+  const p = choice.profile;
+  steps.push(profileStep(p, choice.reason));
+  const dki = dkiOf(p, v.get("9F10"));
+  const key = ctx.keys?.imkAc(pan, dki, p.algorithm);
+  if (!key) {
     steps.push({
       section: "cryptogram",
-      title: `profile ${p.name}`,
+      title: "issuer key",
+      ok: false,
       lines: [
-        `chosen: ${choice.reason}`,
-        `master key: ${MK_TEXT[p.mkDerivation]}`,
-        `session key: ${SK_TEXT[p.sessionKey]}`,
-        `data: ${p.data.map(elementLabel).join(" ‖ ")}`,
-        `MAC: ${
-          p.mac === "sm4-cbc-mac" ? "SM4 CBC-MAC, leftmost 8 bytes" : "ISO/IEC 9797-1 algorithm 3"
-        }, padding method ${p.padding}`,
-        `source: ${p.source}`,
+        `no ${p.algorithm} IMK-AC held for ${maskPan(pan)} (DKI ${dki ?? "?"}): verdict no-key`,
       ],
     });
-    const dki = dkiOf(p, v.get("9F10"));
-    const key = ctx.keys?.imkAc(pan, dki, p.algorithm);
-    if (!key) {
-      steps.push({
-        section: "cryptogram",
-        title: "issuer key",
-        ok: false,
-        lines: [
-          `no ${p.algorithm} IMK-AC held for ${maskPan(pan)} (DKI ${dki ?? "?"}): verdict no-key`,
-        ],
-      });
-    } else {
-      steps.push({
-        section: "cryptogram",
-        title: "issuer key",
-        lines: [
-          `${key.id}: ${key.algorithm} IMK-AC for issuer ${key.issuer}, DKI ${
-            key.dki ?? "any"
-          }, KCV ${kcvHex(key.algorithm, key.value)}`,
-        ],
-      });
-      let mk: Uint8Array | undefined;
-      try {
-        mk = deriveIccMk(p, key.value, pan, psn);
-        steps.push({
-          section: "cryptogram",
-          title: "ICC master key",
-          lines: [
-            `${p.mkDerivation}, input PAN ${maskPan(pan)} ‖ PSN ${psn ?? "00"}`,
-            `KCV ${kcvHex(p.algorithm, mk)}`,
-          ],
-        });
-        const parts = acParts(p, v);
-        const r = computeAc(p, mk, v);
-        steps.push({
-          section: "cryptogram",
-          title: "session key",
-          lines: [
-            SK_TEXT[p.sessionKey],
-            `ATC ${atc ? toHex(atc) : "?"}`,
-            `KCV ${kcvHex(p.algorithm, r.sessionKey)}`,
-          ],
-        });
-        r.sessionKey.fill(0);
-        const block = p.algorithm === "sm4" ? 16 : 8;
-        const padded = p.padding === 1 ? padMethod1(r.data, block) : padMethod2(r.data, block);
-        steps.push({
-          section: "cryptogram",
-          title: "data block MACed",
-          lines: [
-            ...parts.map((x) => `${x.label.padEnd(10)} ${toHex(x.value)}`),
-            `${r.data.length} bytes: ${toHex(r.data)}`,
-            `padded (method ${p.padding}, ${padded.length} bytes): ${toHex(padded)}`,
-          ],
-        });
-        const ac = v.get("9F26");
-        const ok = !!ac && equalBytes(ac, r.ac);
-        steps.push({
-          section: "cryptogram",
-          title: "cryptogram",
-          ok,
-          lines: [
-            `computed ${toHex(r.ac)}`,
-            `9F26     ${ac ? toHex(ac) : "absent"}`,
-            ok ? "match" : "MISMATCH",
-          ],
-        });
-        if (!ok && ac) diagnosis = diagnoseMismatch(p, key, v, pan, psn, dki, r.ac);
-      } catch (e) {
-        if (!(e instanceof AcInputError)) throw e;
-        steps.push({ section: "cryptogram", title: "data block", ok: false, lines: [e.message] });
-      } finally {
-        mk?.fill(0);
-      }
-    }
+    return undefined;
   }
-  // ODA.
-  if (ctx.capks) {
-    const o = authenticateRecord(v, ctx.capks, { staticData: d.staticData });
-    steps.push({
-      section: "oda",
-      title: `offline data authentication: ${o.verdict}${
-        o.method !== "none" ? ` (${o.method})` : ""
+  steps.push({
+    section: "cryptogram",
+    title: "issuer key",
+    lines: [
+      `${key.id}: ${key.algorithm} IMK-AC for issuer ${key.issuer}, DKI ${key.dki ?? "any"}, KCV ${
+        kcvHex(key.algorithm, key.value)
       }`,
-      ok: o.verdict === "ok" ? true : o.verdict === "absent" ? undefined : false,
+    ],
+  });
+  return computationSteps(p, key, v, pan, psn, dki, steps);
+}
+
+/** ICC master key, session key, data block and cryptogram, each with its KCV or bytes. */
+function computationSteps(
+  p: CryptogramProfile,
+  key: IssuerKey,
+  v: TagValues,
+  pan: string,
+  psn: string | undefined,
+  dki: string | undefined,
+  steps: ExplainStep[],
+): string[] | undefined {
+  const atc = v.get("9F36");
+  let mk: Uint8Array | undefined;
+  try {
+    mk = deriveIccMk(p, key.value, pan, psn);
+    steps.push({
+      section: "cryptogram",
+      title: "ICC master key",
       lines: [
-        ...o.steps.map((s) =>
-          `${s.ok ? "ok  " : "FAIL"} ${s.step}${s.detail ? `: ${s.detail}` : ""}`
-        ),
-        ...(o.check ? [`failed check ${o.check}: ${o.message}`] : []),
-        ...(o.issuerKey ? [`issuer key fingerprint (SHA-256) ${o.issuerKey}`] : []),
-        ...(o.iccKey ? [`ICC key fingerprint (SHA-256) ${o.iccKey}`] : []),
+        `${p.mkDerivation}, input PAN ${maskPan(pan)} ‖ PSN ${psn ?? "00"}`,
+        `KCV ${kcvHex(p.algorithm, mk)}`,
       ],
     });
-  } else {
+    const parts = acParts(p, v);
+    const r = computeAc(p, mk, v);
     steps.push({
+      section: "cryptogram",
+      title: "session key",
+      lines: [
+        SK_TEXT[p.sessionKey],
+        `ATC ${atc ? toHex(atc) : "?"}`,
+        `KCV ${kcvHex(p.algorithm, r.sessionKey)}`,
+      ],
+    });
+    r.sessionKey.fill(0);
+    const block = p.algorithm === "sm4" ? 16 : 8;
+    const padded = p.padding === 1 ? padMethod1(r.data, block) : padMethod2(r.data, block);
+    steps.push({
+      section: "cryptogram",
+      title: "data block MACed",
+      lines: [
+        ...parts.map((x) => `${x.label.padEnd(10)} ${toHex(x.value)}`),
+        `${r.data.length} bytes: ${toHex(r.data)}`,
+        `padded (method ${p.padding}, ${padded.length} bytes): ${toHex(padded)}`,
+      ],
+    });
+    const ac = v.get("9F26");
+    const ok = !!ac && equalBytes(ac, r.ac);
+    steps.push({
+      section: "cryptogram",
+      title: "cryptogram",
+      ok,
+      lines: [
+        `computed ${toHex(r.ac)}`,
+        `9F26     ${ac ? toHex(ac) : "absent"}`,
+        ok ? "match" : "MISMATCH",
+      ],
+    });
+    return !ok && ac ? diagnoseMismatch(p, key, v, pan, psn, dki, r.ac) : undefined;
+  } catch (e) {
+    if (!(e instanceof AcInputError)) throw e;
+    steps.push({ section: "cryptogram", title: "data block", ok: false, lines: [e.message] });
+    return undefined;
+  } finally {
+    mk?.fill(0);
+  }
+}
+
+function odaStep(
+  v: TagValues,
+  staticData: Uint8Array | undefined,
+  ctx: VerifyContext,
+): ExplainStep {
+  if (!ctx.capks) {
+    return {
       section: "oda",
       title: "offline data authentication",
       lines: ["no CA public keys given (--capk)"],
-    });
+    };
   }
+  const o = authenticateRecord(v, ctx.capks, { staticData });
   return {
-    seq: record.seq,
-    status: result.status,
-    cryptogram: result.cryptogram,
-    oda: result.oda,
-    steps,
-    ...(diagnosis ? { diagnosis } : {}),
+    section: "oda",
+    title: `offline data authentication: ${o.verdict}${
+      o.method !== "none" ? ` (${o.method})` : ""
+    }`,
+    ok: o.verdict === "ok" ? true : o.verdict === "absent" ? undefined : false,
+    lines: [
+      ...o.steps.map((s) =>
+        `${s.ok ? "ok  " : "FAIL"} ${s.step}${s.detail ? `: ${s.detail}` : ""}`
+      ),
+      ...(o.check ? [`failed check ${o.check}: ${o.message}`] : []),
+      ...(o.issuerKey ? [`issuer key fingerprint (SHA-256) ${o.issuerKey}`] : []),
+      ...(o.iccKey ? [`ICC key fingerprint (SHA-256) ${o.iccKey}`] : []),
+    ],
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Issuer master keys for cryptogram verification, behind a small interface the key store
  * (issue 8, `core/keys/`) backs. `KeyFileSource` reads the development import file of
- * design.md §4 (`{"keys":[{id,usage,algorithm,issuer,dki,value,kcv}]}`), refusing any key whose
+ * docs/cli.md (`{"keys":[{id,usage,algorithm,issuer,dki,value,kcv}]}`), refusing any key whose
  * KCV does not match.
  */
 import { fromHex, toHex } from "../hex.ts";
@@ -101,7 +101,7 @@ export class KeyFileSource implements IssuerKeySource {
 }
 
 /**
- * Parses a key import file (design.md §4). Only `imk-ac` keys are used for cryptograms; other
+ * Parses a key import file (docs/cli.md). Only `imk-ac` keys are used for cryptograms; other
  * usages are accepted (their KCV is checked too) and ignored here. An optional `issuers` map
  * carries profile configuration: `{"issuers": {"621234": {"profile": "pboc-cvn01-3des"}}}`.
  */

@@ -1,5 +1,5 @@
 /**
- * EMV / PBOC key derivation (domain.md §3): ICC master keys from issuer master keys
+ * EMV / PBOC key derivation (docs/emv-pboc.md, key derivation): ICC master keys from issuer master keys
  * (EMV 4.4 Book 2 Annex A1.4, Option A and Option B; the PBOC SM4 variant) and session keys
  * (EMV Common Session Key, MasterCard SKD, Visa secure-messaging XOR, PBOC ATC-based 3DES
  * and SM4).
@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * const mk = deriveIccMkOptionA(fromHex("0123456789ABCDEFFEDCBA9876543210"), "6212345678901234", "01");
- * toHex(mk) // "D943A14951D0F48C1662D692E6977976" (domain.md §6.13)
+ * toHex(mk) // "D943A14951D0F48C1662D692E6977976" (docs/emv-pboc.md, test vectors)
  * ```
  */
 import { adjustParity, concat, desEncryptEcb, sha1, sm4EncryptEcb, xor } from "./primitives.ts";
@@ -55,7 +55,7 @@ function not(b: Uint8Array): Uint8Array {
 
 /**
  * The Option A diversification block: rightmost 16 digits of PAN ‖ PSN, left-padded with
- * '0', as 8 bytes BCD (domain.md §3.1).
+ * '0', as 8 bytes BCD (docs/emv-pboc.md, key derivation).
  */
 export function optionABlock(pan: Pan, psn?: string | number): Uint8Array {
   checkPan(pan);
@@ -65,7 +65,7 @@ export function optionABlock(pan: Pan, psn?: string | number): Uint8Array {
 
 /**
  * The Option B diversification block (EMV Book 2 A1.4.2): for PANs of up to 16 digits the
- * Option A block; otherwise 16 decimal digits taken from SHA-1(PAN ‖ PSN) (domain.md §3.2).
+ * Option A block; otherwise 16 decimal digits taken from SHA-1(PAN ‖ PSN) (docs/emv-pboc.md, key derivation).
  */
 export function optionBBlock(pan: Pan, psn?: string | number): Uint8Array {
   checkPan(pan);
@@ -98,7 +98,7 @@ export function deriveIccMkOptionB(imk: Uint8Array, pan: Pan, psn?: string | num
   return mkFromBlock(imk, optionBBlock(pan, psn));
 }
 
-/** ICC master key, PBOC SM4 variant: SM4(IMK)[D ‖ ~D], no parity (domain.md §3.4, UNSURE). */
+/** ICC master key, PBOC SM4 variant: SM4(IMK)[D ‖ ~D], no parity (docs/emv-pboc.md, key derivation, UNSURE). */
 export function deriveIccMkSm4(imk: Uint8Array, pan: Pan, psn?: string | number): Uint8Array {
   checkKey("imk", imk, 16);
   const d = optionABlock(pan, psn);
@@ -145,7 +145,7 @@ export function sessionKeyPboc(mk: Uint8Array, atc: Uint8Array): Uint8Array {
   ));
 }
 
-/** PBOC SM4 session key: SM4(MK)[00×6 ‖ ATC ‖ 00×6 ‖ ~ATC] (domain.md §3.4, UNSURE). */
+/** PBOC SM4 session key: SM4(MK)[00×6 ‖ ATC ‖ 00×6 ‖ ~ATC] (docs/emv-pboc.md, key derivation, UNSURE). */
 export function sessionKeyPbocSm4(mk: Uint8Array, atc: Uint8Array): Uint8Array {
   checkKey("mk", mk, 16);
   checkAtc(atc);

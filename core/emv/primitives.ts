@@ -131,7 +131,7 @@ export function wipeKeyScratch(): void {
   mem.fill(0, PARAM_BASE, PARAM_BASE + 64);
 }
 
-/** Key check value: the key encrypts a zero block, leftmost `len` bytes (design.md §6). */
+/** Key check value: the key encrypts a zero block, leftmost `len` bytes (docs/verification.md). */
 export function kcv(algorithm: "des" | "3des" | "sm4", key: Uint8Array, len = 3): Uint8Array {
   return sym.kcv(algorithm, key, len);
 }
@@ -153,7 +153,7 @@ export function rsaPublic(
   return rsaRecover(modulus, exponent, input);
 }
 
-/** The SM2 default user ID of GM/T 0009 (design.md §6). */
+/** The SM2 default user ID of GM/T 0009 (docs/verification.md). */
 export const SM2_DEFAULT_ID: Uint8Array = new TextEncoder().encode("1234567812345678");
 
 /** Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ Gx ‖ Gy ‖ Px ‖ Py) for a 64-byte public key x‖y. */

@@ -1,36 +1,38 @@
 /**
- * Named cryptogram profiles: small declarative descriptions of how one scheme computes its
- * application cryptogram (which ICC master key derivation, which session key, which data
- * elements in which order, padding, MAC) and its ARPC. Sources: domain.md §3–§4, pyemv
- * `cvn.py` / `tests/test_cvn_hsm.py` for Visa and MasterCard, CardPlatform `CaseBase.cs`
- * and the guolong HSM simulator for PBOC.
+ * Named cryptogram profiles: how one scheme computes its application cryptogram (ICC master
+ * key derivation, session key, data elements in order, padding, MAC) and its ARPC — and the
+ * selection of a profile from 9F10, the RID and the issuer configuration. Both are DATA in
+ * `kernel-as/contract.ts` (PROFILES, DATA_SETS, SCHEMES, PROFILE_SELECTION): the kernel walks
+ * the same tables, generated into AssemblyScript, so a new CVN × algorithm is a new row.
+ * Sources: `docs/emv-pboc.md` (key derivation, AC data sets, IAD) and the public vectors.
  *
- * Selection (`selectProfile`) follows design.md §6: for PBOC, 9F10 byte 3 is the CVN and
- * byte 8 the algorithm (01 = 3DES, 04 = SM4). The issuer configuration may pin a profile.
  * The chosen profile and the reason for the choice are always reported.
  */
+import {
+  DATA_SETS,
+  type DataElement,
+  type MAC_METHODS,
+  type MK_METHODS,
+  PROFILE_REASONS,
+  PROFILE_SELECTION,
+  PROFILES as PROFILE_ROWS,
+  SCHEMES,
+  SELECTION_REASONS,
+  type SK_METHODS,
+} from "../../kernel-as/contract.ts";
 
 /** Profile identifiers (stable: they appear in reports and issuer configuration). */
-export type ProfileId =
-  | "pboc-cvn01-3des"
-  | "pboc-sm4"
-  | "visa-cvn10"
-  | "visa-cvn18"
-  | "mastercard-cvn16";
+export type ProfileId = typeof PROFILE_ROWS[number]["id"];
+/** Every profile id, in the kernel's order. */
+export const PROFILE_IDS: readonly ProfileId[] = PROFILE_ROWS.map((p) => p.id);
 
-/** One data element of the AC input: a tag's whole value (with its required length) or a slice of 9F10. */
-export type AcElement =
-  | { readonly tag: string; readonly length: number }
-  | {
-    readonly tag: "9F10";
-    readonly slice: { readonly offset: number; readonly length: number };
-    readonly name: string;
-  }
-  | { readonly tag: "9F10"; readonly whole: true };
+/** One data element of the AC input (see `DataElement` in the contract). */
+export type AcElement = DataElement;
 
-export type MkDerivation = "option-a" | "option-b" | "sm4";
-export type SessionKeyMethod = "none" | "common-atc" | "mastercard" | "pboc" | "pboc-sm4";
-export type MacMethod = "iso9797-3" | "sm4-cbc-mac";
+export type MkDerivation = typeof MK_METHODS[number];
+export type SessionKeyMethod = typeof SK_METHODS[number];
+export type MacMethod = typeof MAC_METHODS[number];
+export type SchemeId = typeof SCHEMES[number]["id"];
 
 export interface CryptogramProfile {
   readonly id: ProfileId;
@@ -39,6 +41,8 @@ export interface CryptogramProfile {
   readonly algorithm: "3des" | "sm4";
   readonly mkDerivation: MkDerivation;
   readonly sessionKey: SessionKeyMethod;
+  /** Name of the data set in the contract. */
+  readonly dataSet: string;
   /** AC input elements, in order. */
   readonly data: readonly AcElement[];
   /** ISO/IEC 9797-1 padding method (1 zeros, 2 `80 00…`). */
@@ -48,107 +52,33 @@ export interface CryptogramProfile {
   readonly acLength: 8;
   /** ARPC method and which key it uses (`mk` = the ICC master key, `sk` = the AC session key). */
   readonly arpc: { readonly method: 1 | 2; readonly key: "mk" | "sk" };
+  /** Offset of the DKI in 9F10. */
+  readonly dkiAt: number;
   /** Where the CVR sits in 9F10 (for the cryptogram type when 9F27 is absent). */
   readonly cvrInIad?: { readonly offset: number; readonly length: number };
   /** Sources of the formulas. */
   readonly source: string;
 }
 
-const TERMINAL_SET: readonly AcElement[] = [
-  { tag: "9F02", length: 6 },
-  { tag: "9F03", length: 6 },
-  { tag: "9F1A", length: 2 },
-  { tag: "95", length: 5 },
-  { tag: "5F2A", length: 2 },
-  { tag: "9A", length: 3 },
-  { tag: "9C", length: 1 },
-  { tag: "9F37", length: 4 },
-  { tag: "82", length: 2 },
-  { tag: "9F36", length: 2 },
-];
-
-const CVR4: AcElement = {
-  tag: "9F10",
-  slice: { offset: 3, length: 4 },
-  name: "CVR (9F10 bytes 4-7, with its length byte)",
-};
-
 /** Every profile icfare knows, by id. */
-export const PROFILES: Readonly<Record<ProfileId, CryptogramProfile>> = Object.freeze({
-  "pboc-cvn01-3des": {
-    id: "pboc-cvn01-3des",
-    name: "PBOC CVN 01 (3DES)",
-    algorithm: "3des",
-    mkDerivation: "option-a",
-    sessionKey: "pboc",
-    data: [...TERMINAL_SET, CVR4],
-    padding: 2,
-    mac: "iso9797-3",
+export const PROFILES: Readonly<Record<ProfileId, CryptogramProfile>> = Object.freeze(
+  Object.fromEntries(PROFILE_ROWS.map((p): [ProfileId, CryptogramProfile] => [p.id, {
+    id: p.id,
+    name: p.name,
+    algorithm: p.algorithm,
+    mkDerivation: p.mk,
+    sessionKey: p.sk,
+    dataSet: p.data,
+    data: DATA_SETS[p.data],
+    padding: p.padding,
+    mac: p.mac,
     acLength: 8,
-    arpc: { method: 1, key: "sk" },
-    cvrInIad: { offset: 4, length: 3 },
-    source: "domain.md §3.1, §3.3 (PBOC ATC method), §4.2, §4.3; design.md §6",
-  },
-  "pboc-sm4": {
-    id: "pboc-sm4",
-    name: "PBOC SM4 (algorithm 04)",
-    algorithm: "sm4",
-    mkDerivation: "sm4",
-    sessionKey: "pboc-sm4",
-    data: [...TERMINAL_SET, CVR4],
-    padding: 2,
-    mac: "sm4-cbc-mac",
-    acLength: 8,
-    arpc: { method: 1, key: "sk" },
-    cvrInIad: { offset: 4, length: 3 },
-    source: "domain.md §3.4, §4.3, §4.4 (SM4 rows UNSURE, CardPlatform GenKey.cpp)",
-  },
-  "visa-cvn10": {
-    id: "visa-cvn10",
-    name: "Visa CVN 10",
-    algorithm: "3des",
-    mkDerivation: "option-a",
-    sessionKey: "none",
-    data: [...TERMINAL_SET, CVR4],
-    padding: 1,
-    mac: "iso9797-3",
-    acLength: 8,
-    arpc: { method: 1, key: "mk" },
-    cvrInIad: { offset: 4, length: 3 },
-    source: "pyemv cvn.VisaCVN10 (domain.md §6.4)",
-  },
-  "visa-cvn18": {
-    id: "visa-cvn18",
-    name: "Visa CVN 18",
-    algorithm: "3des",
-    mkDerivation: "option-b",
-    sessionKey: "common-atc",
-    data: [...TERMINAL_SET, { tag: "9F10", whole: true }],
-    padding: 2,
-    mac: "iso9797-3",
-    acLength: 8,
-    arpc: { method: 2, key: "sk" },
-    cvrInIad: { offset: 4, length: 3 },
-    source: "pyemv cvn.VisaCVN18 (domain.md §6.4)",
-  },
-  "mastercard-cvn16": {
-    id: "mastercard-cvn16",
-    name: "MasterCard CVN 16 (M/Chip 4)",
-    algorithm: "3des",
-    mkDerivation: "option-a",
-    sessionKey: "mastercard",
-    data: [...TERMINAL_SET, {
-      tag: "9F10",
-      slice: { offset: 2, length: 6 },
-      name: "CVR (9F10 bytes 3-8)",
-    }],
-    padding: 2,
-    mac: "iso9797-3",
-    acLength: 8,
-    arpc: { method: 1, key: "mk" },
-    source: "pyemv cvn.MasterCardCVN16, tests/test_cvn_hsm.py (domain.md §6.4)",
-  },
-});
+    arpc: p.arpc,
+    dkiAt: p.dkiAt,
+    ...("cvrInIad" in p ? { cvrInIad: p.cvrInIad } : {}),
+    source: p.source,
+  }])) as Record<ProfileId, CryptogramProfile>,
+);
 
 /** Per-issuer configuration that can steer profile selection. */
 export interface IssuerConfig {
@@ -157,22 +87,60 @@ export interface IssuerConfig {
   /** Map of CVN (two hex digits, e.g. "17") to a profile, for CVNs whose data set is known. */
   readonly cvnProfiles?: Readonly<Record<string, ProfileId>>;
   /** Scheme hint when the IAD alone is ambiguous. */
-  readonly scheme?: "pboc" | "visa" | "mastercard";
+  readonly scheme?: SchemeId;
 }
 
 /** The outcome of profile selection: a profile and why, or why none applies. */
 export type ProfileChoice =
-  | { readonly ok: true; readonly profile: CryptogramProfile; readonly reason: string }
-  | { readonly ok: false; readonly reason: string };
+  | {
+    readonly ok: true;
+    readonly profile: CryptogramProfile;
+    readonly reason: string;
+    readonly reasonCode: number;
+  }
+  | { readonly ok: false; readonly reason: string; readonly reasonCode: number };
 
-function h2(n: number): string {
-  return n.toString(16).toUpperCase().padStart(2, "0");
+const REASON_TEXT: ReadonlyMap<number, string> = new Map(
+  PROFILE_REASONS.map((r) => [r.code, r.text]),
+);
+
+/** The words of a profile-selection reason code. */
+export function reasonText(code: number): string {
+  return REASON_TEXT.get(code) ?? `reason ${code}`;
+}
+
+function chose(id: ProfileId, code: number): ProfileChoice {
+  return { ok: true, profile: PROFILES[id], reason: reasonText(code), reasonCode: code };
+}
+
+function none(code: number): ProfileChoice {
+  return { ok: false, reason: reasonText(code), reasonCode: code };
+}
+
+type Scheme = typeof SCHEMES[number];
+
+function schemeOf(iad: Uint8Array, hint: SchemeId | undefined, rid?: string): Scheme | undefined {
+  if (hint) return SCHEMES.find((s) => s.id === hint);
+  const byRid = rid && SCHEMES.find((s) => s.rid === rid.toUpperCase());
+  if (byRid) return byRid;
+  return SCHEMES.find((s) =>
+    iad.length >= s.detect.minLength && iad.length > s.detect.at &&
+    iad[s.detect.at] === s.detect.value
+  );
+}
+
+/** The reason code when 9F10 does not follow the scheme's layout, or undefined. */
+function layoutFails(s: Scheme, iad: Uint8Array): number | undefined {
+  if (iad.length < s.layout.minLength) return s.layout.reason;
+  const bytes = s.layout.bytes as readonly { at: number; value: number }[];
+  return bytes.some((b) => iad[b.at] !== b.value) ? s.layout.reason : undefined;
 }
 
 /**
- * Chooses the cryptogram profile from the Issuer Application Data (9F10) and the issuer's
- * configuration. Never throws for data: an unknown layout is `{ok: false, reason}`
- * (the record's cryptogram verdict is then `unsupported`).
+ * Chooses the cryptogram profile from the Issuer Application Data (9F10), the RID of 4F/84 and
+ * the issuer's configuration, by the contract's tables (the kernel's `selectProfile` walks the
+ * same). Never throws for data: an unknown layout is `{ok: false, reason}` (the record's
+ * cryptogram verdict is then `unsupported`).
  */
 export function selectProfile(
   iad: Uint8Array | undefined,
@@ -180,90 +148,28 @@ export function selectProfile(
   rid?: string,
 ): ProfileChoice {
   if (issuerConfig.profile) {
-    const p = PROFILES[issuerConfig.profile];
-    if (!p) {
-      return {
-        ok: false,
-        reason: `issuer configuration names unknown profile ${issuerConfig.profile}`,
-      };
-    }
-    return { ok: true, profile: p, reason: `pinned by issuer configuration (${p.id})` };
+    return PROFILES[issuerConfig.profile]
+      ? chose(issuerConfig.profile, SELECTION_REASONS.pinned)
+      : none(SELECTION_REASONS.badPin);
   }
-  if (!iad || iad.length === 0) return { ok: false, reason: "9F10 absent: cannot tell the CVN" };
-  const scheme = issuerConfig.scheme ??
-    (rid === "A000000333"
-      ? "pboc"
-      : rid === "A000000003"
-      ? "visa"
-      : rid === "A000000004"
-      ? "mastercard"
-      : iad[0] === 0x07
-      ? "pboc"
-      : iad[0] === 0x06
-      ? "visa"
-      : iad.length >= 18 && iad[1] === 0x10
-      ? "mastercard"
-      : undefined);
-  const via = issuerConfig.scheme ? "issuer configuration" : rid ? `RID ${rid}` : "9F10 layout";
-  if (scheme === "pboc") {
-    if (iad.length < 8 || iad[0] !== 0x07 || iad[3] !== 0x03) {
-      return { ok: false, reason: `9F10 does not follow the PBOC layout 07|DKI|CVN|03 CVR|alg` };
+  if (!iad || iad.length === 0) return none(SELECTION_REASONS.noIad);
+  const s = schemeOf(iad, issuerConfig.scheme, rid);
+  if (!s) return none(SELECTION_REASONS.unknownScheme);
+  const bad = layoutFails(s, iad);
+  if (bad !== undefined) return none(bad);
+  const cvn = iad[s.cvnAt];
+  if (s.mappable) {
+    for (const [c, id] of Object.entries(issuerConfig.cvnProfiles ?? {})) {
+      if (parseInt(c, 16) === cvn && PROFILES[id]) return chose(id, SELECTION_REASONS.mapped);
     }
-    const cvn = h2(iad[2]);
-    const alg = iad[7];
-    const mapped = issuerConfig.cvnProfiles?.[cvn];
-    if (mapped && PROFILES[mapped]) {
-      return {
-        ok: true,
-        profile: PROFILES[mapped],
-        reason: `PBOC CVN ${cvn} mapped by issuer configuration`,
-      };
-    }
-    if (alg === 0x04) {
-      return {
-        ok: true,
-        profile: PROFILES["pboc-sm4"],
-        reason: `PBOC (${via}): 9F10 byte 8 algorithm 04 = SM4, CVN ${cvn}`,
-      };
-    }
-    if (alg !== 0x01) {
-      return { ok: false, reason: `PBOC 9F10 algorithm identifier ${h2(alg)} is not 01 or 04` };
-    }
-    if (iad[2] === 0x01) {
-      return {
-        ok: true,
-        profile: PROFILES["pboc-cvn01-3des"],
-        reason: `PBOC (${via}): 9F10 byte 3 CVN 01, byte 8 algorithm 01 = 3DES`,
-      };
-    }
-    return {
-      ok: false,
-      reason:
-        `PBOC CVN ${cvn}: data set not public (domain.md §4.1); map it in the issuer configuration`,
-    };
   }
-  if (scheme === "visa") {
-    if (iad.length < 7) return { ok: false, reason: "Visa 9F10 shorter than 7 bytes" };
-    if (iad[2] === 0x0a) {
-      return { ok: true, profile: PROFILES["visa-cvn10"], reason: `Visa (${via}): CVN 10 (0A)` };
-    }
-    if (iad[2] === 0x12) {
-      return { ok: true, profile: PROFILES["visa-cvn18"], reason: `Visa (${via}): CVN 18 (12)` };
-    }
-    return { ok: false, reason: `Visa CVN ${h2(iad[2])} is not supported` };
+  const alg = "algAt" in s ? iad[s.algAt] : 0;
+  if ("algorithms" in s && !(s.algorithms as readonly number[]).includes(alg)) {
+    return none(s.badAlgorithmReason);
   }
-  if (scheme === "mastercard") {
-    if (iad.length >= 8 && iad[1] === 0x10) {
-      return {
-        ok: true,
-        profile: PROFILES["mastercard-cvn16"],
-        reason: `MasterCard (${via}): CVN 16 (10)`,
-      };
-    }
-    return {
-      ok: false,
-      reason: `MasterCard CVN ${iad.length > 1 ? h2(iad[1]) : "?"} is not supported`,
-    };
-  }
-  return { ok: false, reason: "9F10 layout matches no known scheme" };
+  const row = PROFILE_SELECTION.find((r) =>
+    r.scheme === s.id && (!("cvn" in r) || r.cvn === cvn) &&
+    (!("algorithm" in r) || r.algorithm === alg)
+  );
+  return row ? chose(row.profile, row.reason) : none(s.unknownCvnReason);
 }

@@ -2,63 +2,54 @@
  * Verification of tap records (the readable TypeScript reference path; the kernel batch
  * engine in `kernel-as/engine.ts` must agree with it, which a differential test checks).
  *
- * One record → one precedence-ordered status plus the detail flags of design.md §4:
+ * One record → one precedence-ordered status plus the detail flags of docs/cli.md:
  * `cryptogram` ok | mismatch | no-key | unsupported, `oda` ok | failed | absent | no-capk.
  * Duplicates and replays are found across the records of one call by (PAN, PSN, ATC)
- * (design.md §5, domain.md §7.3).
+ * (docs/verification.md, duplicates and replays).
  */
 import type { z } from "zod";
+import {
+  type CRYPTOGRAM_FLAGS,
+  type ODA_VERDICTS,
+  RECORD_STATUSES as STATUS_ROWS,
+  STATUS_OK,
+} from "../../kernel-as/contract.ts";
 import { UploadBatchSchema } from "../upload/schema.ts";
 import { fromHex, toHex } from "../hex.ts";
 import { maskPan } from "../mask.ts";
 import { flattenValues, parseTlv } from "../tlv/tree.ts";
 import { cryptogramType } from "../tlv/decoders.ts";
 import { AcInputError, computeAc, deriveIccMk, type TagValues } from "./ac.ts";
-import type { CapkSource } from "./capk.ts";
+import { CapkRegistry, type CapkSource } from "./capk.ts";
 import type { IssuerKeySource } from "./issuer_keys.ts";
-import { authenticateRecord, type OdaCheck, OdaKeyCache, type OdaOutcome } from "./oda.ts";
+import {
+  authenticateRecord,
+  ODA_CHECK_STATUS,
+  type OdaCheck,
+  OdaKeyCache,
+  type OdaOutcome,
+} from "./oda.ts";
 import { type CryptogramProfile, selectProfile } from "./profiles.ts";
 import { equalBytes, wipeKeyScratch } from "./primitives.ts";
+import { acAmountKey, cardKey, DuplicateFinder, duplicateNote } from "./duplicates.ts";
 
-/**
- * Record statuses in precedence order (first = wins when several apply). Stable codes: they
- * are part of the CLI/JSON contract.
- */
-export const RECORD_STATUSES = [
-  "MALFORMED_TLV",
-  "MISSING_DATA",
-  "FARE_MISMATCH",
-  "REPLAY_SUSPECT",
-  "DUPLICATE",
-  "AC_MISMATCH",
-  "CERT_REVOKED",
-  "CERT_EXPIRED",
-  "ODA_FAILED",
-  "CAPK_UNKNOWN",
-  "CARD_DECLINED",
-  "OK",
-] as const;
-export type RecordStatus = typeof RECORD_STATUSES[number];
+/** A record status (stable codes: part of the CLI/JSON contract). */
+export type RecordStatus = typeof STATUS_ROWS[number]["name"] | typeof STATUS_OK.name;
 
-export const STATUS_MESSAGES: Readonly<Record<RecordStatus, string>> = {
-  MALFORMED_TLV: "chip data or ODA evidence is not valid BER-TLV",
-  MISSING_DATA: "a data object needed for verification is absent or has the wrong length",
-  FARE_MISMATCH: "fare differs from the amount the card signed (9F02)",
-  REPLAY_SUSPECT: "same card and ATC seen with a different cryptogram or amount",
-  DUPLICATE: "exact duplicate of an earlier record (same card, ATC and cryptogram)",
-  AC_MISMATCH: "application cryptogram does not match",
-  CERT_REVOKED: "issuer certificate is revoked",
-  CERT_EXPIRED: "a certificate or CA key expired at the transaction date",
-  ODA_FAILED: "offline data authentication failed",
-  CAPK_UNKNOWN: "no CA public key for the card's RID and index",
-  CARD_DECLINED: "the card declined (AAC)",
-  OK: "every check that could be made passed",
-};
+/** Record statuses in precedence order (first = wins when several apply), OK last. */
+export const RECORD_STATUSES: readonly RecordStatus[] = [
+  ...STATUS_ROWS.map((s) => s.name),
+  STATUS_OK.name,
+];
 
-export type CryptogramFlag = "ok" | "mismatch" | "no-key" | "unsupported";
-export type OdaFlag = "ok" | "failed" | "absent" | "no-capk";
+export const STATUS_MESSAGES: Readonly<Record<RecordStatus, string>> = Object.fromEntries(
+  [...STATUS_ROWS, STATUS_OK].map((s) => [s.name, s.message]),
+) as Record<RecordStatus, string>;
 
-/** One tap as uploaded (design.md §3). */
+export type CryptogramFlag = typeof CRYPTOGRAM_FLAGS[number];
+export type OdaFlag = typeof ODA_VERDICTS[number];
+
+/** One tap as uploaded (docs/upload-api.md). */
 export interface TapRecord {
   readonly seq: number;
   readonly tappedAt?: string;
@@ -70,7 +61,7 @@ export interface TapRecord {
   readonly oda?: { readonly tlv: string; readonly staticData?: string };
 }
 
-/** Verification result of one record (design.md §4 JSON shape plus details). */
+/** Verification result of one record (docs/cli.md JSON shape plus details). */
 export interface RecordResult {
   seq: number;
   status: RecordStatus;
@@ -91,7 +82,7 @@ export interface RecordResult {
 }
 
 /**
- * The upload file (design.md §3) read by `verify --file`: the upload contract's own schema,
+ * The upload file (docs/upload-api.md) read by `verify --file`: the upload contract's own schema,
  * so a file verifies exactly when the server would accept its shape.
  */
 export const BatchSchema = UploadBatchSchema;
@@ -157,7 +148,7 @@ function psnOf(values: TagValues): string | undefined {
 /** The DKI of a profile's 9F10 (byte 2 for PBOC/Visa, byte 1 for MasterCard). */
 export function dkiOf(profile: CryptogramProfile, iad: Uint8Array | undefined): string | undefined {
   if (!iad) return undefined;
-  const at = profile.id === "mastercard-cvn16" ? 0 : 1;
+  const at = profile.dkiAt;
   return iad.length > at ? toHex(iad.subarray(at, at + 1)) : undefined;
 }
 
@@ -165,7 +156,8 @@ export function dkiOf(profile: CryptogramProfile, iad: Uint8Array | undefined): 
 export interface CryptogramOutcome {
   flag: CryptogramFlag;
   profile?: CryptogramProfile;
-  reason: string;
+  /** Why the profile was (not) chosen; undefined when there is no PAN to choose by. */
+  reason?: string;
   keyId?: string;
   missing?: string;
 }
@@ -176,20 +168,14 @@ export function checkCryptogram(
   keys: IssuerKeySource | undefined,
 ): CryptogramOutcome {
   const pan = panOf(values);
-  if (!pan) return { flag: "unsupported", reason: "5A absent or not a PAN", missing: "5A" };
+  if (!pan) return { flag: "unsupported", missing: "5A" };
   const aid = values.get("4F") ?? values.get("84");
   const rid = aid && aid.length >= 5 ? toHex(aid.subarray(0, 5)) : undefined;
   const choice = selectProfile(values.get("9F10"), keys?.issuerConfig(pan) ?? {}, rid);
   if (!choice.ok) return { flag: "unsupported", reason: choice.reason };
   const profile = choice.profile;
   const key = keys?.imkAc(pan, dkiOf(profile, values.get("9F10")), profile.algorithm);
-  if (!key) {
-    return {
-      flag: "no-key",
-      profile,
-      reason: `${choice.reason}; no ${profile.algorithm} IMK-AC held`,
-    };
-  }
+  if (!key) return { flag: "no-key", profile, reason: choice.reason };
   const ac = values.get("9F26");
   if (!ac || ac.length !== 8) {
     return { flag: "unsupported", profile, reason: choice.reason, keyId: key.id, missing: "9F26" };
@@ -207,7 +193,7 @@ export function checkCryptogram(
     };
   } catch (e) {
     if (e instanceof AcInputError) {
-      return { flag: "unsupported", profile, reason: e.message, keyId: key.id, missing: e.tag };
+      return { flag: "unsupported", profile, reason: choice.reason, keyId: key.id, missing: e.tag };
     }
     throw e;
   } finally {
@@ -222,13 +208,10 @@ function amountFen(v: Uint8Array | undefined): number | undefined {
   return /^[0-9]{12}$/.test(s) ? Number(s) : undefined;
 }
 
-const ODA_STATUS: Partial<Record<OdaCheck, RecordStatus>> = {
-  CAPK_UNKNOWN: "CAPK_UNKNOWN",
-  CAPK_EXPIRED: "CERT_EXPIRED",
-  ISSUER_CERT_EXPIRED: "CERT_EXPIRED",
-  ICC_CERT_EXPIRED: "CERT_EXPIRED",
-  ISSUER_CERT_REVOKED: "CERT_REVOKED",
-};
+/** The record status of a failed ODA check (from the contract). */
+export function odaStatus(check: OdaCheck): RecordStatus {
+  return ODA_CHECK_STATUS[check];
+}
 
 /** Status of a record from its findings, by the precedence of `RECORD_STATUSES`. */
 export function precedence(found: readonly RecordStatus[]): RecordStatus {
@@ -246,103 +229,120 @@ export function verifyRecords(
   ctx: VerifyContext = {},
 ): RecordResult[] {
   try {
-    return verifyAll(records, ctx);
+    const dups = new DuplicateFinder();
+    const cache = ctx.odaCache ?? new OdaKeyCache();
+    return records.map((r, index) => verifyOne(r, index, records, ctx, dups, cache));
   } finally {
     wipeKeyScratch();
   }
 }
 
-function verifyAll(records: readonly TapRecord[], ctx: VerifyContext): RecordResult[] {
-  const seen = new Map<string, { index: number; ac: string; amount: string }>();
-  const cache = ctx.odaCache ?? new OdaKeyCache();
-  return records.map((r, index) => {
-    const d = decodeRecord(r);
-    if (!d.ok) {
-      return {
-        seq: r.seq,
-        status: "MALFORMED_TLV",
-        cryptogram: "unsupported",
-        oda: r.oda ? "failed" : "absent",
-        message: d.message,
-      };
-    }
-    const v = d.values;
-    const found: RecordStatus[] = [];
-    const notes: string[] = [];
-    const pan = panOf(v);
-    const atc = v.get("9F36");
-    const res: RecordResult = {
+/** Findings so far: statuses and the notes that explain them. */
+interface Findings {
+  readonly found: RecordStatus[];
+  readonly notes: string[];
+}
+
+/** The cryptogram type (9F27, else the CVR) and missing PAN/ATC/AC, fare vs 9F02. */
+function dataFindings(r: TapRecord, v: TagValues, res: RecordResult, f: Findings): void {
+  const type = cryptogramType(v.get("9F27"), v.get("9F10"));
+  if (type) {
+    res.cryptogramType = type.type;
+    res.cryptogramTypeSource = type.source;
+    if (type.type === "AAC") f.found.push("CARD_DECLINED");
+  }
+  const pan = panOf(v);
+  const atc = v.get("9F36");
+  if (!pan || !atc || atc.length !== 2 || !v.get("9F26")) {
+    f.found.push("MISSING_DATA");
+    f.notes.push(`needs ${!pan ? "5A" : !atc || atc.length !== 2 ? "9F36" : "9F26"}`);
+  }
+  const amount = amountFen(v.get("9F02"));
+  if (r.fare !== undefined && amount !== undefined && amount !== r.fare) {
+    f.found.push("FARE_MISMATCH");
+    f.notes.push(`fare ${r.fare} ≠ 9F02 ${amount}`);
+  }
+}
+
+const NO_CAPKS = new CapkRegistry();
+
+/** ODA findings (the CA keys of the context, none when it has none). */
+function odaFindings(
+  v: TagValues,
+  staticData: Uint8Array | undefined,
+  ctx: VerifyContext,
+  cache: OdaKeyCache,
+  res: RecordResult,
+  f: Findings,
+): void {
+  const oda: OdaOutcome = authenticateRecord(v, ctx.capks ?? NO_CAPKS, { staticData, cache });
+  res.oda = oda.verdict;
+  if (oda.method !== "none") res.odaMethod = oda.method;
+  if (oda.check) {
+    res.odaCheck = oda.check;
+    f.found.push(odaStatus(oda.check));
+    f.notes.push(`ODA ${oda.check}`);
+  }
+}
+
+function verifyOne(
+  r: TapRecord,
+  index: number,
+  records: readonly TapRecord[],
+  ctx: VerifyContext,
+  dups: DuplicateFinder,
+  cache: OdaKeyCache,
+): RecordResult {
+  const d = decodeRecord(r);
+  if (!d.ok) {
+    return {
       seq: r.seq,
-      status: "OK",
+      status: "MALFORMED_TLV",
       cryptogram: "unsupported",
-      oda: "absent",
-      message: "",
-      pan: pan ? maskPan(pan) : undefined,
-      atc: atc ? toHex(atc) : undefined,
+      oda: r.oda ? "failed" : "absent",
+      message: d.message,
     };
-    const type = cryptogramType(v.get("9F27"), v.get("9F10"));
-    if (type) {
-      res.cryptogramType = type.type;
-      res.cryptogramTypeSource = type.source;
-      if (type.type === "AAC") found.push("CARD_DECLINED");
+  }
+  const v = d.values;
+  const f: Findings = { found: [], notes: [] };
+  const pan = panOf(v);
+  const atc = v.get("9F36");
+  const res: RecordResult = {
+    seq: r.seq,
+    status: "OK",
+    cryptogram: "unsupported",
+    oda: "absent",
+    message: "",
+    pan: pan ? maskPan(pan) : undefined,
+    atc: atc ? toHex(atc) : undefined,
+  };
+  dataFindings(r, v, res, f);
+  if (pan && atc) {
+    const dup = dups.see(
+      index,
+      cardKey(pan, psnOf(v), toHex(atc)),
+      acAmountKey(v.get("9F26"), v.get("9F02")),
+    );
+    if (dup) {
+      res.duplicateOf = records[dup.of].seq;
+      f.found.push(dup.status);
+      f.notes.push(duplicateNote(records[dup.of].seq));
     }
-    if (!pan || !atc || atc.length !== 2 || !v.get("9F26")) {
-      found.push("MISSING_DATA");
-      notes.push(`needs ${!pan ? "5A" : !atc || atc.length !== 2 ? "9F36" : "9F26"}`);
-    }
-    // Fare vs the amount the card signed.
-    const amount = amountFen(v.get("9F02"));
-    if (r.fare !== undefined && amount !== undefined && amount !== r.fare) {
-      found.push("FARE_MISMATCH");
-      notes.push(`fare ${r.fare} ≠ 9F02 ${amount}`);
-    }
-    // Duplicates and replays by (PAN, PSN, ATC).
-    if (pan && atc) {
-      const id = `${pan}|${psnOf(v) ?? "00"}|${toHex(atc)}`;
-      const ac = toHex(v.get("9F26") ?? new Uint8Array(0));
-      const amt = toHex(v.get("9F02") ?? new Uint8Array(0));
-      const prev = seen.get(id);
-      if (prev) {
-        res.duplicateOf = records[prev.index].seq;
-        if (prev.ac === ac && prev.amount === amt) found.push("DUPLICATE");
-        else found.push("REPLAY_SUSPECT");
-        notes.push(`same card and ATC as seq ${records[prev.index].seq}`);
-      } else seen.set(id, { index, ac, amount: amt });
-    }
-    // Cryptogram.
-    const c = checkCryptogram(v, ctx.keys);
-    res.cryptogram = c.flag;
-    if (c.profile) res.profile = c.profile.id;
-    res.profileReason = c.reason;
-    if (c.keyId) res.keyId = c.keyId;
-    if (c.flag === "mismatch") found.push("AC_MISMATCH");
-    if (c.missing && c.missing !== "5A") {
-      found.push("MISSING_DATA");
-      notes.push(`cryptogram needs ${c.missing}`);
-    }
-    // ODA.
-    let oda: OdaOutcome;
-    if (ctx.capks) {
-      oda = authenticateRecord(v, ctx.capks, { staticData: d.staticData, cache });
-    } else {
-      const has = v.has("90") && (v.has("9F4B") || v.has("93"));
-      oda = has
-        ? { verdict: "no-capk", method: "none", check: "CAPK_UNKNOWN", steps: [] }
-        : { verdict: "absent", method: "none", steps: [] };
-    }
-    res.oda = oda.verdict;
-    if (oda.method !== "none") res.odaMethod = oda.method;
-    if (oda.check) {
-      res.odaCheck = oda.check;
-      found.push(
-        ODA_STATUS[oda.check] ?? (oda.check === "ODA_DATA_MISSING" ? "MISSING_DATA" : "ODA_FAILED"),
-      );
-      notes.push(`ODA ${oda.check}`);
-    }
-    res.status = precedence(found);
-    res.message = [STATUS_MESSAGES[res.status], ...notes].join("; ");
-    return res;
-  });
+  }
+  const c = checkCryptogram(v, ctx.keys);
+  res.cryptogram = c.flag;
+  if (c.profile) res.profile = c.profile.id;
+  if (c.reason) res.profileReason = c.reason;
+  if (c.keyId) res.keyId = c.keyId;
+  if (c.flag === "mismatch") f.found.push("AC_MISMATCH");
+  if (c.missing && c.missing !== "5A") {
+    f.found.push("MISSING_DATA");
+    f.notes.push(`cryptogram needs ${c.missing}`);
+  }
+  odaFindings(v, d.staticData, ctx, cache, res, f);
+  res.status = precedence(f.found);
+  res.message = [STATUS_MESSAGES[res.status], ...f.notes].join("; ");
+  return res;
 }
 
 /** Counts of a verification run by status and flag. */

@@ -88,24 +88,31 @@ export function parseUpload(raw: Uint8Array): UploadBatch {
   return r.data;
 }
 
-/** Throws 422 TOTALS_MISMATCH unless totals.count and totals.amount match the records. */
-export function checkTotals(b: UploadBatch): void {
+/** Where the totals of a batch do not add up ({path, message}), or null when they do. */
+export function totalsProblem(
+  b: Pick<UploadBatch, "totals" | "records">,
+): { path: "totals.count" | "totals.amount"; message: string } | null {
   if (b.totals.count !== b.records.length) {
-    throw new ApiError(
-      "TOTALS_MISMATCH",
-      `totals.count is ${b.totals.count} but the batch has ${b.records.length} records`,
-      "totals.count",
-    );
+    return {
+      path: "totals.count",
+      message: `totals.count is ${b.totals.count} but the batch has ${b.records.length} records`,
+    };
   }
   let sum = 0;
   for (const r of b.records) sum += r.fare;
   if (b.totals.amount !== sum) {
-    throw new ApiError(
-      "TOTALS_MISMATCH",
-      `totals.amount is ${b.totals.amount} but the fares add up to ${sum}`,
-      "totals.amount",
-    );
+    return {
+      path: "totals.amount",
+      message: `totals.amount is ${b.totals.amount} but the fares add up to ${sum}`,
+    };
   }
+  return null;
+}
+
+/** Throws 422 TOTALS_MISMATCH unless totals.count and totals.amount match the records. */
+export function checkTotals(b: UploadBatch): void {
+  const p = totalsProblem(b);
+  if (p) throw new ApiError("TOTALS_MISMATCH", p.message, p.path);
 }
 
 /** Value of an n12 amount (6 BCD bytes), or null when not decimal. */

@@ -27,7 +27,21 @@
 import { inBounds, SM2TAB_BASE, SM2TAB_SIZE } from "./memory";
 import { RSA_SCRATCH_END } from "./rsa";
 import { ST_BAD_ARGUMENT, ST_OK } from "./status";
-import { fpAdd, fpMul, fpMulSmall, fpSqr, fpSub } from "./sm2_field_mul";
+import {
+  B_L,
+  fpAdd,
+  fpMul,
+  fpMulSmall,
+  fpSqr,
+  fpSub,
+  GX_L,
+  GY_L,
+  N_L,
+  ONE_L,
+  P_L,
+  PM2_L,
+  R2_L,
+} from "./sm2_field_mul";
 import { sm3Into } from "./sm3";
 
 export const ST_SM2_POINT_NOT_ON_CURVE: i32 = 320;
@@ -44,29 +58,8 @@ export const SM2_USER_ID_MAX: u32 = 8191;
 const F: usize = 32; // one field element
 const PT: usize = 96; // one Jacobian point
 
-// Constants as little-endian 32-bit limbs.
-const P_L: usize = memory.data<u32>([
-  0xFFFFFFFF, 0xFFFFFFFF, 0x00000000, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFE,
-]);
-const N_L: usize = memory.data<u32>([
-  0x39D54123, 0x53BBF409, 0x21C6052B, 0x7203DF6B, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFE,
-]);
-const PM2_L: usize = memory.data<u32>([
-  0xFFFFFFFD, 0xFFFFFFFF, 0x00000000, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFE,
-]);
-const R2_L: usize = memory.data<u32>([
-  0x00000003, 0x00000002, 0xFFFFFFFF, 0x00000002, 0x00000001, 0x00000001, 0x00000002, 0x00000004,
-]);
-const B_L: usize = memory.data<u32>([
-  0x4D940E93, 0xDDBCBD41, 0x15AB8F92, 0xF39789F5, 0xCF6509A7, 0x4D5A9E4B, 0x9D9F5E34, 0x28E9FA9E,
-]);
-const GX_L: usize = memory.data<u32>([
-  0x334C74C7, 0x715A4589, 0xF2660BE1, 0x8FE30BBF, 0x6A39C994, 0x5F990446, 0x1F198119, 0x32C4AE2C,
-]);
-const GY_L: usize = memory.data<u32>([
-  0x2139F0A0, 0x02DF32E5, 0xC62A4740, 0xD0A9877C, 0x6B692153, 0x59BDCEE3, 0xF4F6779C, 0xBC3736A2,
-]);
-const ONE_L: usize = memory.data<u32>([1, 0, 0, 0, 0, 0, 0, 0]);
+// Curve constants (P_L, N_L, B_L, GX_L, …) are generated from kernel-as/sm2_curve.ts into
+// sm2_field_mul.ts.
 
 // PK scratch map (SM2 part), after the RSA slots.
 const SM2_BASE: usize = (RSA_SCRATCH_END + 0xFFF) & ~(<usize>0xFFF);

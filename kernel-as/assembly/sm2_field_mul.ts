@@ -4,6 +4,39 @@
 
 const M32: u64 = 0xFFFFFFFF;
 
+/** p, little-endian 32-bit limbs. */
+export const P_L: usize = memory.data<u32>([
+  0xFFFFFFFF, 0xFFFFFFFF, 0x00000000, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFE,
+]);
+/** n, the group order, little-endian 32-bit limbs. */
+export const N_L: usize = memory.data<u32>([
+  0x39D54123, 0x53BBF409, 0x21C6052B, 0x7203DF6B, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFE,
+]);
+/** p - 2 (the inversion exponent), little-endian 32-bit limbs. */
+export const PM2_L: usize = memory.data<u32>([
+  0xFFFFFFFD, 0xFFFFFFFF, 0x00000000, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFE,
+]);
+/** R² mod p (to Montgomery form), little-endian 32-bit limbs. */
+export const R2_L: usize = memory.data<u32>([
+  0x00000003, 0x00000002, 0xFFFFFFFF, 0x00000002, 0x00000001, 0x00000001, 0x00000002, 0x00000004,
+]);
+/** b, little-endian 32-bit limbs. */
+export const B_L: usize = memory.data<u32>([
+  0x4D940E93, 0xDDBCBD41, 0x15AB8F92, 0xF39789F5, 0xCF6509A7, 0x4D5A9E4B, 0x9D9F5E34, 0x28E9FA9E,
+]);
+/** G.x, little-endian 32-bit limbs. */
+export const GX_L: usize = memory.data<u32>([
+  0x334C74C7, 0x715A4589, 0xF2660BE1, 0x8FE30BBF, 0x6A39C994, 0x5F990446, 0x1F198119, 0x32C4AE2C,
+]);
+/** G.y, little-endian 32-bit limbs. */
+export const GY_L: usize = memory.data<u32>([
+  0x2139F0A0, 0x02DF32E5, 0xC62A4740, 0xD0A9877C, 0x6B692153, 0x59BDCEE3, 0xF4F6779C, 0xBC3736A2,
+]);
+/** 1, little-endian 32-bit limbs. */
+export const ONE_L: usize = memory.data<u32>([
+  0x00000001, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000,
+]);
+
 /** Montgomery product modulo the SM2 prime; result fully reduced (< p). */
 export function fpMul(out: usize, a: usize, b: usize): void {
   const a0 = <u64>load<u32>(a, 0);

@@ -5,6 +5,7 @@
  * product: a terminal's or issuer's private keys never reach icfare.
  */
 import { weierstrass } from "@noble/curves/abstract/weierstrass.js";
+import { SM2_CURVE } from "../../kernel-as/sm2_curve.ts";
 import { fromHex, toHex } from "../../core/hex.ts";
 import { concat, sha256, sm2Z, sm3 } from "../../core/emv/primitives.ts";
 import {
@@ -61,16 +62,8 @@ export function rsaSign(key: RsaTestKey, plain: Uint8Array): Uint8Array {
   return bytes(modPow(big(plain), big(key.d), big(key.modulus)), key.modulus.length);
 }
 
-const N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123n;
-const Sm2Point = weierstrass({
-  p: 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFFn,
-  a: 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFCn,
-  b: 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93n,
-  Gx: 0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7n,
-  Gy: 0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0n,
-  n: N,
-  h: 1n,
-});
+const N = SM2_CURVE.n;
+const Sm2Point = weierstrass(SM2_CURVE);
 
 export interface Sm2TestKey {
   readonly d: bigint;
@@ -276,7 +269,7 @@ import { PROFILES } from "../../core/emv/profiles.ts";
 import { kcv } from "../../core/emv/primitives.ts";
 import type { TapRecord } from "../../core/emv/verify.ts";
 
-/** The issuer master key of the test world (domain.md §6.13). */
+/** The issuer master key of the test world (docs/emv-pboc.md, test vectors). */
 export const TEST_IMK = fromHex("0123456789ABCDEFFEDCBA9876543210");
 
 /** Options of `tap`. */
@@ -356,7 +349,7 @@ export function tap(o: TapOptions = {}): TapRecord {
   };
 }
 
-/** The key import file (design.md §4) of the test world. */
+/** The key import file (docs/cli.md) of the test world. */
 export function testKeyFile(): unknown {
   return {
     keys: [

@@ -1,10 +1,10 @@
 /**
- * ODA: the public vectors of fixtures/vectors/emv_oda.json (domain.md §6.8-§6.12) and, on
+ * ODA: the public vectors of fixtures/vectors/emv_oda.json (docs/emv-pboc.md, test vectors) and, on
  * generated RSA (EMV sizes) and SM2 chains, one negative test per check: one changed byte in
  * each signed field flips exactly the named check.
  */
 import { assert, assertEquals, assertThrows } from "@icfare/assert";
-import { fromHex, toHex } from "../hex.ts";
+import { fromHex, toHex } from "../core/hex.ts";
 import {
   authenticateRecord,
   type OdaCheck,
@@ -14,9 +14,9 @@ import {
   recoverIssuerKeyRsa,
   sdadPlain,
   verifyDynamicSignatureSm2,
-} from "./oda.ts";
-import { type Capk, CapkImportError, CapkRegistry, parseCapkFile } from "./capk.ts";
-import { concat, sha1, sm2Verify, sm2Z } from "./primitives.ts";
+} from "../core/emv/oda.ts";
+import { type Capk, CapkImportError, CapkRegistry, parseCapkFile } from "../core/emv/capk.ts";
+import { concat, sha1, sm2Verify, sm2Z } from "../core/emv/primitives.ts";
 import {
   resignSdad,
   type RsaCard,
@@ -25,11 +25,11 @@ import {
   rsaSign,
   sm2Card,
   testCapk,
-} from "../../tests/support/emv_signing.ts";
-import { issuerCertPlain } from "./oda.ts";
+} from "./support/emv_signing.ts";
+import { issuerCertPlain } from "../core/emv/oda.ts";
 
 const V = JSON.parse(
-  await Deno.readTextFile(new URL("../../fixtures/vectors/emv_oda.json", import.meta.url)),
+  await Deno.readTextFile(new URL("../fixtures/vectors/emv_oda.json", import.meta.url)),
 );
 const h = (s: string) => fromHex(s);
 const tagsOf = (t: Record<string, string>) =>
@@ -41,7 +41,7 @@ function registry(...c: Capk[]): CapkRegistry {
   return r;
 }
 
-Deno.test("Proxmark3 SDA chain: issuer key recovery and SSAD (domain.md §6.9)", () => {
+Deno.test("Proxmark3 SDA chain: issuer key recovery and SSAD (docs/emv-pboc.md, test vectors)", () => {
   const s = V.sdaChain;
   const reg = parseCapkFile({ capks: [s.capk] });
   const capk = reg.capk("A000000003", "01")!;
@@ -134,7 +134,7 @@ Deno.test("SM2 standard signature (GB/T 32918.5 Annex A) and Z", () => {
   assert(!sm2Verify(h(s.publicKey), new TextEncoder().encode("message digesT"), h(s.signature)));
 });
 
-Deno.test("PBOC SM2 ICC certificate sample (CardPlatform, domain.md §6.11)", () => {
+Deno.test("PBOC SM2 ICC certificate sample (CardPlatform, docs/emv-pboc.md, test vectors)", () => {
   const s = V.sm2IccCert;
   const issuerPub = h(s.issuerCert).slice(14, 78);
   const issuer: RecoveredKey = {
@@ -168,7 +168,7 @@ Deno.test("PBOC SM2 ICC certificate sample (CardPlatform, domain.md §6.11)", ()
   assert(!late.ok && late.check === "ICC_CERT_EXPIRED");
 });
 
-Deno.test("PBOC SM2 dynamic signature sample (CardPlatform, domain.md §6.12)", () => {
+Deno.test("PBOC SM2 dynamic signature sample (CardPlatform, docs/emv-pboc.md, test vectors)", () => {
   const s = V.sm2DynamicSignature;
   const m = h(s.message);
   const t = h(s.terminalData);

@@ -3,9 +3,9 @@
  * byte flips the right status and only that one" at the record level.
  */
 import { assert, assertEquals } from "@icfare/assert";
-import { fromHex, toHex } from "../hex.ts";
-import { flattenValues, parseTlv } from "../tlv/tree.ts";
-import { encodePrimitives } from "../tlv/encode.ts";
+import { fromHex, toHex } from "../core/hex.ts";
+import { flattenValues, parseTlv } from "../core/tlv/tree.ts";
+import { encodePrimitives } from "../core/tlv/encode.ts";
 import {
   precedence,
   RECORD_STATUSES,
@@ -13,10 +13,10 @@ import {
   summarise,
   type TapRecord,
   verifyRecords,
-} from "./verify.ts";
-import { parseKeyFile } from "./issuer_keys.ts";
-import { parseCapkFile } from "./capk.ts";
-import { tap, testCapkFile, testKeyFile } from "../../tests/support/emv_signing.ts";
+} from "../core/emv/verify.ts";
+import { parseKeyFile } from "../core/emv/issuer_keys.ts";
+import { parseCapkFile } from "../core/emv/capk.ts";
+import { tap, testCapkFile, testKeyFile } from "./support/emv_signing.ts";
 
 const keys = parseKeyFile(testKeyFile());
 const capks = parseCapkFile(testCapkFile());

@@ -3,15 +3,15 @@
  * reference (`verifyRecords`) give the same status, flags, type, profile, key and ODA check
  * for every record, on valid taps of every profile and on thousands of mutated ones.
  */
-import { assert, assertEquals } from "@icfare/assert";
-import { fromHex, toHex } from "../hex.ts";
-import { encodePrimitives } from "../tlv/encode.ts";
-import { type RecordResult, type TapRecord, verifyRecords } from "./verify.ts";
-import { verifyRecordsKernel } from "./batch.ts";
-import { KeyFileSource, parseKeyFile } from "./issuer_keys.ts";
-import { CapkRegistry, parseCapkFile } from "./capk.ts";
-import { issuerCertPlain } from "./oda.ts";
-import { kcv } from "./primitives.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "@icfare/assert";
+import { fromHex, toHex } from "../core/hex.ts";
+import { encodePrimitives } from "../core/tlv/encode.ts";
+import { type RecordResult, type TapRecord, verifyRecords } from "../core/emv/verify.ts";
+import { EngineInputError, verifyRecordsKernel } from "../core/emv/batch.ts";
+import { KeyFileSource, parseKeyFile } from "../core/emv/issuer_keys.ts";
+import { CapkRegistry, parseCapkFile } from "../core/emv/capk.ts";
+import { issuerCertPlain } from "../core/emv/oda.ts";
+import { kcv } from "../core/emv/primitives.ts";
 import {
   rsaKey,
   rsaSign,
@@ -19,10 +19,10 @@ import {
   testCapk,
   testCapkFile,
   testKeyFile,
-} from "../../tests/support/emv_signing.ts";
+} from "./support/emv_signing.ts";
 
 const V = JSON.parse(
-  await Deno.readTextFile(new URL("../../fixtures/vectors/emv_cryptogram.json", import.meta.url)),
+  await Deno.readTextFile(new URL("../fixtures/vectors/emv_cryptogram.json", import.meta.url)),
 );
 
 const capks = parseCapkFile(testCapkFile());
@@ -36,6 +36,7 @@ function view(r: RecordResult) {
     type: r.cryptogramType,
     source: r.cryptogramTypeSource,
     profile: r.profile,
+    reason: r.profileReason,
     key: r.keyId,
     odaCheck: r.odaCheck,
     dup: r.duplicateOf,
@@ -237,7 +238,7 @@ Deno.test("kernel ODA = reference on mutated certificates, signatures, static da
 
 Deno.test("kernel SDA = reference on the Proxmark3 chain", () => {
   const O = JSON.parse(
-    Deno.readTextFileSync(new URL("../../fixtures/vectors/emv_oda.json", import.meta.url)),
+    Deno.readTextFileSync(new URL("../fixtures/vectors/emv_oda.json", import.meta.url)),
   );
   const s = O.sdaChain;
   const icc = encodePrimitives(
@@ -260,25 +261,36 @@ Deno.test("kernel SDA = reference on the Proxmark3 chain", () => {
   assertEquals(a.map((x) => [x.oda, x.odaCheck]), [["ok", undefined], ["failed", "SSAD_HASH"]]);
 });
 
-Deno.test("sources that cannot list their keys fall back to the reference path, same results", () => {
+Deno.test("sources that cannot list their keys are a coded error, not a slow path", () => {
   const k = parseKeyFile(testKeyFile());
   const opaqueKeys = { imkAc: k.imkAc.bind(k), issuerConfig: k.issuerConfig.bind(k) };
   const opaqueCapks = { capk: capks.capk.bind(capks), isRevoked: capks.isRevoked.bind(capks) };
   const records = [tap({ seq: 1 }), tap({ seq: 2, atc: "0002", oda: "sm2", sm4: true })];
-  const want = verifyRecords(records, { keys: k, capks }).map(view);
-  assertEquals(
-    verifyRecordsKernel(records, { keys: opaqueKeys, capks: opaqueCapks }).map(view),
-    want,
-  );
-  assertEquals(verifyRecordsKernel(records, { keys: k, capks: opaqueCapks }).map(view), want);
+  const keysErr = assertThrows(() => verifyRecordsKernel(records, { keys: opaqueKeys, capks }));
+  assert(keysErr instanceof EngineInputError && keysErr.code === "ENGINE_INPUT_INVALID");
+  assertMatch(keysErr.message, /issuer key source cannot list/);
+  const capkErr = assertThrows(() => verifyRecordsKernel(records, { keys: k, capks: opaqueCapks }));
+  assert(capkErr instanceof EngineInputError);
+  assertMatch(capkErr.message, /CA key source cannot list/);
+  // More CVN mappings than the kernel's configuration holds: refused, not verified elsewhere.
+  const many = parseKeyFile(testKeyFile()).configure("621234", {
+    cvnProfiles: {
+      "11": "pboc-sm4",
+      "12": "pboc-sm4",
+      "13": "pboc-sm4",
+      "14": "pboc-sm4",
+      "15": "pboc-sm4",
+    },
+  });
+  assertThrows(() => verifyRecordsKernel(records, { keys: many }), EngineInputError, "at most 4");
 });
 
 Deno.test("no issuer, ICC master or session key bytes stay in kernel memory after a run", async () => {
-  const { mem } = await import("../../kernel-as/kernel.ts");
-  const { deriveIccMk, deriveSessionKey } = await import("./ac.ts");
-  const { PROFILES } = await import("./profiles.ts");
-  const { TEST_IMK } = await import("../../tests/support/emv_signing.ts");
-  const { flattenValues, parseTlv } = await import("../tlv/tree.ts");
+  const { mem } = await import("../kernel-as/kernel.ts");
+  const { deriveIccMk, deriveSessionKey } = await import("../core/emv/ac.ts");
+  const { PROFILES } = await import("../core/emv/profiles.ts");
+  const { TEST_IMK } = await import("./support/emv_signing.ts");
+  const { flattenValues, parseTlv } = await import("../core/tlv/tree.ts");
   const t = tap({ seq: 1 });
   const p = parseTlv(fromHex(t.icc));
   if (!p.ok) throw new Error("tap");
@@ -391,13 +403,17 @@ function parseTlvOrThrow(b: Uint8Array): Map<string, Uint8Array> {
   return out;
 }
 
-Deno.test("issuer configurations the kernel cannot take (scheme hints) use the reference path", () => {
+Deno.test("issuer configurations with a scheme hint: kernel = reference", () => {
   const k = parseKeyFile(testKeyFile()).configure("621234", { scheme: "visa" });
   const records = [tap({ seq: 1, oda: "none" })];
-  assertEquals(
-    verifyRecordsKernel(records, { keys: k }).map(view),
-    verifyRecords(records, { keys: k }).map(view),
-  );
+  const a = verifyRecordsKernel(records, { keys: k });
+  assertEquals(a.map(view), verifyRecords(records, { keys: k }).map(view));
+  // A PBOC 9F10 read as Visa: CVN byte 01 is no Visa CVN.
+  assertEquals([a[0].cryptogram, a[0].profile, a[0].profileReason], [
+    "unsupported",
+    undefined,
+    "Visa CVN is not supported",
+  ]);
 });
 
 Deno.test("an RSA issuer certificate whose first byte is 0x12 is still RSA (both paths)", () => {

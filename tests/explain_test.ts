@@ -1,15 +1,15 @@
 /** `explain`: steps with KCVs (never keys), masked PANs, and the mismatch diagnosis. */
 import { assert, assertEquals, assertMatch } from "@icfare/assert";
-import { fromHex, toHex } from "../hex.ts";
-import { flattenValues, parseTlv } from "../tlv/tree.ts";
-import { encodePrimitives } from "../tlv/encode.ts";
-import { explainRecord, renderExplanation } from "./explain.ts";
-import { parseKeyFile } from "./issuer_keys.ts";
-import { parseCapkFile } from "./capk.ts";
-import { computeAc, deriveIccMk } from "./ac.ts";
-import { PROFILES } from "./profiles.ts";
-import type { TapRecord } from "./verify.ts";
-import { tap, TEST_IMK, testCapkFile, testKeyFile } from "../../tests/support/emv_signing.ts";
+import { fromHex, toHex } from "../core/hex.ts";
+import { flattenValues, parseTlv } from "../core/tlv/tree.ts";
+import { encodePrimitives } from "../core/tlv/encode.ts";
+import { explainRecord, renderExplanation } from "../core/emv/explain.ts";
+import { parseKeyFile } from "../core/emv/issuer_keys.ts";
+import { parseCapkFile } from "../core/emv/capk.ts";
+import { computeAc, deriveIccMk } from "../core/emv/ac.ts";
+import { PROFILES } from "../core/emv/profiles.ts";
+import type { TapRecord } from "../core/emv/verify.ts";
+import { tap, TEST_IMK, testCapkFile, testKeyFile } from "./support/emv_signing.ts";
 
 const ctx = { keys: parseKeyFile(testKeyFile()), capks: parseCapkFile(testCapkFile()) };
 
@@ -34,7 +34,7 @@ Deno.test("explain a good record: every step, KCVs only, PAN masked", () => {
   assertEquals([x.status, x.cryptogram, x.oda], ["OK", "ok", "ok"]);
   assertEquals(x.diagnosis, undefined);
   const text = renderExplanation(x).join("\n");
-  assertMatch(text, /KCV 99A0EA/); // ICC MK of domain.md §6.13
+  assertMatch(text, /KCV 99A0EA/); // ICC MK of docs/emv-pboc.md, test vectors
   assertMatch(text, /data block MACed/);
   assertMatch(text, /000000000200000000000000015600000000000156250101001234567 ?8/);
   assertMatch(text, /621234\*\*\*\*\*\*1234/);
@@ -52,7 +52,13 @@ Deno.test("diagnosis names padding, session-key method, data set, PSN", () => {
     [{ sessionKey: "none" }, "01", /session key by none/],
     [{ data: PROFILES["pboc-cvn01-3des"].data.slice(0, 10) }, "01", /without the CVR/],
     [
-      { data: [...PROFILES["pboc-cvn01-3des"].data.slice(0, 10), { tag: "9F10", whole: true }] },
+      {
+        data: [...PROFILES["pboc-cvn01-3des"].data.slice(0, 10), {
+          tag: "9F10",
+          whole: true,
+          max: 64,
+        }],
+      },
       "01",
       /whole 9F10/,
     ],

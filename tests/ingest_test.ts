@@ -1,13 +1,19 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "@icfare/assert";
 import { join } from "node:path";
-import { checkRecords, ingestUpload, jsonDepthExceeds, n12Amount, parseUpload } from "./ingest.ts";
-import { openEvidence } from "./evidence.ts";
-import { ApiError } from "./errors.ts";
-import { openSqliteStore } from "../store/sqlite.ts";
-import { DevPanProtector } from "../store/pan.ts";
-import { bodyDigestHex } from "../auth/hmac.ts";
-import { enc, sampleBatch, sampleIcc } from "../../tests/support/terminal.ts";
-import { fromHex, toHex } from "../hex.ts";
+import {
+  checkRecords,
+  ingestUpload,
+  jsonDepthExceeds,
+  n12Amount,
+  parseUpload,
+} from "../core/upload/ingest.ts";
+import { openEvidence } from "../core/upload/evidence.ts";
+import { ApiError } from "../core/upload/errors.ts";
+import { openSqliteStore } from "../core/store/sqlite.ts";
+import { DevPanProtector } from "../core/store/pan.ts";
+import { bodyDigestHex } from "../core/auth/hmac.ts";
+import { enc, sampleBatch, sampleIcc } from "./support/terminal.ts";
+import { fromHex, toHex } from "../core/hex.ts";
 
 async function setup() {
   const dir = await Deno.makeTempDir({ prefix: "icfare-ingest-" });

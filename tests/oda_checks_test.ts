@@ -4,8 +4,8 @@
  * check fails — on the TypeScript reference and on the kernel engine alike.
  */
 import { assertEquals } from "@icfare/assert";
-import { fromHex, toHex } from "../hex.ts";
-import { encodePrimitives } from "../tlv/encode.ts";
+import { fromHex, toHex } from "../core/hex.ts";
+import { encodePrimitives } from "../core/tlv/encode.ts";
 import {
   authenticateRecord,
   iccCertPlain,
@@ -14,10 +14,10 @@ import {
   sm2IccCertBody,
   sm2IssuerCertBody,
   ssadPlain,
-} from "./oda.ts";
-import { CapkRegistry } from "./capk.ts";
-import { concat, sha1 } from "./primitives.ts";
-import { verifyRecordsKernel } from "./batch.ts";
+} from "../core/emv/oda.ts";
+import { CapkRegistry } from "../core/emv/capk.ts";
+import { concat, sha1 } from "../core/emv/primitives.ts";
+import { verifyRecordsKernel } from "../core/emv/batch.ts";
 import {
   rsaCard,
   rsaKey,
@@ -26,7 +26,7 @@ import {
   sm2Key,
   sm2Sign,
   testCapk,
-} from "../../tests/support/emv_signing.ts";
+} from "./support/emv_signing.ts";
 
 const reg = new CapkRegistry()
   .add(testCapk("A000000333", "08", rsaKey("ca1984")))
