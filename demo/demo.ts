@@ -8,14 +8,17 @@
  * 4. the simulated issuer keys (IMK-AC/IMK-MAC), CA public keys (with the revoked issuer
  *    certificate serials) imported into the key store, every terminal registered (fresh keys,
  *    handed to the simulated terminals in memory only);
- * 5. the world's deny-list history replayed into the store (the versions the terminals report);
+ * 5. the ODA lines registered in the network registry (the model is stamped at ingest) and the
+ *    world's deny-list history replayed into the store (the versions the terminals report);
  * 6. the real upload server as a subprocess with narrow permissions, every batch uploaded in
  *    `uploads.jsonl` order by several concurrent terminals with signed requests (each terminal's
  *    uploads in order), each answer checked against the expected one; the server stopped;
  * 7. store verification (`verifyHome`, parallel workers), then a second run;
  * 8. every verdict compared with `truth.jsonl`;
- * 9. the day cleared: every verified record's outcome by the clearing table;
- * 10. the money checks: every record's outcome, and the cleared count and sum, against the truth;
+ * 9. the day cleared with `core/clearing` (outcomes, ledger, debts, deny-list changes, the sealed
+ *    clearing file, settlement and reconciliation), then cleared again: nothing new, same bytes;
+ * 10. the money checks: every record's final state, the ledger at 0 fen, the cleared and debt
+ *    totals and the clearing file's trailer against the truth, reconciliation balanced;
  * 11. the reports written to HOME/reports: JSON, text, and a self-contained HTML page with charts.
  *
  * The steps live in `steps.ts`, `denylist.ts`, `upload.ts`, `money.ts`, `report.ts` and
@@ -36,9 +39,16 @@ import {
   verifyTwice,
 } from "./steps.ts";
 import { replayDenyList } from "./denylist.ts";
-import { checkOutcomes, grossMoney, storedOutcomes } from "./money.ts";
-import { reconcileLines, writeHtmlReport } from "./report_html.ts";
-import type { Model } from "../core/clearing/outcomes.ts";
+import { checkOutcomes, storedOutcomes } from "./money.ts";
+import { writeHtmlReport } from "./report_html.ts";
+import {
+  clearTwice,
+  moneyPerParty,
+  readReconciliation,
+  reconciliationRows,
+  registerModels,
+} from "./clearing.ts";
+import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import type { CheckRow } from "../core/report/data.ts";
 import { startServerProcess, uploadAll } from "./upload.ts";
 import {
@@ -84,7 +94,7 @@ export const STEP_NAMES = [
   "keys init",
   "simulate day",
   "import keys",
-  "deny list",
+  "network, deny list",
   "upload via server",
   "verify store",
   "compare with truth",
@@ -181,7 +191,7 @@ async function prepare(o: DemoOptions, step: StepRunner, day: string) {
   await step.run(
     "keys init",
     () => keysInit(o.home, o.masterKeyFile),
-    (kcv) => `key store created (master KCV ${kcv}); pan-hash, data, denylist keys`,
+    (kcv) => `key store created (master KCV ${kcv}); pan-hash, data, denylist, clearing keys`,
   );
   const sim = await step.run(
     "simulate day",
@@ -198,58 +208,86 @@ async function prepare(o: DemoOptions, step: StepRunner, day: string) {
       `${r.keys} issuer keys, ${r.capks} CA keys (${r.revoked} revoked issuer serials), ${r.terminals} terminals`,
   );
   const deny = await step.run(
-    "deny list",
-    () => replayDenyList(o.home, o.masterKeyFile, o.simDir),
+    "network, deny list",
+    async () => ({
+      odaLines: await registerModels(o.home, o.simDir),
+      ...await replayDenyList(o.home, o.masterKeyFile, o.simDir),
+    }),
     (d) =>
-      `${d.changes} changes replayed (${d.adds} added, ${d.removes} removed): version ${d.version}; ` +
-      `stale terminals run ${d.staleVersion}`,
+      `${d.odaLines} ODA lines registered; deny list: ${d.changes} changes replayed ` +
+      `(${d.adds} added, ${d.removes} removed), version ${d.version}; stale terminals run ${d.staleVersion}`,
   );
   return { sim, terminalKeys, deny };
 }
 
-/** The terminals' models as the simulated world registered them (world.json). */
-async function modelsOf(simDir: string): Promise<(terminalId: string) => Model> {
-  const w = JSON.parse(await Deno.readTextFile(join(simDir, "world.json"))) as {
-    terminals: { id: string; model: Model }[];
-  };
-  const m = new Map(w.terminals.map((t) => [t.id, t.model]));
-  return (id) => m.get(id) ?? "EC";
-}
-
-/** Steps 9–10: the day cleared, every record's outcome and the cleared totals checked. */
-async function money(o: DemoOptions, step: StepRunner, truth: readonly TruthRow[]) {
-  const modelOf = await modelsOf(o.simDir);
-  const stored = await step.run(
+/** Steps 9–10: the day cleared twice, every record's final state and the money checked. */
+async function money(o: DemoOptions, step: StepRunner, truth: readonly TruthRow[], day: string) {
+  const c = await step.run(
     "clear day",
-    () => Promise.resolve(storedOutcomes(o.home, modelOf)),
-    (s) => {
-      let cleared = 0, fen = 0, debts = 0, exceptions = 0;
-      for (const x of s.values()) {
-        if (x.outcome === "CLEARED") (cleared++, fen += x.fare);
-        if (x.outcome === "DEBT") debts++;
-        if (x.outcome === "EXCEPTION") exceptions++;
-      }
-      return `${cleared} cleared (${(fen / 100).toFixed(2)} yuan), ${debts} debts, ` +
-        `${exceptions} exceptions`;
+    () => clearTwice(o.home, o.masterKeyFile, day),
+    (c) => {
+      const x = c.first.outcomes;
+      return `${x.CLEARED.count} cleared (${
+        yuan(x.CLEARED.amount)
+      } yuan), ${x.DEBT.count} debts, ` +
+        `${x.EXCEPTION.count} exceptions, ${x.DUPLICATE.count} duplicates; fees ${
+          yuan(c.first.fees)
+        } yuan; ` +
+        `${c.first.denyAdds} cards listed; rerun: ${c.second.newLines} new lines, ` +
+        `files ${c.identical ? "identical" : "DIFFERENT"}`;
     },
   );
-  const check = await step.run(
+  const stored = storedOutcomes(o.home, day);
+  const summary = await step.run(
     "money checks",
-    () => Promise.resolve(checkOutcomes(truth, stored)),
-    (c) =>
-      `${c.agree}/${c.rows} outcomes agree with the truth; cleared ${c.cleared.store.count} ` +
-      `records ${(c.cleared.store.fen / 100).toFixed(2)} yuan (truth ${c.cleared.truth.count}, ` +
-      `${(c.cleared.truth.fen / 100).toFixed(2)} yuan)`,
+    async () => {
+      const check = checkOutcomes(truth, stored);
+      const recon = await readReconciliation(o.home, day);
+      return {
+        rows: check.rows,
+        agree: check.agree,
+        disagreements: check.disagreements,
+        cleared: check.cleared,
+        debts: {
+          truth: check.debts,
+          store: { count: c.first.debts.count, fen: c.first.debts.amount },
+        },
+        outcomes: check.outcomes,
+        denyAdds: c.first.denyAdds,
+        fees: c.first.fees,
+        ledger: {
+          total: c.ledger.total,
+          unbalanced: c.ledger.unbalanced.length,
+          drifting: c.ledger.driftingAccounts.length,
+        },
+        clearingFile: { count: c.files.clearing.count, fen: c.files.clearing.amount },
+        rerun: { newLines: c.second.newLines, identical: c.identical },
+        reconciliationBalanced: recon.balanced,
+        reconciliation: reconciliationRows(recon),
+      } satisfies MoneySummary;
+    },
+    (m) =>
+      `${m.agree}/${m.rows} final states agree with the truth; ledger ${m.ledger.total} fen; ` +
+      `cleared ${m.cleared.store.count} = ${
+        yuan(m.cleared.store.fen)
+      } yuan (truth ${m.cleared.truth.count}, ` +
+      `${yuan(m.cleared.truth.fen)}); reconciliation ${
+        m.reconciliationBalanced ? "balanced" : "NOT balanced"
+      }`,
   );
-  const summary: MoneySummary = {
-    rows: check.rows,
-    agree: check.agree,
-    disagreements: check.disagreements,
-    cleared: check.cleared,
-    outcomes: check.outcomes,
-    denyAdds: check.denyAdds,
-  };
-  return { stored, summary };
+  return summary;
+}
+
+const yuan = (fen: number) => (fen / 100).toFixed(2);
+
+/** Money per party from the store's ledger. */
+function ledgerMoney(home: string) {
+  const store = openSqliteStore(join(home, STORE_FILE));
+  try {
+    return moneyPerParty(store.connection);
+  } finally {
+    store.close();
+  }
 }
 
 /** The run's checks, as the report lists them. */
@@ -272,18 +310,41 @@ function checkRows(r: Omit<DemoReport, "ok" | "checks">): CheckRow[] {
       detail: `second verify run: ${r.secondRunPending} pending`,
     },
     {
-      name: "outcomes",
+      name: "final states",
       ok: m.agree === m.rows && m.rows > 0,
       detail: `${m.agree}/${m.rows} records end as the truth says`,
     },
     {
+      name: "ledger",
+      ok: m.ledger.total === 0 && m.ledger.unbalanced === 0 && m.ledger.drifting === 0,
+      detail: `sums to ${m.ledger.total} fen; ${m.ledger.unbalanced} unbalanced entries, ` +
+        `${m.ledger.drifting} drifting accounts`,
+    },
+    {
       name: "cleared totals",
-      ok: c.store.count === c.truth.count && c.store.fen === c.truth.fen,
-      detail:
-        `${c.store.count} records, ${
-          (c.store.fen / 100).toFixed(2)
-        } yuan; truth ${c.truth.count}, ` +
-        `${(c.truth.fen / 100).toFixed(2)} yuan`,
+      ok: c.store.count === c.truth.count && c.store.fen === c.truth.fen &&
+        m.clearingFile.count === c.truth.count && m.clearingFile.fen === c.truth.fen,
+      detail: `${c.store.count} records, ${yuan(c.store.fen)} yuan; clearing file ` +
+        `${m.clearingFile.count}, ${yuan(m.clearingFile.fen)} yuan; truth ${c.truth.count}, ` +
+        `${yuan(c.truth.fen)} yuan`,
+    },
+    {
+      name: "debts",
+      ok: m.debts.store.count === m.debts.truth.count && m.debts.store.fen === m.debts.truth.fen,
+      detail: `${m.debts.store.count} debts, ${yuan(m.debts.store.fen)} yuan; truth ` +
+        `${m.debts.truth.count}, ${yuan(m.debts.truth.fen)} yuan`,
+    },
+    {
+      name: "clear again",
+      ok: m.rerun.newLines === 0 && m.rerun.identical,
+      detail: `${m.rerun.newLines} new lines; files ${
+        m.rerun.identical ? "byte-identical" : "differ"
+      }`,
+    },
+    {
+      name: "reconciliation",
+      ok: m.reconciliationBalanced,
+      detail: m.reconciliationBalanced ? "every batch reconciles" : "unexplained differences",
     },
   ];
 }
@@ -315,7 +376,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     () => Promise.resolve(compareWithTruth(o.home, truth)),
     (c) => `${c.agree}/${c.rows} agree (${c.agreementPercent.toFixed(2)} %)`,
   );
-  const m = await money(o, step, truth);
+  const money_ = await money(o, step, truth, day);
   const base = {
     date: new Date().toISOString().slice(0, 10),
     day,
@@ -335,7 +396,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     verify: v.summary,
     secondRunPending: v.secondRunPending,
     truth: cmp,
-    money: m.summary,
+    money: money_,
     steps: step.steps,
     totalSeconds: 0,
   };
@@ -348,9 +409,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       day,
       subtitle: `seed ${o.seed}, ${o.taps} taps drawn, model ${report.model}; ` +
         `${sim.terminals} terminals, ${sim.cards} cards; test keys only`,
-      outcomes: m.summary.outcomes,
-      money: grossMoney(m.stored),
-      reconciliation: reconcileLines(o.home, m.stored),
+      outcomes: money_.outcomes,
+      money: ledgerMoney(o.home),
+      reconciliation: money_.reconciliation,
       checks,
     });
     return { ...files, html };

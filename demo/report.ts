@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import type { StoreVerifySummary } from "../core/verify_store.ts";
 import type { TruthRow } from "../sim/day.ts";
-import type { CheckRow, OutcomeCount } from "../core/report/data.ts";
+import type { CheckRow, OutcomeCount, ReconciliationRow } from "../core/report/data.ts";
 import type { DenyReplay } from "./denylist.ts";
 
 /** One step's timing. */
@@ -42,9 +42,20 @@ export interface MoneySummary {
   agree: number;
   disagreements: string[];
   cleared: { truth: { count: number; fen: number }; store: { count: number; fen: number } };
+  debts: { truth: { count: number; fen: number }; store: { count: number; fen: number } };
   outcomes: OutcomeCount[];
-  /** Records whose outcome puts the card on the deny list. */
+  /** Cards the clearing run put on the deny list. */
   denyAdds: number;
+  /** The acquirer's fees of the day, fen. */
+  fees: number;
+  /** Σ of every posting (0 when sound), entries that do not balance, accounts that drift. */
+  ledger: { total: number; unbalanced: number; drifting: number };
+  /** The clearing file's trailer. */
+  clearingFile: { count: number; fen: number };
+  /** The second `clear` of the day: lines it wrote, and whether its files are byte-identical. */
+  rerun: { newLines: number; identical: boolean };
+  reconciliationBalanced: boolean;
+  reconciliation: ReconciliationRow[];
 }
 
 /** The demo's report (also written as JSON). */
@@ -58,7 +69,7 @@ export interface DemoReport {
   seed: string;
   taps: number;
   world: { cards: number; terminals: number; records: number; batches: number; uploads: number };
-  denyList: DenyReplay;
+  denyList: DenyReplay & { odaLines: number };
   upload: UploadSummary;
   verify: StoreVerifySummary;
   secondRunPending: number;
@@ -177,9 +188,18 @@ function moneyLines(r: DemoReport): string[] {
       } yuan`
     ),
     `  cleared: ${m.cleared.store.count} records, ${yuan(m.cleared.store.fen)} yuan ` +
-    `(truth ${m.cleared.truth.count}, ${yuan(m.cleared.truth.fen)} yuan); ` +
-    `${m.denyAdds} records put their card on the deny list`,
-    `outcomes against the truth: ${m.agree}/${m.rows} agree`,
+    `(truth ${m.cleared.truth.count}, ${
+      yuan(m.cleared.truth.fen)
+    } yuan); debts ${m.debts.store.count}, ` +
+    `${yuan(m.debts.store.fen)} yuan; fees ${
+      yuan(m.fees)
+    } yuan; ${m.denyAdds} cards put on the deny list`,
+    `  ledger: ${m.ledger.total} fen over all postings; clearing file trailer ${m.clearingFile.count} ` +
+    `records, ${
+      yuan(m.clearingFile.fen)
+    } yuan; second clear: ${m.rerun.newLines} new lines, files ` +
+    `${m.rerun.identical ? "byte-identical" : "DIFFERENT"}`,
+    `final states against the truth: ${m.agree}/${m.rows} agree`,
     ...m.disagreements.slice(0, 10).map((d) => `  ${d}`),
     `checks:`,
     ...r.checks.map((c) => `  ${c.ok ? "ok    " : "FAILED"} ${c.name.padEnd(16)} ${c.detail}`),

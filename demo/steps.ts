@@ -98,6 +98,7 @@ export function keysInit(home: string, masterKeyFile: string): Promise<string> {
       await ks.generate({ id: "pan-hash-1", usage: "pan-hash", algorithm: "hmac-sha256" });
       await ks.generate({ id: "data-1", usage: "data", algorithm: "aes" });
       await ks.generate({ id: "denylist-1", usage: "denylist-sign", algorithm: "ecdsa-p256" });
+      await ks.generate({ id: "clearing-1", usage: "clearing", algorithm: "aes" });
       return ks.masterKcv;
     } finally {
       ks.close();

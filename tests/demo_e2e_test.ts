@@ -47,7 +47,7 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
     assertEquals(r.code, 0, r.stdout + r.stderr);
     for (let i = 1; i <= 11; i++) assert(r.stdout.includes(`[${i}/11]`), `step ${i} printed`);
     assert(r.stdout.includes("(100.00 %)"), r.stdout);
-    assert(/\[10\/11\] money checks +(\d+)\/\1 outcomes agree/.test(r.stdout), r.stdout);
+    assert(/\[10\/11\] money checks +(\d+)\/\1 final states agree/.test(r.stdout), r.stdout);
     assert(r.stdout.includes("RESULT: OK"));
 
     const reports = [...Deno.readDirSync(join(home, "reports"))].map((e) => e.name).sort();
@@ -64,18 +64,38 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
     assertEquals(rep.secondRunPending, 0);
     assertEquals(rep.verify.records, rep.upload.recordsAccepted);
     assertEquals(rep.steps.length, 11);
-    // The money end: every record's outcome, the cleared totals, the deny list's version.
-    assertEquals(rep.money.agree, rep.money.rows);
-    assertEquals(rep.money.rows, rep.truth.rows);
-    assertEquals(rep.money.cleared.store, rep.money.cleared.truth);
-    assert(rep.money.cleared.store.count > 0, "something was cleared");
-    const outcomes = new Set(rep.money.outcomes.map((o: { outcome: string }) => o.outcome));
+    // The money end: every record's final state, the ledger, the cleared and debt totals, a
+    // second clear, the deny list's version, the ODA line registered.
+    const money = rep.money;
+    assertEquals([money.agree, money.rows], [rep.truth.rows, rep.truth.rows]);
+    assertEquals(money.ledger, { total: 0, unbalanced: 0, drifting: 0 });
+    assertEquals(money.cleared.store, money.cleared.truth);
+    assertEquals(money.clearingFile, money.cleared.truth);
+    assertEquals(money.debts.store, money.debts.truth);
+    assert(money.cleared.store.count > 0 && money.debts.store.count > 0, "cleared records and debts");
+    assertEquals(money.rerun, { newLines: 0, identical: true });
+    assertEquals(money.reconciliationBalanced, true);
+    const outcomes = new Set(money.outcomes.map((o: { outcome: string }) => o.outcome));
     for (const o of ["CLEARED", "DEBT", "EXCEPTION"]) assert(outcomes.has(o), `${o} shown`);
-    assertEquals(rep.checks.map((c: { ok: boolean }) => c.ok), [true, true, true, true, true]);
+    assertEquals(
+      rep.checks.map((c: { name: string; ok: boolean }) => `${c.name} ${c.ok}`),
+      [
+        "uploads true",
+        "verdicts true",
+        "nothing pending true",
+        "final states true",
+        "ledger true",
+        "cleared totals true",
+        "debts true",
+        "clear again true",
+        "reconciliation true",
+      ],
+    );
     const world = JSON.parse(await Deno.readTextFile(join(sim, "denylist.json")));
     assertEquals(rep.denyList.version, world.version);
+    assertEquals(rep.denyList.odaLines, 1);
     const html = await Deno.readTextFile(join(home, "reports", reports[0]));
-    assert(html.includes("All 5 checks passed"), "the page lists the checks");
+    assert(html.includes("All 9 checks passed"), "the page lists the checks");
     assertEquals(((await Deno.stat(master)).mode ?? 0) & 0o777, 0o600);
 
     // Every secret: the simulated issuer keys, and every key of the key store (terminal keys,

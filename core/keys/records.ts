@@ -18,7 +18,8 @@ export type KeyUsage =
   | "pan-hash"
   | "denylist-sign"
   | "archive-sign"
-  | "data";
+  | "data"
+  | "clearing";
 
 /** TR-31 binding of each usage, and the algorithms it allows. */
 export const USAGES: Record<
@@ -72,6 +73,7 @@ export const USAGES: Record<
     what: "archive head signing (SM2 or ECDSA P-256)",
   },
   "data": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "card-data encryption" },
+  "clearing": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "clearing-file encryption" },
 };
 
 /**
