@@ -72,7 +72,10 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
     assertEquals(money.cleared.store, money.cleared.truth);
     assertEquals(money.clearingFile, money.cleared.truth);
     assertEquals(money.debts.store, money.debts.truth);
-    assert(money.cleared.store.count > 0 && money.debts.store.count > 0, "cleared records and debts");
+    assert(
+      money.cleared.store.count > 0 && money.debts.store.count > 0,
+      "cleared records and debts",
+    );
     assertEquals(money.rerun, { newLines: 0, identical: true });
     assertEquals(money.reconciliationBalanced, true);
     const outcomes = new Set(money.outcomes.map((o: { outcome: string }) => o.outcome));
