@@ -6,8 +6,6 @@
  */
 import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
-import { KeyStore } from "../core/keys/store.ts";
-import { DevPanProtector } from "../core/store/pan.ts";
 import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import { setModel } from "../core/clearing/settings.ts";
 import { clearDay, type ClearSummary } from "../core/clearing/clear.ts";
@@ -16,7 +14,7 @@ import { type DayFiles, writeDayFiles } from "../core/clearing/day_files.ts";
 import { balances, CHART, checkLedger, type LedgerCheck } from "../core/clearing/ledger.ts";
 import type { ReconciliationReport } from "../core/clearing/reports.ts";
 import type { PartyMoney, ReconciliationRow } from "../core/report/data.ts";
-import { withMaster } from "./steps.ts";
+import { withHome } from "./steps.ts";
 
 const ACTOR = "icfare demo";
 
@@ -50,34 +48,23 @@ export interface DayCleared {
 
 /** Clears `day` and writes its files; then again, into a second directory, to compare. */
 export function clearTwice(home: string, masterKeyFile: string, day: string): Promise<DayCleared> {
-  return withMaster(masterKeyFile, async (m) => {
-    const ks = await KeyStore.open(home, m, ACTOR);
-    const store = openSqliteStore(join(home, STORE_FILE));
-    try {
-      const pan = DevPanProtector.fromCryptoKeys(
-        await ks.hmacCryptoKey("pan-hash"),
-        await ks.dataCryptoKey(),
-      );
-      const key = await clearingKeyOf(ks);
-      const db = store.connection;
-      const run = async (dir: string) => {
-        const summary = clearDay(db, { day, by: ACTOR, deny: store.denyList });
-        return { summary, files: await writeDayFiles({ db, pan, key, day, dir }) };
-      };
-      const a = await run(join(home, "clearing", day));
-      const b = await run(join(home, "clearing", `${day}.rerun`));
-      const sums = (f: DayFiles) => f.files.map((x) => `${x.name} ${x.sha256}`).join("\n");
-      return {
-        first: a.summary,
-        second: b.summary,
-        files: a.files,
-        identical: sums(a.files) === sums(b.files),
-        ledger: checkLedger(db),
-      };
-    } finally {
-      store.close();
-      ks.close();
-    }
+  return withHome(home, masterKeyFile, async ({ ks, store, pan }) => {
+    const key = await clearingKeyOf(ks);
+    const db = store.connection;
+    const run = async (dir: string) => {
+      const summary = clearDay(db, { day, by: ACTOR, deny: store.denyList });
+      return { summary, files: await writeDayFiles({ db, pan, key, day, dir }) };
+    };
+    const a = await run(join(home, "clearing", day));
+    const b = await run(join(home, "clearing", `${day}.rerun`));
+    const sums = (f: DayFiles) => f.files.map((x) => `${x.name} ${x.sha256}`).join("\n");
+    return {
+      first: a.summary,
+      second: b.summary,
+      files: a.files,
+      identical: sums(a.files) === sums(b.files),
+      ledger: checkLedger(db),
+    };
   });
 }
 

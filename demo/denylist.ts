@@ -4,12 +4,9 @@
  * versions the simulated terminals report mean in the store what they meant in the world.
  */
 import { join } from "node:path";
-import { KeyStore } from "../core/keys/store.ts";
-import { DevPanProtector } from "../core/store/pan.ts";
-import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import { toHex } from "../core/hex.ts";
 import type { DenyReason } from "../core/denylist/journal.ts";
-import { withMaster } from "./steps.ts";
+import { withHome } from "./steps.ts";
 
 const ACTOR = "icfare demo";
 
@@ -39,42 +36,31 @@ export function replayDenyList(
   masterKeyFile: string,
   simDir: string,
 ): Promise<DenyReplay> {
-  return withMaster(masterKeyFile, async (m) => {
+  return withHome(home, masterKeyFile, async ({ store, pan }) => {
     const file = JSON.parse(await Deno.readTextFile(join(simDir, "denylist.json"))) as {
       version: number;
       staleVersion: number;
       history: HistoryEntry[];
     };
-    const ks = await KeyStore.open(home, m, ACTOR);
-    const store = openSqliteStore(join(home, STORE_FILE));
-    try {
-      const pan = DevPanProtector.fromCryptoKeys(
-        await ks.hmacCryptoKey("pan-hash"),
-        await ks.dataCryptoKey(),
-      );
-      let adds = 0, removes = 0, version = 0;
-      const list = store.denyList;
-      for (const h of file.history) {
-        const card = { cardHash: toHex(await pan.hash(h.pan, h.psn)), psn: h.psn };
-        const v = h.action === "add"
-          ? list.add(card, h.reason as DenyReason, ACTOR)
-          : list.remove(card, h.reason, ACTOR);
-        if (v !== h.version) {
-          throw new Error(
-            `deny list replay: the store made version ${v} of the world's ${h.version}`,
-          );
-        }
-        if (h.action === "add") adds++;
-        else removes++;
-        version = v;
+    let adds = 0, removes = 0, version = 0;
+    const list = store.denyList;
+    for (const h of file.history) {
+      const card = { cardHash: toHex(await pan.hash(h.pan, h.psn)), psn: h.psn };
+      const v = h.action === "add"
+        ? list.add(card, h.reason as DenyReason, ACTOR)
+        : list.remove(card, h.reason, ACTOR);
+      if (v !== h.version) {
+        throw new Error(
+          `deny list replay: the store made version ${v} of the world's ${h.version}`,
+        );
       }
-      if (version !== file.version) {
-        throw new Error(`deny list replay ended at ${version}, the world at ${file.version}`);
-      }
-      return { changes: adds + removes, adds, removes, version, staleVersion: file.staleVersion };
-    } finally {
-      store.close();
-      ks.close();
+      if (h.action === "add") adds++;
+      else removes++;
+      version = v;
     }
+    if (version !== file.version) {
+      throw new Error(`deny list replay ended at ${version}, the world at ${file.version}`);
+    }
+    return { changes: adds + removes, adds, removes, version, staleVersion: file.staleVersion };
   });
 }

@@ -6,6 +6,8 @@
 import { join, resolve } from "node:path";
 import { IcfareError } from "../core/errors.ts";
 import { KeyStore } from "../core/keys/store.ts";
+import { DevPanProtector } from "../core/store/pan.ts";
+import { openSqliteStore, type SqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import { importCapks } from "../core/keys/capk.ts";
 import { importHmacKey } from "../core/auth/terminal_keys.ts";
 import { fromHex, toHex } from "../core/hex.ts";
@@ -88,6 +90,35 @@ export async function withMaster<T>(
   } finally {
     m.fill(0);
   }
+}
+
+/** What a step working on the store needs: the key store, the store, the card-data protector. */
+export interface HomeParts {
+  readonly ks: KeyStore;
+  readonly store: SqliteStore;
+  readonly pan: DevPanProtector;
+}
+
+/** Runs `f` with the home's key store, store and card-data protector, all closed afterwards. */
+export function withHome<T>(
+  home: string,
+  masterKeyFile: string,
+  f: (h: HomeParts) => Promise<T>,
+): Promise<T> {
+  return withMaster(masterKeyFile, async (m) => {
+    const ks = await KeyStore.open(home, m, ACTOR);
+    const store = openSqliteStore(join(home, STORE_FILE));
+    try {
+      const pan = DevPanProtector.fromCryptoKeys(
+        await ks.hmacCryptoKey("pan-hash"),
+        await ks.dataCryptoKey(),
+      );
+      return await f({ ks, store, pan });
+    } finally {
+      store.close();
+      ks.close();
+    }
+  });
 }
 
 /** Step 2: `keys init` plus the store's own keys; resolves to the master key's KCV. */
