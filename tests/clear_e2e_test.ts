@@ -57,6 +57,19 @@ async function setup(e: Env): Promise<Map<string, CryptoKey>> {
     "hmac-sha256",
   );
   await ok(e, "keys", "generate", "--id", "data-1", "--usage", "data", "--algorithm", "aes");
+  // The server signs the deny list it serves with this key (docs/denylist.md); without one the
+  // deny-list routes answer 503.
+  await ok(
+    e,
+    "keys",
+    "generate",
+    "--id",
+    "deny-1",
+    "--usage",
+    "denylist-sign",
+    "--algorithm",
+    "ecdsa-p256",
+  );
   await ok(
     e,
     "keys",

@@ -54,7 +54,7 @@ export interface VerificationFigures {
   readonly rejectedAtUpload: number;
 }
 
-/** A reconciliation line: declared totals against what became of the records. */
+/** A reconciliation line: the records of a scope (declared or stored) against what became of them. */
 export interface ReconciliationRow {
   readonly scope: "issuer" | "line" | "terminal";
   readonly key: string;

@@ -97,8 +97,8 @@ function reconciliationSection(rows: readonly ReconciliationRow[]): string {
   const body = shown.length
     ? shown.map(reconRow).join("\n")
     : `<tr><td colspan="7">no declared totals</td></tr>`;
-  return `<section class="wide" id="reconciliation"><h2>Reconciliation: declared against cleared (yuan)</h2>
-<table><thead><tr><th>scope</th><th>declared</th><th>yuan</th><th>cleared</th><th>yuan</th>
+  return `<section class="wide" id="reconciliation"><h2>Reconciliation: the day's records against what became of them (yuan)</h2>
+<table><thead><tr><th>scope</th><th>records</th><th>yuan</th><th>cleared</th><th>yuan</th>
 <th>difference</th><th>explained by</th></tr></thead><tbody>${body}</tbody></table>
 <p class="empty">Terminals are listed only where their difference is not explained away.</p></section>`;
 }
