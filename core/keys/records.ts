@@ -20,7 +20,8 @@ export type KeyUsage =
   | "denylist-sign"
   | "archive-sign"
   | "data"
-  | "terminal-table";
+  | "terminal-table"
+  | "clearing";
 
 /** TR-31 binding of each usage, and the algorithms it allows. */
 export const USAGES: Record<
@@ -80,6 +81,7 @@ export const USAGES: Record<
     algorithms: ["aes"],
     what: "the upload servers' terminal table (made by the key store itself)",
   },
+  "clearing": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "clearing-file encryption" },
 };
 
 /**

@@ -3,6 +3,8 @@
  * each step runs in its own transaction. A database newer than this code is refused.
  */
 
+import { CLEARING_SQL } from "./migrations_clearing.ts";
+
 export interface Migration {
   readonly version: number;
   readonly description: string;
@@ -74,6 +76,12 @@ INSERT INTO meta (key, value) VALUES ('deny_list_version', '0');
     version: 2,
     description: "deny-list journal, holds and listed cards (docs/denylist.md)",
     sql: DENY_LIST_V2,
+  },
+  {
+    version: 3,
+    description: "clearing: settlement day and model per record, networks, days, clearing lines, " +
+      "ledger, debts (docs/clearing.md)",
+    sql: CLEARING_SQL,
   },
 ];
 
