@@ -1,8 +1,9 @@
 /**
  * A stand-in `DenyList` over the store's version-1 `deny_list` table, synchronous on the
  * caller's connection (so its changes commit with the caller's transaction). It keeps only the
- * latest add and remove of each card, not a history; the deny-list room's `core/denylist/`
- * replaces it (docs/denylist.md). Used by `icfare clear` and `icfare debts` until then.
+ * latest add and remove of each card, not a history nor holds; the deny-list room's
+ * `core/denylist/` replaces it (docs/denylist.md). Used by `icfare clear` and `icfare debts` until
+ * then.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { fromHex } from "../hex.ts";
@@ -38,6 +39,18 @@ export class TableDenyList implements DenyList {
     return Number(r.added_version) <= v && (removed === null || removed > v);
   }
 
+  #otherHolds(card: DenyCard, ref?: string): boolean {
+    const h = fromHex(card.cardHash, "cardHash");
+    const debt = ref?.startsWith("debt:") ? Number(ref.slice(5)) : -1;
+    const r = this.db.prepare(
+      `SELECT (SELECT count(*) FROM debts WHERE card_hash = ?1 AND psn = ?2 AND id <> ?3
+         AND state IN ('declined', 'written_off'))
+       + (SELECT count(*) FROM clearing_lines WHERE card_hash = ?1 AND psn IS ?2
+         AND deny_reason IS NOT NULL) AS n`,
+    ).get(h, card.psn, debt) as Row;
+    return Number(r.n) > 0;
+  }
+
   #bump(): number {
     const v = this.version() + 1;
     this.db.prepare("UPDATE meta SET value = ? WHERE key = 'deny_list_version'").run(String(v));
@@ -56,8 +69,14 @@ export class TableDenyList implements DenyList {
     return v;
   }
 
-  remove(card: DenyCard, _reason: string, _by: string, _ref?: string): number {
+  /**
+   * Without the deny-list room's holds, a `DEBT_RECOVERED` release is emulated: the card stays
+   * listed while another debt of it is declined or written off, or clearing listed it for a
+   * fault of its own (a clearing line with a deny reason).
+   */
+  remove(card: DenyCard, reason: string, _by: string, ref?: string): number {
     if (!this.isListed(card)) return this.version();
+    if (reason === "DEBT_RECOVERED" && this.#otherHolds(card, ref)) return this.version();
     const v = this.#bump();
     this.db.prepare("UPDATE deny_list SET removed_version = ? WHERE card_hash = ?")
       .run(v, fromHex(card.cardHash, "cardHash"));
