@@ -203,6 +203,16 @@ export function dateOption(p: Parsed, name: string): string | undefined {
   return v;
 }
 
+/** An integer option in `min..max`, or undefined when absent; anything else is a usage error. */
+export function intOption(p: Parsed, name: string, min: number, max: number): number | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new UsageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
+  }
+  return Number(v);
+}
+
 /** A progress bar on standard error, only when it is a terminal; `rate` adds records/s. */
 export function progressBar(
   label: string,

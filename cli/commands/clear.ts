@@ -12,6 +12,7 @@ import {
   commandArgs,
   dateOption,
   homeOf,
+  intOption,
   openStore,
   progressBar,
   table,
@@ -49,15 +50,6 @@ Running it again changes nothing and writes the same bytes.
                      (prints counts and hashes, never a PAN)
 Needs the key store (card-data key to read PANs in memory, clearing key): --master-key-file or
 ICFARE_MASTER_KEY. Exit codes: 0 done; 1 refused (coded line); 2 bad usage.`;
-
-function intOpt(p: Parsed, name: string, min: number, max: number): number | undefined {
-  const v = str(p, name);
-  if (v === undefined) return undefined;
-  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new UsageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
-  }
-  return Number(v);
-}
 
 const tally = (t: Tally) => [t.count, yuan(t.amount)];
 
@@ -104,7 +96,7 @@ async function runClear(p: Parsed, json: boolean): Promise<number> {
       day,
       by,
       deny: new TableDenyList(db),
-      chunk: intOpt(p, "chunk", 1, 1_000_000),
+      chunk: intOption(p, "chunk", 1, 1_000_000),
       onProgress: json ? undefined : progressBar(`clear ${day}`, { rate: true }),
     });
     if (flag(p, "close")) {
