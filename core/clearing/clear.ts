@@ -13,7 +13,8 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { IcfareError } from "../errors.ts";
 import { toHex } from "../hex.ts";
-import { daysBetween, isDay, shanghaiDayOf } from "../store/settlement.ts";
+import { daysBetween, shanghaiDayOf } from "../store/settlement.ts";
+import { dateProblem } from "../dates.ts";
 import { DebtBook } from "../debts/book.ts";
 import type { DenyList } from "./deny_port.ts";
 import { entries, feeOf, LedgerWriter } from "./ledger.ts";
@@ -217,9 +218,8 @@ function count(db: DatabaseSync, sql: string, ...args: (string | number)[]): num
 
 /** Throws `CLEAR_DATE` unless `day` is a real `YYYY-MM-DD`. */
 export function checkDay(day: string): void {
-  if (!isDay(day)) {
-    throw new ClearError("CLEAR_DATE", `--date must be a day YYYY-MM-DD, got "${day}"`);
-  }
+  const problem = dateProblem(day);
+  if (problem) throw new ClearError("CLEAR_DATE", `settlement day: ${problem}`);
 }
 
 /**
