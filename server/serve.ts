@@ -18,7 +18,7 @@ import type { Store } from "../core/store/store.ts";
 import { DevPanProtector, type PanProtector } from "../core/store/pan.ts";
 import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/terminal_keys.ts";
 import { createApp } from "./app.ts";
-import { KeyStore, keyStorePaths, loadMasterKey } from "../core/keys/mod.ts";
+import { KeyStore, loadMasterKey } from "../core/keys/mod.ts";
 import { IcfareError } from "../core/errors.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -64,16 +64,6 @@ export interface DevKeys {
   panHashKey: string;
   dataKey: string;
   terminals: Record<string, string>;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /** Reads and checks a development key file (tests and demos; clear keys). */
@@ -143,7 +133,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let pan = o.pan;
   let keySource = "given";
   if (!keys || !pan) {
-    if (o.devKeys === undefined && await exists(keyStorePaths(o.home).store)) {
+    if (o.devKeys === undefined && await KeyStore.existsIn(o.home)) {
       const r = await keyStoreKeys(o, keys, pan);
       keys = r.keys;
       pan = r.pan;

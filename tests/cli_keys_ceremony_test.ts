@@ -11,6 +11,7 @@ import { assert, assertEquals, assertMatch } from "@icfare/assert";
 import { fromHex, toHex } from "../core/hex.ts";
 import { kcv } from "../core/keys/kcv.ts";
 import { icfareRun } from "./support/icfare_cli.ts";
+import { keysHome } from "./support/keys_home.ts";
 
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
 const KEY = "0123456789ABCDEFFEDCBA9876543210";
@@ -34,15 +35,7 @@ function spawn(cmd: string, args: string[], env: Record<string, string>) {
 }
 
 async function home(): Promise<Record<string, string>> {
-  const h = await Deno.makeTempDir({ prefix: "icfare-ceremony-" });
-  const env = {
-    ICFARE_HOME: h,
-    ICFARE_MASTER_KEY: toHex(crypto.getRandomValues(new Uint8Array(32))),
-    ICFARE_OPERATOR: "officer",
-    NO_COLOR: "1",
-  };
-  assertEquals((await icfareRun(["keys", "init"], { env })).code, 0);
-  return env;
+  return (await keysHome()).env;
 }
 
 function add(custodian: string, component: string, extra: string[] = []): string[] {

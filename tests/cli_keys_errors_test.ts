@@ -19,51 +19,10 @@ import { join } from "node:path";
 import { fromHex, toHex } from "../core/hex.ts";
 import { kcv } from "../core/keys/kcv.ts";
 import { wrap } from "../core/keys/tr31.ts";
-import { type CliRun, icfareRun } from "./support/icfare_cli.ts";
+import { icfareRun } from "./support/icfare_cli.ts";
+import { keysHome, refused } from "./support/keys_home.ts";
 
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
-
-async function setup(init = true) {
-  const home = await Deno.makeTempDir({ prefix: "icfare-err-home-" });
-  const outside = await Deno.makeTempDir({ prefix: "icfare-err-files-" });
-  const env = {
-    ICFARE_HOME: home,
-    ICFARE_MASTER_KEY: toHex(crypto.getRandomValues(new Uint8Array(32))),
-    ICFARE_OPERATOR: "officer",
-    NO_COLOR: "1",
-  };
-  const run = (...args: string[]) => icfareRun(args, { env });
-  if (init) assertEquals((await run("keys", "init")).code, 0);
-  return { home, outside, env, run };
-}
-
-function refused(r: CliRun, code: string): string {
-  assertEquals(r.code, 1, r.stdout + r.stderr);
-  const line = r.stderr.trim();
-  assertEquals(line.split("\n").length, 1, r.stderr);
-  assertMatch(line, new RegExp(`\\[${code}\\]`));
-  assert(!/\bat .*:\d+:\d+/.test(line), line);
-  return line;
-}
-
-Deno.test("missing input files and a key store that is a directory: coded one-line refusals", async () => {
-  const { home, outside, run } = await setup();
-  const missing = join(outside, "nope.json");
-  assertMatch(refused(await run("keys", "import", missing), "FILE_NOT_FOUND"), /nope\.json/);
-  assertMatch(
-    refused(
-      await run("keys", "import", "--block", missing, "--kek", "k", "--id", "x", "--usage", "kek"),
-      "FILE_NOT_FOUND",
-    ),
-    /--block .*nope\.json: no such file/,
-  );
-  refused(await run("capk", "import", missing), "FILE_NOT_FOUND");
-  refused(await run("keys", "import", outside), "FILE_IS_DIRECTORY");
-  const store = join(home, "keys", "keystore.json");
-  await Deno.rename(store, store + ".away");
-  await Deno.mkdir(store);
-  assertMatch(refused(await run("keys", "list"), "KEYSTORE_UNREADABLE"), /is a directory/);
-});
 
 const canUnshare = Deno.uid() === 0 &&
   await new Deno.Command("unshare", { args: ["-m", "true"] }).output().then(
@@ -75,7 +34,7 @@ Deno.test({
   name: "a read-only home (EROFS on the lock): a coded refusal, no stack trace",
   ignore: !canUnshare,
   async fn() {
-    const { home, env } = await setup();
+    const { home, env } = await keysHome();
     // A private mount namespace: the home is bind-mounted read-only for this one command.
     const script = `mount --bind '${home}' '${home}' && mount -o remount,bind,ro '${home}' && ` +
       `exec '${Deno.execPath()}' run --allow-read --allow-write --allow-env '${MAIN}' ` +
@@ -115,7 +74,7 @@ Deno.test("no operator name anywhere (no USER, no --allow-sys): the audit names 
 });
 
 Deno.test("icfare init prepares a home for service; missing keys name it", async () => {
-  const { run } = await setup(false);
+  const { run } = await keysHome(false);
   const none = refused(await run("keys", "list"), "KEYSTORE_MISSING");
   assertMatch(none, /icfare init/);
   const first = await run("init", "--json");
@@ -144,7 +103,7 @@ Deno.test("icfare init prepares a home for service; missing keys name it", async
 });
 
 Deno.test("keys import of terminal-auth keys registers the terminals, or points at terminals add", async () => {
-  const { outside, run } = await setup();
+  const { outside, run } = await keysHome();
   const key = "A5".repeat(32);
   const k = kcv("hmac-sha256", fromHex(key));
   const file = join(outside, "terminals.json");
@@ -187,7 +146,7 @@ Deno.test("keys import of terminal-auth keys registers the terminals, or points 
 });
 
 Deno.test("TR-31: a block wrapped over lines imports; garbage is a malformed key block", async () => {
-  const { outside, run } = await setup();
+  const { outside, run } = await keysHome();
   const kek = "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF";
   const kekFile = join(outside, "kek.json");
   await Deno.writeTextFile(
@@ -229,7 +188,7 @@ Deno.test("TR-31: a block wrapped over lines imports; garbage is a malformed key
 });
 
 Deno.test("rotate-master refusals name --new-master-key-file", async () => {
-  const { outside, run } = await setup();
+  const { outside, run } = await keysHome();
   const none = refused(await run("keys", "rotate-master"), "MASTER_KEY_MISSING");
   assertMatch(none, /ICFARE_NEW_MASTER_KEY.*--new-master-key-file/);
   const loose = join(outside, "new.key");
