@@ -5,7 +5,7 @@
  * download) are compared in full (before: the combined KCV was cut to 3 bytes); a component
  * ends at Enter — a pipe that stays open no longer hangs the command — and is never echoed on a
  * terminal (checked on a pseudo-terminal made by script(1)). The test key is the EMV test key
- * of domain §6.1 (KCV 08D7B4, full check block 08D7B4FB629D0885), split into two components.
+ * of docs/emv-pboc.md, "Published test vectors" (KCV 08D7B4, full check block 08D7B4FB629D0885), split into two components.
  */
 import { assert, assertEquals, assertMatch } from "@icfare/assert";
 import { fromHex, toHex } from "../core/hex.ts";
