@@ -19,10 +19,38 @@ import { join } from "node:path";
 import { fromHex, toHex } from "../core/hex.ts";
 import { kcv } from "../core/keys/kcv.ts";
 import { wrap } from "../core/keys/tr31.ts";
-import { icfareRun } from "./support/icfare_cli.ts";
+import { type CliRun, icfareRun } from "./support/icfare_cli.ts";
 import { keysHome, refused } from "./support/keys_home.ts";
 
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
+
+/** An input file named on the command line that cannot be read: a usage error (exit 2). */
+function unreadable(r: CliRun, code: string): string {
+  assertEquals(r.code, 2, r.stdout + r.stderr);
+  const line = r.stderr.trim();
+  assertEquals(line.split("\n").length, 1, r.stderr);
+  assertMatch(line, new RegExp(`\\[${code}\\]`));
+  return line;
+}
+
+Deno.test("missing input files and a key store that is a directory: coded one-line refusals", async () => {
+  const { home, outside, run } = await keysHome();
+  const missing = join(outside, "nope.json");
+  assertMatch(unreadable(await run("keys", "import", missing), "FILE_NOT_FOUND"), /nope\.json/);
+  assertMatch(
+    unreadable(
+      await run("keys", "import", "--block", missing, "--kek", "k", "--id", "x", "--usage", "kek"),
+      "FILE_NOT_FOUND",
+    ),
+    /--block .*nope\.json.*: no such file/,
+  );
+  unreadable(await run("capk", "import", missing), "FILE_NOT_FOUND");
+  unreadable(await run("keys", "import", outside), "IS_A_DIRECTORY");
+  const store = join(home, "keys", "keystore.json");
+  await Deno.rename(store, store + ".away");
+  await Deno.mkdir(store);
+  assertMatch(refused(await run("keys", "list"), "KEYSTORE_UNREADABLE"), /is a directory/);
+});
 
 const canUnshare = Deno.uid() === 0 &&
   await new Deno.Command("unshare", { args: ["-m", "true"] }).output().then(

@@ -12,7 +12,7 @@ import {
   type CapkRecord,
   importCapkText,
 } from "../../core/keys/mod.ts";
-import { COMMON, guarded, openStore, out, readInputFile, table } from "../common.ts";
+import { COMMON, guarded, openStore, out, readInputText, table } from "../common.ts";
 
 const HELP = `usage: icfare capk <subcommand> [options]
 
@@ -70,7 +70,7 @@ async function run(sub: string, p: Parsed, json: boolean): Promise<number> {
   const today = new Date().toISOString().slice(0, 10);
   if (sub === "import") {
     if (pos.length !== 1) throw new UsageError("capk import FILE [--source TEXT]");
-    const text = await readInputFile(pos[0], "CA key file");
+    const text = await readInputText(pos[0], "CA key file");
     const s = await openStore(p);
     try {
       const r = await importCapkText(s, text, { source: str(p, "source"), name: pos[0] });

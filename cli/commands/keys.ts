@@ -14,7 +14,7 @@ import {
   homeOf,
   openStore,
   out,
-  readInputFile,
+  readInputText,
   readJsonFile,
   readSecretLine,
   table,
@@ -205,7 +205,7 @@ async function runComponent(p: Parsed, json: boolean): Promise<number> {
 async function runImport(p: Parsed, json: boolean): Promise<number> {
   const block = str(p, "block");
   if (block !== undefined) {
-    const text = await readInputFile(block, "--block");
+    const text = await readInputText(block, "--block");
     const k = await withStore(p, (s) =>
       s.importBlock(text, need(p, "kek"), {
         id: need(p, "id"),
