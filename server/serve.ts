@@ -166,7 +166,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     ? { signer: o.denyListSigner, note: `deny list signed by ${o.denyListSigner.info.keyId}` }
     : await loadDenyListKey(
       o,
-      o.devKeys === undefined && await exists(keyStorePaths(o.home).store),
+      o.devKeys === undefined && await KeyStore.existsIn(o.home),
     );
   const path = join(o.home, STORE_FILE);
   const store: Store & { closeAsync?: () => Promise<void> } = o.storeThread === "worker"
