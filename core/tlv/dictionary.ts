@@ -1,8 +1,12 @@
 /**
  * PBOC-aware EMV tag dictionary: names, formats and lengths of the data objects a transit
- * back office meets (domain.md §2.2). Formats and lengths follow the PBOC 3.0 terminal kernel
- * table ([HX] TagAttr.c) cross-checked with EMV Book 3 Annex A; PBOC-specific tags (9F74,
- * 9F77-9F79, 9F6D, DF60, DF69, DF71, DF79 …) carry their PBOC meaning, not the Mastercard one.
+ * back office meets (docs/emv-pboc.md "The transit tag set"). Formats and lengths follow EMV
+ * 4.4 Book 3 Annex A (every tag of format n or cn there is listed, so DOL related data pads
+ * and truncates each one by its format, Book 3 §5.4) and the PBOC 3.0 terminal kernel table
+ * (guolong TagAttr.c); PBOC-specific tags (9F74, 9F77-9F79, 9F6D, DF60, DF69, DF71, DF79 …)
+ * carry their PBOC meaning, not the Mastercard one. PBOC amounts, limits and currency codes
+ * the card applet keeps as BCD (9F54, 9F5C, 9F6B, 9F73, 9F75, 9F76, DF62, DF63, DF72,
+ * DF76-DF78) are format n.
  */
 
 /** EMV data formats: b binary, n BCD numeric, cn compressed numeric (F-padded), a/an/ans text. */
@@ -65,6 +69,8 @@ const entries: TagInfo[] = [
   T("87", "Application Priority Indicator", "b", 1, 1),
   T("9F12", "Application Preferred Name", "ans", 1, 16),
   T("9F11", "Issuer Code Table Index", "n", 1, 1),
+  T("42", "Issuer Identification Number (IIN)", "n", 3, 3),
+  T("9F0C", "Issuer Identification Number Extended (IINE)", "n", 3, 4),
   T("5F2D", "Language Preference", "an", 2, 8),
   T("9F38", "Processing Options Data Object List (PDOL)", "dol", 0, 252),
   // Card data
@@ -79,6 +85,12 @@ const entries: TagInfo[] = [
   T("5F28", "Issuer Country Code", "n", 2, 2, { render: "country" }),
   T("5F30", "Service Code", "n", 2, 2),
   T("5F34", "Application PAN Sequence Number (PSN)", "n", 1, 1),
+  T("9F19", "Token Requestor ID", "n", 6, 6),
+  T("9F20", "Track 2 Discretionary Data", "cn", 1, 16),
+  T("9F24", "Payment Account Reference (PAR)", "an", 29, 29),
+  T("9F25", "Last 4 Digits of PAN", "n", 2, 2),
+  T("9F3B", "Application Reference Currency", "n", 2, 8),
+  T("9F43", "Application Reference Currency Exponent", "n", 1, 4),
   T("5F36", "Transaction Currency Exponent", "n", 1, 1),
   T("82", "Application Interchange Profile (AIP)", "b", 2, 2, { render: "aip" }),
   T("8C", "Card Risk Management Data Object List 1 (CDOL1)", "dol", 0, 252),
@@ -119,11 +131,17 @@ const entries: TagInfo[] = [
   T("9F4D", "Log Entry", "b", 2, 2),
   T("9F4F", "Log Format", "dol", 0, 252),
   T("9F51", "Application Currency Code (PBOC)", "n", 2, 2, { render: "currency" }),
+  T("9F54", "Cumulative Total Transaction Amount Limit (CTTAL)", "n", 6, 6, { render: "amount" }),
+  T("9F57", "Issuer Country Code (PBOC)", "n", 2, 2, { render: "country" }),
+  T("9F5C", "Cumulative Total Transaction Amount Upper Limit (CTTAUL)", "n", 6, 6, {
+    render: "amount",
+  }),
   T("9F5D", "Available Offline Spending Amount (qPBOC)", "n", 6, 6, { render: "amount" }),
   T("9F63", "Card Product Identification Information (PBOC)", "b", 16, 16),
   T("9F69", "Card Authentication Related Data", "b", 1, 16, {
     note: "byte 1 = fDDA version (00/01)",
   }),
+  T("9F6B", "Card CVM Limit (卡片CVM限额)", "n", 6, 6, { render: "amount" }),
   T("9F6C", "Card Transaction Qualifiers (CTQ)", "b", 2, 2, { render: "ctq" }),
   T("9F6D", "EC Reset Threshold (电子现金重置阈值)", "n", 6, 6, { render: "amount" }),
   T("9F74", "EC Issuer Authorization Code (电子现金发卡行授权码)", "a", 6, 6, {
@@ -134,6 +152,11 @@ const entries: TagInfo[] = [
     render: "amount",
   }),
   T("9F79", "EC Balance (电子现金余额)", "n", 6, 6, { render: "amount" }),
+  T("9F73", "Currency Conversion Factor (货币转换因子)", "n", 4, 4),
+  T("9F75", "Cumulative Total Transaction Amount Limit, Dual Currency", "n", 6, 6),
+  T("9F76", "Secondary Application Currency Code (第二应用货币代码)", "n", 2, 2, {
+    render: "currency",
+  }),
   T("9F7A", "EC Terminal Support Indicator", "b", 1, 1),
   T("9F7B", "EC Terminal Transaction Limit", "n", 6, 6, { render: "amount" }),
   T("DF4D", "EC Load Log Entry (PBOC 3.0)", "b", 2, 2),
@@ -141,10 +164,16 @@ const entries: TagInfo[] = [
   T("DF60", "CAPP Transaction Indicator (CAPP交易指示位)", "b", 1, 1, {
     note: "semantics unsure (domain.md §2.2)",
   }),
+  T("DF62", "Segmented Fare Deduction Limit (分段扣费抵扣限额)", "n", 6, 6, { render: "amount" }),
+  T("DF63", "Segmented Fare Amount Deducted (分段扣费已抵扣额)", "n", 6, 6, { render: "amount" }),
   T("DF69", "SM Algorithm Support Indicator (国密算法支持指示器)", "b", 1, 1, {
     note: "00 DES/RSA, 01 SM2/SM3/SM4",
   }),
   T("DF71", "Second-currency EC Currency Code", "n", 2, 2, { render: "currency" }),
+  T("DF72", "Second-currency Card CVM Limit", "n", 6, 6),
+  T("DF76", "Second-currency EC Reset Threshold", "n", 6, 6),
+  T("DF77", "Second-currency EC Balance Limit", "n", 6, 6),
+  T("DF78", "Second-currency EC Single Transaction Limit", "n", 6, 6),
   T("DF79", "Second-currency EC Balance", "n", 6, 6, { render: "amount" }),
   // Terminal and transaction data
   T("8A", "Authorisation Response Code", "an", 2, 2, { note: '"Y1" offline approved' }),
@@ -153,6 +182,7 @@ const entries: TagInfo[] = [
   T("9A", "Transaction Date", "n", 3, 3, { render: "date" }),
   T("9B", "Transaction Status Information (TSI)", "b", 2, 2),
   T("9C", "Transaction Type", "n", 1, 1, { render: "txnType" }),
+  T("5F57", "Account Type", "n", 1, 1),
   T("9F01", "Acquirer Identifier", "n", 6, 6),
   T("9F02", "Amount, Authorised (Numeric)", "n", 6, 6, { render: "amount" }),
   T("9F03", "Amount, Other (Numeric)", "n", 6, 6, { render: "amount" }),
@@ -170,6 +200,8 @@ const entries: TagInfo[] = [
   T("9F35", "Terminal Type", "n", 1, 1),
   T("9F37", "Unpredictable Number", "b", 4, 4),
   T("9F39", "Point-of-Service (POS) Entry Mode", "n", 1, 1),
+  T("9F3C", "Transaction Reference Currency Code", "n", 2, 2, { render: "currency" }),
+  T("9F3D", "Transaction Reference Currency Exponent", "n", 1, 1),
   T("9F40", "Additional Terminal Capabilities", "b", 5, 5),
   T("9F41", "Transaction Sequence Counter", "n", 2, 4),
   T("9F4E", "Merchant Name and Location", "ans", 0, 255),

@@ -1,6 +1,9 @@
 /**
  * Data Object Lists (PDOL 9F38, CDOL1 8C, CDOL2 8D, DDOL 9F49): parsing and building the
- * related data (EMV 4.4 Book 3 §5.4; domain.md §2.1).
+ * related data (EMV 4.4 Book 3 §5.4; docs/emv-pboc.md "BER-TLV"). Each value is fitted to its
+ * DOL length by the format the dictionary gives its tag: every n and cn tag of EMV 4.4 Book 3
+ * Annex A and of PBOC is listed there (9F19, 9F20, 9F25, 42, 9F0C, 9F3B …), and a tag the
+ * dictionary does not know is treated as b.
  */
 import { type TagFormat, tagInfo } from "./dictionary.ts";
 import { tagHex } from "./tree.ts";
@@ -39,10 +42,16 @@ export function parseDol(dol: Uint8Array): DolEntry[] {
   return out;
 }
 
+/** How a tag's value is fitted to a DOL length: by its dictionary format, b when unknown. */
+export function dolFormat(tag: string): TagFormat {
+  return tagInfo(tag)?.format ?? "b";
+}
+
 /**
- * Fits one value to its DOL length: missing → zeros; longer → numeric keeps the rightmost
- * bytes, other formats the leftmost; shorter → n left-padded with 00, cn right-padded with
- * FF, others right-padded with 00.
+ * Fits one value to its DOL length (EMV 4.4 Book 3 §5.4): missing → zeros; longer → n keeps
+ * the rightmost bytes (the leading digits go), every other format the leftmost; shorter → n is
+ * right-aligned behind leading 00 bytes, cn left-aligned before trailing FF bytes, every other
+ * format left-aligned before trailing 00 bytes.
  */
 export function fitDolValue(
   value: Uint8Array | undefined,
@@ -69,9 +78,7 @@ export function buildDolData(
   values: ReadonlyMap<string, Uint8Array>,
 ): Uint8Array {
   const entries = dol instanceof Uint8Array ? parseDol(dol) : dol;
-  const parts = entries.map((e) =>
-    fitDolValue(values.get(e.tag), e.length, tagInfo(e.tag)?.format ?? "b")
-  );
+  const parts = entries.map((e) => fitDolValue(values.get(e.tag), e.length, dolFormat(e.tag)));
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
   for (const p of parts) (out.set(p, o), o += p.length);
