@@ -87,7 +87,7 @@ function record(
   t.set("5F34", fromHex("01"));
   t.set("9F27", fromHex("40"));
   const pan = toHex(t.get("5A")!).replace(/F+$/, "");
-  const p = PROFILES[sm4 ? "pboc-sm4" : "pboc-cvn01-3des"];
+  const p = PROFILES[sm4 ? "pboc-cvn01-sm4" : "pboc-cvn01-3des"];
   t.set("9F26", computeAc(p, deriveIccMk(p, TEST_IMK, pan, "01"), t).ac);
   const icc = encodePrimitives(
     CHIP.filter((k) => t.has(k) && (withOda || (k !== "9F4B" && k !== "9F69"))).map((k) =>

@@ -280,7 +280,9 @@ Deno.test("RSA chain: data-object, date, CAPK and revocation checks", () => {
   assertEquals(w((t) => t.set("9A", h("291231"))).verdict, "ok");
   const unknown = w((t) => t.set("8F", h("09")));
   assertEquals([unknown.verdict, unknown.check], ["no-capk", "CAPK_UNKNOWN"]);
-  assertEquals(w((t) => t.delete("9F4B")).verdict, "absent");
+  // Certificates without 9F4B/93 are checked and reported (issue 13 item 14).
+  assertEquals(w((t) => t.delete("9F4B")).verdict, "certs-only");
+  assertEquals(w((t) => (t.delete("9F4B"), t.delete("9F46"))).verdict, "absent");
   const expiredCa = registry({ ...testCapk("A000000333", "08", rsaKey("ca1152"), "2024-12-31") });
   assertEquals(run(card, expiredCa).check, "CAPK_EXPIRED");
   const rev = registry(card.capk).revoke("A000000333", "08", "0000A1");
