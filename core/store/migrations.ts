@@ -68,6 +68,13 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 INSERT INTO meta (key, value) VALUES ('deny_list_version', '0');
 `,
   },
+  {
+    version: 2,
+    description: "records.ec_balance: the electronic-cash balance after the tap, from the verdict",
+    sql: `
+ALTER TABLE records ADD COLUMN ec_balance INTEGER;
+`,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -93,10 +93,15 @@ export interface SealedBody {
   readonly aad: string;
 }
 
-/** A verification verdict for one record (status codes of design.md §4). */
+/** A verification verdict for one record (status codes of docs/verification.md). */
 export interface VerificationResult {
   readonly status: string;
   readonly detail?: Record<string, unknown>;
+  /**
+   * The electronic-cash balance after the tap (fen) the card reported in its issuer
+   * discretionary data, stored in its own column for clearing's EC reconciliation.
+   */
+  readonly ecBalance?: number;
 }
 
 export interface DenyEntry {
