@@ -17,7 +17,9 @@ import {
   CRYPTOGRAM_TYPE_SOURCES,
   CRYPTOGRAM_TYPES,
   ENGINE_SLOTS,
+  IDD_FIELD_BYTES,
   IDD_MAC_VERDICTS,
+  IDD_TYPES,
   LIMITS,
   ODA_CHECKS,
   ODA_METHODS,
@@ -47,7 +49,6 @@ import {
 } from "./verify.ts";
 import { acAmountKey, cardKey, DuplicateFinder, duplicateNote } from "./duplicates.ts";
 import { CARD_DATE_FINDINGS, cidNote } from "./card_checks.ts";
-import { decodeIdd } from "./idd.ts";
 
 /** A key source that can list its keys and issuer configurations (the kernel loads them all). */
 export interface EnumerableKeySource {
@@ -169,12 +170,35 @@ function iddOf(icc: Uint8Array, q: ResultReader): RecordResult["idd"] {
   const type = q.byte(RES.iddType);
   if (!type) return undefined;
   const out: NonNullable<RecordResult["idd"]> = { type };
-  const iad = q.spanHex(icc, SPAN_IAD);
-  const ec = iad ? decodeIdd(fromHex(iad))?.amounts.ecBalance : undefined;
-  if (ec !== undefined) out.ecBalance = ec;
+  // The EC balance field of this IDD type, read from the 9F10 bytes in place (9F10 byte 11 on).
+  const field = EC_FIELD.get(type);
+  const at = q.word(RES.spans + 8 * SPAN_IAD);
+  if (field !== undefined && at !== NONE) {
+    const ec = bcdNumber(icc, at + 10 + field * IDD_FIELD_BYTES, IDD_FIELD_BYTES);
+    if (ec >= 0) out.ecBalance = ec;
+  }
   const mac = IDD_MAC_VERDICTS[q.byte(RES.iddMac)];
   if (mac !== "none") out.mac = mac;
   return out;
+}
+
+/** IDD type → index of its ecBalance field, for the types that carry one. */
+const EC_FIELD: ReadonlyMap<number, number> = new Map(
+  IDD_TYPES.filter((t) => (t.fields as readonly string[]).includes("ecBalance")).map((t) => [
+    t.type,
+    (t.fields as readonly string[]).indexOf("ecBalance"),
+  ]),
+);
+
+/** The value of `n` BCD bytes at `off`, or -1 when not decimal. */
+function bcdNumber(b: Uint8Array, off: number, n: number): number {
+  let v = 0;
+  for (let i = off; i < off + n; i++) {
+    const hi = b[i] >> 4, lo = b[i] & 15;
+    if (hi > 9 || lo > 9) return -1;
+    v = v * 100 + hi * 10 + lo;
+  }
+  return v;
 }
 
 /** The record result of kernel result `index` (duplicates not yet applied). */
@@ -201,13 +225,10 @@ function recordOf(r: BatchRecordBytes, q: ResultReader, ids: readonly string[]):
     const source = CRYPTOGRAM_TYPE_SOURCES[q.byte(RES.typeSource) - 1];
     res.cryptogramType = t;
     res.cryptogramTypeSource = source;
-    const cid = q.byte(RES.cidType);
-    const note = cidNote({
-      type: t,
-      source,
-      ...(cid !== 255 ? { cid: CRYPTOGRAM_TYPES[cid] } : {}),
-    });
-    if (note) res.notes = [note];
+    if (q.byte(RES.notes) & 1) { // RECORD_NOTES[0], CID_DISAGREES
+      const note = cidNote({ type: t, source, cid: CRYPTOGRAM_TYPES[q.byte(RES.cidType)] });
+      if (note) res.notes = [note];
+    }
   }
   const profile = q.byte(RES.profile), reason = q.byte(RES.reason);
   if (profile) res.profile = ENGINE_PROFILES[profile - 1];
@@ -225,7 +246,7 @@ function recordOf(r: BatchRecordBytes, q: ResultReader, ids: readonly string[]):
   const method = q.byte(RES.odaMethod);
   if (ODA_METHODS[method] && method !== 0) res.odaMethod = ODA_METHODS[method];
   const format = q.byte(RES.odaFormat);
-  if (format) res.odaFormat = hexAt(Uint8Array.of(format), 0, 1);
+  if (format) res.odaFormat = HEX[format >> 4] + HEX[format & 15];
   const check = q.word(RES.odaCheck);
   if (check) {
     const name = ODA_CHECKS[check - 1].name;

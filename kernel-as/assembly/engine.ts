@@ -252,11 +252,11 @@ function cryptogramType(res: usize): u32 {
  */
 function cardDates(res: usize): u32 {
   store<u8>(res + RES_CARD_DATE, CARD_DATE_OK);
-  if (sPtr(S_9A) == 0 || sLen(S_9A) != 3) return 0;
-  const txn = yymmdd(sPtr(S_9A));
-  if (txn == 0) return 0;
   const exp = sPtr(S_5F24);
   const eff = sPtr(S_5F25);
+  if ((exp == 0 && eff == 0) || sPtr(S_9A) == 0 || sLen(S_9A) != 3) return 0;
+  const txn = yymmdd(sPtr(S_9A));
+  if (txn == 0) return 0;
   const expiry: u32 = exp != 0 && sLen(S_5F24) == 3 ? yymmdd(exp) : 0;
   const effective: u32 = eff != 0 && sLen(S_5F25) == 3 ? yymmdd(eff) : 0;
   if ((exp != 0 && expiry == 0) || (eff != 0 && effective == 0)) {
