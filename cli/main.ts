@@ -1,22 +1,26 @@
 /**
- * `icfare` — the operators' and auditors' command line (design.md §4).
+ * `icfare` — the operators' and auditors' command line (docs/cli.md).
  * This file only dispatches; each command lives in `commands/<name>.ts` and every rule it
  * applies lives in `core/` or the kernel.
  */
 import { UsageError } from "./args.ts";
 import type { Command } from "./common.ts";
+import { fsRefusal } from "./fs_errors.ts";
 import { describeError, IcfareError } from "../core/errors.ts";
 
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./commands/demo.ts")).command,
   explain: async () => (await import("./commands/explain.ts")).command,
+  init: async () => (await import("./commands/init.ts")).command,
   serve: async () => (await import("./commands/serve.ts")).command,
   tlv: async () => (await import("./commands/tlv.ts")).command,
   verify: async () => (await import("./commands/verify.ts")).command,
+  records: async () => (await import("./commands/records.ts")).command,
   keys: async () => (await import("./commands/keys.ts")).command,
   capk: async () => (await import("./commands/capk.ts")).command,
   terminals: async () => (await import("./commands/terminals.ts")).command,
   simulate: async () => (await import("./commands/simulate.ts")).command,
+  "simulate-acquirer": async () => (await import("./commands/simulate_acquirer.ts")).command,
 };
 
 /** Usage with each command's one-line summary (loads every command module: help only). */
@@ -48,12 +52,16 @@ export async function main(argv: string[]): Promise<number> {
     return await (await load()).run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`icfare ${name}: ${e.message}`);
+      // One coded line; a usage text (several lines) is printed as it is.
+      console.error(`icfare ${name}: ${e.message.includes("\n") ? e.message : describeError(e)}`);
       return 2;
     }
     // A refusal is one coded line and exit 1, never a stack trace (docs/cli.md).
-    if (e instanceof IcfareError) {
-      console.error(`icfare ${name}: ${describeError(e)}`);
+    // A file the command could not read or write (missing, read-only file system, disk full)
+    // is a refusal too.
+    const refusal = e instanceof IcfareError ? e : fsRefusal(e);
+    if (refusal) {
+      console.error(`icfare ${name}: ${describeError(refusal)}`);
       return 1;
     }
     throw e;

@@ -1,4 +1,4 @@
-/** The Hono upload server (design.md §3). */
+/** The Hono upload server (docs/upload-api.md). */
 export * from "./app.ts";
 export * from "./serve.ts";
 export * from "./metrics.ts";

@@ -40,109 +40,120 @@ const AUTH_ERRORS: (keyof typeof ERRORS)[] = [
   "STORAGE_UNAVAILABLE",
 ];
 
+const json = (ref: string) => ({ "application/json": { schema: { $ref: ref } } });
+
+/** The schemas, all generated from the zod schemas that validate. */
+function components(): Record<string, unknown> {
+  return {
+    securitySchemes: {
+      terminalHmac: { type: "apiKey", in: "header", name: "Authorization" },
+    },
+    schemas: {
+      UploadBatch: schema(UploadBatchSchema),
+      Receipt: schema(ReceiptSchema),
+      Error: schema(ErrorBodySchema),
+      DenyList: schema(DenyListSchema),
+    },
+  };
+}
+
+/** `POST /v1/batches` and `GET /v1/batches/{terminalId}/{batchNo}`. */
+function batchPaths(): Record<string, unknown> {
+  return {
+    "/v1/batches": {
+      post: {
+        summary: "upload a batch of offline taps",
+        requestBody: { required: true, content: json("#/components/schemas/UploadBatch") },
+        responses: {
+          "200": {
+            description: "receipt (after commit)",
+            content: json("#/components/schemas/Receipt"),
+          },
+          ...errorsFor([
+            "INVALID_JSON",
+            "JSON_TOO_DEEP",
+            "VALIDATION_FAILED",
+            ...AUTH_ERRORS,
+            "BATCH_CONFLICT",
+            "BODY_TOO_LARGE",
+            "REQUEST_TIMEOUT",
+            "UNSUPPORTED_MEDIA_TYPE",
+            "TOTALS_MISMATCH",
+          ]),
+        },
+      },
+    },
+    "/v1/batches/{terminalId}/{batchNo}": {
+      get: {
+        summary: "the receipt of a stored batch again",
+        parameters: [
+          { name: "terminalId", in: "path", required: true, schema: { type: "string" } },
+          { name: "batchNo", in: "path", required: true, schema: { type: "integer" } },
+        ],
+        responses: {
+          "200": {
+            description: "receipt, replayed: true",
+            content: json("#/components/schemas/Receipt"),
+          },
+          ...errorsFor([...AUTH_ERRORS, "BAD_QUERY", "BATCH_NOT_FOUND"]),
+        },
+      },
+    },
+  };
+}
+
+/** `GET /v1/denylist`. */
+function denyListPath(): Record<string, unknown> {
+  return {
+    "/v1/denylist": {
+      get: {
+        summary: "the deny list, full (since=0) or changes after a version; signed",
+        parameters: [{
+          name: "since",
+          in: "query",
+          required: false,
+          schema: { type: "integer", minimum: 0 },
+        }],
+        responses: {
+          "200": {
+            description: "X-Icfare-Signature: hex HMAC-SHA256(terminal key, body bytes)",
+            content: json("#/components/schemas/DenyList"),
+          },
+          ...errorsFor([...AUTH_ERRORS, "BAD_QUERY"]),
+        },
+      },
+    },
+  };
+}
+
+/** The routes without authentication. */
+function opsPaths(): Record<string, unknown> {
+  const open = (summary: string, responses: Record<string, unknown>) => ({
+    get: { security: [], summary, responses },
+  });
+  return {
+    "/healthz": open("liveness and store reachability", {
+      "200": { description: "ok" },
+      "503": { description: "store unavailable" },
+    }),
+    "/metrics": open("Prometheus text", { "200": { description: "metrics" } }),
+    "/openapi.json": open("this document", { "200": { description: "OpenAPI 3.1" } }),
+  };
+}
+
 /** Builds the document (once per server). */
 export function openApiDocument(): Record<string, unknown> {
-  const json = (ref: string) => ({ "application/json": { schema: { $ref: ref } } });
   return {
     openapi: "3.1.0",
     info: {
       title: "icfare terminal upload API",
       version: "1.0.0",
-      description: "design.md §3. Every /v1 route is signed: Authorization: " +
+      description: "docs/upload-api.md. Every /v1 route is signed: Authorization: " +
         `${AUTH_SCHEME} Credential=<terminalId>, Timestamp=<unix s>, Signature=<hex HMAC-SHA256(` +
         'key, METHOD "\\n" PATH "\\n" Timestamp "\\n" lower-hex SHA-256(body))>.',
     },
-    components: {
-      securitySchemes: {
-        terminalHmac: { type: "apiKey", in: "header", name: "Authorization" },
-      },
-      schemas: {
-        UploadBatch: schema(UploadBatchSchema),
-        Receipt: schema(ReceiptSchema),
-        Error: schema(ErrorBodySchema),
-        DenyList: schema(DenyListSchema),
-      },
-    },
+    components: components(),
     security: [{ terminalHmac: [] }],
-    paths: {
-      "/v1/batches": {
-        post: {
-          summary: "upload a batch of offline taps",
-          requestBody: { required: true, content: json("#/components/schemas/UploadBatch") },
-          responses: {
-            "200": {
-              description: "receipt (after commit)",
-              content: json("#/components/schemas/Receipt"),
-            },
-            ...errorsFor([
-              "INVALID_JSON",
-              "JSON_TOO_DEEP",
-              "VALIDATION_FAILED",
-              ...AUTH_ERRORS,
-              "BATCH_CONFLICT",
-              "BODY_TOO_LARGE",
-              "REQUEST_TIMEOUT",
-              "UNSUPPORTED_MEDIA_TYPE",
-              "TOTALS_MISMATCH",
-            ]),
-          },
-        },
-      },
-      "/v1/batches/{terminalId}/{batchNo}": {
-        get: {
-          summary: "the receipt of a stored batch again",
-          parameters: [
-            { name: "terminalId", in: "path", required: true, schema: { type: "string" } },
-            { name: "batchNo", in: "path", required: true, schema: { type: "integer" } },
-          ],
-          responses: {
-            "200": {
-              description: "receipt, replayed: true",
-              content: json("#/components/schemas/Receipt"),
-            },
-            ...errorsFor([...AUTH_ERRORS, "BAD_QUERY", "BATCH_NOT_FOUND"]),
-          },
-        },
-      },
-      "/v1/denylist": {
-        get: {
-          summary: "the deny list, full (since=0) or changes after a version; signed",
-          parameters: [{
-            name: "since",
-            in: "query",
-            required: false,
-            schema: { type: "integer", minimum: 0 },
-          }],
-          responses: {
-            "200": {
-              description: "X-Icfare-Signature: hex HMAC-SHA256(terminal key, body bytes)",
-              content: json("#/components/schemas/DenyList"),
-            },
-            ...errorsFor([...AUTH_ERRORS, "BAD_QUERY"]),
-          },
-        },
-      },
-      "/healthz": {
-        get: {
-          security: [],
-          summary: "liveness and store reachability",
-          responses: { "200": { description: "ok" }, "503": { description: "store unavailable" } },
-        },
-      },
-      "/metrics": {
-        get: {
-          security: [],
-          summary: "Prometheus text",
-          responses: { "200": { description: "metrics" } },
-        },
-      },
-      "/openapi.json": {
-        get: {
-          security: [],
-          summary: "this document",
-          responses: { "200": { description: "OpenAPI 3.1" } },
-        },
-      },
-    },
+    paths: { ...batchPaths(), ...denyListPath(), ...opsPaths() },
   };
 }

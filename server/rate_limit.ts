@@ -1,5 +1,5 @@
 /**
- * Per-terminal token buckets (reliability.md §2.8): `ratePerS` tokens a second up to `burst`.
+ * Per-terminal token buckets (docs/reliability.md): `ratePerS` tokens a second up to `burst`.
  * A terminal whose bucket is empty gets 429 with the seconds until its next token.
  */
 export interface RateLimitOptions {

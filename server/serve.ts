@@ -2,10 +2,14 @@
  * Starts the upload server: opens the store under the icfare home (refusing to run unless
  * WAL + synchronous=FULL), loads the keys, serves the Hono app with Deno.serve.
  *
- * Keys: until the key store (issue 8) provides `TerminalKeyLookup` and the pan-hash/data keys,
- * they come from the INTERIM DEVELOPMENT key file (`--dev-keys`, default HOME/dev-keys.json):
- * `{"interim": "...", "panHashKey": "64 hex", "dataKey": "64 hex", "terminals": {"LC000123": "hex"}}`.
- * It is clear text and for tests and demos only.
+ * Keys come from the key store of the home (docs/keys.md, "Terminals in a running server"):
+ * the master key is loaded once, unwraps the pan-hash key, the card-data key and the terminal
+ * table key, and is zeroed; the server then answers terminal lookups from the live terminal
+ * table, which every `icfare terminals …`/`keys …` change rewrites, so changes hold at once
+ * without a restart. Without a key store, tests and demos may still use a development key
+ * file (`--dev-keys`, default HOME/dev-keys.json:
+ * `{"panHashKey": "64 hex", "dataKey": "64 hex", "terminals": {"LC000123": "hex"}}`), clear
+ * text, fixed at start.
  */
 import { join } from "node:path";
 import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
@@ -14,7 +18,9 @@ import type { Store } from "../core/store/store.ts";
 import { DevPanProtector, type PanProtector } from "../core/store/pan.ts";
 import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/terminal_keys.ts";
 import { createApp } from "./app.ts";
+import { serveHttp1 } from "./http1.ts";
 import { KeyStore, keyStorePaths, loadMasterKey } from "../core/keys/mod.ts";
+import { IcfareError } from "../core/errors.ts";
 import type { Metrics } from "./metrics.ts";
 
 export interface ServeOptions {
@@ -22,7 +28,7 @@ export interface ServeOptions {
   readonly hostname?: string;
   readonly port?: number;
   /**
-   * Path of the interim development key file. When absent, the key store of the home is used if
+   * Path of a development key file. When absent, the key store of the home is used if
    * it exists (master key from `masterKeyFile`, else ICFARE_MASTER_KEY), else HOME/dev-keys.json.
    */
   readonly devKeys?: string;
@@ -35,7 +41,16 @@ export interface ServeOptions {
   readonly burst?: number;
   readonly bodyBytesMax?: number;
   readonly maxInFlight?: number;
+  /** Uploads of one terminal at once (default 4). */
+  readonly terminalInFlight?: number;
+  /** Time a body may take before its rate floor applies (default 10,000 ms). */
   readonly bodyTimeoutMs?: number;
+  /** The body's rate floor, bytes a second (default 4,096). */
+  readonly bodyMinBytesPerS?: number;
+  /** Time allowed for a request head (default 10,000 ms). */
+  readonly headerTimeoutMs?: number;
+  /** Most open connections (default 1,024). */
+  readonly maxConnections?: number;
   /**
    * Where the SQLite connection lives: the main thread (default) or its own worker thread (needs
    * read permission on core/ to load the worker modules).
@@ -54,7 +69,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The interim development key file's content. */
+/** A development key file's content. */
 export interface DevKeys {
   panHashKey: string;
   dataKey: string;
@@ -71,15 +86,17 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Reads and checks the interim development key file. */
+/** Reads and checks a development key file (tests and demos; clear keys). */
 export async function loadDevKeys(path: string): Promise<DevKeys> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new Error(
-      `cannot read the interim dev key file ${path} (${(e as Error).name}); ` +
-        "create it or pass --dev-keys FILE until the key store provides terminal keys",
+  } catch {
+    const hint = "run: icfare init (then icfare terminals add ID for each terminal)";
+    throw new IcfareError(
+      "KEYS_MISSING",
+      `no key store in the home and no development key file ${path} — ${hint}`,
+      { hint },
     );
   }
   const j = JSON.parse(text) as Partial<DevKeys>;
@@ -92,6 +109,44 @@ export async function loadDevKeys(path: string): Promise<DevKeys> {
   return { panHashKey: j.panHashKey, dataKey: j.dataKey, terminals: j.terminals };
 }
 
+/**
+ * The server's keys from the key store: the pan-hash and card-data keys (non-extractable
+ * WebCrypto keys) and the live terminal table; the master key and the store handle are
+ * zeroed and closed before the server starts listening. A missing key is a coded refusal
+ * whose message names the command that fixes it.
+ */
+async function keyStoreKeys(
+  o: ServeOptions,
+  keys: TerminalKeyLookup | undefined,
+  pan: PanProtector | undefined,
+): Promise<{ keys: TerminalKeyLookup; pan: PanProtector; source: string }> {
+  try {
+    const m = await loadMasterKey(o.home, o.masterKeyFile);
+    let ks: KeyStore;
+    try {
+      ks = await KeyStore.open(o.home, m.key, "icfare serve");
+    } finally {
+      m.key.fill(0);
+    }
+    try {
+      pan ??= DevPanProtector.fromCryptoKeys(
+        await ks.hmacCryptoKey("pan-hash"),
+        await ks.dataCryptoKey(),
+      );
+      keys ??= await ks.openTerminalTable((msg) => console.error(`icfare serve: ${msg}`));
+      return { keys, pan, source: `key store (master key from ${m.source}; live terminal table)` };
+    } finally {
+      ks.close();
+    }
+  } catch (e) {
+    // The serve command prints the message: carry the hint in it as well.
+    if (e instanceof IcfareError && e.hint) {
+      throw new IcfareError(e.code, `${e.message} — ${e.hint}`, { hint: e.hint, cause: e });
+    }
+    throw e;
+  }
+}
+
 /** Starts the server; resolves once it listens. */
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let keys = o.keys;
@@ -99,27 +154,16 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let keySource = "given";
   if (!keys || !pan) {
     if (o.devKeys === undefined && await exists(keyStorePaths(o.home).store)) {
-      // The key store: terminal keys, the pan-hash key and the card-data key, all
-      // non-extractable WebCrypto keys; the master key is zeroed once the store is open.
-      const m = await loadMasterKey(o.home, o.masterKeyFile);
-      let ks: KeyStore;
-      try {
-        ks = await KeyStore.open(o.home, m.key, "icfare serve");
-      } finally {
-        m.key.fill(0);
-      }
-      keys ??= ks.terminalKeys();
-      pan ??= DevPanProtector.fromCryptoKeys(
-        await ks.hmacCryptoKey("pan-hash"),
-        await ks.dataCryptoKey(),
-      );
-      keySource = `key store (master key from ${m.source})`;
+      const r = await keyStoreKeys(o, keys, pan);
+      keys = r.keys;
+      pan = r.pan;
+      keySource = r.source;
     } else {
       const file = o.devKeys ?? join(o.home, "dev-keys.json");
       const dev = await loadDevKeys(file);
       keys ??= await StaticTerminalKeys.fromHex(dev.terminals);
       pan ??= await DevPanProtector.fromHex(dev.panHashKey, dev.dataKey);
-      keySource = `INTERIM dev key file ${file}`;
+      keySource = `development key file ${file} (clear keys: tests and demos only)`;
     }
   }
   const path = join(o.home, STORE_FILE);
@@ -134,16 +178,19 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     burst: o.burst,
     bodyBytesMax: o.bodyBytesMax,
     maxInFlight: o.maxInFlight,
+    terminalInFlight: o.terminalInFlight,
     bodyTimeoutMs: o.bodyTimeoutMs,
+    bodyMinBytesPerS: o.bodyMinBytesPerS,
   });
-  let resolveListen: (a: { hostname: string; port: number }) => void;
-  const listening = new Promise<{ hostname: string; port: number }>((r) => resolveListen = r);
-  const server = Deno.serve({
+  // Our HTTP/1.1 front (http1.ts), not Deno.serve: it bounds the time a request head may take.
+  const server = serveHttp1({
     hostname: o.hostname ?? "127.0.0.1",
     port: o.port ?? 8080,
-    onListen: (addr) => resolveListen(addr),
+    headerTimeoutMs: o.headerTimeoutMs,
+    maxConnections: o.maxConnections,
+    onRefusal: (status) => metrics.request("(http)", status, 0),
   }, app.fetch);
-  const addr = await listening;
+  const addr = server.addr;
   o.onListen?.(addr);
   const finished = server.finished.then(() =>
     store.closeAsync ? store.closeAsync() : store.close()

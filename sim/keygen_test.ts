@@ -15,7 +15,7 @@ import { Rng } from "./prng.ts";
 import crypto from "node:crypto";
 import { sm2 } from "sm-crypto";
 
-// GB/T 32918.5 Annex A / OpenSSL sm2_internal_test.c (domain.md §6.8).
+// GB/T 32918.5 Annex A / OpenSSL sm2_internal_test.c (docs/emv-pboc.md).
 const A = {
   d: "3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8",
   px: "09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020",

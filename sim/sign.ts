@@ -200,7 +200,7 @@ export function sm2SignDigest(d: bigint, e: bigint, k?: Uint8Array): Uint8Array 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fast paths for the simulator (issue 6): the same operations, fast enough for a day of taps.
+// Fast paths for the simulator: the same operations, fast enough for a day of taps.
 // Checked against the readable functions above in sim/keygen_test.ts.
 
 /** RSA private key with CRT parameters (as `sim/keygen.ts` makes them). */

@@ -1,5 +1,5 @@
 /**
- * Crash test (reliability.md D1): terminals upload concurrently while the server process is
+ * Crash test (docs/reliability.md D1): terminals upload concurrently while the server process is
  * killed with SIGKILL at random moments and restarted; each terminal retries a batch until it
  * is acknowledged. Afterwards every acknowledged batch is present exactly once with all its
  * records (none partial), its stored receipt is the one the terminal got, and
@@ -23,7 +23,7 @@ Deno.test(`crash: ${CYCLES} SIGKILL cycles during concurrent uploads lose and du
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   let url = "";
   let done = false;
-  const acked = new Map<string, { receipt: string; records: number }>();
+  const acked: Acked = new Map();
   let attempts = 0, failures = 0;
 
   const terminal = async (tid: string, idx: number) => {
@@ -81,6 +81,21 @@ Deno.test(`crash: ${CYCLES} SIGKILL cycles during concurrent uploads lose and du
     await srv.stop();
   }
 
+  const records = checkStore(home, acked);
+  console.log(
+    `crash: seed ${seed0}, ${CYCLES} SIGKILL cycles, ${acked.size} batches / ${records} records ` +
+      `acknowledged, ${attempts} attempts (${failures} failed and retried), 0 lost, 0 duplicated, ` +
+      `0 partial, integrity_check ok`,
+  );
+});
+
+type Acked = Map<string, { receipt: string; records: number }>;
+
+/**
+ * Every acknowledged batch is stored once, whole, with the receipt the terminal got, and
+ * nothing else is stored; `integrity_check` is ok. Returns the acknowledged record count.
+ */
+function checkStore(home: string, acked: Acked): number {
   const db = new DatabaseSync(join(home, "icfare.db"));
   assertEquals(db.prepare("PRAGMA integrity_check").get()!.integrity_check, "ok");
   const rows = db.prepare(
@@ -100,12 +115,8 @@ Deno.test(`crash: ${CYCLES} SIGKILL cycles during concurrent uploads lose and du
   }
   assertEquals(stored.size, acked.size, "nothing stored that was never acknowledged at the end");
   db.close();
-  console.log(
-    `crash: seed ${seed0}, ${CYCLES} SIGKILL cycles, ${acked.size} batches / ${records} records ` +
-      `acknowledged, ${attempts} attempts (${failures} failed and retried), 0 lost, 0 duplicated, ` +
-      `0 partial, integrity_check ok`,
-  );
-});
+  return records;
+}
 
 async function fetchWithTimeout(url: string, body: Uint8Array, tid: string): Promise<Response> {
   let timer: ReturnType<typeof setTimeout> | undefined;

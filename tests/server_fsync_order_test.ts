@@ -1,5 +1,5 @@
 /**
- * Durability ordering (reliability.md §0 item 2, D4): a SIGKILL test cannot see a missing
+ * Durability ordering (docs/reliability.md, D4): a SIGKILL test cannot see a missing
  * fsync, so the server runs under `strace -f` and the log is checked: every 200 receipt is
  * written to the socket only after the WAL write holding that receipt has been fsync'ed.
  * 200 uploads in the normal suite, 1,000 with ICFARE_SLOW=1. Skipped when strace is absent.

@@ -38,6 +38,105 @@ async function digests(dir: string): Promise<Map<string, string>> {
   return out;
 }
 
+type Row = Record<string, unknown> & { terminalId: string; batchNo: number; seq: number };
+type Entry = {
+  file: string;
+  expect: string;
+  uploadAt: string;
+  terminalId: string;
+  batchNo: number;
+};
+
+/** The engine's importers and the key store take keys.json and capk.json as they are. */
+async function keyFilesImport(dir: string, home: string): Promise<void> {
+  parseKeyFile(JSON.parse(await Deno.readTextFile(`${dir}/keys.json`)));
+  parseCapkFile(JSON.parse(await Deno.readTextFile(`${dir}/capk-verify.json`)));
+  const env = {
+    ICFARE_MASTER_KEY: "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF",
+  };
+  const steps = [["keys", "init"], ["keys", "import", `${dir}/keys.json`], [
+    "capk",
+    "import",
+    `${dir}/capk.json`,
+  ]];
+  for (const args of steps) {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, ...args, "--home", home],
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(r.code, 0, `${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+  }
+}
+
+async function readJsonl<T>(path: string): Promise<T[]> {
+  return (await Deno.readTextFile(path)).trim().split("\n").map((l) => JSON.parse(l) as T);
+}
+
+/** Manifest in upload order, truth rows and batch files agree with the report and each other. */
+async function filesHangTogether(
+  dir: string,
+  report: { records: number; uploads: number },
+): Promise<{ manifest: Entry[]; truth: Row[] }> {
+  const manifest = await readJsonl<Entry>(`${dir}/uploads.jsonl`);
+  const truth = await readJsonl<Row>(`${dir}/truth.jsonl`);
+  assertEquals(truth.length, report.records);
+  assertEquals(manifest.length, report.uploads);
+  const sorted = [...manifest].sort((x, y) =>
+    x.uploadAt < y.uploadAt ? -1 : x.uploadAt > y.uploadAt ? 1 : 0
+  );
+  assertEquals(manifest.map((m) => m.uploadAt), sorted.map((m) => m.uploadAt));
+  let records = 0;
+  for (const m of manifest) {
+    const body = JSON.parse(await Deno.readTextFile(`${dir}/batches/${m.file}`));
+    assert(BatchSchema.safeParse(body).success, m.file);
+    assert(/^LC[0-9]{6}$/.test(body.terminalId));
+    if (m.expect === "stored") records += body.records.length;
+    for (const r of body.records) assertEquals(r.oda.tlv.slice(0, 4), "8F01");
+  }
+  assertEquals(records, report.records);
+  return { manifest, truth };
+}
+
+/**
+ * `icfare verify --file --keys --capk` accepts the files and agrees with the truth on a
+ * first-upload batch (no cross-batch duplicates inside one file).
+ */
+async function verifyAgreesWithTruth(dir: string, manifest: Entry[], truth: Row[]) {
+  const first = manifest.find((m) => m.expect === "stored")!;
+  const v = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      main,
+      "verify",
+      "--file",
+      `${dir}/batches/${first.file}`,
+      "--keys",
+      `${dir}/keys.json`,
+      "--capk",
+      `${dir}/capk-verify.json`,
+      "--json",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const verified = JSON.parse(new TextDecoder().decode(v.stdout)).records as {
+    seq: number;
+    status: string;
+    cryptogram: string;
+    oda: string;
+  }[];
+  const want = truth.filter((t) =>
+    t.terminalId === first.terminalId && t.batchNo === first.batchNo
+  );
+  assertEquals(
+    verified.map((r) => `${r.seq} ${r.status} ${r.cryptogram} ${r.oda}`),
+    want.map((t) => `${t.seq} ${t.status} ${t.cryptogram} ${t.oda}`),
+  );
+}
+
 Deno.test("simulate: same seed gives the same bytes (1 or 2 workers); another seed does not", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "icfare-sim-" });
   try {
@@ -75,83 +174,9 @@ Deno.test("simulate: same seed gives the same bytes (1 or 2 workers); another se
 
     // The files hang together.
     const report = JSON.parse(a.stdout);
-    const dir = `${tmp}/a`;
-    parseKeyFile(JSON.parse(await Deno.readTextFile(`${dir}/keys.json`)));
-    parseCapkFile(JSON.parse(await Deno.readTextFile(`${dir}/capk-verify.json`)));
-    // The key store takes keys.json and capk.json as they are (design.md §4).
-    const env = {
-      ICFARE_MASTER_KEY: "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF",
-    };
-    for (
-      const args of [["keys", "init"], ["keys", "import", `${dir}/keys.json`], [
-        "capk",
-        "import",
-        `${dir}/capk.json`,
-      ]]
-    ) {
-      const r = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", main, ...args, "--home", `${tmp}/home`],
-        env,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assertEquals(r.code, 0, `${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
-    }
-    const manifest = (await Deno.readTextFile(`${dir}/uploads.jsonl`)).trim().split("\n").map((l) =>
-      JSON.parse(l)
-    );
-    const truth = (await Deno.readTextFile(`${dir}/truth.jsonl`)).trim().split("\n").map((l) =>
-      JSON.parse(l)
-    );
-    assertEquals(truth.length, report.records);
-    assertEquals(manifest.length, report.uploads);
-    const sorted = [...manifest].sort((
-      x,
-      y,
-    ) => (x.uploadAt < y.uploadAt ? -1 : x.uploadAt > y.uploadAt ? 1 : 0));
-    assertEquals(manifest.map((m) => m.uploadAt), sorted.map((m) => m.uploadAt));
-    let records = 0;
-    for (const m of manifest) {
-      const body = JSON.parse(await Deno.readTextFile(`${dir}/batches/${m.file}`));
-      assert(BatchSchema.safeParse(body).success, m.file);
-      assert(/^LC[0-9]{6}$/.test(body.terminalId));
-      if (m.expect === "stored") records += body.records.length;
-      for (const r of body.records) assertEquals(r.oda.tlv.slice(0, 4), "8F01");
-    }
-    assertEquals(records, report.records);
-    // `icfare verify --file --keys --capk` accepts the files and agrees with the truth on a
-    // first-upload batch (no cross-batch duplicates inside one file).
-    const first = manifest.find((m) => m.expect === "stored")!;
-    const v = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        main,
-        "verify",
-        "--file",
-        `${dir}/batches/${first.file}`,
-        "--keys",
-        `${dir}/keys.json`,
-        "--capk",
-        `${dir}/capk-verify.json`,
-        "--json",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const verified = JSON.parse(new TextDecoder().decode(v.stdout)).records as {
-      seq: number;
-      status: string;
-      cryptogram: string;
-      oda: string;
-    }[];
-    const want = truth.filter((t) =>
-      t.terminalId === first.terminalId && t.batchNo === first.batchNo
-    );
-    assertEquals(
-      verified.map((r) => `${r.seq} ${r.status} ${r.cryptogram} ${r.oda}`),
-      want.map((t) => `${t.seq} ${t.status} ${t.cryptogram} ${t.oda}`),
-    );
+    await keyFilesImport(`${tmp}/a`, `${tmp}/home`);
+    const { manifest, truth } = await filesHangTogether(`${tmp}/a`, report);
+    await verifyAgreesWithTruth(`${tmp}/a`, manifest, truth);
     // PANs never appear in clear in the CLI output.
     assert(!/62350[0-9]{11}/.test(a.stdout));
   } finally {

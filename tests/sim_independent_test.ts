@@ -112,6 +112,99 @@ function sm2Verify(pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean {
   return (e + x1) % n === r;
 }
 
+type Tags = Map<string, Uint8Array>;
+const none = new Uint8Array(0);
+
+/** The 3DES cryptogram recomputed from the IMK: Option A ICC master key, session key, MAC. */
+function check3desAc(v: Tags, imk: Record<string, string>, pan: string, seq: number) {
+  const imkB = unhex(imk.value);
+  assertEquals(hex(des3(imkB, new Uint8Array(8)).subarray(0, 3)), imk.kcv, "KCV");
+  const d = unhex((pan + hex(v.get("5F34")!)).slice(-16));
+  const mk = oddParity(cat(des3(imkB, d), des3(imkB, d.map((x) => x ^ 0xff))));
+  const atc = v.get("9F36")!;
+  const sk = oddParity(cat(
+    des3(mk, cat(new Uint8Array(6), atc)),
+    des3(mk, cat(new Uint8Array(6), atc.map((x) => x ^ 0xff))),
+  ));
+  const data = cat(
+    ...["9F02", "9F03", "9F1A", "95", "5F2A", "9A", "9C", "9F37", "82", "9F36"].map((t) =>
+      v.get(t)!
+    ),
+    v.get("9F10")!.subarray(3, 7),
+  );
+  assertEquals(hex(retailMac(sk, data)), hex(v.get("9F26")!), `AC of ${seq}`);
+}
+
+/** Recovers an RSA certificate and checks its header, trailer and hash; returns it. */
+function recoverChecked(
+  mod: Uint8Array,
+  cert: Uint8Array,
+  format: number,
+  hashed: Uint8Array[],
+  what: string,
+) {
+  const x = rsaRecover(mod, cert);
+  const n = x.length;
+  assertEquals([x[0], x[1], x[n - 1]], [0x6a, format, 0xbc]);
+  assertEquals(
+    hex(sha1(cat(x.subarray(1, n - 21), ...hashed))),
+    hex(x.subarray(n - 21, n - 1)),
+    what,
+  );
+  return x;
+}
+
+/** RSA: issuer certificate, ICC certificate and the fDDA signature, each recovered and hashed. */
+function checkRsaChain(
+  caModulus: Uint8Array,
+  oda: Tags,
+  v: Tags,
+  staticData: Uint8Array,
+  terminalData: Uint8Array,
+  pan: string,
+) {
+  const x = recoverChecked(caModulus, oda.get("90")!, 0x02, [
+    oda.get("92") ?? none,
+    oda.get("9F32")!,
+  ], "issuer certificate hash");
+  const nCa = x.length, nI = x[13];
+  const issuerMod = cat(x.subarray(15, 15 + Math.min(nI, nCa - 36)), oda.get("92") ?? none);
+  const y = recoverChecked(issuerMod, oda.get("9F46")!, 0x04, [
+    oda.get("9F48") ?? none,
+    oda.get("9F47")!,
+    staticData,
+    v.get("82")!,
+  ], "ICC certificate hash");
+  assertEquals(hex(y.subarray(2, 12)).replace(/F+$/, ""), pan);
+  const nIc = y[19];
+  const iccMod = cat(y.subarray(21, 21 + Math.min(nIc, nI - 42)), oda.get("9F48") ?? none);
+  recoverChecked(iccMod, v.get("9F4B")!, 0x05, [terminalData], "fDDA hash");
+}
+
+/** SM2: issuer certificate, ICC certificate and the fDDA signature; a changed UN breaks it. */
+function checkSm2Chain(
+  caPublicKey: Uint8Array,
+  oda: Tags,
+  v: Tags,
+  staticData: Uint8Array,
+  terminalData: Uint8Array,
+) {
+  const c90 = oda.get("90")!;
+  assert(sm2Verify(caPublicKey, c90.subarray(0, 78), c90.subarray(78)), "SM2 issuer cert");
+  const ipk = c90.subarray(14, 78);
+  const c46 = oda.get("9F46")!;
+  assert(
+    sm2Verify(ipk, cat(c46.subarray(0, 84), staticData, v.get("82")!), c46.subarray(84)),
+    "SM2 ICC cert",
+  );
+  const sd = v.get("9F4B")!;
+  const l = sd[1];
+  const signed = () => cat(sd.subarray(0, 2 + l), terminalData);
+  assert(sm2Verify(c46.subarray(20, 84), signed(), sd.subarray(2 + l)), "SM2 fDDA");
+  terminalData[0] ^= 1;
+  assert(!sm2Verify(c46.subarray(20, 84), signed(), sd.subarray(2 + l)));
+}
+
 Deno.test("independent path: cryptograms, certificates and fDDA of a sample of records", () => {
   const world = new World({ seed: "independent", cards: 60, terminals: 3, date: "2026-06-24" });
   const gen = generateDay(world, { taps: 120, faults: NO_FAULTS });
@@ -129,107 +222,16 @@ Deno.test("independent path: cryptograms, certificates and fDDA of a sample of r
     const issuer = world.issuers.find((i) => pan.startsWith(i.bin))!;
     // Cryptogram (3DES issuers whose keys are in keys.json).
     const imk = keys.find((k) => k.usage === "imk-ac" && k.issuer === issuer.bin);
-    if (imk && imk.algorithm === "3des") {
-      const imkB = unhex(imk.value);
-      assertEquals(hex(des3(imkB, new Uint8Array(8)).subarray(0, 3)), imk.kcv, "KCV");
-      const d = unhex((pan + hex(v.get("5F34")!)).slice(-16));
-      const mk = oddParity(cat(des3(imkB, d), des3(imkB, d.map((x) => x ^ 0xff))));
-      const atc = v.get("9F36")!;
-      const sk = oddParity(cat(
-        des3(mk, cat(new Uint8Array(6), atc)),
-        des3(mk, cat(new Uint8Array(6), atc.map((x) => x ^ 0xff))),
-      ));
-      const data = cat(
-        ...["9F02", "9F03", "9F1A", "95", "5F2A", "9A", "9C", "9F37", "82", "9F36"].map((t) =>
-          v.get(t)!
-        ),
-        v.get("9F10")!.subarray(3, 7),
-      );
-      assertEquals(hex(retailMac(sk, data)), hex(v.get("9F26")!), `AC of ${r.seq}`);
-      ac3des++;
-    }
+    if (imk && imk.algorithm === "3des") (check3desAc(v, imk, pan, r.seq), ac3des++);
     // Certificates and fDDA.
     const ca = capks.find((c) => c.index === hex(oda.get("8F")!))!;
     const staticData = unhex(r.oda.staticData);
     const terminalData = cat(v.get("9F37")!, v.get("9F02")!, v.get("5F2A")!, v.get("9F69")!);
     if (ca.algorithm === "rsa") {
-      const x = rsaRecover(unhex(ca.modulus!), oda.get("90")!);
-      const nCa = x.length;
-      assertEquals([x[0], x[1], x[nCa - 1]], [0x6a, 0x02, 0xbc]);
-      assertEquals(
-        hex(
-          sha1(cat(x.subarray(1, nCa - 21), oda.get("92") ?? new Uint8Array(0), oda.get("9F32")!)),
-        ),
-        hex(x.subarray(nCa - 21, nCa - 1)),
-        "issuer certificate hash",
-      );
-      const nI = x[13];
-      const issuerMod = cat(
-        x.subarray(15, 15 + Math.min(nI, nCa - 36)),
-        oda.get("92") ?? new Uint8Array(0),
-      );
-      const y = rsaRecover(issuerMod, oda.get("9F46")!);
-      assertEquals([y[0], y[1], y[nI - 1]], [0x6a, 0x04, 0xbc]);
-      assertEquals(hex(y.subarray(2, 12)).replace(/F+$/, ""), pan);
-      assertEquals(
-        hex(
-          sha1(
-            cat(
-              y.subarray(1, nI - 21),
-              oda.get("9F48") ?? new Uint8Array(0),
-              oda.get("9F47")!,
-              staticData,
-              v.get("82")!,
-            ),
-          ),
-        ),
-        hex(y.subarray(nI - 21, nI - 1)),
-        "ICC certificate hash",
-      );
-      const nIc = y[19];
-      const iccMod = cat(
-        y.subarray(21, 21 + Math.min(nIc, nI - 42)),
-        oda.get("9F48") ?? new Uint8Array(0),
-      );
-      const s = rsaRecover(iccMod, v.get("9F4B")!);
-      assertEquals([s[0], s[1], s[nIc - 1]], [0x6a, 0x05, 0xbc]);
-      assertEquals(
-        hex(sha1(cat(s.subarray(1, nIc - 21), terminalData))),
-        hex(s.subarray(nIc - 21, nIc - 1)),
-        "fDDA hash",
-      );
+      checkRsaChain(unhex(ca.modulus!), oda, v, staticData, terminalData, pan);
       rsa++;
     } else {
-      const c90 = oda.get("90")!;
-      assert(
-        sm2Verify(unhex(ca.publicKey!), c90.subarray(0, 78), c90.subarray(78)),
-        "SM2 issuer cert",
-      );
-      const ipk = c90.subarray(14, 78);
-      const c46 = oda.get("9F46")!;
-      assert(
-        sm2Verify(ipk, cat(c46.subarray(0, 84), staticData, v.get("82")!), c46.subarray(84)),
-        "SM2 ICC cert",
-      );
-      const sd = v.get("9F4B")!;
-      const l = sd[1];
-      assert(
-        sm2Verify(
-          c46.subarray(20, 84),
-          cat(sd.subarray(0, 2 + l), terminalData),
-          sd.subarray(2 + l),
-        ),
-        "SM2 fDDA",
-      );
-      // A changed UN must break it.
-      terminalData[0] ^= 1;
-      assert(
-        !sm2Verify(
-          c46.subarray(20, 84),
-          cat(sd.subarray(0, 2 + l), terminalData),
-          sd.subarray(2 + l),
-        ),
-      );
+      checkSm2Chain(unhex(ca.publicKey!), oda, v, staticData, terminalData);
       sm2++;
     }
   }

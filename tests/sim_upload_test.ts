@@ -1,5 +1,5 @@
 /**
- * Simulated upload bodies meet the server's contract (core/upload, design.md §3): every body
+ * Simulated upload bodies meet the server's contract (core/upload, docs/upload-api.md): every body
  * passes the zod schema; totals fail exactly for the `*.bad-totals.json` uploads the manifest
  * expects a 422 for; the structural record checks reject exactly the records the ground truth
  * marks `uploadRejected` (truncated TLV) and accept every other one.

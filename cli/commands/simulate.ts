@@ -2,10 +2,15 @@
  * `icfare simulate` — write a simulated world (keys, CA keys, cards' upload batches, ground
  * truth) to a directory. All the work is in sim/.
  */
-import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../common.ts";
-import { SCALES, type SimulateConfig, simulateToDir } from "../../sim/simulate.ts";
-import { DEFAULT_FAULTS, NO_FAULTS, withOverrides } from "../../sim/faults.ts";
+import { flag, type Parsed, str, UsageError } from "../args.ts";
+import { type Command, commandArgs, dateOption, readInputText } from "../common.ts";
+import {
+  SCALES,
+  type SimulateConfig,
+  type SimulateReport,
+  simulateToDir,
+} from "../../sim/simulate.ts";
+import { DEFAULT_FAULTS, type FaultRates, NO_FAULTS, withOverrides } from "../../sim/faults.ts";
 import type { FareTable } from "../../sim/world.ts";
 
 const HELP = `usage: icfare simulate --out DIR [--cards N] [--terminals N] [--taps N] [--seed S]
@@ -13,8 +18,8 @@ const HELP = `usage: icfare simulate --out DIR [--cards N] [--terminals N] [--ta
                        [--fault NAME=RATE ...] [--fare-table FILE] [--icc-key-pool N]
                        [--workers N] [--json]
 
-Writes a deterministic simulated world: keys.json and capk.json (design.md §4 import files),
-batches/*.json (design.md §3 upload bodies), uploads.jsonl (upload order and the answer the
+Writes a deterministic simulated world: keys.json and capk.json (docs/cli.md import files),
+batches/*.json (docs/upload-api.md upload bodies), uploads.jsonl (upload order and the answer the
 server must give), truth.jsonl (expected verdict of every record), world.json, denylist.json,
 summary.json. The same seed gives the same bytes.
   --scale small       200 cards, 6 terminals, 1,000 taps (the default)
@@ -24,9 +29,11 @@ summary.json. The same seed gives the same bytes.
   --fare-table FILE   {"defaultFare": 200, "lines": {"101": 300}} in fen
   --workers N         parallel workers (default: one per core, up to 4, from 20,000 taps);
                       the output is the same for any N
-Exit codes: 0 written; 1 failed; 2 bad usage.`;
+  --date D           the service day, a real calendar day YYYY-MM-DD in 2000-2099
+Exit codes: 0 written; 1 failed (one coded line, e.g. READ_ONLY_FILESYSTEM, NO_SPACE);
+2 bad usage (a date that is not a day, --out naming a file, an unreadable --fare-table).`;
 
-function int(p: ReturnType<typeof parseArgs>, name: string, fallback: number): number {
+function int(p: Parsed, name: string, fallback: number): number {
   const v = str(p, name);
   if (v === undefined) return fallback;
   if (!/^[0-9]+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) {
@@ -35,126 +42,160 @@ function int(p: ReturnType<typeof parseArgs>, name: string, fallback: number): n
   return Number(v);
 }
 
-export const command: Command = {
-  summary: "write a simulated world (keys, cards, terminals, batches, ground truth)",
-  async run(args) {
-    const p = parseArgs(args, {
-      out: { type: "string" },
-      cards: { type: "string" },
-      terminals: { type: "string" },
-      taps: { type: "string" },
-      seed: { type: "string" },
-      scale: { type: "string" },
-      date: { type: "string" },
-      faults: { type: "string" },
-      fault: { type: "string", multiple: true },
-      "fare-table": { type: "string" },
-      "icc-key-pool": { type: "string" },
-      workers: { type: "string" },
-      json: { type: "boolean" },
-      home: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    });
-    if (flag(p, "help")) {
-      console.log(HELP);
-      return 0;
-    }
-    if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
-    const out = str(p, "out");
-    if (!out) throw new UsageError("--out DIR is required\n\n" + HELP);
-    const scaleName = str(p, "scale") ?? "small";
-    const scale = SCALES[scaleName];
-    if (!scale) {
-      throw new UsageError(`--scale must be one of ${Object.keys(SCALES).join(", ")}`);
-    }
-    const date = str(p, "date") ?? "2026-06-24";
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || isNaN(Date.parse(date))) {
-      throw new UsageError(`--date must be YYYY-MM-DD, got "${date}"`);
-    }
-    const faultsName = str(p, "faults") ?? "default";
-    if (faultsName !== "default" && faultsName !== "none") {
-      throw new UsageError(`--faults must be "default" or "none"`);
-    }
-    let faults = faultsName === "none" ? NO_FAULTS : DEFAULT_FAULTS;
-    try {
-      faults = withOverrides(faults, (p.values.fault as string[] | undefined) ?? []);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    let fares: FareTable | undefined;
-    const fareFile = str(p, "fare-table");
-    if (fareFile) {
-      let parsed: { defaultFare?: unknown; lines?: unknown };
-      try {
-        parsed = JSON.parse(await Deno.readTextFile(fareFile));
-      } catch (e) {
-        throw new UsageError(`--fare-table ${fareFile}: ${(e as Error).message}`);
-      }
-      const ok = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
-      const lines = (parsed.lines ?? {}) as Record<string, unknown>;
-      if (!ok(parsed.defaultFare) || typeof lines !== "object" || !Object.values(lines).every(ok)) {
-        throw new UsageError(
-          `--fare-table: expected {"defaultFare": fen, "lines": {"LINE": fen}} with positive integers`,
-        );
-      }
-      fares = { defaultFare: parsed.defaultFare as number, lines: lines as Record<string, number> };
-    }
-    const taps = int(p, "taps", scale.taps);
-    const cfg: SimulateConfig = {
-      seed: str(p, "seed") ?? "1",
-      cards: int(p, "cards", scale.cards),
-      terminals: int(p, "terminals", scale.terminals),
-      taps,
-      date,
-      faults,
-      fares,
-      iccKeyPool: int(p, "icc-key-pool", 4),
-      workers: int(
-        p,
-        "workers",
-        Math.min(4, navigator.hardwareConcurrency || 1, taps >= 20_000 ? 4 : 1),
-      ),
-      ...(scaleName === "liaocheng" ? { issuedCards: 4_900_000 } : {}),
-    };
-    const json = flag(p, "json");
-    const tty = !json && Deno.stderr.isTerminal();
-    let last = 0;
-    const report = await simulateToDir(cfg, out, (done, total) => {
+const OPTIONS = {
+  out: { type: "string" },
+  cards: { type: "string" },
+  terminals: { type: "string" },
+  taps: { type: "string" },
+  seed: { type: "string" },
+  scale: { type: "string" },
+  date: { type: "string" },
+  faults: { type: "string" },
+  fault: { type: "string", multiple: true },
+  "fare-table": { type: "string" },
+  "icc-key-pool": { type: "string" },
+  workers: { type: "string" },
+  json: { type: "boolean" },
+  home: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** `--faults default|none` with the `--fault NAME=RATE` overrides. */
+function faultsOf(p: Parsed): FaultRates {
+  const faultsName = str(p, "faults") ?? "default";
+  if (faultsName !== "default" && faultsName !== "none") {
+    throw new UsageError(`--faults must be "default" or "none"`);
+  }
+  try {
+    return withOverrides(
+      faultsName === "none" ? NO_FAULTS : DEFAULT_FAULTS,
+      (p.values.fault as string[] | undefined) ?? [],
+    );
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** `--fare-table FILE`: `{"defaultFare": fen, "lines": {"LINE": fen}}`. */
+async function fareTableOf(p: Parsed): Promise<FareTable | undefined> {
+  const fareFile = str(p, "fare-table");
+  if (!fareFile) return undefined;
+  let parsed: { defaultFare?: unknown; lines?: unknown };
+  const text = await readInputText(fareFile, "--fare-table");
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--fare-table ${fareFile}: ${(e as Error).message}`, "BAD_INPUT");
+  }
+  const ok = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
+  const lines = (parsed.lines ?? {}) as Record<string, unknown>;
+  if (!ok(parsed.defaultFare) || typeof lines !== "object" || !Object.values(lines).every(ok)) {
+    throw new UsageError(
+      `--fare-table: expected {"defaultFare": fen, "lines": {"LINE": fen}} with positive integers`,
+    );
+  }
+  return { defaultFare: parsed.defaultFare as number, lines: lines as Record<string, number> };
+}
+
+/** `--out` must be a directory or not exist yet (it is created). */
+async function outDirUsable(out: string): Promise<void> {
+  const st = await Deno.stat(out).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  });
+  if (st && !st.isDirectory) {
+    throw new UsageError(`--out ${out} is a file, not a directory`, "NOT_A_DIRECTORY");
+  }
+}
+
+/** The simulation's configuration from the command line. */
+async function configOf(p: Parsed): Promise<SimulateConfig> {
+  const scaleName = str(p, "scale") ?? "small";
+  const scale = SCALES[scaleName];
+  if (!scale) {
+    throw new UsageError(`--scale must be one of ${Object.keys(SCALES).join(", ")}`);
+  }
+  const date = dateOption(p, "date") ?? "2026-06-24";
+  const faults = faultsOf(p);
+  const fares = await fareTableOf(p);
+  const taps = int(p, "taps", scale.taps);
+  return {
+    seed: str(p, "seed") ?? "1",
+    cards: int(p, "cards", scale.cards),
+    terminals: int(p, "terminals", scale.terminals),
+    taps,
+    date,
+    faults,
+    fares,
+    iccKeyPool: int(p, "icc-key-pool", 4),
+    workers: int(
+      p,
+      "workers",
+      Math.min(4, navigator.hardwareConcurrency || 1, taps >= 20_000 ? 4 : 1),
+    ),
+    ...(scaleName === "liaocheng" ? { issuedCards: 4_900_000 } : {}),
+  };
+}
+
+/** A progress bar on standard error at most five times a second; `end` clears it. */
+function progressLine(tty: boolean) {
+  let last = 0;
+  const enc = new TextEncoder();
+  return {
+    update(done: number, total: number) {
       if (!tty) return;
       const now = performance.now();
       if (now - last < 200) return;
       last = now;
       const pct = Math.min(100, Math.floor((done / total) * 100));
       const bar = "#".repeat(Math.floor(pct / 4)).padEnd(25, ".");
-      Deno.stderr.writeSync(new TextEncoder().encode(`\r[${bar}] ${pct}% ${done} taps`));
-    });
-    if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\r" + " ".repeat(60) + "\r"));
-    if (json) {
-      console.log(JSON.stringify(report));
-      return 0;
-    }
-    const rows: [string, string][] = [
-      ["seed / date", `${report.seed} / ${report.date}`],
-      ["cards (population / active today)", `${report.cards} / ${report.activeCards}`],
-      ["terminals", String(report.terminals)],
-      [
-        "taps drawn / recorded",
-        `${report.tapsDrawn} / ${report.tapsRecorded} (${report.refusedDenyListed} refused: deny list)`,
-      ],
-      ["EC TC / ODA ARQC", `${report.ecTaps} / ${report.arqcTaps}`],
-      ["records / batches / uploads", `${report.records} / ${report.batches} / ${report.uploads}`],
-      ["amount", `${(report.amount / 100).toFixed(2)} yuan`],
-      ...Object.entries(report.status).sort().map(([k, v]) =>
-        [`expect ${k}`, String(v)] as [
-          string,
-          string,
-        ]
-      ),
-      ["written to", report.out],
-      ["time", `${report.seconds} s`],
-    ];
-    const w = Math.max(...rows.map((r) => r[0].length));
-    for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+      Deno.stderr.writeSync(enc.encode(`\r[${bar}] ${pct}% ${done} taps`));
+    },
+    end() {
+      if (tty) Deno.stderr.writeSync(enc.encode("\r" + " ".repeat(60) + "\r"));
+    },
+  };
+}
+
+/** The report as aligned "name  value" lines. */
+function reportLines(report: SimulateReport): string[] {
+  const rows: [string, string][] = [
+    ["seed / date", `${report.seed} / ${report.date}`],
+    ["cards (population / active today)", `${report.cards} / ${report.activeCards}`],
+    ["terminals", String(report.terminals)],
+    [
+      "taps drawn / recorded",
+      `${report.tapsDrawn} / ${report.tapsRecorded} (${report.refusedDenyListed} refused: deny list)`,
+    ],
+    ["EC TC / ODA ARQC", `${report.ecTaps} / ${report.arqcTaps}`],
+    ["records / batches / uploads", `${report.records} / ${report.batches} / ${report.uploads}`],
+    ["amount", `${(report.amount / 100).toFixed(2)} yuan`],
+    ...Object.entries(report.status).sort().map(([k, v]): [string, string] => [
+      `expect ${k}`,
+      String(v),
+    ]),
+    ["written to", report.out],
+    ["time", `${report.seconds} s`],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`);
+}
+
+export const command: Command = {
+  summary: "write a simulated world (keys, cards, terminals, batches, ground truth)",
+  async run(args) {
+    const p = commandArgs(args, OPTIONS, HELP);
+    if (!p) return 0;
+    const out = str(p, "out");
+    if (!out) throw new UsageError("--out DIR is required\n\n" + HELP);
+    await outDirUsable(out);
+    const cfg = await configOf(p);
+    const json = flag(p, "json");
+    const progress = progressLine(!json && Deno.stderr.isTerminal());
+    const report = await simulateToDir(cfg, out, progress.update);
+    progress.end();
+    if (json) console.log(JSON.stringify(report));
+    else console.log(reportLines(report).join("\n"));
     return 0;
   },
 };

@@ -1,11 +1,11 @@
 /**
- * Card-data protection for the store (PCI DSS 3.4.1, 3.5.1.1; reliability.md §0 item 7):
+ * Card-data protection for the store (PCI DSS 3.4.1, 3.5.1.1; docs/reliability.md):
  * a PAN is kept only as a keyed hash (HMAC-SHA256 with the "pan-hash" key) plus its masked
  * form, and every byte string that still carries it (the raw batch, each record's chip data)
  * is sealed with AES-256-GCM before it reaches the database.
  *
  * The keys come through this interface: `DevPanProtector.fromCryptoKeys` takes them from the
- * key store (issue 8); `DevPanProtector.fromHex` is the interim development path (keys in clear
+ * key store; `DevPanProtector.fromHex` is the interim development path (keys in clear
  * hex, tests and demos only).
  */
 import { maskPan } from "../mask.ts";
@@ -92,20 +92,32 @@ export class DevPanProtector implements PanProtector {
     return out;
   }
 
-  async open(sealed: Uint8Array, aad: string): Promise<Uint8Array> {
-    if (sealed.length < 29 || sealed[0] !== SEAL_VERSION) {
-      throw new RangeError("sealed: not a version-1 sealed value");
-    }
-    return new Uint8Array(
-      await crypto.subtle.decrypt(
-        {
-          name: "AES-GCM",
-          iv: sealed.subarray(1, 13) as BufferSource,
-          additionalData: enc.encode(aad),
-        },
-        this.dataKey,
-        sealed.subarray(13) as BufferSource,
-      ),
-    );
+  open(sealed: Uint8Array, aad: string): Promise<Uint8Array> {
+    return openSealed(this.dataKey, sealed, aad);
   }
+}
+
+/**
+ * Opens a value sealed by `PanProtector.seal` with the card-data key (AES-GCM) alone; throws when
+ * the ciphertext or its binding `aad` was altered.
+ */
+export async function openSealed(
+  dataKey: CryptoKey,
+  sealed: Uint8Array,
+  aad: string,
+): Promise<Uint8Array> {
+  if (sealed.length < 29 || sealed[0] !== SEAL_VERSION) {
+    throw new RangeError("sealed: not a version-1 sealed value");
+  }
+  return new Uint8Array(
+    await crypto.subtle.decrypt(
+      {
+        name: "AES-GCM",
+        iv: sealed.subarray(1, 13) as BufferSource,
+        additionalData: enc.encode(aad),
+      },
+      dataKey,
+      sealed.subarray(13) as BufferSource,
+    ),
+  );
 }

@@ -1,7 +1,7 @@
 /**
  * The SQLite store through Deno's built-in `node:sqlite` (permission-checked, no FFI).
  *
- * Durability (reliability.md §0 items 1-2, §1.2): every open sets `journal_mode=WAL` and
+ * Durability (docs/reliability.md): every open sets `journal_mode=WAL` and
  * `synchronous=FULL` and reads both back; anything else (an in-memory or read-only file, a build
  * that refuses WAL) is refused with `StoreConfigError`. A batch, its records and its receipt are
  * written in one `BEGIN IMMEDIATE` transaction (group commit: concurrent batches share one
@@ -50,7 +50,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   if (!Number.isInteger(busy) || busy < 0) {
     throw new RangeError(`busyTimeoutMs must be a non-negative integer, got ${busy}`);
   }
-  const db = new DatabaseSync(path);
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+  } catch (e) {
+    throw new StoreUnavailableError(`cannot open the store ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
   try {
     db.exec(`PRAGMA busy_timeout = ${busy}`);
     db.exec("PRAGMA journal_mode = WAL");
@@ -61,7 +68,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     migrate(db);
   } catch (e) {
     db.close();
-    throw e;
+    if (e instanceof StoreConfigError) throw e;
+    // e.g. a read-only file system: WAL needs to write beside the database
+    throw new StoreUnavailableError(`cannot open the store ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   return new SqliteStore(db);
 }

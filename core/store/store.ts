@@ -1,7 +1,7 @@
 /**
  * The store contract: what ingest, the receipt route, the deny list and a later verifier need,
  * and nothing else. Kept narrow and asynchronous so a PostgreSQL implementation can follow
- * without touching callers (reliability.md §1.3: fsync=on, synchronous_commit=on there).
+ * without touching callers (docs/reliability.md: fsync=on, synchronous_commit=on there).
  *
  * Card data never reaches an implementation in the clear: callers pass the PAN's keyed hash and
  * masked form, and the raw batch body (which holds every record's chip data) already sealed
@@ -76,7 +76,7 @@ export interface PendingRecord {
 /** A stored batch body, sealed, with the additional data it was sealed with. */
 /**
  * A record found through the card index (same card hash, PSN and ATC): for duplicate and replay
- * detection across batches and terminals (design.md §5).
+ * detection across batches and terminals (docs/verification.md).
  */
 export interface CardRecord {
   readonly id: number;

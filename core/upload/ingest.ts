@@ -9,7 +9,7 @@
  * blanked) → one store
  * transaction → receipt.
  */
-import { checkTlvBatch, decodeTlv } from "../../kernel-as/mod.ts";
+import { checkTlvBatch, decodeTlv, type TlvEntry } from "../../kernel-as/mod.ts";
 import { tagHex } from "../tlv/tree.ts";
 import { fromHex, toHex } from "../hex.ts";
 import { cnDigits } from "../mask.ts";
@@ -131,6 +131,68 @@ interface Checked {
   readonly atc: number | null;
 }
 
+type Reject = NonNullable<Checked["reject"]>;
+
+/** The kernel's TLV finding for a record's chip data or ODA evidence, or null when well formed. */
+function tlvReject(
+  c: { status: number; code: string; offset: number },
+  what: string,
+  path: string,
+): Reject | null {
+  return c.status === 0
+    ? null
+    : { code: c.code, message: `Cannot decode ${what} at offset ${c.offset}`, path };
+}
+
+/** Tag 57 objects (track 2 equivalent) as hex text of the upload, to blank before sealing. */
+function track2Objects(icc: string, entries: readonly TlvEntry[]): string[] {
+  // Tag 57 is sensitive authentication data: drop it after parsing.
+  return entries.filter((e) => e.tag === 0x57 && e.tagBytes === 1).map((e) =>
+    icc.slice(2 * e.header, 2 * (e.value + e.length))
+  );
+}
+
+/** Required tags, fare = 9F02 and the card's identity (PAN, PSN, ATC) of well-formed chip data. */
+function checkChipData(r: UploadBatch["records"][number], i: number, bytes: Uint8Array): Checked {
+  const d = decodeTlv(bytes);
+  if (!d.ok) throw new Error("kernel batch check and single decode disagree"); // a bug: stop
+  const track2Hex = track2Objects(r.icc, d.entries);
+  // Primitive values by tag, first occurrence wins (as flattenValues, without building a tree).
+  const v = new Map<string, Uint8Array>();
+  for (const e of d.entries) {
+    if (e.constructed) continue;
+    const t = tagHex(e.tag, e.tagBytes);
+    if (!v.has(t)) v.set(t, bytes.subarray(e.value, e.value + e.length));
+  }
+  const fail = (code: keyof typeof RECORD_CODES, message: string, path = `records[${i}].icc`) => ({
+    track2Hex,
+    pan: null,
+    psn: null,
+    atc: null,
+    reject: { code, message, path },
+  });
+  const missing = REQUIRED_TAGS.filter((t) => !v.has(t));
+  if (!v.has("84") && !v.has("4F")) missing.push("84/4F" as never);
+  if (missing.length > 0) return fail("MISSING_TAG", `icc lacks ${missing.join(", ")}`);
+  const amount = n12Amount(v.get("9F02")!);
+  if (amount === null) return fail("AMOUNT_INVALID", RECORD_CODES.AMOUNT_INVALID);
+  if (amount !== r.fare) {
+    return fail(
+      "FARE_MISMATCH",
+      `fare ${r.fare} differs from 9F02 ${amount}`,
+      `records[${i}].fare`,
+    );
+  }
+  const pan = cnDigits(v.get("5A")!);
+  if (!/^[0-9]{12,19}$/.test(pan)) return fail("PAN_INVALID", RECORD_CODES.PAN_INVALID);
+  const psnV = v.get("5F34")!;
+  const psn = psnV.length === 1 ? toHex(psnV) : "";
+  if (!/^[0-9]{2}$/.test(psn)) return fail("PSN_INVALID", RECORD_CODES.PSN_INVALID);
+  const atcV = v.get("9F36")!;
+  if (atcV.length !== 2) return fail("ATC_INVALID", RECORD_CODES.ATC_INVALID);
+  return { track2Hex, pan, psn, atc: (atcV[0] << 8) | atcV[1], reject: null };
+}
+
 /** Structural checks of every record: TLV (kernel), required tags, fare = 9F02, card identity. */
 export function checkRecords(b: UploadBatch): Checked[] {
   const iccs = b.records.map((r) => fromHex(r.icc, "icc"));
@@ -143,78 +205,14 @@ export function checkRecords(b: UploadBatch): Checked[] {
   const odaChecks = checkTlvBatch(odas);
   const odaStatus = new Map<number, (typeof odaChecks)[number]>();
   odaIdx.forEach((rec, k) => odaStatus.set(rec, odaChecks[k]));
-
+  const none = { track2Hex: [], pan: null, psn: null, atc: null };
   return b.records.map((r, i): Checked => {
-    const bytes = iccs[i];
-    const base = { track2Hex: [], pan: null, psn: null, atc: null };
-    const c = iccChecks[i];
-    if (c.status !== 0) {
-      return {
-        ...base,
-        reject: {
-          code: c.code,
-          message: `Cannot decode TLV at offset ${c.offset}`,
-          path: `records[${i}].icc`,
-        },
-      };
-    }
+    const iccReject = tlvReject(iccChecks[i], "TLV", `records[${i}].icc`);
+    if (iccReject) return { ...none, reject: iccReject };
     const oc = odaStatus.get(i);
-    if (oc && oc.status !== 0) {
-      return {
-        ...base,
-        reject: {
-          code: oc.code,
-          message: `Cannot decode ODA TLV at offset ${oc.offset}`,
-          path: `records[${i}].oda.tlv`,
-        },
-      };
-    }
-    const d = decodeTlv(bytes);
-    if (!d.ok) throw new Error("kernel batch check and single decode disagree"); // a bug: stop
-    // Tag 57 (track 2 equivalent) is sensitive authentication data: drop it after parsing.
-    const cut: [number, number][] = [];
-    for (const e of d.entries) {
-      if (e.tag === 0x57 && e.tagBytes === 1) cut.push([e.header, e.value + e.length]);
-    }
-    const track2Hex = cut.map(([s, e]) => r.icc.slice(2 * s, 2 * e));
-    // Primitive values by tag, first occurrence wins (as flattenValues, without building a tree).
-    const v = new Map<string, Uint8Array>();
-    for (const e of d.entries) {
-      if (e.constructed) continue;
-      const t = tagHex(e.tag, e.tagBytes);
-      if (!v.has(t)) v.set(t, bytes.subarray(e.value, e.value + e.length));
-    }
-    const missing = REQUIRED_TAGS.filter((t) => !v.has(t));
-    if (!v.has("84") && !v.has("4F")) missing.push("84/4F" as never);
-    const fail = (
-      code: keyof typeof RECORD_CODES,
-      message: string,
-      path = `records[${i}].icc`,
-    ) => ({
-      track2Hex,
-      pan: null,
-      psn: null,
-      atc: null,
-      reject: { code, message, path },
-    });
-    if (missing.length > 0) return fail("MISSING_TAG", `icc lacks ${missing.join(", ")}`);
-    const amount = n12Amount(v.get("9F02")!);
-    if (amount === null) return fail("AMOUNT_INVALID", RECORD_CODES.AMOUNT_INVALID);
-    if (amount !== r.fare) {
-      return fail(
-        "FARE_MISMATCH",
-        `fare ${r.fare} differs from 9F02 ${amount}`,
-        `records[${i}].fare`,
-      );
-    }
-    const pan = cnDigits(v.get("5A")!);
-    if (!/^[0-9]{12,19}$/.test(pan)) return fail("PAN_INVALID", RECORD_CODES.PAN_INVALID);
-    const psnV = v.get("5F34")!;
-    const psn = psnV.length === 1 ? toHex(psnV) : "";
-    if (!/^[0-9]{2}$/.test(psn)) return fail("PSN_INVALID", RECORD_CODES.PSN_INVALID);
-    const atcV = v.get("9F36")!;
-    if (atcV.length !== 2) return fail("ATC_INVALID", RECORD_CODES.ATC_INVALID);
-    return { track2Hex, pan, psn, atc: (atcV[0] << 8) | atcV[1], reject: null };
+    const odaReject = oc && tlvReject(oc, "ODA TLV", `records[${i}].oda.tlv`);
+    if (odaReject) return { ...none, reject: odaReject };
+    return checkChipData(r, i, iccs[i]);
   });
 }
 

@@ -1,5 +1,5 @@
 /**
- * Checks an `strace -f` log of the upload server (reliability.md D4): for every batch
+ * Checks an `strace -f` log of the upload server (docs/reliability.md D4): for every batch
  * acknowledged with 200, the WAL write carrying its receipt is followed by a completed
  * fsync/fdatasync of the WAL file before the response carrying that receipt starts.
  */
