@@ -44,10 +44,16 @@ export const RECORD_STATUSES = [
     code: 405,
     message: "exact duplicate of an earlier record (same card, ATC and cryptogram)",
   },
+  // Decided in the store path only (core/denylist/listed.ts), never by the kernel.
+  {
+    name: "DENYLISTED",
+    code: 412,
+    message: "the card was on the deny list the terminal reported running",
+  },
   { name: "AC_MISMATCH", code: 406, message: "application cryptogram does not match" },
   {
     name: "IDD_MAC_MISMATCH",
-    code: 412,
+    code: 413,
     message: "the MAC of the issuer discretionary data (EC balance, CTTA) in 9F10 does not match",
   },
   { name: "CERT_REVOKED", code: 407, message: "issuer certificate is revoked" },
@@ -58,7 +64,7 @@ export const RECORD_STATUSES = [
   },
   {
     name: "CARD_EXPIRED",
-    code: 413,
+    code: 414,
     message: "the card expired (5F24) or was not yet effective (5F25) at the transaction date",
   },
   { name: "ODA_FAILED", code: 409, message: "offline data authentication failed" },

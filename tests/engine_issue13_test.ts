@@ -107,7 +107,7 @@ Deno.test("kernel result: IDD type and MAC, notes, ODA format, card date (contra
       type: [a.type, a.typeSource, a.cidType],
     };
   };
-  // Statuses are the contract's codes: 0 OK, 412 IDD_MAC_MISMATCH, 413 CARD_EXPIRED. The
+  // Statuses are the contract's codes: 0 OK, 413 IDD_MAC_MISMATCH, 414 CARD_EXPIRED. The
   // IMK-MAC is the third key loaded (index 2). Type 1 (TC) from the CVR (source 2); 9F27 says 2.
   assertEquals(view(0), {
     status: 0,
@@ -119,7 +119,7 @@ Deno.test("kernel result: IDD type and MAC, notes, ODA format, card date (contra
     type: [1, 2, 2],
   });
   assertEquals(view(1), {
-    status: 412,
+    status: 413,
     idd: [1, "mismatch"],
     notes: [],
     format: 0x95,
@@ -128,7 +128,7 @@ Deno.test("kernel result: IDD type and MAC, notes, ODA format, card date (contra
     type: [1, 2, 1],
   });
   assertEquals(view(2), {
-    status: 413,
+    status: 414,
     idd: [1, "ok"],
     notes: [],
     format: 0x15,
