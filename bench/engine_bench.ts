@@ -87,7 +87,7 @@ function record(
   t.set("5F34", fromHex("01"));
   t.set("9F27", fromHex("40"));
   const pan = toHex(t.get("5A")!).replace(/F+$/, "");
-  const p = PROFILES[sm4 ? "pboc-sm4" : "pboc-cvn01-3des"];
+  const p = PROFILES[sm4 ? "pboc-cvn01-sm4" : "pboc-cvn01-3des"];
   t.set("9F26", computeAc(p, deriveIccMk(p, TEST_IMK, pan, "01"), t).ac);
   const icc = encodePrimitives(
     CHIP.filter((k) => t.has(k) && (withOda || (k !== "9F4B" && k !== "9F69"))).map((k) =>
@@ -106,14 +106,24 @@ function panFor(i: number): string {
 
 const SM2_SETS = 10;
 console.error(`engine_bench: building ${CARDS} RSA and ${CARDS * SM2_SETS} SM2 cards…`);
-const rsaCards = Array.from({ length: CARDS }, (_, i) => rsaCard({ pan: panFor(i) }));
+/** The ATC of the tap at position i of a batch (record seq i + 1): fDDA signs 02 ‖ ATC. */
+const atcFor = (i: number) => (i + 1).toString(16).toUpperCase().padStart(4, "0");
+const rsaCards = Array.from(
+  { length: CARDS },
+  (_, i) => rsaCard({ pan: panFor(i), atc: atcFor(i) }),
+);
 // Each SM2 card has its own ICC key pair, as real cards do, and (d)/(d1) take their batches in
 // turn from SM2_SETS sets of CARDS cards: an ICC key comes back once every SM2_SETS batches, so
 // no ICC key reaches the kernel's per-key table threshold (64 sightings) during a run, while
 // the issuer key, seen on every tap, has its table as in a real day.
 const sm2Cards = Array.from(
   { length: CARDS * SM2_SETS },
-  (_, i) => sm2Card({ pan: panFor(i), sm2Icc: sm2KeyFromScalar(0x1CC0_0000n + BigInt(i) * 7919n) }),
+  (_, i) =>
+    sm2Card({
+      pan: panFor(i),
+      atc: atcFor(i % CARDS),
+      sm2Icc: sm2KeyFromScalar(0x1CC0_0000n + BigInt(i) * 7919n),
+    }),
 );
 const setA = rsaCards.map((c, i) => record(i + 1, c.tags, false, false));
 const setB = rsaCards.map((c, i) => record(i + 1, c.tags, false, true, c.staticData));

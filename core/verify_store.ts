@@ -15,7 +15,7 @@
  *   duplicate finding; the store-wide finding is then combined by the engine's precedence.
  * - Verdicts of a chunk are written in one durable transaction.
  */
-import type { CapkRecord } from "./keys/store.ts";
+import type { CapkRecord, KeyStore } from "./keys/store.ts";
 import type { IssuerKey } from "./emv/issuer_keys.ts";
 import type { IssuerConfig } from "./emv/profiles.ts";
 import {
@@ -36,6 +36,8 @@ import type { DenyListedTap } from "./denylist/listed.ts";
 export interface VerifyKeys {
   /** Active IMK-AC keys (secret: zeroed by the workers when they end). */
   readonly imkAc: readonly IssuerKey[];
+  /** Active IMK-MAC keys for the IDD MAC (same care). */
+  readonly imkMac?: readonly IssuerKey[];
   /** Issuer profile configurations (prefix → config). */
   readonly configs: readonly (readonly [string, IssuerConfig])[];
   /** CA public keys as the key store lists them (revoked ones are skipped by the workers). */
@@ -58,6 +60,10 @@ export interface StoreVerifySummary {
   records: number;
   status: Record<string, number>;
   cryptogram: Record<string, number>;
+  /** Cryptograms icfare checked (ok, mismatch). */
+  cryptogramChecked: number;
+  /** Cryptograms left to the issuer (no-key, unsupported). */
+  leftToIssuer: number;
   oda: Record<string, number>;
   /** Duplicates and replays whose original is in another batch. */
   acrossBatches: number;
@@ -76,8 +82,11 @@ export interface StoredVerdictDetail {
   keyId?: string;
   odaMethod?: string;
   odaCheck?: string;
+  odaFormat?: string;
   atc?: string;
   message: string;
+  notes?: string[];
+  idd?: RecordResult["idd"];
   duplicateOf?: { terminalId: string; batchNo: number; seq: number };
   /** The deny-list version the batch reported, the one that listed the card, and why. */
   denyListed?: { reported: number; listedIn: number; reason: string };
@@ -249,6 +258,8 @@ export async function verifyStore(
     records: 0,
     status: {},
     cryptogram: {},
+    cryptogramChecked: 0,
+    leftToIssuer: 0,
     oda: {},
     acrossBatches: 0,
     workers,
@@ -323,6 +334,8 @@ async function verifyPage(
       items.push({ recordId: rec.id, result });
       count(run.summary.status, result.status);
       count(run.summary.cryptogram, res.cryptogram);
+      if (res.cryptogram === "ok" || res.cryptogram === "mismatch") run.summary.cryptogramChecked++;
+      else run.summary.leftToIssuer++;
       count(run.summary.oda, res.oda);
     }
   }
@@ -334,7 +347,7 @@ function storedVerdict(
   res: RecordResult,
   dup: { status: RecordStatus; of: CardRecord } | null,
   listed?: DenyListedTap,
-): { status: RecordStatus; detail: Record<string, unknown> } {
+): { status: RecordStatus; detail: Record<string, unknown>; ecBalance?: number } {
   const found: RecordStatus[] = [res.status];
   if (dup) found.push(dup.status);
   if (listed) found.push("DENYLISTED");
@@ -356,7 +369,10 @@ function storedVerdict(
   if (res.keyId) detail.keyId = res.keyId;
   if (res.odaMethod) detail.odaMethod = res.odaMethod;
   if (res.odaCheck) detail.odaCheck = res.odaCheck;
+  if (res.odaFormat) detail.odaFormat = res.odaFormat;
   if (res.atc) detail.atc = res.atc;
+  if (res.notes) detail.notes = res.notes;
+  if (res.idd) detail.idd = res.idd;
   if (listed) {
     detail.denyListed = {
       reported: listed.reported,
@@ -371,7 +387,8 @@ function storedVerdict(
       seq: dup.of.seq,
     };
   }
-  return { status, detail: { ...detail } };
+  const ec = res.idd?.ecBalance;
+  return { status, detail: { ...detail }, ...(ec !== undefined ? { ecBalance: ec } : {}) };
 }
 
 /** DUPLICATE / REPLAY_SUSPECT against the earliest accepted record with the same card key. */
@@ -388,6 +405,43 @@ async function duplicateFinding(
   const orig = (await bodies.records(first.batchId))[first.index];
   if (!orig) throw new Error(`record ${first.id}: index ${first.index} outside its batch`);
   return { status: duplicateStatus(acAmountOf(orig.icc), acAmountOf(iccHex)), of: first };
+}
+
+/**
+ * The key store's active IMK-MAC keys (3DES double length or SM4), unwrapped for one run, for
+ * the IDD MAC. `core/keys/engine_source.ts` loads the IMK-ACs; until it loads both usages this
+ * small loader sits here.
+ */
+function imkMacKeys(ks: KeyStore): IssuerKey[] {
+  const out: IssuerKey[] = [];
+  try {
+    collectImkMac(ks, out);
+  } catch (e) {
+    for (const k of out) k.value.fill(0);
+    throw e;
+  }
+  return out;
+}
+
+function collectImkMac(ks: KeyStore, out: IssuerKey[]): void {
+  for (const k of ks.list().keys) {
+    if (k.state !== "active" || k.usage !== "imk-mac" || !k.issuer) continue;
+    if (k.algorithm !== "3des" && k.algorithm !== "sm4") continue;
+    const value = ks.withKey(k.id, (v) => v.slice());
+    if (value.length !== 16) {
+      value.fill(0);
+      continue;
+    }
+    out.push({
+      id: k.id,
+      usage: "imk-mac",
+      algorithm: k.algorithm,
+      issuer: k.issuer,
+      dki: k.dki,
+      value,
+      kcv: k.kcv,
+    });
+  }
 }
 
 /** What `verifyHome` needs. */
@@ -419,8 +473,12 @@ export async function verifyHome(o: VerifyHomeOptions): Promise<StoreVerifySumma
       await ks.hmacCryptoKey("pan-hash"),
       await ks.dataCryptoKey(),
     );
+    const mac = imkMacKeys(ks);
+    const prevWipe = wipe;
+    wipe = () => (prevWipe(), mac.forEach((m) => m.value.fill(0)));
     const keys: VerifyKeys = {
       imkAc: k.source.listImkAc(),
+      imkMac: mac,
       configs: k.source.listConfigs(),
       capks: ks.capkList(),
     };

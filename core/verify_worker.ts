@@ -29,7 +29,7 @@ self.onmessage = (ev: MessageEvent<WorkerRequest>) => {
   try {
     if (m.kind === "init") {
       const keys = new KeyFileSource();
-      for (const k of m.keys.imkAc) {
+      for (const k of [...m.keys.imkAc, ...m.keys.imkMac ?? []]) {
         secrets.push(k.value);
         keys.add(k);
       }

@@ -51,11 +51,21 @@ export const RECORD_STATUSES = [
     message: "the card was on the deny list the terminal reported running",
   },
   { name: "AC_MISMATCH", code: 406, message: "application cryptogram does not match" },
+  {
+    name: "IDD_MAC_MISMATCH",
+    code: 413,
+    message: "the MAC of the issuer discretionary data (EC balance, CTTA) in 9F10 does not match",
+  },
   { name: "CERT_REVOKED", code: 407, message: "issuer certificate is revoked" },
   {
     name: "CERT_EXPIRED",
     code: 408,
     message: "a certificate or CA key expired at the transaction date",
+  },
+  {
+    name: "CARD_EXPIRED",
+    code: 414,
+    message: "the card expired (5F24) or was not yet effective (5F25) at the transaction date",
   },
   { name: "ODA_FAILED", code: 409, message: "offline data authentication failed" },
   {
@@ -93,10 +103,51 @@ export const CRYPTOGRAM_TYPES = ["AAC", "TC", "ARQC", "RFU"] as const;
 export const CRYPTOGRAM_TYPE_SOURCES = ["9F27", "CVR"] as const;
 
 /** ODA verdicts; the kernel's byte is the index. */
-export const ODA_VERDICTS = ["ok", "failed", "absent", "no-capk"] as const;
+export const ODA_VERDICTS = ["ok", "failed", "absent", "no-capk", "certs-only"] as const;
 
 /** ODA methods the kernel reports; the kernel's byte is the index. */
-export const ODA_METHODS = ["none", "SDA", "fDDA", "SM2-fDDA"] as const;
+export const ODA_METHODS = [
+  "none",
+  "SDA",
+  "fDDA",
+  "SM2-fDDA",
+  "SM2-SDA",
+  "certs",
+  "SM2-certs",
+] as const;
+
+/**
+ * Notes a verdict can carry (bit i of the result's notes byte), with what the wrapper says.
+ * A note is information for the operator, never a status.
+ */
+export const RECORD_NOTES = [
+  { name: "CID_DISAGREES", text: "9F27 disagrees with the cryptogram type in the CVR" },
+] as const;
+
+/** Card validity at the transaction date (5F24 / 5F25 against 9A); the result byte's values. */
+export const CARD_DATES = ["ok", "expired", "not-yet-effective", "not-a-date"] as const;
+
+/** IDD MAC verdicts; the kernel's byte is the index ("none": no IDD MAC to check). */
+export const IDD_MAC_VERDICTS = ["none", "ok", "mismatch", "no-key"] as const;
+
+/**
+ * PBOC issuer discretionary data types (9F10 after byte 8: length ‖ type ‖ fields ‖ 4-byte
+ * MAC; docs/emv-pboc.md, issuer application data): each field is 5 bytes n10 in fen.
+ */
+export const IDD_TYPES = [
+  { type: 0x01, name: "EC balance", fields: ["ecBalance"] },
+  { type: 0x02, name: "CTTA", fields: ["ctta"] },
+  { type: 0x03, name: "EC balance and CTTA", fields: ["ecBalance", "ctta"] },
+  { type: 0x04, name: "CTTA and CTTA limit", fields: ["ctta", "cttal"] },
+  { type: 0x05, name: "available offline spending amount (9F5D)", fields: ["available"] },
+] as const;
+
+/** Bytes of one IDD amount field and of the IDD MAC. */
+export const IDD_FIELD_BYTES = 5;
+export const IDD_MAC_BYTES = 4;
+
+/** Key usages the engine loads (KEY_IN.usage is the index). */
+export const KEY_USAGES = ["imk-ac", "imk-mac"] as const;
 
 /**
  * The engine's tag slots: the data objects it reads from a record (chip data first, then ODA
@@ -131,6 +182,9 @@ export const ENGINE_SLOTS = [
   "9F48",
   "9F4A",
   "93",
+  "5F24",
+  "5F25",
+  "9F6C",
 ] as const;
 
 // ---- the kernel ABI: layouts and limits (docs/kernel.md) ----
@@ -152,11 +206,11 @@ export const DESC = {
 } as const;
 
 /** Spans (u32 offset, u32 length inside the chip data; offset 0xFFFFFFFF: absent) of a result. */
-export const RESULT_SPANS = ["5A", "5F34", "9F36", "9F26", "9F02"] as const;
+export const RESULT_SPANS = ["5A", "5F34", "9F36", "9F26", "9F02", "9F10"] as const;
 
 /** A record result the kernel writes (offsets in bytes). */
 export const RES = {
-  bytes: 64,
+  bytes: 96,
   /** u32 record status code (0 or a `RECORD_STATUSES` code). */
   status: 0,
   /** u32 findings bitmask, bit i = `RECORD_STATUSES[i]`. */
@@ -183,6 +237,20 @@ export const RES = {
   odaCheck: 20,
   /** `RESULT_SPANS.length` pairs of u32 (offset, length). */
   spans: 24,
+  /** u8 IDD type (`IDD_TYPES`), 0 none or not decodable. */
+  iddType: 72,
+  /** u8 index in `IDD_MAC_VERDICTS`. */
+  iddMac: 73,
+  /** u8 bit i = `RECORD_NOTES[i]`. */
+  notes: 74,
+  /** u8 format byte of the signed data ODA verified (03, 05, 95, 13, 15), 0 none. */
+  odaFormat: 75,
+  /** u8 cryptogram type 9F27 states (index in `CRYPTOGRAM_TYPES`), 255 none. */
+  cidType: 76,
+  /** u8 index in `CARD_DATES`. */
+  cardDate: 77,
+  /** u32 index of the IMK-MAC used for the IDD MAC, 0xFFFFFFFF none. */
+  macKeyIndex: 80,
 } as const;
 
 /** One issuer master key as the wrapper hands it to the kernel (offsets in bytes). */
@@ -194,6 +262,8 @@ export const KEY_IN = {
   dki: 1,
   /** u8 number of prefix digits. */
   prefixLength: 2,
+  /** u8 index in `KEY_USAGES`. */
+  usage: 3,
   /** 20 ASCII digits. */
   prefix: 4,
   /** 16 key bytes. */

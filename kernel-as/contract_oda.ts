@@ -188,7 +188,11 @@ export const ODA_CHECKS = [
     status: "ODA_FAILED",
     message: "recovered signed static data does not start with 6A",
   },
-  { name: "SSAD_FORMAT", status: "ODA_FAILED", message: "signed static data format is not 03" },
+  {
+    name: "SSAD_FORMAT",
+    status: "ODA_FAILED",
+    message: "signed static data format is not 03 (RSA) / 13 (SM2)",
+  },
   {
     name: "SSAD_HASH_ALGORITHM",
     status: "ODA_FAILED",
@@ -217,7 +221,7 @@ export const ODA_CHECKS = [
   {
     name: "SDAD_FORMAT",
     status: "ODA_FAILED",
-    message: "signed dynamic data format is not 05 (RSA) / 15 (SM2)",
+    message: "signed dynamic data format is not 05 or 95 (RSA) / 15 (SM2)",
   },
   {
     name: "SDAD_HASH_ALGORITHM",
@@ -258,6 +262,31 @@ export const ODA_CHECKS = [
     name: "CDA_TDHC",
     status: "ODA_FAILED",
     message: "transaction data hash code inside the CDA signature does not match",
+  },
+  {
+    name: "SDAD_DYNAMIC_NUMBER",
+    status: "ODA_FAILED",
+    message: "the ICC dynamic number in the signed dynamic data is not 02 ‖ ATC of this tap (9F36)",
+  },
+  {
+    name: "SDAD_CTQ",
+    status: "ODA_FAILED",
+    message: "the CTQ inside the signed 9F69 differs from the tap's 9F6C",
+  },
+  {
+    name: "ISSUER_CERT_CURVE",
+    status: "ODA_FAILED",
+    message: "SM2 issuer certificate bytes 11-12 are not 00 11 (no key encryption, SM2 curve)",
+  },
+  {
+    name: "ICC_CERT_CURVE",
+    status: "ODA_FAILED",
+    message: "SM2 ICC certificate bytes 17-18 are not 00 11 (no key encryption, SM2 curve)",
+  },
+  {
+    name: "SSAD_SIGNATURE",
+    status: "ODA_FAILED",
+    message: "SM2 signature of the signed static data (93, format 13) does not verify",
   },
   {
     name: "ODA_DATA_TOO_LONG",

@@ -51,6 +51,16 @@ export const DATA_SETS = {
   ],
   /** Visa CVN 18: the terminal set and the whole 9F10. */
   "terminal-iad": [...TERMINAL_SET, { tag: "9F10", whole: true, max: 64 }],
+  /**
+   * PBOC CVN 17 (docs/emv-pboc.md, data sets; the card applet and an issuer-side check agree):
+   * amount, unpredictable number, ATC and CVR byte 1.
+   */
+  "cvn17": [
+    { tag: "9F02", length: 6 },
+    { tag: "9F37", length: 4 },
+    { tag: "9F36", length: 2 },
+    { tag: "9F10", slice: { offset: 4, length: 1 }, name: "CVR byte 1 (9F10 byte 5)" },
+  ],
   /** MasterCard CVN 16: the terminal set and the CVR of 9F10 bytes 3-8. */
   "terminal-cvr-mc": [
     ...TERMINAL_SET,
@@ -61,7 +71,8 @@ export const DATA_SETS = {
 /**
  * Every cryptogram profile (the kernel's profile number is 1 + index). A profile says how the
  * card computes its cryptogram: master key derivation, session key, data set, padding, MAC, the
- * ARPC method, where 9F10 holds the DKI and the CVR.
+ * ARPC method, where 9F10 holds the DKI and the CVR, and (`idd`) whether 9F10 carries PBOC
+ * issuer discretionary data whose MAC the same derivations under the IMK-MAC check.
  */
 export const PROFILES = [
   {
@@ -76,11 +87,12 @@ export const PROFILES = [
     arpc: { method: 1, key: "sk" },
     dkiAt: 1,
     cvrInIad: { offset: 4, length: 3 },
+    idd: true,
     source: "docs/emv-pboc.md (PBOC key derivation, CVN 01 data set, retail MAC)",
   },
   {
-    id: "pboc-sm4",
-    name: "PBOC SM4 (algorithm 04)",
+    id: "pboc-cvn01-sm4",
+    name: "PBOC CVN 01 (SM4)",
     algorithm: "sm4",
     mk: "sm4",
     sk: "pboc-sm4",
@@ -90,7 +102,38 @@ export const PROFILES = [
     arpc: { method: 1, key: "sk" },
     dkiAt: 1,
     cvrInIad: { offset: 4, length: 3 },
-    source: "docs/emv-pboc.md (SM4 key derivation and CBC-MAC)",
+    idd: true,
+    source: "docs/emv-pboc.md (SM4 key derivation and CBC-MAC, CVN 01 data set)",
+  },
+  {
+    id: "pboc-cvn17-3des",
+    name: "PBOC CVN 17 (3DES)",
+    algorithm: "3des",
+    mk: "option-a",
+    sk: "pboc",
+    data: "cvn17",
+    padding: 2,
+    mac: "iso9797-3",
+    arpc: { method: 1, key: "sk" },
+    dkiAt: 1,
+    cvrInIad: { offset: 4, length: 3 },
+    idd: true,
+    source: "docs/emv-pboc.md (CVN 17 data set: card applet, issuer-side ARQC check)",
+  },
+  {
+    id: "pboc-cvn17-sm4",
+    name: "PBOC CVN 17 (SM4)",
+    algorithm: "sm4",
+    mk: "sm4",
+    sk: "pboc-sm4",
+    data: "cvn17",
+    padding: 2,
+    mac: "sm4-cbc-mac",
+    arpc: { method: 1, key: "sk" },
+    dkiAt: 1,
+    cvrInIad: { offset: 4, length: 3 },
+    idd: true,
+    source: "docs/emv-pboc.md (CVN 17 data set; SM4 MAC when the algorithm byte is 04)",
   },
   {
     id: "visa-cvn10",
@@ -139,8 +182,10 @@ export const PROFILES = [
 export const PROFILE_REASONS = [
   { code: 1, text: "pinned by issuer configuration" },
   { code: 2, text: "PBOC CVN mapped by issuer configuration" },
-  { code: 3, text: "PBOC: 9F10 byte 8 algorithm 04 = SM4" },
+  { code: 3, text: "PBOC: 9F10 byte 3 CVN 01, byte 8 algorithm 04 = SM4" },
   { code: 4, text: "PBOC: 9F10 byte 3 CVN 01, byte 8 algorithm 01 = 3DES" },
+  { code: 8, text: "PBOC: 9F10 byte 3 CVN 17, byte 8 algorithm 01 = 3DES" },
+  { code: 9, text: "PBOC: 9F10 byte 3 CVN 17, byte 8 algorithm 04 = SM4" },
   { code: 5, text: "Visa: CVN 10 (0A)" },
   { code: 6, text: "Visa: CVN 18 (12)" },
   { code: 7, text: "MasterCard: CVN 16 (10)" },
@@ -149,7 +194,7 @@ export const PROFILE_REASONS = [
   { code: 22, text: "PBOC 9F10 algorithm identifier is not 01 or 04" },
   {
     code: 23,
-    text: "PBOC CVN data set not public (docs/emv-pboc.md); map it in the issuer configuration",
+    text: "PBOC CVN is not 01 or 17 (docs/emv-pboc.md); map it in the issuer configuration",
   },
   { code: 24, text: "Visa 9F10 shorter than 7 bytes" },
   { code: 25, text: "Visa CVN is not supported" },
@@ -202,12 +247,20 @@ export const SCHEMES = [
  * and algorithm match (absent = any) chooses the profile, with its reason.
  */
 export const PROFILE_SELECTION = [
-  { scheme: "pboc", algorithm: 0x04, profile: "pboc-sm4", reason: 3 },
   { scheme: "pboc", cvn: 0x01, algorithm: 0x01, profile: "pboc-cvn01-3des", reason: 4 },
+  { scheme: "pboc", cvn: 0x01, algorithm: 0x04, profile: "pboc-cvn01-sm4", reason: 3 },
+  { scheme: "pboc", cvn: 0x17, algorithm: 0x01, profile: "pboc-cvn17-3des", reason: 8 },
+  { scheme: "pboc", cvn: 0x17, algorithm: 0x04, profile: "pboc-cvn17-sm4", reason: 9 },
   { scheme: "visa", cvn: 0x0a, profile: "visa-cvn10", reason: 5 },
   { scheme: "visa", cvn: 0x12, profile: "visa-cvn18", reason: 6 },
   { scheme: "mastercard", cvn: 0x10, profile: "mastercard-cvn16", reason: 7 },
 ] as const;
+
+/**
+ * Profile ids that were renamed, old → new (issue 13: profiles are CVN × algorithm). Issuer
+ * configurations naming an old id keep working.
+ */
+export const PROFILE_RENAMES = { "pboc-sm4": "pboc-cvn01-sm4" } as const;
 
 /** Selection reasons outside the table rows. */
 export const SELECTION_REASONS = {

@@ -16,7 +16,9 @@ import {
   CFG_IN,
   DESC,
   KEY_IN,
+  KEY_USAGES,
   LIMITS,
+  PROFILE_RENAMES,
   PROFILES,
   RES,
   RESULT_SPANS,
@@ -33,6 +35,8 @@ export interface EngineKey {
   readonly dki?: string;
   /** 16 bytes. */
   readonly value: Uint8Array;
+  /** What the key verifies: the cryptogram (default) or the IDD MAC. */
+  readonly usage?: typeof KEY_USAGES[number];
 }
 
 /** Profile ids of the engine, in order (profile number = 1 + index). */
@@ -43,8 +47,9 @@ export type SchemeId = typeof SCHEMES[number]["id"];
 /** Issuer configuration as the engine takes it: a pinned profile, CVN mappings, a scheme hint. */
 export interface EngineConfig {
   readonly issuer: string;
-  readonly profile?: EngineProfileId;
-  readonly cvnProfiles?: Readonly<Record<string, EngineProfileId>>;
+  /** A profile id (old, renamed ids are taken too). */
+  readonly profile?: string;
+  readonly cvnProfiles?: Readonly<Record<string, string>>;
   readonly scheme?: SchemeId;
 }
 
@@ -115,6 +120,21 @@ export interface EngineResult {
   readonly atc: Span;
   readonly ac: Span;
   readonly amount: Span;
+  readonly iad: Span;
+  /** IDD type (1-5), 0 none. */
+  readonly iddType: number;
+  /** Index in `IDD_MAC_VERDICTS`. */
+  readonly iddMac: number;
+  /** Bit i = `RECORD_NOTES[i]`. */
+  readonly notes: number;
+  /** Format byte of the signed data ODA verified, 0 none. */
+  readonly odaFormat: number;
+  /** Type 9F27 states (index in `CRYPTOGRAM_TYPES`), 255 none. */
+  readonly cidType: number;
+  /** Index in `CARD_DATES`. */
+  readonly cardDate: number;
+  /** Index of the IMK-MAC used for the IDD MAC in the loaded key list, -1 none. */
+  readonly macKeyIndex: number;
 }
 
 /** Words of one result. */
@@ -213,6 +233,7 @@ function loadKeys(keys: readonly EngineKey[]): void {
     mem[at + KEY_IN.algorithm] = k.algorithm === "sm4" ? 4 : 1;
     mem[at + KEY_IN.dki] = dki;
     mem[at + KEY_IN.prefixLength] = p.length;
+    mem[at + KEY_IN.usage] = KEY_USAGES.indexOf(k.usage ?? "imk-ac");
     mem.set(p, at + KEY_IN.prefix);
     mem.set(k.value, at + KEY_IN.key);
   });
@@ -221,14 +242,19 @@ function loadKeys(keys: readonly EngineKey[]): void {
   if (st !== Status.OK) throw new KernelError(st, "engine keys");
 }
 
+/** The engine's profile number of an id (renamed ids included), 0 when unknown. */
+function profileNumber(id: string): number {
+  return ENGINE_PROFILES.indexOf(
+    ((PROFILE_RENAMES as Record<string, string>)[id] ?? id) as EngineProfileId,
+  ) + 1;
+}
+
 function writeConfig(c: EngineConfig, i: number): void {
   const at = PARAM_BASE + i * CFG_IN.bytes;
   const p = prefixDigits(c.issuer, `configs[${i}]`);
   mem[at + CFG_IN.prefixLength] = p.length;
   // An unknown pinned id is a verdict (reason "unknown profile"), as on the readable path.
-  mem[at + CFG_IN.pinned] = c.profile
-    ? (ENGINE_PROFILES.indexOf(c.profile) + 1 || PROFILES.length + 1)
-    : 0;
+  mem[at + CFG_IN.pinned] = c.profile ? (profileNumber(c.profile) || PROFILES.length + 1) : 0;
   const pairs = Object.entries(c.cvnProfiles ?? {});
   if (pairs.length > LIMITS.cvnMappingsMax) {
     throw new RangeError(`configs[${i}]: at most ${LIMITS.cvnMappingsMax} CVN mappings`);
@@ -244,7 +270,7 @@ function writeConfig(c: EngineConfig, i: number): void {
     if (!/^[0-9A-Fa-f]{2}$/.test(cvn)) throw new RangeError(`configs[${i}]: CVN ${cvn}`);
     mem[at + CFG_IN.map + 2 * j] = parseInt(cvn, 16);
     // An unknown id maps nothing (0), as on the readable path.
-    mem[at + CFG_IN.map + 2 * j + 1] = ENGINE_PROFILES.indexOf(prof) + 1;
+    mem[at + CFG_IN.map + 2 * j + 1] = profileNumber(prof);
   });
 }
 
@@ -302,6 +328,7 @@ export class EngineResults {
   /** The decoded result of record `i` (allocates; for tests and tools). */
   at(i: number): EngineResult {
     const k = this.words[i * RESULT_WORDS + RES.keyIndex / 4];
+    const m = this.words[i * RESULT_WORDS + RES.macKeyIndex / 4];
     return {
       status: this.status(i),
       findings: this.findings(i),
@@ -317,6 +344,14 @@ export class EngineResults {
       atc: this.span(i, "9F36"),
       ac: this.span(i, "9F26"),
       amount: this.span(i, "9F02"),
+      iad: this.span(i, "9F10"),
+      iddType: this.#byte(i, RES.iddType),
+      iddMac: this.#byte(i, RES.iddMac),
+      notes: this.#byte(i, RES.notes),
+      odaFormat: this.#byte(i, RES.odaFormat),
+      cidType: this.#byte(i, RES.cidType),
+      cardDate: this.#byte(i, RES.cardDate),
+      macKeyIndex: m === 0xffffffff ? -1 : m,
     };
   }
 }

@@ -63,6 +63,22 @@ function byteEnums(): string[] {
   );
   C.ODA_VERDICTS.forEach((f, i) => L.push(`export const ODA_${constName(f)}: u8 = ${i};`));
   C.ODA_METHODS.forEach((f, i) => L.push(`export const METHOD_${constName(f)}: u8 = ${i};`));
+  C.RECORD_NOTES.forEach((n, i) => L.push(`export const NOTE_${n.name}: u8 = ${hex(2 ** i)};`));
+  C.CARD_DATES.forEach((f, i) => L.push(`export const CARD_DATE_${constName(f)}: u8 = ${i};`));
+  C.IDD_MAC_VERDICTS.forEach((f, i) => L.push(`export const IDD_MAC_${constName(f)}: u8 = ${i};`));
+  C.KEY_USAGES.forEach((f, i) => L.push(`export const USAGE_${constName(f)}: u8 = ${i};`));
+  L.push(`export const IDD_FIELD_BYTES: u32 = ${C.IDD_FIELD_BYTES};`);
+  L.push(`export const IDD_MAC_BYTES: u32 = ${C.IDD_MAC_BYTES};`);
+  L.push(
+    "",
+    "/** Amount fields of IDD type `t` (5 bytes each), or 0 for a type the engine does not know. */",
+    "export function iddFieldCount(t: u32): u32 {",
+    "  switch (t) {",
+    ...C.IDD_TYPES.map((t) => `    case ${hex(t.type)}: return ${t.fields.length};`),
+    "  }",
+    "  return 0;",
+    "}",
+  );
   return L;
 }
 
@@ -116,12 +132,12 @@ function profileLines(): string[] {
   C.PROFILES.forEach((p, i) => L.push(`export const PROFILE_${constName(p.id)}: u32 = ${i + 1};`));
   L.push(`export const PROFILE_COUNT: u32 = ${C.PROFILES.length};`);
   const sets = Object.keys(C.DATA_SETS) as (keyof typeof C.DATA_SETS)[];
-  const fields = ["ALG", "MK", "SK", "DATA_SET", "PADDING", "MAC", "DKI_AT"];
+  const fields = ["ALG", "MK", "SK", "DATA_SET", "PADDING", "MAC", "DKI_AT", "IDD"];
   fields.forEach((f, i) => L.push(`export const P_${f}: usize = ${i};`));
   L.push("export const PROFILE_BYTES: usize = 8;");
   L.push(...bytesTable(
     "PROFILE_TABLE",
-    "Profile n at (n - 1) * PROFILE_BYTES: algorithm byte, MK, SK, data set, padding, MAC, DKI offset.",
+    "Profile n at (n - 1) * PROFILE_BYTES: algorithm byte, MK, SK, data set, padding, MAC, DKI offset, PBOC IDD.",
     C.PROFILES.map((p) => [
       p.algorithm === "sm4" ? 4 : 1,
       C.MK_METHODS.indexOf(p.mk),
@@ -130,7 +146,7 @@ function profileLines(): string[] {
       p.padding,
       C.MAC_METHODS.indexOf(p.mac),
       p.dkiAt,
-      0,
+      "idd" in p && p.idd ? 1 : 0,
     ]),
   ));
   // Data sets: (first element, count) per set; elements (slot, mode, offset, length).

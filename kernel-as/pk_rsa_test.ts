@@ -75,10 +75,21 @@ Deno.test("RSA: Proxmark3 SDA chain (domain.md §6.9) — issuer certificate and
     sha1(S.subarray(1, S.length - 21), fromHex(sda.staticData)),
     toHex(S.subarray(S.length - 21, S.length - 1)),
   );
-  // A flipped certificate bit gives a different recovery (no false positive).
+  // A flipped certificate bit: the recovery is still exactly c^e mod N (BigInt), and it no
+  // longer carries the embedded hash of its own content — the check ODA relies on fails.
   const bad = fromHex(sda.issuerCertificate);
   bad[50] ^= 1;
-  assert(toHex(rsaPublic(nCa, exponent, bad)) !== toHex(X));
+  const caE = fromHex(sda.ca.exponent);
+  const Y = rsaPublic(nCa, caE, bad);
+  assertEquals(
+    bytesToBigInt(Y),
+    modPow(bytesToBigInt(bad), bytesToBigInt(caE), bytesToBigInt(nCa)),
+  );
+  assert(
+    Y[0] !== 0x6a || Y[NCA - 1] !== 0xbc ||
+      sha1(Y.subarray(1, NCA - 21), remainder, exponent) !== toHex(Y.subarray(NCA - 21, NCA - 1)),
+    "a changed certificate must not pass the Table 6 checks",
+  );
 });
 
 Deno.test("RSA: UnionPay CAPK 08 checksum (domain.md §6.10) and a public op with it", () => {

@@ -348,7 +348,8 @@ Deno.test("SM2 with the kernel's SM3: Z and e agree with node:crypto SM3 for ran
     assertEquals(toHex(sm2Digest(pub, msg, id)), toHex(sm2DigestReference(pub, msg, id)));
   }
   const longId = new Uint8Array(8191).fill(0x41);
-  assertEquals(toHex(sm2Z(rand(64), longId)).length, 64);
+  const pubL = rand(64);
+  assertEquals(toHex(sm2Z(pubL, longId)), toHex(sm2ZReference(pubL, longId)));
   let code = "";
   try {
     sm2Z(rand(64), new Uint8Array(8192));

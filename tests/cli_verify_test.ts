@@ -44,8 +44,13 @@ const kc = ["--keys", `${dir}/keys.json`, "--capk", `${dir}/capk.json`];
 Deno.test("verify --file: all OK exits 0, table masks PANs", async () => {
   const r = await icfare(["verify", "--file", `${dir}/good.json`, ...kc]);
   assertEquals(r.code, 0, r.stderr + r.stdout);
-  assertMatch(r.stdout, /1 +OK +ok +ok +TC\/9F27 +pboc-cvn01-3des +621234\*{6}1234 +0001/);
-  assertMatch(r.stdout, /2 +OK +ok +ok +TC\/9F27 +pboc-sm4/);
+  assertMatch(r.stdout, /1 +OK +ok +ok +TC\/CVR +pboc-cvn01-3des +621234\*{6}1234 +0001/);
+  assertMatch(r.stdout, /2 +OK +ok +ok +TC\/CVR +pboc-cvn01-sm4/);
+  // Checked cryptograms are counted apart from those left to the issuer (issue 13 item 15).
+  assertMatch(
+    r.stdout,
+    /cryptograms checked by icfare: 2 \(ok 2, mismatch 0\); left to the issuer: 0 \(no-key 0, unsupported 0\)/,
+  );
   assert(!r.stdout.includes("6212345678901234"));
 });
 

@@ -42,6 +42,10 @@ function view(r: RecordResult) {
     dup: r.duplicateOf,
     pan: r.pan,
     atc: r.atc,
+    notes: r.notes,
+    idd: r.idd,
+    odaFormat: r.odaFormat,
+    odaMethod: r.odaMethod,
   };
 }
 
@@ -128,7 +132,7 @@ Deno.test("kernel engine = reference on valid taps of every profile", () => {
   same(records, new KeyFileSource());
   const pinned = schemeKeys().configure("621234", { profile: "visa-cvn10" });
   same(records, pinned);
-  const mapped = schemeKeys().configure("6212", { cvnProfiles: { "01": "pboc-sm4" } });
+  const mapped = schemeKeys().configure("6212", { cvnProfiles: { "01": "pboc-cvn01-sm4" } });
   same(records, mapped);
 });
 
@@ -275,11 +279,11 @@ Deno.test("sources that cannot list their keys are a coded error, not a slow pat
   // More CVN mappings than the kernel's configuration holds: refused, not verified elsewhere.
   const many = parseKeyFile(testKeyFile()).configure("621234", {
     cvnProfiles: {
-      "11": "pboc-sm4",
-      "12": "pboc-sm4",
-      "13": "pboc-sm4",
-      "14": "pboc-sm4",
-      "15": "pboc-sm4",
+      "11": "pboc-cvn01-sm4",
+      "12": "pboc-cvn01-sm4",
+      "13": "pboc-cvn01-sm4",
+      "14": "pboc-cvn01-sm4",
+      "15": "pboc-cvn01-sm4",
     },
   });
   assertThrows(() => verifyRecordsKernel(records, { keys: many }), EngineInputError, "at most 4");

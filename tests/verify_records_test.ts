@@ -55,13 +55,14 @@ Deno.test("good taps: PBOC 3DES + RSA fDDA, PBOC SM4 + SM2 fDDA", () => {
     "pboc-cvn01-3des",
     "fDDA",
   ]);
-  assertEquals([a.cryptogramType, a.cryptogramTypeSource], ["TC", "9F27"]);
+  // The CVR decides the type; 9F27 agrees here, so nothing is noted (issue 13 item 2).
+  assertEquals([a.cryptogramType, a.cryptogramTypeSource, a.notes], ["TC", "CVR", undefined]);
   assertEquals(a.pan, "621234******1234");
   assertEquals([b.status, b.cryptogram, b.oda, b.profile, b.odaMethod], [
     "OK",
     "ok",
     "ok",
-    "pboc-sm4",
+    "pboc-cvn01-sm4",
     "SM2-fDDA",
   ]);
 });
@@ -91,7 +92,8 @@ Deno.test("one changed byte: MACed-only fields flip the cryptogram, signed-only 
     ["icc", "9C", 0, "AC_MISMATCH", "mismatch", "ok"],
     ["icc", "9F03", 5, "AC_MISMATCH", "mismatch", "ok"],
     ["icc", "9F1A", 1, "AC_MISMATCH", "mismatch", "ok"],
-    ["icc", "9F36", 1, "AC_MISMATCH", "mismatch", "ok"],
+    // The ATC is MACed and, as fDDA's dynamic number 02 ‖ ATC, bound to the signature.
+    ["icc", "9F36", 1, "AC_MISMATCH", "mismatch", "failed"],
     ["icc", "9F10", 4, "AC_MISMATCH", "mismatch", "ok"],
     ["icc", "9F37", 3, "AC_MISMATCH", "mismatch", "failed"],
     ["icc", "82", 1, "AC_MISMATCH", "mismatch", "failed"],

@@ -63,6 +63,21 @@ function table(rows: RecordResult[]): string[] {
   return [line(head), line(w.map((n) => "-".repeat(n))), ...body.map(line)];
 }
 
+/**
+ * Cryptograms icfare checked apart from those left to the issuer (no key held, or a CVN /
+ * layout icfare does not verify), so an operator never reads one for the other.
+ */
+function checkedLine(
+  s: { cryptogram: Record<string, number>; cryptogramChecked: number; leftToIssuer: number },
+): string {
+  const n = (k: string) => s.cryptogram[k] ?? 0;
+  return `cryptograms checked by icfare: ${s.cryptogramChecked} (ok ${n("ok")}, mismatch ${
+    n("mismatch")
+  }); left to the issuer: ${s.leftToIssuer} (no-key ${n("no-key")}, unsupported ${
+    n("unsupported")
+  })`;
+}
+
 /** Store mode: every pending record of the home's store. */
 async function verifyPending(p: Parsed): Promise<number> {
   if (str(p, "keys") || str(p, "capk")) {
@@ -116,6 +131,7 @@ async function verifyPending(p: Parsed): Promise<number> {
   const fmt = (m: Record<string, number>) =>
     Object.entries(m).map(([k, n]) => `${k} ${n}`).join(", ");
   console.log(`cryptogram: ${fmt(summary.cryptogram)}; oda: ${fmt(summary.oda)}`);
+  console.log(checkedLine(summary));
   console.log(`duplicates/replays of a record in another batch: ${summary.acrossBatches}`);
   return 0;
 }
@@ -175,6 +191,7 @@ export const command: Command = {
         Object.entries(m).map(([k, n]) => `${k} ${n}`).join(", ");
       console.log(`\nstatus: ${fmt(summary.status)}`);
       console.log(`cryptogram: ${fmt(summary.cryptogram)}; oda: ${fmt(summary.oda)}`);
+      console.log(checkedLine(summary));
       if (totals) console.log(`TOTALS_MISMATCH: ${totals.message}`);
     }
     return allOk ? 0 : 1;

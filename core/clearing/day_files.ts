@@ -123,8 +123,8 @@ class OutFile {
 
 const LINES_SQL =
   `SELECT r.id, r.batch_id, r.body_index, r.terminal_id, r.batch_no, r.seq, r.tapped_at,
-    r.line, r.vehicle, r.fare, r.verification, r.card_hash, r.psn, c.model, c.issuer_verifies,
-    c.merchant_id
+    r.line, r.vehicle, r.fare, r.verification, r.ec_balance, r.card_hash, r.psn, c.model,
+    c.issuer_verifies, c.merchant_id
   FROM clearing_lines c JOIN records r ON r.id = c.record_id
   WHERE c.settlement_day = ? AND c.outcome = 'CLEARED'
   ORDER BY r.terminal_id, r.batch_no, r.seq`;
@@ -167,11 +167,14 @@ function detailOf(
   };
 }
 
-/** The EC balance after a tap: the verdict's (from the IDD) when present, else 9F79. */
+/**
+ * The EC balance after a tap: the store's `ec_balance` column (written with the verdict from the
+ * card's IDD, core/store/migrations.ts step 4) when present, else 9F79 from the chip data.
+ */
 function balanceOf(r: Row, v: Map<string, Uint8Array>): number | null {
-  const det = (JSON.parse(String(r.verification)) as { detail?: { ecBalance?: unknown } }).detail;
-  if (typeof det?.ecBalance === "number" && Number.isSafeInteger(det.ecBalance)) {
-    return det.ecBalance;
+  if (r.ec_balance != null) {
+    const n = Number(r.ec_balance);
+    if (Number.isSafeInteger(n) && n >= 0) return n;
   }
   const b = v.get("9F79");
   if (!b || b.length !== 6) return null;

@@ -1,4 +1,5 @@
 import { assertEquals } from "@icfare/assert";
+import { RECORD_STATUSES } from "../../kernel-as/contract.ts";
 import { decideOutcome, exceptionReasons, type OutcomeInput } from "./outcomes.ts";
 
 const ok: OutcomeInput = {
@@ -81,6 +82,13 @@ Deno.test("outcomes: statuses by name, with their deny-list action", () => {
     const d = decideOutcome({ ...ok, status, model: "ODA", cryptogramType: "ARQC" });
     assertEquals([d.outcome, d.reason, d.deny, d.ledger], [outcome, reason, deny, "none"], status);
   }
+});
+
+Deno.test("outcomes: every status of the engine's contract has its own row", () => {
+  // A status the engine adds (CARD_EXPIRED, IDD_MAC_MISMATCH, ...) must not fall to the
+  // catch-all "status:unlisted" rule, which carries no deny-list action.
+  const rules = RECORD_STATUSES.map((s) => [s.name, decideOutcome({ ...ok, status: s.name }).rule]);
+  assertEquals(rules, RECORD_STATUSES.map((s) => [s.name, `status:${s.name}`]));
 });
 
 Deno.test("outcomes: an expired CA key is not the card's fault", () => {

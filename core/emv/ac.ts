@@ -10,7 +10,13 @@
  * const { ac } = computeAc(p, mk, values); // values: Map of tag → bytes
  * ```
  */
-import { type AcElement, type CryptogramProfile, type ProfileId, PROFILES } from "./profiles.ts";
+import {
+  type AcElement,
+  canonicalProfileId,
+  type CryptogramProfile,
+  type ProfileId,
+  PROFILES,
+} from "./profiles.ts";
 import {
   deriveIccMkOptionA,
   deriveIccMkOptionB,
@@ -48,7 +54,7 @@ export interface AcPart {
 }
 
 function resolveProfile(p: CryptogramProfile | ProfileId): CryptogramProfile {
-  const profile = typeof p === "string" ? PROFILES[p] : p;
+  const profile = typeof p === "string" ? PROFILES[canonicalProfileId(p) as ProfileId] : p;
   if (!profile) throw new RangeError(`profile: unknown profile ${String(p)}`);
   return profile;
 }

@@ -24,7 +24,7 @@ import {
   deriveSessionKey,
   verifyAc,
 } from "./ac.ts";
-import { type ProfileId, PROFILES, selectProfile } from "./profiles.ts";
+import { canonicalProfileId, type ProfileId, PROFILES, selectProfile } from "./profiles.ts";
 import { kcv, macIso9797Alg3 } from "./primitives.ts";
 
 const V = JSON.parse(
@@ -98,8 +98,9 @@ Deno.test("scheme records: profile selection, AC, ARPC and KCVs", () => {
     const values = tagsOf(r.tags);
     const choice = selectProfile(values.get("9F10"));
     assert(choice.ok, `${r.source}: ${!choice.ok && choice.reason}`);
-    assertEquals(choice.profile.id, r.profile, r.source);
-    const p = PROFILES[r.profile as ProfileId];
+    // The vectors name the SM4 CVN 01 profile by its old id (renamed, issue 13).
+    assertEquals(choice.profile.id, canonicalProfileId(r.profile), r.source);
+    const p = PROFILES[canonicalProfileId(r.profile) as ProfileId];
     const mk = deriveIccMk(p, h(r.imk), r.pan, r.psn);
     if (r.mkKcv) assertEquals(toHex(kcv("3des", mk, r.mkKcv.length / 2)), r.mkKcv, r.source);
     const { ac, sessionKey } = computeAc(p, mk, values);
@@ -119,10 +120,11 @@ Deno.test("scheme records: profile selection, AC, ARPC and KCVs", () => {
 
 Deno.test("one changed byte in any MACed element flips the verdict to mismatch", () => {
   for (const r of V.records) {
-    const p = PROFILES[r.profile as ProfileId];
+    const p = PROFILES[canonicalProfileId(r.profile) as ProfileId];
     const base = tagsOf(r.tags);
     base.set("9F26", h(r.ac));
     const data = acInput(p, base);
+    let start = 0; // where the element's bytes begin in the data block
     for (const e of p.data) {
       const tag = e.tag;
       const orig = base.get(tag)!;
@@ -134,7 +136,11 @@ Deno.test("one changed byte in any MACed element flips the verdict to mismatch",
       values.set(tag, changed);
       const v = verifyAc(p, h(r.imk), values, r.pan, r.psn);
       assert(!v.ok && v.reason === "mismatch", `${r.profile}: change in ${tag} not detected`);
-      assertEquals(toHex(v.data).length, toHex(data).length);
+      // The MACed block is the original with exactly that byte changed.
+      const expected = data.slice();
+      expected[start] ^= 0x01;
+      assertEquals(toHex(v.data), toHex(expected), `${r.profile}: block after changing ${tag}`);
+      start += "length" in e ? e.length : "slice" in e ? e.slice.length : orig.length;
     }
     // A changed cryptogram is a mismatch too; a changed PAN derives another key.
     const ac = base.get("9F26")!.slice();
@@ -161,11 +167,19 @@ Deno.test("missing or mis-sized elements are named, not thrown", () => {
 
 Deno.test("profile selection reports its reason and refuses unknown layouts", () => {
   const sm4 = selectProfile(h("07010103900000040A01000000000000000000"));
-  assert(sm4.ok && sm4.profile.id === "pboc-sm4" && /algorithm 04/.test(sm4.reason));
+  assert(sm4.ok && sm4.profile.id === "pboc-cvn01-sm4" && /algorithm 04/.test(sm4.reason));
+  // Profiles are CVN × algorithm (issue 13 item 1; docs/emv-pboc.md, data sets).
   const cvn17 = selectProfile(h("07011703A0000001"));
-  assert(!cvn17.ok && cvn17.reasonCode === 23 && /CVN data set not public/.test(cvn17.reason));
-  const mapped = selectProfile(h("07011703A0000001"), { cvnProfiles: { "17": "pboc-cvn01-3des" } });
+  assert(cvn17.ok && cvn17.profile.id === "pboc-cvn17-3des" && cvn17.reasonCode === 8);
+  const cvn17sm4 = selectProfile(h("07011703A0000004"));
+  assert(cvn17sm4.ok && cvn17sm4.profile.id === "pboc-cvn17-sm4" && cvn17sm4.reasonCode === 9);
+  const cvn18 = selectProfile(h("07011803A0000001"));
+  assert(!cvn18.ok && cvn18.reasonCode === 23 && /not 01 or 17/.test(cvn18.reason));
+  const mapped = selectProfile(h("07011803A0000001"), { cvnProfiles: { "18": "pboc-cvn01-3des" } });
   assert(mapped.ok && mapped.profile.id === "pboc-cvn01-3des");
+  // The old id of the SM4 CVN 01 profile still names it in an issuer configuration.
+  const renamed = selectProfile(undefined, { profile: "pboc-sm4" as ProfileId });
+  assert(renamed.ok && renamed.profile.id === "pboc-cvn01-sm4");
   const pinned = selectProfile(undefined, { profile: "visa-cvn10" });
   assert(pinned.ok && /pinned/.test(pinned.reason));
   assert(!selectProfile(undefined).ok);
@@ -186,10 +200,20 @@ Deno.test("input checks name the argument", () => {
     RangeError,
     "arqc",
   );
-  // deriveSessionKey/acMac on an SM4 profile use 16-byte keys and an 8-byte result.
-  const p = PROFILES["pboc-sm4"];
-  const sk = deriveSessionKey(p, new Uint8Array(16), new Map([["9F36", h("0001")]]));
-  assertEquals(acMac(p, sk, new Uint8Array(37)).length, 8);
+  // deriveSessionKey/acMac on the SM4 profile: the COMPUTED SM4 example of docs/emv-pboc.md
+  // (test vectors, PBOC session key / AC): MK → SK at ATC 0001 → AC over the 37-byte data.
+  const p = PROFILES["pboc-cvn01-sm4"];
+  const sk = deriveSessionKey(
+    p,
+    h("3963EC943821603EFBAA4F8424027A3C"),
+    new Map([["9F36", h("0001")]]),
+  );
+  assertEquals(toHex(sk), "80C63503DE30175991B3EBE25DA3AB85");
+  const data = h(
+    "000000000200" + "000000000000" + "0156" + "0000000000" + "0156" + "250101" + "00" +
+      "12345678" + "7C00" + "0001" + "03900000",
+  );
+  assertEquals(toHex(acMac(p, sk, data)), "60B254E174AC2970");
 });
 
 Deno.test("key check values (docs/emv-pboc.md, test vectors)", () => {

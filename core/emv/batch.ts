@@ -12,10 +12,14 @@ import { fromHex } from "../hex.ts";
 import { maskPan } from "../mask.ts";
 import { IcfareError } from "../errors.ts";
 import {
+  CARD_DATES,
   CRYPTOGRAM_FLAGS,
   CRYPTOGRAM_TYPE_SOURCES,
   CRYPTOGRAM_TYPES,
   ENGINE_SLOTS,
+  IDD_FIELD_BYTES,
+  IDD_MAC_VERDICTS,
+  IDD_TYPES,
   LIMITS,
   ODA_CHECKS,
   ODA_METHODS,
@@ -44,10 +48,13 @@ import {
   type VerifyContext,
 } from "./verify.ts";
 import { acAmountKey, cardKey, DuplicateFinder, duplicateNote } from "./duplicates.ts";
+import { CARD_DATE_FINDINGS, cidNote } from "./card_checks.ts";
 
 /** A key source that can list its keys and issuer configurations (the kernel loads them all). */
 export interface EnumerableKeySource {
   listImkAc(): readonly IssuerKey[];
+  /** IMK-MAC keys for the IDD MAC (none when the source holds none). */
+  listImkMac?(): readonly IssuerKey[];
   listConfigs(): readonly (readonly [string, IssuerConfig])[];
 }
 
@@ -76,7 +83,7 @@ function engineInputs(keys: EnumerableKeySource | undefined): {
   if (keys && (typeof keys.listImkAc !== "function" || typeof keys.listConfigs !== "function")) {
     throw new EngineInputError("the issuer key source cannot list its keys for the kernel");
   }
-  const list = keys?.listImkAc() ?? [];
+  const list = [...keys?.listImkAc() ?? [], ...keys?.listImkMac?.() ?? []];
   const cfg = (keys?.listConfigs() ?? []).map(([issuer, c]) => {
     if (Object.keys(c.cvnProfiles ?? {}).length > LIMITS.cvnMappingsMax) {
       throw new EngineInputError(
@@ -86,7 +93,13 @@ function engineInputs(keys: EnumerableKeySource | undefined): {
     return { issuer, profile: c.profile, cvnProfiles: c.cvnProfiles, scheme: c.scheme };
   });
   return {
-    ek: list.map((k) => ({ algorithm: k.algorithm, issuer: k.issuer, dki: k.dki, value: k.value })),
+    ek: list.map((k) => ({
+      algorithm: k.algorithm,
+      issuer: k.issuer,
+      dki: k.dki,
+      value: k.value,
+      usage: k.usage ?? "imk-ac",
+    })),
     ids: list.map((k) => k.id),
     cfg,
   };
@@ -147,10 +160,46 @@ class ResultReader {
 }
 
 // Result spans by position in the contract's RESULT_SPANS.
-const SPAN_PSN = 1, SPAN_ATC = 2, SPAN_AC = 3, SPAN_AMOUNT = 4;
+const SPAN_PSN = 1, SPAN_ATC = 2, SPAN_AC = 3, SPAN_AMOUNT = 4, SPAN_IAD = 5;
 
 /** The findings bit of a record status. */
 const bit = (st: RecordStatus) => 1 << RECORD_STATUSES.indexOf(st);
+
+/** The IDD of a result: type and MAC verdict from the kernel, amounts from the 9F10 bytes. */
+function iddOf(icc: Uint8Array, q: ResultReader): RecordResult["idd"] {
+  const type = q.byte(RES.iddType);
+  if (!type) return undefined;
+  const out: NonNullable<RecordResult["idd"]> = { type };
+  // The EC balance field of this IDD type, read from the 9F10 bytes in place (9F10 byte 11 on).
+  const field = EC_FIELD.get(type);
+  const at = q.word(RES.spans + 8 * SPAN_IAD);
+  if (field !== undefined && at !== NONE) {
+    const ec = bcdNumber(icc, at + 10 + field * IDD_FIELD_BYTES, IDD_FIELD_BYTES);
+    if (ec >= 0) out.ecBalance = ec;
+  }
+  const mac = IDD_MAC_VERDICTS[q.byte(RES.iddMac)];
+  if (mac !== "none") out.mac = mac;
+  return out;
+}
+
+/** IDD type → index of its ecBalance field, for the types that carry one. */
+const EC_FIELD: ReadonlyMap<number, number> = new Map(
+  IDD_TYPES.filter((t) => (t.fields as readonly string[]).includes("ecBalance")).map((t) => [
+    t.type,
+    (t.fields as readonly string[]).indexOf("ecBalance"),
+  ]),
+);
+
+/** The value of `n` BCD bytes at `off`, or -1 when not decimal. */
+function bcdNumber(b: Uint8Array, off: number, n: number): number {
+  let v = 0;
+  for (let i = off; i < off + n; i++) {
+    const hi = b[i] >> 4, lo = b[i] & 15;
+    if (hi > 9 || lo > 9) return -1;
+    v = v * 100 + hi * 10 + lo;
+  }
+  return v;
+}
 
 /** The record result of kernel result `index` (duplicates not yet applied). */
 function recordOf(r: BatchRecordBytes, q: ResultReader, ids: readonly string[]): {
@@ -172,8 +221,14 @@ function recordOf(r: BatchRecordBytes, q: ResultReader, ids: readonly string[]):
   };
   const type = q.byte(RES.type);
   if (type !== 255) {
-    res.cryptogramType = CRYPTOGRAM_TYPES[type];
-    res.cryptogramTypeSource = CRYPTOGRAM_TYPE_SOURCES[q.byte(RES.typeSource) - 1];
+    const t = CRYPTOGRAM_TYPES[type];
+    const source = CRYPTOGRAM_TYPE_SOURCES[q.byte(RES.typeSource) - 1];
+    res.cryptogramType = t;
+    res.cryptogramTypeSource = source;
+    if (q.byte(RES.notes) & 1) { // RECORD_NOTES[0], CID_DISAGREES
+      const note = cidNote({ type: t, source, cid: CRYPTOGRAM_TYPES[q.byte(RES.cidType)] });
+      if (note) res.notes = [note];
+    }
   }
   const profile = q.byte(RES.profile), reason = q.byte(RES.reason);
   if (profile) res.profile = ENGINE_PROFILES[profile - 1];
@@ -182,10 +237,16 @@ function recordOf(r: BatchRecordBytes, q: ResultReader, ids: readonly string[]):
   if (key !== NONE) res.keyId = ids[key];
   let findings = q.word(RES.findings);
   let notes = "";
+  const date = CARD_DATE_FINDINGS[CARD_DATES[q.byte(RES.cardDate)]];
+  if (date) notes += `; ${date.note}`;
+  const idd = iddOf(icc, q);
+  if (idd) res.idd = idd;
   const missing = q.byte(RES.missingSlot);
   if (missing !== 255) notes += `; cryptogram needs ${ENGINE_SLOTS[missing]}`;
   const method = q.byte(RES.odaMethod);
   if (ODA_METHODS[method] && method !== 0) res.odaMethod = ODA_METHODS[method];
+  const format = q.byte(RES.odaFormat);
+  if (format) res.odaFormat = HEX[format >> 4] + HEX[format & 15];
   const check = q.word(RES.odaCheck);
   if (check) {
     const name = ODA_CHECKS[check - 1].name;

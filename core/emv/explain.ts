@@ -8,7 +8,9 @@
  */
 import { toHex } from "../hex.ts";
 import { maskPan } from "../mask.ts";
-import { cryptogramType, decodePbocIad } from "../tlv/decoders.ts";
+import { cryptogramType, decodeCtq, decodePbocIad } from "../tlv/decoders.ts";
+import { cidNote } from "./card_checks.ts";
+import { checkIddMac, decodeIdd } from "./idd.ts";
 import { type AcElement, type CryptogramProfile, selectProfile } from "./profiles.ts";
 import { AcInputError, acParts, computeAc, deriveIccMk, type TagValues } from "./ac.ts";
 import { type IssuerKey, kcvHex } from "./issuer_keys.ts";
@@ -221,6 +223,8 @@ function explainOne(record: TapRecord, ctx: VerifyContext): Explanation {
   const v = d.values;
   const steps: ExplainStep[] = [recordStep(v), typeStep(v)];
   const diagnosis = cryptogramSteps(v, ctx, steps);
+  const idd = iddStep(v, ctx);
+  if (idd) steps.push(idd);
   steps.push(odaStep(v, d.staticData, ctx));
   return { ...head, steps, ...(diagnosis ? { diagnosis } : {}) };
 }
@@ -246,19 +250,47 @@ function recordStep(v: TagValues): ExplainStep {
         atc ? toHex(atc) : "absent"
       }`,
       ...(v.get("9F10") ? iadLines(v.get("9F10")!) : ["9F10 absent"]),
+      ...transitLines(v),
     ],
   };
 }
 
+// DF60, the CAPP transaction indicator (card applet; docs/emv-pboc.md, the transit tag set).
+const DF60: Record<number, string> = {
+  0: "no CAPP transaction",
+  1: "segmented fare (out of scope for a flat fare)",
+  2: "offline pre-authorisation",
+  3: "pre-authorisation completion",
+};
+
+/** DF60 and the qPBOC CTQ (9F6C) bits, decoded (issue 13 item 10). */
+function transitLines(v: TagValues): string[] {
+  const out: string[] = [];
+  const df60 = v.get("DF60");
+  if (df60 && df60.length === 1) {
+    out.push(`DF60 ${toHex(df60)}: ${DF60[df60[0]] ?? "value not defined"}`);
+  }
+  const ctq = v.get("9F6C");
+  if (ctq) {
+    const bits = decodeCtq(ctq).map((b) => b.name);
+    out.push(`CTQ (9F6C) ${toHex(ctq)}: ${bits.length ? bits.join("; ") : "no bit set"}`);
+  }
+  return out;
+}
+
 function typeStep(v: TagValues): ExplainStep {
   const type = cryptogramType(v.get("9F27"), v.get("9F10"));
+  const note = cidNote(type);
   return {
     section: "cryptogram",
     title: "cryptogram type",
+    ok: note ? false : undefined,
     lines: [
       type
         ? `${type.type} (from ${type.source === "9F27" ? "9F27" : "CVR byte 1 b6-b5"})`
         : "unknown",
+      ...(type?.source === "CVR" && type.cid ? [`9F27 states ${type.cid}`] : []),
+      ...(note ? [`note: ${note}`] : []),
     ],
   };
 }
@@ -386,6 +418,36 @@ function computationSteps(
   } finally {
     mk?.fill(0);
   }
+}
+
+/** The PBOC issuer discretionary data: type, amounts and, with the IMK-MAC, its MAC. */
+function iddStep(v: TagValues, ctx: VerifyContext): ExplainStep | undefined {
+  const { pan, psn } = panPsn(v);
+  const aid = v.get("4F") ?? v.get("84");
+  const rid = aid && aid.length >= 5 ? toHex(aid.subarray(0, 5)) : undefined;
+  const choice = selectProfile(v.get("9F10"), ctx.keys?.issuerConfig(pan) ?? {}, rid);
+  if (!choice.ok || !choice.profile.idd) return undefined;
+  const idd = decodeIdd(v.get("9F10"));
+  if (!idd) return undefined;
+  const p = choice.profile;
+  const lines = [
+    `type ${toHex(Uint8Array.of(idd.type))}: ${idd.name}`,
+    ...Object.entries(idd.amounts).map(([k, fen]) => `${k} ${fen} fen`),
+    `MAC in 9F10 ${toHex(idd.mac)}`,
+  ];
+  const key = ctx.keys?.imkMac?.(pan, dkiOf(p, v.get("9F10")), p.algorithm);
+  const atc = v.get("9F36");
+  if (!key || !atc || atc.length !== 2) {
+    lines.push(key ? "no ATC: MAC not checked" : `no ${p.algorithm} IMK-MAC held: MAC not checked`);
+    return { section: "cryptogram", title: "issuer discretionary data", lines };
+  }
+  const r = checkIddMac(p, key.value, v, pan, psn, idd);
+  lines.push(
+    `IMK-MAC ${key.id}, KCV ${kcvHex(key.algorithm, key.value)}`,
+    `MAC input ATC ‖ amounts zero-filled to ${(2 + idd.data.length + 7) & ~7} bytes`,
+    `computed ${toHex(r.computed)}: ${r.ok ? "match" : "MISMATCH"}`,
+  );
+  return { section: "cryptogram", title: "issuer discretionary data", ok: r.ok, lines };
 }
 
 function odaStep(

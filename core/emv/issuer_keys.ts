@@ -9,9 +9,11 @@ import { IcfareError } from "../errors.ts";
 import { equalBytes, kcv } from "./primitives.ts";
 import type { IssuerConfig } from "./profiles.ts";
 
-/** One issuer master key for AC (IMK-AC). */
+/** One issuer master key: for the cryptogram (IMK-AC) or the IDD MAC (IMK-MAC). */
 export interface IssuerKey {
   readonly id: string;
+  /** Default "imk-ac". */
+  readonly usage?: "imk-ac" | "imk-mac";
   readonly algorithm: "3des" | "sm4";
   /** Leading PAN digits this key serves. */
   readonly issuer: string;
@@ -29,6 +31,8 @@ export interface IssuerKeySource {
    * names one), the profile's algorithm. Undefined when the host does not hold it.
    */
   imkAc(pan: string, dki: string | undefined, algorithm: "3des" | "sm4"): IssuerKey | undefined;
+  /** The IMK-MAC for a card (same rules), for the IDD MAC; undefined when not held. */
+  imkMac?(pan: string, dki: string | undefined, algorithm: "3des" | "sm4"): IssuerKey | undefined;
   /** Profile configuration for the issuer of this PAN. */
   issuerConfig(pan: string): IssuerConfig;
 }
@@ -41,9 +45,26 @@ export class KeyImportError extends IcfareError {
   }
 }
 
+/** The key for a card: algorithm, longest issuer prefix, DKI when the key names one. */
+function bestKey(
+  keys: readonly IssuerKey[],
+  pan: string,
+  dki: string | undefined,
+  algorithm: "3des" | "sm4",
+): IssuerKey | undefined {
+  let best: IssuerKey | undefined;
+  for (const k of keys) {
+    if (k.algorithm !== algorithm || !pan.startsWith(k.issuer)) continue;
+    if (k.dki !== undefined && dki !== undefined && k.dki !== dki) continue;
+    if (!best || k.issuer.length > best.issuer.length) best = k;
+  }
+  return best;
+}
+
 /** In-memory key source. */
 export class KeyFileSource implements IssuerKeySource {
   readonly #keys: IssuerKey[] = [];
+  readonly #macKeys: IssuerKey[] = [];
   readonly #configs = new Map<string, IssuerConfig>();
 
   /** Adds a key after checking its KCV (leftmost bytes of E(K)[0…0], as many as given). */
@@ -59,7 +80,7 @@ export class KeyFileSource implements IssuerKeySource {
     if (want.length < 2) throw new KeyImportError(`key ${k.id}: kcv must be at least 2 bytes`);
     const got = kcv(k.algorithm, k.value, want.length);
     if (!equalBytes(got, want)) throw new KeyImportError(`key ${k.id}: KCV does not match`);
-    this.#keys.push(k);
+    (k.usage === "imk-mac" ? this.#macKeys : this.#keys).push(k);
     return this;
   }
 
@@ -70,13 +91,11 @@ export class KeyFileSource implements IssuerKeySource {
   }
 
   imkAc(pan: string, dki: string | undefined, algorithm: "3des" | "sm4"): IssuerKey | undefined {
-    let best: IssuerKey | undefined;
-    for (const k of this.#keys) {
-      if (k.algorithm !== algorithm || !pan.startsWith(k.issuer)) continue;
-      if (k.dki !== undefined && dki !== undefined && k.dki !== dki) continue;
-      if (!best || k.issuer.length > best.issuer.length) best = k;
-    }
-    return best;
+    return bestKey(this.#keys, pan, dki, algorithm);
+  }
+
+  imkMac(pan: string, dki: string | undefined, algorithm: "3des" | "sm4"): IssuerKey | undefined {
+    return bestKey(this.#macKeys, pan, dki, algorithm);
   }
 
   issuerConfig(pan: string): IssuerConfig {
@@ -94,6 +113,11 @@ export class KeyFileSource implements IssuerKeySource {
     return this.#keys;
   }
 
+  /** Every IMK-MAC, in import order. */
+  listImkMac(): readonly IssuerKey[] {
+    return this.#macKeys;
+  }
+
   /** Every issuer configuration with its prefix. */
   listConfigs(): readonly (readonly [string, IssuerConfig])[] {
     return [...this.#configs];
@@ -101,8 +125,8 @@ export class KeyFileSource implements IssuerKeySource {
 }
 
 /**
- * Parses a key import file (docs/cli.md). Only `imk-ac` keys are used for cryptograms; other
- * usages are accepted (their KCV is checked too) and ignored here. An optional `issuers` map
+ * Parses a key import file (docs/cli.md). `imk-ac` keys verify cryptograms, `imk-mac` keys the
+ * IDD MAC; other usages are accepted (their KCV is checked too) and ignored here. An optional `issuers` map
  * carries profile configuration: `{"issuers": {"621234": {"profile": "pboc-cvn01-3des"}}}`.
  */
 export function parseKeyFile(json: unknown, into = new KeyFileSource()): KeyFileSource {
@@ -126,8 +150,10 @@ export function parseKeyFile(json: unknown, into = new KeyFileSource()): KeyFile
       }
     })();
     if (algorithm === "3des" || algorithm === "sm4") {
+      const usage = s("usage");
       const key: IssuerKey = {
         id: s("id"),
+        ...(usage === "imk-mac" ? { usage } : {}),
         algorithm,
         issuer: s("issuer"),
         dki: typeof k.dki === "string" ? k.dki.toUpperCase() : undefined,
@@ -136,7 +162,7 @@ export function parseKeyFile(json: unknown, into = new KeyFileSource()): KeyFile
       };
       const check = new KeyFileSource();
       check.add(key); // KCV check even for usages we do not use
-      if (s("usage") === "imk-ac") staged.push(key);
+      if (usage === "imk-ac" || usage === "imk-mac") staged.push(key);
     } else if (algorithm !== "hmac-sha256" && algorithm !== "aes") {
       throw new KeyImportError(`keys[${i}].algorithm "${algorithm}" is not supported`);
     }

@@ -9,7 +9,7 @@
  * Expiry checks use the transaction date 9A, never today's date (docs/verification.md): a
  * certificate is valid through the last day of its MMYY month.
  */
-import { LIMITS } from "../../kernel-as/contract.ts";
+import { LIMITS, type ODA_VERDICTS } from "../../kernel-as/contract.ts";
 import { type Capk, capkExpired, type CapkSource, txnDateIso } from "./capk.ts";
 import { concat, sha256 } from "./primitives.ts";
 import { toHex } from "../hex.ts";
@@ -33,20 +33,36 @@ import {
   verifyDynamicSignatureRsa,
   verifySdaRsa,
 } from "./oda_rsa.ts";
-import { recoverIccKeySm2, recoverIssuerKeySm2, verifyDynamicSignatureSm2 } from "./oda_sm2.ts";
+import {
+  recoverIccKeySm2,
+  recoverIssuerKeySm2,
+  verifyDynamicSignatureSm2,
+  verifySdaSm2,
+} from "./oda_sm2.ts";
 
 export * from "./oda_checks.ts";
 export * from "./oda_rsa.ts";
 export * from "./oda_sm2.ts";
 export * from "./oda_layouts.ts";
 
-export type OdaMethod = "SDA" | "fDDA" | "DDA" | "CDA" | "SM2-fDDA" | "SM2-ICC" | "none";
+export type OdaMethod =
+  | "SDA"
+  | "fDDA"
+  | "DDA"
+  | "CDA"
+  | "SM2-fDDA"
+  | "SM2-SDA"
+  | "certs"
+  | "SM2-certs"
+  | "none";
 
 /** Outcome of ODA for one record. `check` names the failing check. */
 export interface OdaOutcome {
-  readonly verdict: "ok" | "failed" | "absent" | "no-capk";
+  readonly verdict: typeof ODA_VERDICTS[number];
   readonly method: OdaMethod;
   readonly check?: OdaCheck;
+  /** Format byte of the signed data that verified (03, 05, 95, 13, 15). */
+  readonly format?: number;
   readonly message?: string;
   readonly steps: OdaStep[];
   readonly capk?: { rid: string; index: string };
@@ -204,6 +220,39 @@ function staticData(c: Chain): Uint8Array | OdaCheck {
   return staticDataToAuthenticate(records, c.values.get("9F4A"), c.values.get("82"));
 }
 
+/**
+ * fDDA bound to the tap (docs/emv-pboc.md, fDDA): the ICC dynamic data starts with the dynamic
+ * number 02 ‖ ATC of 9F36, and the CTQ inside 9F69 (01 ‖ random ‖ CTQ ‖ DF61) equals 9F6C
+ * when both are there.
+ */
+function boundToTap(c: Chain, dd: Uint8Array): OdaCheck | undefined {
+  const atc = c.values.get("9F36");
+  if (!atc || atc.length !== 2) return "ODA_DATA_MISSING";
+  if (dd.length < 3 || dd[0] !== 0x02 || dd[1] !== atc[0] || dd[2] !== atc[1]) {
+    c.steps.push({
+      step: "SDAD_DYNAMIC_NUMBER",
+      ok: false,
+      detail: `ICC dynamic number ${toHex(dd.subarray(0, 3))}, 02 ‖ 9F36 = 02${toHex(atc)}`,
+    });
+    return "SDAD_DYNAMIC_NUMBER";
+  }
+  c.steps.push({ step: "dynamic number = 02 ‖ 9F36", ok: true, detail: `ATC ${toHex(atc)}` });
+  const cad = c.values.get("9F69");
+  const ctq = c.values.get("9F6C");
+  if (!cad || cad.length < 7 || cad[0] !== 0x01 || !ctq || ctq.length !== 2) return undefined;
+  const signed = cad.subarray(5, 7);
+  if (signed[0] !== ctq[0] || signed[1] !== ctq[1]) {
+    c.steps.push({
+      step: "SDAD_CTQ",
+      ok: false,
+      detail: `CTQ in 9F69 ${toHex(signed)}, 9F6C ${toHex(ctq)}`,
+    });
+    return "SDAD_CTQ";
+  }
+  c.steps.push({ step: "CTQ in 9F69 = 9F6C", ok: true, detail: toHex(ctq) });
+  return undefined;
+}
+
 /** The dynamic signature 9F4B (and CDA when asked) once the ICC key is known. */
 function dynamicSignature(c: Chain, icc: RecoveredKey, common: Partial<OdaOutcome>): OdaOutcome {
   let terminalData: Uint8Array;
@@ -232,17 +281,37 @@ function dynamicSignature(c: Chain, icc: RecoveredKey, common: Partial<OdaOutcom
     if (!k.ok) return outcomeFail("CDA", k.check, c.steps, common);
     return { verdict: "ok", method: "CDA", steps: c.steps, ...common, iccDynamicNumber: idn };
   }
+  if (!c.opts.ddolData) {
+    const bad = boundToTap(c, dd);
+    if (bad) return outcomeFail(c.method, bad, c.steps, { ...common, fddaVersion });
+  }
   return {
     verdict: "ok",
     method: c.method,
     steps: c.steps,
     ...common,
+    format: r.format,
     fddaVersion,
     iccDynamicNumber: idn,
   };
 }
 
-/** Issuer key, static data, then SDA or the ICC key and the dynamic signature. */
+/** SDA (93): RSA Table 7 or SM2 format 13. */
+function sda(
+  c: Chain,
+  issuer: RecoveredKey,
+  sd: Uint8Array,
+  common: Partial<OdaOutcome>,
+): OdaOutcome {
+  const ssad = c.values.get("93")!;
+  const r = c.sm2 ? verifySdaSm2(issuer, ssad, sd) : verifySdaRsa(issuer, ssad, sd);
+  c.steps.push(...r.steps);
+  if (!r.ok) return outcomeFail(c.method, r.check, c.steps, common);
+  const format = c.sm2 ? 0x13 : 0x03;
+  return { verdict: "ok", method: c.method, steps: c.steps, ...common, format, dac: toHex(r.dac) };
+}
+
+/** Issuer key, static data, then fDDA (ICC key + 9F4B), SDA (93) or the certificates alone. */
 function chain(c: Chain): OdaOutcome {
   const capkId = { rid: c.capk.rid, index: c.capk.index };
   const issuer = issuerKey(c);
@@ -250,29 +319,24 @@ function chain(c: Chain): OdaOutcome {
   const common = { capk: capkId, issuerKey: issuer.key.fingerprint };
   const sd = staticData(c);
   if (typeof sd === "string") return outcomeFail(c.method, sd, c.steps, common);
-  if (!c.values.get("9F4B")) {
-    // SDA (RSA only; SM2 SDA format 13 is not verified on a sample, docs/emv-pboc.md).
-    if (c.sm2) {
-      return outcomeFail("SDA", "SSAD_FORMAT", c.steps, {
-        ...common,
-        message: "SM2 SDA (13) is not supported",
-      });
-    }
-    const r = verifySdaRsa(issuer.key, c.values.get("93")!, sd);
-    c.steps.push(...r.steps);
-    if (!r.ok) return outcomeFail("SDA", r.check, c.steps, common);
-    return { verdict: "ok", method: "SDA", steps: c.steps, ...common, dac: toHex(r.dac) };
-  }
+  const signed = !!c.values.get("9F4B");
+  if (!signed && c.values.get("93")) return sda(c, issuer.key, sd, common);
   const icc = iccKey(c, issuer.key, sd);
   if (typeof icc === "string") return outcomeFail(c.method, icc, c.steps, common);
-  return dynamicSignature(c, icc.key, { ...common, iccKey: icc.key.fingerprint });
+  const withIcc = { ...common, iccKey: icc.key.fingerprint };
+  if (!signed) {
+    // Certificates alone (no 9F4B, no 93): the chain is checked and reported as such.
+    return { verdict: "certs-only", method: c.method, steps: c.steps, ...withIcc };
+  }
+  return dynamicSignature(c, icc.key, withIcc);
 }
 
 /**
  * Runs offline data authentication for one record. `values` holds every tag of the chip data
  * and of the ODA evidence (8F 90 92 9F32 9F46 9F47 9F48 9F4A 93 9F4B 9F69 …). The method is
  * chosen from the evidence: SM2 when the CA key is SM2; 9F4B present → fDDA (DDA with
- * `ddolData`, CDA when `cdaTransactionData` is given); 93 only → SDA.
+ * `ddolData`, CDA when `cdaTransactionData` is given); 93 only → SDA; 9F46 alone → the
+ * certificates are checked and the verdict is `certs-only`.
  */
 export function authenticateRecord(
   values: ReadonlyMap<string, Uint8Array>,
@@ -282,7 +346,8 @@ export function authenticateRecord(
   const steps: OdaStep[] = [];
   const cert90 = values.get("90");
   const sdad = values.get("9F4B");
-  if (!values.get("8F") || !cert90 || (!sdad && !values.get("93"))) {
+  const ssad = values.get("93");
+  if (!values.get("8F") || !cert90 || (!sdad && !ssad && !values.get("9F46"))) {
     return { verdict: "absent", method: "none", steps };
   }
   const aid = values.get("4F") ?? values.get("84");
@@ -293,23 +358,28 @@ export function authenticateRecord(
   // Until the CA key is found the method is a guess from the certificate format; the CA key's
   // algorithm decides (an RSA certificate is signature output: its first byte is 0x12 one time
   // in 256).
-  const rsaMethod: OdaMethod = sdad ? (opts.ddolData ? "DDA" : "fDDA") : "SDA";
+  const methodOf = (sm2: boolean): OdaMethod =>
+    sdad
+      ? (sm2 ? "SM2-fDDA" : opts.ddolData ? "DDA" : "fDDA")
+      : ssad
+      ? (sm2 ? "SM2-SDA" : "SDA")
+      : (sm2 ? "SM2-certs" : "certs");
   const looksSm2 = cert90[0] === 0x12;
+  const guess = methodOf(looksSm2);
   if (!aid || aid.length < 5 || !pan || !txnDate) {
-    return outcomeFail(looksSm2 ? "SM2-fDDA" : rsaMethod, "ODA_DATA_MISSING", steps, {
+    return outcomeFail(guess, "ODA_DATA_MISSING", steps, {
       message: `ODA needs ${!aid ? "4F/84" : !pan ? "5A" : "a valid 9A"}`,
     });
   }
   const rid = toHex(aid.subarray(0, 5));
   const index = toHex(values.get("8F")!.subarray(0, 1));
   const capk = capks.capk(rid, index);
-  const guess = looksSm2 ? "SM2-fDDA" : rsaMethod;
   if (!capk) return outcomeFail(guess, "CAPK_UNKNOWN", steps, { capk: { rid, index } });
   if (capkExpired(capk, txnDate)) {
     return outcomeFail(guess, "CAPK_EXPIRED", steps, { capk: { rid, index } });
   }
   const sm2 = capk.algorithm === "sm2";
-  const method = sm2 ? "SM2-fDDA" : rsaMethod;
+  const method = methodOf(sm2);
   if (sm2 && !looksSm2) {
     return outcomeFail(method, "ISSUER_CERT_FORMAT", steps, {
       capk: { rid, index },

@@ -306,14 +306,17 @@ export function verifyDynamicSignatureRsa(
   icc: RecoveredKey,
   sdad: Uint8Array,
   terminalData: Uint8Array,
-): { ok: true; iccDynamicData: Uint8Array; steps: OdaStep[] } | Failure {
+): { ok: true; iccDynamicData: Uint8Array; format: number; steps: OdaStep[] } | Failure {
   const steps: OdaStep[] = [];
   const n = icc.modulus.length;
   const x = recoverSigned(icc, sdad, "SDAD_LENGTH", steps);
   if (!(x instanceof Uint8Array)) return x;
   if (x[n - 1] !== 0xbc) return fail(steps, "SDAD_TRAILER");
   if (x[0] !== 0x6a) return fail(steps, "SDAD_HEADER");
-  if (x[1] !== 0x05) return fail(steps, "SDAD_FORMAT");
+  // Format 05 (Book 2 Table 17) or 95, as a real contactless card signs fDDA (same hash).
+  if (x[1] !== 0x05 && x[1] !== 0x95) {
+    return fail(steps, "SDAD_FORMAT", `format ${toHex(x.subarray(1, 2))}`);
+  }
   if (x[2] !== 0x01) return fail(steps, "SDAD_HASH_ALGORITHM");
   const lDd = x[3];
   if (lDd > n - 25) return fail(steps, "SDAD_DYNAMIC_LENGTH");
@@ -321,10 +324,10 @@ export function verifyDynamicSignatureRsa(
   if (!equalBytes(hash, x.subarray(n - 21, n - 1))) return fail(steps, "SDAD_HASH");
   pass(
     steps,
-    "9F4B recovered, hash over terminal dynamic data",
+    `9F4B recovered (format ${toHex(x.subarray(1, 2))}), hash over terminal dynamic data`,
     `terminal data ${toHex(terminalData)}`,
   );
-  return { ok: true, iccDynamicData: x.slice(4, 4 + lDd), steps };
+  return { ok: true, iccDynamicData: x.slice(4, 4 + lDd), format: x[1], steps };
 }
 
 /**

@@ -40,6 +40,10 @@ export function recoverIssuerKeySm2(
     return fail(steps, "ISSUER_CERT_LENGTH", `90 is ${c.length} bytes, key length byte ${keyLen}`);
   }
   if (c[10] !== 0x04) return fail(steps, "ISSUER_PK_ALGORITHM");
+  // Byte 11: key-encryption algorithm 00 (none); byte 12: curve parameter 11 (SM2).
+  if (c[11] !== 0x00 || c[12] !== 0x11) {
+    return fail(steps, "ISSUER_CERT_CURVE", `bytes 11-12 ${toHex(c.subarray(11, 13))}`);
+  }
   const body = c.subarray(0, 14 + keyLen);
   const sig = c.subarray(14 + keyLen);
   if (!sm2Verify(capk.publicKey!, body, sig, SM2_DEFAULT_ID)) {
@@ -78,6 +82,9 @@ export function recoverIccKeySm2(issuer: RecoveredKey, input: IccCertInput): Rec
   const keyLen = c[19];
   if (keyLen !== 0x40 || c.length !== 20 + keyLen + 64) return fail(steps, "ICC_CERT_LENGTH");
   if (c[16] !== 0x04) return fail(steps, "ICC_PK_ALGORITHM");
+  if (c[17] !== 0x00 || c[18] !== 0x11) {
+    return fail(steps, "ICC_CERT_CURVE", `bytes 17-18 ${toHex(c.subarray(17, 19))}`);
+  }
   const body = c.subarray(0, 20 + keyLen);
   const sig = c.subarray(20 + keyLen);
   if (!sm2Verify(issuer.modulus, concat(body, input.staticData), sig, SM2_DEFAULT_ID)) {
@@ -105,7 +112,7 @@ export function verifyDynamicSignatureSm2(
   icc: RecoveredKey,
   sdad: Uint8Array,
   terminalData: Uint8Array,
-): { ok: true; iccDynamicData: Uint8Array; steps: OdaStep[] } | Failure {
+): { ok: true; iccDynamicData: Uint8Array; format: number; steps: OdaStep[] } | Failure {
   const steps: OdaStep[] = [];
   if (sdad.length < 2 + 64) return fail(steps, "SDAD_LENGTH");
   if (sdad[0] !== 0x15) return fail(steps, "SDAD_FORMAT");
@@ -116,5 +123,31 @@ export function verifyDynamicSignatureSm2(
     return fail(steps, "SDAD_SIGNATURE");
   }
   pass(steps, "SM2 dynamic signature over 15 ‖ L_DD ‖ data ‖ terminal data", toHex(terminalData));
-  return { ok: true, iccDynamicData: sdad.slice(2, 2 + lDd), steps };
+  return { ok: true, iccDynamicData: sdad.slice(2, 2 + lDd), format: 0x15, steps };
+}
+
+/**
+ * SM2 SDA (docs/emv-pboc.md, SM2): 93 = 13 ‖ DAC (2) ‖ the issuer's SM2 signature over
+ * 13 ‖ DAC ‖ static data to be authenticated; returns the DAC.
+ */
+export function verifySdaSm2(
+  issuer: RecoveredKey,
+  ssad: Uint8Array,
+  staticData: Uint8Array,
+): { ok: true; dac: Uint8Array; steps: OdaStep[] } | Failure {
+  const steps: OdaStep[] = [];
+  if (ssad.length >= 1 && ssad[0] !== 0x13) {
+    return fail(steps, "SSAD_FORMAT", `format ${toHex(ssad.subarray(0, 1))}`);
+  }
+  if (ssad.length !== 3 + 64) return fail(steps, "SSAD_LENGTH", `93 is ${ssad.length} bytes`);
+  const head = ssad.subarray(0, 3);
+  if (!sm2Verify(issuer.modulus, concat(head, staticData), ssad.subarray(3), SM2_DEFAULT_ID)) {
+    return fail(steps, "SSAD_SIGNATURE");
+  }
+  pass(
+    steps,
+    "SM2 SDA: signature of the issuer over 13 ‖ DAC ‖ static data",
+    `DAC ${toHex(ssad.subarray(1, 3))}`,
+  );
+  return { ok: true, dac: ssad.slice(1, 3), steps };
 }

@@ -14,6 +14,7 @@ import {
   type MAC_METHODS,
   type MK_METHODS,
   PROFILE_REASONS,
+  PROFILE_RENAMES,
   PROFILE_SELECTION,
   PROFILES as PROFILE_ROWS,
   SCHEMES,
@@ -54,6 +55,8 @@ export interface CryptogramProfile {
   readonly arpc: { readonly method: 1 | 2; readonly key: "mk" | "sk" };
   /** Offset of the DKI in 9F10. */
   readonly dkiAt: number;
+  /** 9F10 carries PBOC issuer discretionary data (its MAC is checked under the IMK-MAC). */
+  readonly idd: boolean;
   /** Where the CVR sits in 9F10 (for the cryptogram type when 9F27 is absent). */
   readonly cvrInIad?: { readonly offset: number; readonly length: number };
   /** Sources of the formulas. */
@@ -75,10 +78,19 @@ export const PROFILES: Readonly<Record<ProfileId, CryptogramProfile>> = Object.f
     acLength: 8,
     arpc: p.arpc,
     dkiAt: p.dkiAt,
+    idd: "idd" in p && p.idd === true,
     ...("cvrInIad" in p ? { cvrInIad: p.cvrInIad } : {}),
     source: p.source,
   }])) as Record<ProfileId, CryptogramProfile>,
 );
+
+/**
+ * The current id of a profile id that may be an old name (e.g. `pboc-sm4` → `pboc-cvn01-sm4`,
+ * renamed when profiles became CVN × algorithm); other strings pass unchanged.
+ */
+export function canonicalProfileId(id: string): string {
+  return (PROFILE_RENAMES as Record<string, string>)[id] ?? id;
+}
 
 /** Per-issuer configuration that can steer profile selection. */
 export interface IssuerConfig {
@@ -148,8 +160,9 @@ export function selectProfile(
   rid?: string,
 ): ProfileChoice {
   if (issuerConfig.profile) {
-    return PROFILES[issuerConfig.profile]
-      ? chose(issuerConfig.profile, SELECTION_REASONS.pinned)
+    const pinned = canonicalProfileId(issuerConfig.profile) as ProfileId;
+    return PROFILES[pinned]
+      ? chose(pinned, SELECTION_REASONS.pinned)
       : none(SELECTION_REASONS.badPin);
   }
   if (!iad || iad.length === 0) return none(SELECTION_REASONS.noIad);
@@ -159,7 +172,8 @@ export function selectProfile(
   if (bad !== undefined) return none(bad);
   const cvn = iad[s.cvnAt];
   if (s.mappable) {
-    for (const [c, id] of Object.entries(issuerConfig.cvnProfiles ?? {})) {
+    for (const [c, named] of Object.entries(issuerConfig.cvnProfiles ?? {})) {
+      const id = canonicalProfileId(named) as ProfileId;
       if (parseInt(c, 16) === cvn && PROFILES[id]) return chose(id, SELECTION_REASONS.mapped);
     }
   }

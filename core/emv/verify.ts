@@ -19,6 +19,8 @@ import { fromHex, toHex } from "../hex.ts";
 import { maskPan } from "../mask.ts";
 import { flattenValues, parseTlv } from "../tlv/tree.ts";
 import { cryptogramType } from "../tlv/decoders.ts";
+import { CARD_DATE_FINDINGS, cardDate, cidNote } from "./card_checks.ts";
+import { checkIddMac, decodeIdd } from "./idd.ts";
 import { AcInputError, computeAc, deriveIccMk, type TagValues } from "./ac.ts";
 import { CapkRegistry, type CapkSource } from "./capk.ts";
 import type { IssuerKeySource } from "./issuer_keys.ts";
@@ -79,6 +81,22 @@ export interface RecordResult {
   atc?: string;
   /** Index of the earlier record this one duplicates or conflicts with. */
   duplicateOf?: number;
+  /** Information for the operator that is not a status (e.g. 9F27 disagreeing with the CVR). */
+  notes?: string[];
+  /** Format byte of the signed data ODA verified, hex ("03", "05", "95", "13", "15"). */
+  odaFormat?: string;
+  /** PBOC issuer discretionary data: type, EC balance after the tap (fen), MAC verdict. */
+  idd?: RecordIdd;
+}
+
+/** The IDD of a verdict (docs/verification.md). */
+export interface RecordIdd {
+  /** IDD type 1-5 (contract IDD_TYPES). */
+  type: number;
+  /** The electronic-cash balance after the tap, fen (types 01 and 03). */
+  ecBalance?: number;
+  /** ok | mismatch | no-key (no IMK-MAC held); absent when there was nothing to check. */
+  mac?: "ok" | "mismatch" | "no-key";
 }
 
 /**
@@ -250,6 +268,13 @@ function dataFindings(r: TapRecord, v: TagValues, res: RecordResult, f: Findings
     res.cryptogramType = type.type;
     res.cryptogramTypeSource = type.source;
     if (type.type === "AAC") f.found.push("CARD_DECLINED");
+    const note = cidNote(type);
+    if (note) (res.notes ??= []).push(note);
+  }
+  const date = CARD_DATE_FINDINGS[cardDate(v.get("9A"), v.get("5F24"), v.get("5F25"))];
+  if (date) {
+    f.found.push(date.status);
+    f.notes.push(date.note);
   }
   const pan = panOf(v);
   const atc = v.get("9F36");
@@ -278,6 +303,7 @@ function odaFindings(
   const oda: OdaOutcome = authenticateRecord(v, ctx.capks ?? NO_CAPKS, { staticData, cache });
   res.oda = oda.verdict;
   if (oda.method !== "none") res.odaMethod = oda.method;
+  if (oda.format !== undefined) res.odaFormat = toHex(Uint8Array.of(oda.format));
   if (oda.check) {
     res.odaCheck = oda.check;
     f.found.push(odaStatus(oda.check));
@@ -335,6 +361,13 @@ function verifyOne(
   if (c.reason) res.profileReason = c.reason;
   if (c.keyId) res.keyId = c.keyId;
   if (c.flag === "mismatch") f.found.push("AC_MISMATCH");
+  if (c.profile) {
+    const idd = iddFinding(v, c.profile, ctx.keys, pan!);
+    if (idd) {
+      res.idd = idd;
+      if (idd.mac === "mismatch") f.found.push("IDD_MAC_MISMATCH");
+    }
+  }
   if (c.missing && c.missing !== "5A") {
     f.found.push("MISSING_DATA");
     f.notes.push(`cryptogram needs ${c.missing}`);
@@ -345,6 +378,29 @@ function verifyOne(
   return res;
 }
 
+/**
+ * The PBOC issuer discretionary data of a record (docs/emv-pboc.md, issuer application data):
+ * decoded for PBOC profiles, its MAC checked where the IMK-MAC is held.
+ */
+function iddFinding(
+  v: TagValues,
+  profile: CryptogramProfile,
+  keys: IssuerKeySource | undefined,
+  pan: string,
+): RecordIdd | undefined {
+  if (!profile.idd) return undefined;
+  const idd = decodeIdd(v.get("9F10"));
+  if (!idd) return undefined;
+  const out: RecordIdd = { type: idd.type };
+  if (idd.amounts.ecBalance !== undefined) out.ecBalance = idd.amounts.ecBalance;
+  const atc = v.get("9F36");
+  if (!atc || atc.length !== 2) return out;
+  const key = keys?.imkMac?.(pan, dkiOf(profile, v.get("9F10")), profile.algorithm);
+  if (!key) return { ...out, mac: "no-key" };
+  const r = checkIddMac(profile, key.value, v, pan, psnOf(v), idd);
+  return { ...out, mac: r.ok ? "ok" : "mismatch" };
+}
+
 /** Counts of a verification run by status and flag. */
 export function summarise(results: readonly RecordResult[]) {
   const by = <K extends keyof RecordResult>(k: K) => {
@@ -352,10 +408,26 @@ export function summarise(results: readonly RecordResult[]) {
     for (const r of results) m[String(r[k])] = (m[String(r[k])] ?? 0) + 1;
     return m;
   };
+  const cryptogram = by("cryptogram");
   return {
     records: results.length,
     status: by("status"),
-    cryptogram: by("cryptogram"),
+    cryptogram,
     oda: by("oda"),
+    ...cryptogramCounts(cryptogram),
+  };
+}
+
+/**
+ * Cryptograms icfare checked (ok, mismatch) apart from those left to the issuer (no-key,
+ * unsupported), so an operator never reads one for the other.
+ */
+export function cryptogramCounts(
+  byFlag: Readonly<Record<string, number>>,
+): { cryptogramChecked: number; leftToIssuer: number } {
+  const n = (k: CryptogramFlag) => byFlag[k] ?? 0;
+  return {
+    cryptogramChecked: n("ok") + n("mismatch"),
+    leftToIssuer: n("no-key") + n("unsupported"),
   };
 }

@@ -83,6 +83,15 @@ INSERT INTO meta (key, value) VALUES ('deny_list_version', '0');
       "ledger, debts (docs/clearing.md)",
     sql: CLEARING_SQL,
   },
+  {
+    version: 4,
+    description:
+      "records.ec_balance: the electronic-cash balance after the tap, from the verdict " +
+      "(the card's IDD), read by clearing's EC balance reconciliation (docs/clearing.md)",
+    sql: `
+ALTER TABLE records ADD COLUMN ec_balance INTEGER;
+`,
+  },
 ];
 
 /** The schema version this code writes. */

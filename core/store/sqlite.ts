@@ -126,6 +126,12 @@ function unavailable(e: unknown): StoreUnavailableError {
   return new StoreUnavailableError(`storage unavailable: ${msg}`, { cause: e });
 }
 
+/** The EC balance column of a verdict: a safe non-negative integer, else NULL. */
+function ecBalanceOf(result: VerificationResult): number | null {
+  const v = result.ecBalance;
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : null;
+}
+
 /** The SQLite implementation of `Store`. */
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
@@ -156,7 +162,7 @@ export class SqliteStore implements Store {
           body_index FROM records WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
       ),
       verify: p(
-        `UPDATE records SET status = 'verified', verification = ?, verified_at = ?
+        `UPDATE records SET status = 'verified', verification = ?, verified_at = ?, ec_balance = ?
          WHERE id = ? AND status = 'pending'`,
       ),
       sameCard: p(
@@ -393,7 +399,12 @@ export class SqliteStore implements Store {
 
   recordVerification(recordId: number, result: VerificationResult): Promise<void> {
     return this.#read(() => {
-      const r = this.#s.verify.run(JSON.stringify(result), new Date().toISOString(), recordId);
+      const r = this.#s.verify.run(
+        JSON.stringify(result),
+        new Date().toISOString(),
+        ecBalanceOf(result),
+        recordId,
+      );
       if (Number(r.changes) !== 1) throw new RangeError(`record ${recordId} is not pending`);
     });
   }
@@ -406,7 +417,7 @@ export class SqliteStore implements Store {
     const at = new Date().toISOString();
     return this.#write(() => {
       for (const { recordId, result } of items) {
-        const r = this.#s.verify.run(JSON.stringify(result), at, recordId);
+        const r = this.#s.verify.run(JSON.stringify(result), at, ecBalanceOf(result), recordId);
         if (Number(r.changes) !== 1) throw new RangeError(`record ${recordId} is not pending`);
       }
     });

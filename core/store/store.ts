@@ -101,10 +101,15 @@ export interface SealedBody {
   readonly aad: string;
 }
 
-/** A verification verdict for one record (status codes of docs/cli.md). */
+/** A verification verdict for one record (status codes of docs/verification.md). */
 export interface VerificationResult {
   readonly status: string;
   readonly detail?: Record<string, unknown>;
+  /**
+   * The electronic-cash balance after the tap (fen) the card reported in its issuer
+   * discretionary data, stored in its own column for clearing's EC reconciliation.
+   */
+  readonly ecBalance?: number;
 }
 
 export interface StoreCounts {

@@ -233,22 +233,24 @@ export function decodePbocIad(v: Uint8Array): PbocIad {
 }
 
 /**
- * Cryptogram type of a record: from 9F27 when present, otherwise from CVR byte 1 b6-b5
- * (design.md §6 convention; qPBOC may omit 9F27).
+ * Cryptogram type of a record: from CVR byte 1 b6-b5 of a PBOC 9F10, otherwise from 9F27
+ * (docs/verification.md: terminals make 9F27 up — some hard-code it, qPBOC GPO replies carry
+ * none — so 9F27 never decides alone when the CVR is there). `cid` is the type 9F27 states,
+ * whenever 9F27 is one byte, so a caller can note a disagreement.
  */
 export function cryptogramType(cid: Uint8Array | undefined, iad: Uint8Array | undefined): {
   type: CryptogramType;
   source: "9F27" | "CVR";
+  cid?: CryptogramType;
 } | undefined {
-  if (cid && cid.length === 1) return { type: decodeCid(cid).type, source: "9F27" };
+  const stated = cid && cid.length === 1 ? decodeCid(cid).type : undefined;
   if (iad) {
     try {
-      return { type: decodePbocIad(iad).cvr.firstAc, source: "CVR" };
-    } catch {
-      return undefined;
-    }
+      const type = decodePbocIad(iad).cvr.firstAc;
+      return stated ? { type, source: "CVR", cid: stated } : { type, source: "CVR" };
+    } catch { /* not the PBOC layout: 9F27 */ }
   }
-  return undefined;
+  return stated ? { type: stated, source: "9F27", cid: stated } : undefined;
 }
 
 function hex2(n: number): string {

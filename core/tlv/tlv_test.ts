@@ -181,6 +181,13 @@ Deno.test("bit-field decoders spell out TVR, CID, CVR and the PBOC 9F10", () => 
   assertEquals(cryptogramType(fromHex("40"), fromHex("07010103A00000010A")), {
     type: "TC",
     source: "9F27",
+    cid: "TC",
+  });
+  // The CVR decides when 9F10 has the PBOC layout; 9F27 is kept to note a disagreement.
+  assertEquals(cryptogramType(fromHex("40"), fromHex("07010103A0000001")), {
+    type: "ARQC",
+    source: "CVR",
+    cid: "TC",
   });
 });
 

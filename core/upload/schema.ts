@@ -6,10 +6,10 @@
 import { z } from "zod";
 import { isRealDay, YEAR_MAX, YEAR_MIN } from "../dates.ts";
 
-/** Hex text of whole bytes, at most `maxBytes`. */
-export function hexField(maxBytes: number, description: string) {
-  return z.string().max(maxBytes * 2).regex(/^(?:[0-9A-Fa-f]{2})+$/, "must be hex of whole bytes")
-    .describe(description);
+/** Hex text of whole bytes, at most `maxBytes` (at least one unless `empty` allows none). */
+export function hexField(maxBytes: number, description: string, empty = false) {
+  const re = empty ? /^(?:[0-9A-Fa-f]{2})*$/ : /^(?:[0-9A-Fa-f]{2})+$/;
+  return z.string().max(maxBytes * 2).regex(re, "must be hex of whole bytes").describe(description);
 }
 
 /** Bounds of one upload. */
@@ -70,9 +70,11 @@ export const OdaSchema = z.strictObject({
     LIMITS.odaTlvBytesMax,
     "TLV: 8F 90 92 9F32 9F46 9F47 9F48 9F4A (SM2: 8F 90 9F46 9F4A)",
   ),
+  // Empty when the card's AFL names no record for ODA (issue 13 item 13; docs/emv-pboc.md).
   staticData: hexField(
     LIMITS.staticDataBytesMax,
-    "static data to be authenticated, built from the AFL records",
+    "static data to be authenticated, built from the AFL records (empty when the AFL names none)",
+    true,
   ),
 }).describe("evidence for offline data authentication");
 

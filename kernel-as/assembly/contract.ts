@@ -16,17 +16,21 @@ export const ST_ENGINE_DENYLISTED: i32 = 412;
 export const F_DENYLISTED: u32 = 0x00000020;
 export const ST_ENGINE_AC_MISMATCH: i32 = 406;
 export const F_AC_MISMATCH: u32 = 0x00000040;
+export const ST_ENGINE_IDD_MAC_MISMATCH: i32 = 413;
+export const F_IDD_MAC_MISMATCH: u32 = 0x00000080;
 export const ST_ENGINE_CERT_REVOKED: i32 = 407;
-export const F_CERT_REVOKED: u32 = 0x00000080;
+export const F_CERT_REVOKED: u32 = 0x00000100;
 export const ST_ENGINE_CERT_EXPIRED: i32 = 408;
-export const F_CERT_EXPIRED: u32 = 0x00000100;
+export const F_CERT_EXPIRED: u32 = 0x00000200;
+export const ST_ENGINE_CARD_EXPIRED: i32 = 414;
+export const F_CARD_EXPIRED: u32 = 0x00000400;
 export const ST_ENGINE_ODA_FAILED: i32 = 409;
-export const F_ODA_FAILED: u32 = 0x00000200;
+export const F_ODA_FAILED: u32 = 0x00000800;
 export const ST_ENGINE_CAPK_UNKNOWN: i32 = 410;
-export const F_CAPK_UNKNOWN: u32 = 0x00000400;
+export const F_CAPK_UNKNOWN: u32 = 0x00001000;
 export const ST_ENGINE_CARD_DECLINED: i32 = 411;
-export const F_CARD_DECLINED: u32 = 0x00000800;
-export const RECORD_STATUS_COUNT: u32 = 12;
+export const F_CARD_DECLINED: u32 = 0x00002000;
+export const RECORD_STATUS_COUNT: u32 = 14;
 export const ST_ENGINE_TOO_MANY_KEYS: i32 = 420;
 export const ST_ENGINE_KEY_INVALID: i32 = 421;
 
@@ -40,11 +44,13 @@ export function recordStatusOfRank(i: u32): i32 {
     case 4: return ST_ENGINE_DUPLICATE;
     case 5: return ST_ENGINE_DENYLISTED;
     case 6: return ST_ENGINE_AC_MISMATCH;
-    case 7: return ST_ENGINE_CERT_REVOKED;
-    case 8: return ST_ENGINE_CERT_EXPIRED;
-    case 9: return ST_ENGINE_ODA_FAILED;
-    case 10: return ST_ENGINE_CAPK_UNKNOWN;
-    case 11: return ST_ENGINE_CARD_DECLINED;
+    case 7: return ST_ENGINE_IDD_MAC_MISMATCH;
+    case 8: return ST_ENGINE_CERT_REVOKED;
+    case 9: return ST_ENGINE_CERT_EXPIRED;
+    case 10: return ST_ENGINE_CARD_EXPIRED;
+    case 11: return ST_ENGINE_ODA_FAILED;
+    case 12: return ST_ENGINE_CAPK_UNKNOWN;
+    case 13: return ST_ENGINE_CARD_DECLINED;
   }
   return 0;
 }
@@ -65,10 +71,39 @@ export const ODA_OK: u8 = 0;
 export const ODA_FAILED: u8 = 1;
 export const ODA_ABSENT: u8 = 2;
 export const ODA_NO_CAPK: u8 = 3;
+export const ODA_CERTS_ONLY: u8 = 4;
 export const METHOD_NONE: u8 = 0;
 export const METHOD_SDA: u8 = 1;
 export const METHOD_FDDA: u8 = 2;
 export const METHOD_SM2_FDDA: u8 = 3;
+export const METHOD_SM2_SDA: u8 = 4;
+export const METHOD_CERTS: u8 = 5;
+export const METHOD_SM2_CERTS: u8 = 6;
+export const NOTE_CID_DISAGREES: u8 = 0x01;
+export const CARD_DATE_OK: u8 = 0;
+export const CARD_DATE_EXPIRED: u8 = 1;
+export const CARD_DATE_NOT_YET_EFFECTIVE: u8 = 2;
+export const CARD_DATE_NOT_A_DATE: u8 = 3;
+export const IDD_MAC_NONE: u8 = 0;
+export const IDD_MAC_OK: u8 = 1;
+export const IDD_MAC_MISMATCH: u8 = 2;
+export const IDD_MAC_NO_KEY: u8 = 3;
+export const USAGE_IMK_AC: u8 = 0;
+export const USAGE_IMK_MAC: u8 = 1;
+export const IDD_FIELD_BYTES: u32 = 5;
+export const IDD_MAC_BYTES: u32 = 4;
+
+/** Amount fields of IDD type `t` (5 bytes each), or 0 for a type the engine does not know. */
+export function iddFieldCount(t: u32): u32 {
+  switch (t) {
+    case 0x01: return 1;
+    case 0x02: return 1;
+    case 0x03: return 2;
+    case 0x04: return 2;
+    case 0x05: return 1;
+  }
+  return 0;
+}
 
 // ---- ODA checks (code = 1 + index in ODA_CHECKS) and the finding each gives ----
 export const C_CAPK_UNKNOWN: u32 = 1;
@@ -122,7 +157,12 @@ export const C_FDDA_VERSION: u32 = 48;
 export const C_CDA_CID_MISMATCH: u32 = 49;
 export const C_CDA_AC_MISMATCH: u32 = 50;
 export const C_CDA_TDHC: u32 = 51;
-export const C_ODA_DATA_TOO_LONG: u32 = 52;
+export const C_SDAD_DYNAMIC_NUMBER: u32 = 52;
+export const C_SDAD_CTQ: u32 = 53;
+export const C_ISSUER_CERT_CURVE: u32 = 54;
+export const C_ICC_CERT_CURVE: u32 = 55;
+export const C_SSAD_SIGNATURE: u32 = 56;
+export const C_ODA_DATA_TOO_LONG: u32 = 57;
 
 /** The findings bit of a failed ODA check. */
 export function odaCheckFinding(check: u32): u32 {
@@ -170,7 +210,10 @@ export const S_9F47: i32 = 24;
 export const S_9F48: i32 = 25;
 export const S_9F4A: i32 = 26;
 export const S_93: i32 = 27;
-export const SLOT_COUNT: i32 = 28;
+export const S_5F24: i32 = 28;
+export const S_5F25: i32 = 29;
+export const S_9F6C: i32 = 30;
+export const SLOT_COUNT: i32 = 31;
 
 /** The slot of a tag, or -1 when the engine does not read it. */
 export function slotOf(tag: u32): i32 {
@@ -203,6 +246,9 @@ export function slotOf(tag: u32): i32 {
     case 0x9F48: return S_9F48;
     case 0x9F4A: return S_9F4A;
     case 0x93: return S_93;
+    case 0x5F24: return S_5F24;
+    case 0x5F25: return S_5F25;
+    case 0x9F6C: return S_9F6C;
   }
   return -1;
 }
@@ -219,11 +265,13 @@ export const SK_PBOC_SM4: u8 = 4;
 export const MAC_ISO9797_3: u8 = 0;
 export const MAC_SM4_CBC_MAC: u8 = 1;
 export const PROFILE_PBOC_CVN01_3DES: u32 = 1;
-export const PROFILE_PBOC_SM4: u32 = 2;
-export const PROFILE_VISA_CVN10: u32 = 3;
-export const PROFILE_VISA_CVN18: u32 = 4;
-export const PROFILE_MASTERCARD_CVN16: u32 = 5;
-export const PROFILE_COUNT: u32 = 5;
+export const PROFILE_PBOC_CVN01_SM4: u32 = 2;
+export const PROFILE_PBOC_CVN17_3DES: u32 = 3;
+export const PROFILE_PBOC_CVN17_SM4: u32 = 4;
+export const PROFILE_VISA_CVN10: u32 = 5;
+export const PROFILE_VISA_CVN18: u32 = 6;
+export const PROFILE_MASTERCARD_CVN16: u32 = 7;
+export const PROFILE_COUNT: u32 = 7;
 export const P_ALG: usize = 0;
 export const P_MK: usize = 1;
 export const P_SK: usize = 2;
@@ -231,14 +279,17 @@ export const P_DATA_SET: usize = 3;
 export const P_PADDING: usize = 4;
 export const P_MAC: usize = 5;
 export const P_DKI_AT: usize = 6;
+export const P_IDD: usize = 7;
 export const PROFILE_BYTES: usize = 8;
-/** Profile n at (n - 1) * PROFILE_BYTES: algorithm byte, MK, SK, data set, padding, MAC, DKI offset. */
+/** Profile n at (n - 1) * PROFILE_BYTES: algorithm byte, MK, SK, data set, padding, MAC, DKI offset, PBOC IDD. */
 export const PROFILE_TABLE: usize = memory.data<u8>([
-  0x01, 0x00, 0x03, 0x00, 0x02, 0x00, 0x01, 0x00,
-  0x04, 0x02, 0x04, 0x00, 0x02, 0x01, 0x01, 0x00,
+  0x01, 0x00, 0x03, 0x00, 0x02, 0x00, 0x01, 0x01,
+  0x04, 0x02, 0x04, 0x00, 0x02, 0x01, 0x01, 0x01,
+  0x01, 0x00, 0x03, 0x02, 0x02, 0x00, 0x01, 0x01,
+  0x04, 0x02, 0x04, 0x02, 0x02, 0x01, 0x01, 0x01,
   0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00,
   0x01, 0x01, 0x01, 0x01, 0x02, 0x00, 0x01, 0x00,
-  0x01, 0x00, 0x02, 0x02, 0x02, 0x00, 0x00, 0x00,
+  0x01, 0x00, 0x02, 0x03, 0x02, 0x00, 0x00, 0x00,
 ]);
 export const E_FIXED: u8 = 0;
 export const E_SLICE: u8 = 1;
@@ -247,7 +298,8 @@ export const E_WHOLE: u8 = 2;
 export const DATA_SET_INDEX: usize = memory.data<u8>([
   0x00, 0x0B,
   0x0B, 0x0B,
-  0x16, 0x0B,
+  0x16, 0x04,
+  0x1A, 0x0B,
 ]);
 /** Data elements, 4 bytes each: slot, mode (E_*), offset in 9F10, length (max for E_WHOLE). */
 export const DATA_ELEMENTS: usize = memory.data<u8>([
@@ -273,6 +325,10 @@ export const DATA_ELEMENTS: usize = memory.data<u8>([
   0x0C, 0x00, 0x00, 0x02,
   0x03, 0x00, 0x00, 0x02,
   0x02, 0x02, 0x00, 0x40,
+  0x05, 0x00, 0x00, 0x06,
+  0x04, 0x00, 0x00, 0x04,
+  0x03, 0x00, 0x00, 0x02,
+  0x02, 0x01, 0x04, 0x01,
   0x05, 0x00, 0x00, 0x06,
   0x06, 0x00, 0x00, 0x06,
   0x07, 0x00, 0x00, 0x02,
@@ -313,15 +369,17 @@ export const SCHEME_TABLE: usize = memory.data<u8>([
   0xA0, 0x00, 0x00, 0x00, 0x03, 0x00, 0x06, 0x01, 0x07, 0x18, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xFF, 0x00, 0x00, 0x00, 0x00, 0x19, 0x00, 0x00,
   0xA0, 0x00, 0x00, 0x00, 0x04, 0x01, 0x10, 0x12, 0x08, 0x1A, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xFF, 0x00, 0x00, 0x00, 0x00, 0x1A, 0x00, 0x00,
 ]);
-export const SELECT_COUNT: u32 = 5;
+export const SELECT_COUNT: u32 = 7;
 export const SELECT_BYTES: usize = 8;
 /** Selection rows: scheme, CVN given, CVN, algorithm given, algorithm, profile, reason, 0. */
 export const SELECT_TABLE: usize = memory.data<u8>([
-  0x01, 0x00, 0x00, 0x01, 0x04, 0x02, 0x03, 0x00,
   0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x04, 0x00,
-  0x02, 0x01, 0x0A, 0x00, 0x00, 0x03, 0x05, 0x00,
-  0x02, 0x01, 0x12, 0x00, 0x00, 0x04, 0x06, 0x00,
-  0x03, 0x01, 0x10, 0x00, 0x00, 0x05, 0x07, 0x00,
+  0x01, 0x01, 0x01, 0x01, 0x04, 0x02, 0x03, 0x00,
+  0x01, 0x01, 0x17, 0x01, 0x01, 0x03, 0x08, 0x00,
+  0x01, 0x01, 0x17, 0x01, 0x04, 0x04, 0x09, 0x00,
+  0x02, 0x01, 0x0A, 0x00, 0x00, 0x05, 0x05, 0x00,
+  0x02, 0x01, 0x12, 0x00, 0x00, 0x06, 0x06, 0x00,
+  0x03, 0x01, 0x10, 0x00, 0x00, 0x07, 0x07, 0x00,
 ]);
 export const R_PINNED: u32 = 1;
 export const R_MAPPED: u32 = 2;
@@ -338,7 +396,7 @@ export const DESC_ODA_LEN: u32 = 12;
 export const DESC_SD: u32 = 16;
 export const DESC_SD_LEN: u32 = 20;
 export const DESC_FARE: u32 = 24;
-export const RES_BYTES: u32 = 64;
+export const RES_BYTES: u32 = 96;
 export const RES_STATUS: u32 = 0;
 export const RES_FINDINGS: u32 = 4;
 export const RES_CRYPTOGRAM: u32 = 8;
@@ -352,10 +410,18 @@ export const RES_ODA_METHOD: u32 = 15;
 export const RES_KEY_INDEX: u32 = 16;
 export const RES_ODA_CHECK: u32 = 20;
 export const RES_SPANS: u32 = 24;
+export const RES_IDD_TYPE: u32 = 72;
+export const RES_IDD_MAC: u32 = 73;
+export const RES_NOTES: u32 = 74;
+export const RES_ODA_FORMAT: u32 = 75;
+export const RES_CID_TYPE: u32 = 76;
+export const RES_CARD_DATE: u32 = 77;
+export const RES_MAC_KEY_INDEX: u32 = 80;
 export const KEY_IN_BYTES: u32 = 48;
 export const KEY_IN_ALGORITHM: u32 = 0;
 export const KEY_IN_DKI: u32 = 1;
 export const KEY_IN_PREFIX_LENGTH: u32 = 2;
+export const KEY_IN_USAGE: u32 = 3;
 export const KEY_IN_PREFIX: u32 = 4;
 export const KEY_IN_KEY: u32 = 24;
 export const CFG_IN_BYTES: u32 = 32;
@@ -391,3 +457,4 @@ export const SPAN_5F34: u32 = 1;
 export const SPAN_9F36: u32 = 2;
 export const SPAN_9F26: u32 = 3;
 export const SPAN_9F02: u32 = 4;
+export const SPAN_9F10: u32 = 5;

@@ -77,6 +77,25 @@ import {
   TYPE_NONE,
   TYPE_SOURCE_9F27,
   TYPE_SOURCE_CVR,
+  CARD_DATE_EXPIRED,
+  CARD_DATE_NOT_A_DATE,
+  CARD_DATE_NOT_YET_EFFECTIVE,
+  CARD_DATE_OK,
+  F_CARD_EXPIRED,
+  IDD_MAC_NONE,
+  NOTE_CID_DISAGREES,
+  RES_CARD_DATE,
+  RES_CID_TYPE,
+  RES_IDD_MAC,
+  RES_IDD_TYPE,
+  RES_NOTES,
+  RES_ODA_FORMAT,
+  S_5F24,
+  S_5F25,
+  S_9A,
+  SPAN_9F10,
+  KEY_IN_USAGE,
+  USAGE_IMK_MAC,
 } from "./contract";
 import { decodeInto, tlvCount } from "./tlv";
 import { desKeySchedule } from "./des";
@@ -85,6 +104,7 @@ import { sm4KeySchedule } from "./sm4";
 import {
   bcdValue,
   clearSlots,
+  yymmdd,
   DBLK,
   fillSlots,
   MACOUT,
@@ -93,7 +113,7 @@ import {
   sLen,
   sPtr,
 } from "./engine_slots";
-import { checkCryptogram, KEY_BYTES, panDigits, selectProfile } from "./engine_ac";
+import { checkCryptogram, checkIdd, KEY_BYTES, panDigits, selectProfile } from "./engine_ac";
 import { odaOne } from "./engine_oda";
 import { ENTRY, ICC_ENTRIES, ISS_ENTRIES } from "./engine_certs";
 
@@ -110,7 +130,8 @@ export function engineLoadKeys(src: usize, count: u32): i32 {
     const d = ENGINE_KEYS + <usize>i * KEY_BYTES;
     const alg = load<u8>(s + KEY_IN_ALGORITHM);
     const plen = <u32>load<u8>(s + KEY_IN_PREFIX_LENGTH);
-    if ((alg != 1 && alg != 4) || plen == 0 || plen > LIMIT_PREFIX_DIGITS_MAX) {
+    const usage = load<u8>(s + KEY_IN_USAGE);
+    if ((alg != 1 && alg != 4) || plen == 0 || plen > LIMIT_PREFIX_DIGITS_MAX || usage > USAGE_IMK_MAC) {
       return ST_ENGINE_KEY_INVALID;
     }
     memory.copy(d, s, KEY_IN_BYTES);
@@ -198,29 +219,64 @@ function decodeRecord(d: usize): bool {
   return true;
 }
 
-/** Cryptogram type: 9F27 when 1 byte, else CVR byte 1 b6-b5 of a valid PBOC 9F10. */
+/**
+ * Cryptogram type: CVR byte 1 b6-b5 of a valid PBOC 9F10, else 9F27 (terminals make 9F27 up;
+ * docs/verification.md). A 9F27 that disagrees with the CVR is noted, never obeyed.
+ */
 function cryptogramType(res: usize): u32 {
   const cid = sPtr(S_9F27);
   const iad = sPtr(S_9F10);
   const il = sLen(S_9F10);
+  const cidType: u8 = cid != 0 && sLen(S_9F27) == 1 ? load<u8>(cid) >> 6 : TYPE_NONE;
+  store<u8>(res + RES_CID_TYPE, cidType);
   let type: u8 = TYPE_NONE;
-  if (cid != 0 && sLen(S_9F27) == 1) {
-    type = load<u8>(cid) >> 6;
-    store<u8>(res + RES_TYPE_SOURCE, TYPE_SOURCE_9F27);
-  } else if (
+  if (
     iad != 0 && il >= 8 && load<u8>(iad) == 0x07 && load<u8>(iad, 3) == 0x03 &&
     (il == 8 || <u32>9 + <u32>load<u8>(iad, 8) <= il)
   ) {
     type = (load<u8>(iad, 4) >> 4) & 3;
     store<u8>(res + RES_TYPE_SOURCE, TYPE_SOURCE_CVR);
+    if (cidType != TYPE_NONE && cidType != type) store<u8>(res + RES_NOTES, NOTE_CID_DISAGREES);
+  } else if (cidType != TYPE_NONE) {
+    type = cidType;
+    store<u8>(res + RES_TYPE_SOURCE, TYPE_SOURCE_9F27);
   }
   store<u8>(res + RES_TYPE, type);
   return type == TYPE_AAC ? F_CARD_DECLINED : 0;
 }
 
-/** Findings of the record's own data: missing PAN/ATC/AC, fare vs 9F02. */
-function dataFindings(d: usize, n: u32): u32 {
-  let findings: u32 = 0;
+/**
+ * Card validity at the transaction date: expired after 5F24, not yet effective before 5F25
+ * (EMV 4.4 Book 3 §10.4.3); a 5F24/5F25 that is not a date is missing data. Unchecked without a
+ * valid 9A.
+ */
+function cardDates(res: usize): u32 {
+  store<u8>(res + RES_CARD_DATE, CARD_DATE_OK);
+  const exp = sPtr(S_5F24);
+  const eff = sPtr(S_5F25);
+  if ((exp == 0 && eff == 0) || sPtr(S_9A) == 0 || sLen(S_9A) != 3) return 0;
+  const txn = yymmdd(sPtr(S_9A));
+  if (txn == 0) return 0;
+  const expiry: u32 = exp != 0 && sLen(S_5F24) == 3 ? yymmdd(exp) : 0;
+  const effective: u32 = eff != 0 && sLen(S_5F25) == 3 ? yymmdd(eff) : 0;
+  if ((exp != 0 && expiry == 0) || (eff != 0 && effective == 0)) {
+    store<u8>(res + RES_CARD_DATE, CARD_DATE_NOT_A_DATE);
+    return F_MISSING_DATA;
+  }
+  if (exp != 0 && txn > expiry) {
+    store<u8>(res + RES_CARD_DATE, CARD_DATE_EXPIRED);
+    return F_CARD_EXPIRED;
+  }
+  if (eff != 0 && txn < effective) {
+    store<u8>(res + RES_CARD_DATE, CARD_DATE_NOT_YET_EFFECTIVE);
+    return F_CARD_EXPIRED;
+  }
+  return 0;
+}
+
+/** Findings of the record's own data: missing PAN/ATC/AC, fare vs 9F02, card dates. */
+function dataFindings(d: usize, n: u32, res: usize): u32 {
+  let findings: u32 = cardDates(res);
   if (n == 0 || sPtr(S_9F36) == 0 || sLen(S_9F36) != 2 || sPtr(S_9F26) == 0) {
     findings |= F_MISSING_DATA;
   }
@@ -239,6 +295,10 @@ function verifyOne(d: usize, res: usize): void {
   store<u8>(res + RES_REASON, 0);
   store<u8>(res + RES_TYPE_SOURCE, 0);
   store<u32>(res + RES_ODA_CHECK, 0);
+  store<u8>(res + RES_IDD_TYPE, 0);
+  store<u8>(res + RES_IDD_MAC, IDD_MAC_NONE);
+  store<u8>(res + RES_NOTES, 0);
+  store<u8>(res + RES_ODA_FORMAT, 0);
   if (!decodeRecord(d)) {
     store<u32>(res + RES_FINDINGS, F_MALFORMED_TLV);
     store<u32>(res + RES_STATUS, <u32>ST_ENGINE_MALFORMED_TLV);
@@ -250,15 +310,16 @@ function verifyOne(d: usize, res: usize): void {
   putSpan(res, SPAN_9F36, S_9F36, icc);
   putSpan(res, SPAN_9F26, S_9F26, icc);
   putSpan(res, SPAN_9F02, S_9F02, icc);
+  putSpan(res, SPAN_9F10, S_9F10, icc);
   let findings = cryptogramType(res);
   const n = panDigits();
-  findings |= dataFindings(d, n);
+  findings |= dataFindings(d, n, res);
   if (n != 0) {
     const sel = selectProfile(n);
     const profile = sel & 0xFF;
     store<u8>(res + RES_PROFILE, <u8>profile);
     store<u8>(res + RES_REASON, <u8>(sel >> 8));
-    if (profile != 0) findings |= checkCryptogram(profile, n, res);
+    if (profile != 0) findings |= checkCryptogram(profile, n, res) | checkIdd(profile, n, res);
   }
   findings |= odaOne(d, res);
   store<u32>(res + RES_FINDINGS, findings);

@@ -84,6 +84,20 @@ import {
   SK_NONE,
   SK_PBOC,
   SK_PBOC_SM4,
+  IDD_FIELD_BYTES,
+  IDD_MAC_BYTES,
+  IDD_MAC_MISMATCH,
+  IDD_MAC_NO_KEY,
+  IDD_MAC_OK,
+  iddFieldCount,
+  F_IDD_MAC_MISMATCH,
+  KEY_IN_USAGE,
+  P_IDD,
+  RES_IDD_MAC,
+  RES_IDD_TYPE,
+  RES_MAC_KEY_INDEX,
+  USAGE_IMK_AC,
+  USAGE_IMK_MAC,
 } from "./contract";
 import { DBLK, MACOUT, MK, PAN, SCHED, SHA, SK, sLen, sPtr, TMP } from "./engine_slots";
 import { desEncryptBlockAt, desKeySchedule } from "./des";
@@ -395,14 +409,17 @@ function deriveSk(sk: u8): void {
   parity(SK, 16);
 }
 
-/** The loaded key for the record (algorithm, longest issuer prefix, DKI); 0 when none. */
-function keyOf(n: u32, alg: u8, dki: i32, res: usize): usize {
+/**
+ * The loaded key of `usage` for the record (algorithm, longest issuer prefix, DKI); its index
+ * goes to the u32 at `indexAt`. 0 when none.
+ */
+function keyOf(n: u32, alg: u8, dki: i32, usage: u8, indexAt: usize): usize {
   const count = load<u32>(ENGINE_BASE);
   let key: usize = 0;
   let bestLen: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const k = ENGINE_KEYS + <usize>i * KEY_BYTES;
-    if (load<u8>(k + KEY_IN_ALGORITHM) != alg) continue;
+    if (load<u8>(k + KEY_IN_ALGORITHM) != alg || load<u8>(k + KEY_IN_USAGE) != usage) continue;
     const pl = <u32>load<u8>(k + KEY_IN_PREFIX_LENGTH);
     if (!panStarts(n, k + KEY_IN_PREFIX, pl)) continue;
     const kd = load<u8>(k + KEY_IN_DKI);
@@ -410,10 +427,37 @@ function keyOf(n: u32, alg: u8, dki: i32, res: usize): usize {
     if (key == 0 || pl > bestLen) {
       key = k;
       bestLen = pl;
-      store<u32>(res + RES_KEY_INDEX, i);
+      store<u32>(indexAt, i);
     }
   }
   return key;
+}
+
+/** The DKI of the record's 9F10 for profile row `p`, -1 when absent. */
+function dkiOf(p: usize): i32 {
+  const iad = sPtr(S_9F10);
+  const dkiAt = <u32>load<u8>(p + P_DKI_AT);
+  return iad != 0 && sLen(S_9F10) > dkiAt ? <i32>load<u8>(iad + dkiAt) : -1;
+}
+
+/**
+ * The MAC of `len` bytes at DBLK under the session key the profile derives from the master key
+ * of `key` (the card's MAC: ISO 9797-1 algorithm 3 or SM4 CBC-MAC, the profile's padding) into
+ * MACOUT; the intermediate keys are wiped.
+ */
+function cardMac(p: usize, key: usize, n: u32, len: u32): void {
+  deriveMk(key, load<u8>(p + P_MK), n, psnByte());
+  deriveSk(load<u8>(p + P_SK));
+  const padding = <i32>load<u8>(p + P_PADDING);
+  if (load<u8>(p + P_MAC) == MAC_SM4_CBC_MAC) {
+    sm4KeySchedule(SK, SCHED);
+    sm4CbcMacInto(SCHED, DBLK, len, padding, MACOUT);
+  } else {
+    macAlg3Into(SK, DBLK, len, padding, MACOUT);
+  }
+  // Intermediate keys and schedules never outlive the record.
+  memory.fill(MK, 0, 0x60);
+  memory.fill(SCHED, 0, 400);
 }
 
 /**
@@ -422,11 +466,7 @@ function keyOf(n: u32, alg: u8, dki: i32, res: usize): usize {
  */
 export function checkCryptogram(profile: u32, n: u32, res: usize): u32 {
   const p = PROFILE_TABLE + <usize>(profile - 1) * PROFILE_BYTES;
-  const iad = sPtr(S_9F10);
-  const il = sLen(S_9F10);
-  const dkiAt = <u32>load<u8>(p + P_DKI_AT);
-  const dki: i32 = iad != 0 && il > dkiAt ? <i32>load<u8>(iad + dkiAt) : -1;
-  const key = keyOf(n, load<u8>(p + P_ALG), dki, res);
+  const key = keyOf(n, load<u8>(p + P_ALG), dkiOf(p), USAGE_IMK_AC, res + RES_KEY_INDEX);
   if (key == 0) {
     store<u8>(res + RES_CRYPTOGRAM, CRYPTO_NO_KEY);
     return 0;
@@ -439,19 +479,46 @@ export function checkCryptogram(profile: u32, n: u32, res: usize): u32 {
     store<u8>(res + RES_MISSING_SLOT, <u8>(-1 - len));
     return F_MISSING_DATA;
   }
-  deriveMk(key, load<u8>(p + P_MK), n, psnByte());
-  deriveSk(load<u8>(p + P_SK));
-  const padding = <i32>load<u8>(p + P_PADDING);
-  if (load<u8>(p + P_MAC) == MAC_SM4_CBC_MAC) {
-    sm4KeySchedule(SK, SCHED);
-    sm4CbcMacInto(SCHED, DBLK, <u32>len, padding, MACOUT);
-  } else {
-    macAlg3Into(SK, DBLK, <u32>len, padding, MACOUT);
-  }
+  cardMac(p, key, n, <u32>len);
   const equal = load<u64>(MACOUT) == load<u64>(ac);
   store<u8>(res + RES_CRYPTOGRAM, equal ? CRYPTO_OK : CRYPTO_MISMATCH);
-  // Intermediate keys and schedules never outlive the record.
-  memory.fill(MK, 0, 0x80);
-  memory.fill(SCHED, 0, 400);
   return equal ? 0 : F_AC_MISMATCH;
+}
+
+/**
+ * PBOC issuer discretionary data (9F10 byte 9 = length, then type ‖ amounts ‖ 4-byte MAC;
+ * docs/emv-pboc.md, issuer application data): decodes the type and, where the IMK-MAC is held,
+ * checks the MAC the card computed under its MAC session key over ATC ‖ amounts zero-filled to
+ * a multiple of 8 bytes, with the profile's MAC (the card applet's generateIssueAppData).
+ * Writes the IDD type and MAC verdict; returns the findings bits.
+ */
+export function checkIdd(profile: u32, n: u32, res: usize): u32 {
+  const p = PROFILE_TABLE + <usize>(profile - 1) * PROFILE_BYTES;
+  if (load<u8>(p + P_IDD) == 0) return 0;
+  const iad = sPtr(S_9F10);
+  const il = sLen(S_9F10);
+  if (iad == 0 || il < 10) return 0;
+  const iddLen = <u32>load<u8>(iad, 8);
+  const type = <u32>load<u8>(iad, 9);
+  const fields = iddFieldCount(type);
+  if (fields == 0 || iddLen != 1 + fields * IDD_FIELD_BYTES + IDD_MAC_BYTES || <u32>9 + iddLen > il) {
+    return 0;
+  }
+  store<u8>(res + RES_IDD_TYPE, <u8>type);
+  const atc = sPtr(S_9F36);
+  if (atc == 0 || sLen(S_9F36) != 2) return 0;
+  const key = keyOf(n, load<u8>(p + P_ALG), dkiOf(p), USAGE_IMK_MAC, res + RES_MAC_KEY_INDEX);
+  if (key == 0) {
+    store<u8>(res + RES_IDD_MAC, IDD_MAC_NO_KEY);
+    return 0;
+  }
+  const dataLen = fields * IDD_FIELD_BYTES;
+  const filled = (2 + dataLen + 7) & ~7;
+  memory.fill(DBLK, 0, filled);
+  memory.copy(DBLK, atc, 2);
+  memory.copy(DBLK + 2, iad + 10, dataLen);
+  cardMac(p, key, n, filled);
+  const equal = memory.compare(MACOUT, iad + 10 + dataLen, IDD_MAC_BYTES) == 0;
+  store<u8>(res + RES_IDD_MAC, equal ? IDD_MAC_OK : IDD_MAC_MISMATCH);
+  return equal ? 0 : F_IDD_MAC_MISMATCH;
 }

@@ -63,6 +63,8 @@ import {
   S_9F46,
   S_9F47,
   S_9F48,
+  C_ISSUER_CERT_CURVE,
+  C_ICC_CERT_CURVE,
 } from "./contract";
 import {
   REC_OPAN_LEN,
@@ -352,6 +354,8 @@ export function recoverIssuerSm2(capk: usize, e: usize): u32 {
   const keyLen = <u32>load<u8>(c, 13);
   if (keyLen != 0x40 || len != 14 + keyLen + 64) return C_ISSUER_CERT_LENGTH;
   if (load<u8>(c, 10) != 0x04) return C_ISSUER_PK_ALGORITHM;
+  // Byte 11: key-encryption algorithm 00 (none); byte 12: curve parameter 11 (SM2).
+  if (load<u8>(c, 11) != 0x00 || load<u8>(c, 12) != 0x11) return C_ISSUER_CERT_CURVE;
   if (sm2VerifyRaw(capk + CAPK_IN_KEY, ENGINE_IDBUF, 16, c, 78, c + 78) != ST_OK) {
     return C_ISSUER_CERT_SIGNATURE;
   }
@@ -379,6 +383,7 @@ export function recoverIccSm2(iss: usize, e: usize, sdLen: u32): u32 {
   const keyLen = <u32>load<u8>(c, 19);
   if (keyLen != 0x40 || len != 20 + keyLen + 64) return C_ICC_CERT_LENGTH;
   if (load<u8>(c, 16) != 0x04) return C_ICC_PK_ALGORITHM;
+  if (load<u8>(c, 17) != 0x00 || load<u8>(c, 18) != 0x11) return C_ICC_CERT_CURVE;
   let l = app(0, c, 84);
   l = app(l, ENGINE_SD, sdLen);
   if (l > ENGINE_HBUF_SIZE) return C_ODA_DATA_TOO_LONG;

@@ -82,6 +82,16 @@ import {
   S_9F4A,
   S_9F4B,
   S_9F69,
+  C_SDAD_CTQ,
+  C_SDAD_DYNAMIC_NUMBER,
+  C_SSAD_SIGNATURE,
+  METHOD_CERTS,
+  METHOD_SM2_CERTS,
+  METHOD_SM2_SDA,
+  ODA_CERTS_ONLY,
+  RES_ODA_FORMAT,
+  S_9F36,
+  S_9F6C,
 } from "./contract";
 import {
   REC_OPAN_LEN,
@@ -185,7 +195,7 @@ function staticData(d: usize): i32 {
 }
 
 /** RSA SDA: signed static application data 93 (Table 7) with the issuer key. */
-function sda(iss: usize, sdLen: u32): u32 {
+function sda(iss: usize, sdLen: u32, res: usize): u32 {
   const nI = <u32>load<u8>(iss, 22);
   const ssad = sPtr(S_93);
   if (sLen(S_93) != nI) return C_SSAD_LENGTH;
@@ -199,7 +209,25 @@ function sda(iss: usize, sdLen: u32): u32 {
   let hl = app(0, XBUF + 1, nI - 22);
   hl = app(hl, ENGINE_SD, sdLen);
   if (hl > ENGINE_HBUF_SIZE) return C_ODA_DATA_TOO_LONG;
-  return hashMatches(hl, XBUF + nI - 21) ? 0 : C_SSAD_HASH;
+  if (!hashMatches(hl, XBUF + nI - 21)) return C_SSAD_HASH;
+  store<u8>(res + RES_ODA_FORMAT, 0x03);
+  return 0;
+}
+
+/** SM2 SDA: 93 = 13 ‖ DAC (2) ‖ SM2 signature of the issuer over 13 ‖ DAC ‖ static data. */
+function sm2Sda(iss: usize, sdLen: u32, res: usize): u32 {
+  const ssad = sPtr(S_93);
+  const len = sLen(S_93);
+  if (len >= 1 && load<u8>(ssad) != 0x13) return C_SSAD_FORMAT;
+  if (len != 3 + 64) return C_SSAD_LENGTH;
+  let m = app(0, ssad, 3);
+  m = app(m, ENGINE_SD, sdLen);
+  if (m > ENGINE_HBUF_SIZE) return C_ODA_DATA_TOO_LONG;
+  if (sm2VerifyRaw(iss + 64, ENGINE_IDBUF, 16, HBUF, m, ssad + 3) != ST_OK) {
+    return C_SSAD_SIGNATURE;
+  }
+  store<u8>(res + RES_ODA_FORMAT, 0x13);
+  return 0;
 }
 
 /**
@@ -256,37 +284,73 @@ function terminalData(): i32 {
   return <i32>(12 + cadLen);
 }
 
-/** The dynamic signature 9F4B over the fDDA terminal data with ICC key entry `icc`. */
-function dynamicSignature(icc: usize, sm2: bool): u32 {
-  const tl = terminalData();
-  if (tl < 0) return <u32>(-tl);
+/** SM2 signed dynamic data (format 15): the address of L_DD ‖ ICC dynamic data, or a check. */
+function dynamicSm2(icc: usize, tl: u32): usize {
   const sdad = sPtr(S_9F4B);
   const len = sLen(S_9F4B);
-  if (sm2) {
-    if (len < 66) return C_SDAD_LENGTH;
-    if (load<u8>(sdad) != 0x15) return C_SDAD_FORMAT;
-    const lDd = <u32>load<u8>(sdad, 1);
-    if (len != 2 + lDd + 64) return C_SDAD_DYNAMIC_LENGTH;
-    let m = app(0, sdad, 2 + lDd);
-    m = app(m, ENGINE_TBUF, <u32>tl);
-    if (sm2VerifyRaw(icc + 64, ENGINE_IDBUF, 16, HBUF, m, sdad + 2 + lDd) != ST_OK) {
-      return C_SDAD_SIGNATURE;
-    }
-    return 0;
+  if (len < 66) return C_SDAD_LENGTH;
+  if (load<u8>(sdad) != 0x15) return C_SDAD_FORMAT;
+  const lDd = <u32>load<u8>(sdad, 1);
+  if (len != 2 + lDd + 64) return C_SDAD_DYNAMIC_LENGTH;
+  let m = app(0, sdad, 2 + lDd);
+  m = app(m, ENGINE_TBUF, tl);
+  if (sm2VerifyRaw(icc + 64, ENGINE_IDBUF, 16, HBUF, m, sdad + 2 + lDd) != ST_OK) {
+    return C_SDAD_SIGNATURE;
   }
+  return sdad + 1; // L_DD ‖ ICC dynamic data
+}
+
+/**
+ * RSA signed dynamic data (Table 17; format 05, or 95 as a real contactless card signs it with
+ * the same hash over the fDDA terminal data): the recovered L_DD ‖ ICC dynamic data's address,
+ * or a check.
+ */
+function dynamicRsa(icc: usize, tl: u32): usize {
+  const sdad = sPtr(S_9F4B);
   const n = <u32>load<u8>(icc, 22);
-  if (len != n) return C_SDAD_LENGTH;
+  if (sLen(S_9F4B) != n) return C_SDAD_LENGTH;
   if (rsaPublicRaw(icc + 64, n, icc + 24, <u32>load<u8>(icc, 23), sdad, n, XBUF) != ST_OK) {
     return C_SDAD_LENGTH;
   }
   if (load<u8>(XBUF + n - 1) != 0xBC) return C_SDAD_TRAILER;
   if (load<u8>(XBUF) != 0x6A) return C_SDAD_HEADER;
-  if (load<u8>(XBUF, 1) != 0x05) return C_SDAD_FORMAT;
+  const format = load<u8>(XBUF, 1);
+  if (format != 0x05 && format != 0x95) return C_SDAD_FORMAT;
   if (load<u8>(XBUF, 2) != 0x01) return C_SDAD_HASH_ALGORITHM;
   if (<u32>load<u8>(XBUF, 3) > n - 25) return C_SDAD_DYNAMIC_LENGTH;
   let hl = app(0, XBUF + 1, n - 22);
-  hl = app(hl, ENGINE_TBUF, <u32>tl);
-  return hashMatches(hl, XBUF + n - 21) ? 0 : C_SDAD_HASH;
+  hl = app(hl, ENGINE_TBUF, tl);
+  return hashMatches(hl, XBUF + n - 21) ? XBUF + 3 : C_SDAD_HASH;
+}
+
+/**
+ * fDDA bound to the tap (docs/emv-pboc.md, fDDA): the ICC dynamic data at `dd` (L_DD first)
+ * starts with the dynamic number 02 ‖ ATC of 9F36, and the CTQ inside 9F69 (01 ‖ random ‖
+ * CTQ ‖ DF61) equals 9F6C when both are there.
+ */
+function boundToTap(dd: usize): u32 {
+  const atc = sPtr(S_9F36);
+  if (atc == 0 || sLen(S_9F36) != 2) return C_ODA_DATA_MISSING;
+  if (
+    load<u8>(dd) < 3 || load<u8>(dd, 1) != 0x02 || load<u16>(dd + 2) != load<u16>(atc)
+  ) return C_SDAD_DYNAMIC_NUMBER;
+  const cad = sPtr(S_9F69);
+  const ctq = sPtr(S_9F6C);
+  if (cad == 0 || sLen(S_9F69) < 7 || load<u8>(cad) != 0x01 || ctq == 0 || sLen(S_9F6C) != 2) {
+    return 0;
+  }
+  return load<u16>(cad + 5) == load<u16>(ctq) ? 0 : C_SDAD_CTQ;
+}
+
+/** The dynamic signature 9F4B over the fDDA terminal data with ICC key entry `icc`. */
+function dynamicSignature(icc: usize, sm2: bool, res: usize): u32 {
+  const tl = terminalData();
+  if (tl < 0) return <u32>(-tl);
+  const dd = sm2 ? dynamicSm2(icc, <u32>tl) : dynamicRsa(icc, <u32>tl);
+  if (dd < CHECK_LIMIT) return <u32>dd;
+  const c = boundToTap(dd);
+  if (c == 0) store<u8>(res + RES_ODA_FORMAT, sm2 ? 0x15 : load<u8>(XBUF, 1));
+  return c;
 }
 
 /** The oda verdict byte and failed check of `check` (0: ok); its findings bits. */
@@ -300,37 +364,49 @@ function odaVerdict(res: usize, check: u32): u32 {
   return odaCheckFinding(check);
 }
 
-/** ODA with the CA key `capk` found: issuer key, static data, then SDA or ICC key + 9F4B. */
-function odaChain(d: usize, capk: usize, sm2: bool): u32 {
+/**
+ * ODA with the CA key `capk` found: issuer key, static data, then fDDA (ICC key + 9F4B), SDA
+ * (93), or the certificates alone.
+ */
+function odaChain(d: usize, res: usize, capk: usize, sm2: bool): u32 {
   const iss = issuerKey(capk, sm2);
   if (iss < CHECK_LIMIT) return <u32>iss;
   const sd = staticData(d);
   if (sd < 0) return <u32>(-sd);
-  if (sPtr(S_9F4B) == 0) return sm2 ? C_SSAD_FORMAT : sda(iss, <u32>sd);
+  if (sPtr(S_9F4B) == 0 && sPtr(S_93) != 0) {
+    return sm2 ? sm2Sda(iss, <u32>sd, res) : sda(iss, <u32>sd, res);
+  }
   const icc = iccKey(iss, sm2, <u32>sd);
   if (icc < CHECK_LIMIT) return <u32>icc;
-  return dynamicSignature(icc, sm2);
+  return sPtr(S_9F4B) == 0 ? 0 : dynamicSignature(icc, sm2, res);
+}
+
+/** The method the evidence shows: fDDA (9F4B), SDA (93) or the certificates alone. */
+function methodOf(sm2: bool): u8 {
+  if (sPtr(S_9F4B) != 0) return sm2 ? METHOD_SM2_FDDA : METHOD_FDDA;
+  if (sPtr(S_93) != 0) return sm2 ? METHOD_SM2_SDA : METHOD_SDA;
+  return sm2 ? METHOD_SM2_CERTS : METHOD_CERTS;
 }
 
 /**
- * ODA of the record in the slots (descriptor `d`); writes the oda verdict, method and check
- * into the result and returns the findings bits.
+ * ODA of the record in the slots (descriptor `d`); writes the oda verdict, method, format and
+ * check into the result and returns the findings bits. A chain without 9F4B/93 (certificates
+ * alone) is checked and reported as certs-only.
  */
 export function odaOne(d: usize, res: usize): u32 {
   store<u32>(res + RES_ODA_CHECK, 0);
   store<u8>(res + RES_ODA_METHOD, METHOD_NONE);
   const cert90 = sPtr(S_90);
-  const sdad = sPtr(S_9F4B);
-  if (sPtr(S_8F) == 0 || cert90 == 0 || (sdad == 0 && sPtr(S_93) == 0)) {
+  const signed = sPtr(S_9F4B) != 0 || sPtr(S_93) != 0;
+  if (sPtr(S_8F) == 0 || cert90 == 0 || (!signed && sPtr(S_9F46) == 0)) {
     store<u8>(res + RES_ODA, ODA_ABSENT);
     return 0;
   }
   // The method reported before a CA key is found is a guess from the certificate format; the
   // CA key's algorithm decides (an RSA certificate is signature output: its first byte is 0x12
   // one time in 256).
-  const rsaMethod = sdad != 0 ? METHOD_FDDA : METHOD_SDA;
   const looksSm2 = sLen(S_90) > 0 && load<u8>(cert90) == 0x12;
-  store<u8>(res + RES_ODA_METHOD, looksSm2 ? METHOD_SM2_FDDA : rsaMethod);
+  store<u8>(res + RES_ODA_METHOD, methodOf(looksSm2));
   let aid = sPtr(S_4F);
   let al = sLen(S_4F);
   if (aid == 0) {
@@ -346,8 +422,10 @@ export function odaOne(d: usize, res: usize): u32 {
     return odaVerdict(res, C_CAPK_EXPIRED);
   }
   const sm2 = load<u8>(capk) == 2;
-  store<u8>(res + RES_ODA_METHOD, sm2 ? METHOD_SM2_FDDA : rsaMethod);
+  store<u8>(res + RES_ODA_METHOD, methodOf(sm2));
   if (sm2 && !looksSm2) return odaVerdict(res, C_ISSUER_CERT_FORMAT);
   if (sm2) memory.copy(ENGINE_IDBUF, SM2_ID_STATIC, 16);
-  return odaVerdict(res, odaChain(d, capk, sm2));
+  const f = odaVerdict(res, odaChain(d, res, capk, sm2));
+  if (f == 0 && !signed) store<u8>(res + RES_ODA, ODA_CERTS_ONLY);
+  return f;
 }

@@ -5,23 +5,42 @@
  */
 import nodeAssert from "node:assert/strict";
 
+// With ICFARE_COUNT_ASSERTIONS=1 a test process prints how many assertions it made (the figure
+// of docs/testing.md on where the engine's value assertions come from; bench-free, no timing).
+let made = 0;
+const counting = (() => {
+  try {
+    return Deno.env.get("ICFARE_COUNT_ASSERTIONS") === "1";
+  } catch {
+    return false;
+  }
+})();
+if (counting) {
+  globalThis.addEventListener("unload", () => console.error(`ICFARE_ASSERTIONS ${made}`));
+}
+
 export function assert(condition: unknown, message?: string): asserts condition {
+  made++;
   nodeAssert.ok(condition, message);
 }
 
 export function assertEquals<T>(actual: unknown, expected: T, message?: string): void {
+  made++;
   nodeAssert.deepStrictEqual(actual, expected, message);
 }
 
 export function assertNotEquals(actual: unknown, expected: unknown, message?: string): void {
+  made++;
   nodeAssert.notDeepStrictEqual(actual, expected, message);
 }
 
 export function assertStrictEquals<T>(actual: unknown, expected: T, message?: string): void {
+  made++;
   nodeAssert.strictEqual(actual, expected, message);
 }
 
 export function assertMatch(actual: string, expected: RegExp, message?: string): void {
+  made++;
   nodeAssert.match(actual, expected, message);
 }
 
@@ -30,6 +49,7 @@ export function assertThrows(
   errorClass?: new (...args: never[]) => Error,
   msgIncludes?: string,
 ): Error {
+  made++;
   let caught: unknown;
   try {
     fn();
@@ -44,6 +64,7 @@ export async function assertRejects(
   errorClass?: new (...args: never[]) => Error,
   msgIncludes?: string,
 ): Promise<Error> {
+  made++;
   let caught: unknown;
   try {
     await fn();

@@ -32,6 +32,8 @@ export interface FixtureTap {
   odaCheck?: string;
   /** Add a tag 57 object to its chip data. */
   track2?: boolean;
+  /** The EC balance after the tap the verdict carries (from the card's IDD). */
+  ecBalance?: number;
 }
 
 export interface FixtureStore {
@@ -144,6 +146,7 @@ export async function addTaps(f: FixtureStore, taps: FixtureTap[], batchBase = 1
         ...(t.odaCheck ? { odaCheck: t.odaCheck } : {}),
         message: "fixture",
       },
+      ...(t.ecBalance === undefined ? {} : { ecBalance: t.ecBalance }),
     },
   }));
   await f.store.recordVerifications(items);

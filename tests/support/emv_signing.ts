@@ -141,6 +141,11 @@ export interface CardOptions {
   iccExpiry?: string;
   serial?: string;
   fddaVersion?: 0 | 1;
+  /**
+   * 9F36, 4 hex digits (default 00D1): the fDDA ICC dynamic data is 02 ‖ ATC, as the card signs
+   * it (docs/emv-pboc.md, fDDA).
+   */
+  atc?: string;
   /** Terminal data fields. */
   un?: string;
   amount?: string;
@@ -196,12 +201,18 @@ export function rsaCard(o: CardOptions = {}): RsaCard {
   const terminal = version === 1
     ? concat(tags.get("9F37")!, tags.get("9F02")!, tags.get("5F2A")!, tags.get("9F69")!)
     : tags.get("9F37")!;
-  tags.set("9F4B", rsaSign(icc, sdadPlain(icc.modulus.length, fromHex("0200D1"), terminal)));
+  tags.set("9F36", fromHex(o.atc ?? "00D1"));
+  tags.set("9F4B", rsaSign(icc, sdadPlain(icc.modulus.length, dynamicNumber(tags), terminal)));
   return { tags, staticData, capk, icc };
 }
 
+/** The ICC dynamic data of fDDA: 02 ‖ ATC of the card's 9F36. */
+export function dynamicNumber(tags: Map<string, Uint8Array>): Uint8Array {
+  return concat(Uint8Array.of(0x02), tags.get("9F36")!);
+}
+
 /** Re-signs 9F4B of a card after its terminal data changed. */
-export function resignSdad(card: RsaCard, iccDynamicData = fromHex("0200D1")): void {
+export function resignSdad(card: RsaCard, iccDynamicData = dynamicNumber(card.tags)): void {
   const t = card.tags;
   const v = t.get("9F69")?.[0] ?? 0;
   const terminal = v === 1
@@ -247,7 +258,8 @@ export function sm2Card(
     ["9F46", concat(cb, sm2Sign(iss, concat(cb, staticData, aip)))],
     ["9F4A", fromHex("82")],
   ]);
-  const body = sm2DynamicBody(fromHex("0200D1"));
+  tags.set("9F36", fromHex(o.atc ?? "00D1"));
+  const body = sm2DynamicBody(dynamicNumber(tags));
   const terminal = concat(
     tags.get("9F37")!,
     tags.get("9F02")!,
@@ -312,9 +324,11 @@ const ODA_ORDER = ["8F", "90", "92", "9F32", "9F46", "9F47", "9F48", "9F4A"];
 /** A PBOC tap with a correct AC under TEST_IMK and (by default) RSA fDDA 01 evidence. */
 export function tap(o: TapOptions = {}): TapRecord {
   const pan = o.pan ?? "6212345678901234";
-  const card = o.oda === "sm2" ? sm2Card(o) : rsaCard(o);
+  const card = o.oda === "sm2"
+    ? sm2Card({ ...o, atc: o.atc ?? "0001" })
+    : rsaCard({ ...o, atc: o.atc ?? "0001" });
   const t = card.tags;
-  const profile = PROFILES[o.sm4 ? "pboc-sm4" : "pboc-cvn01-3des"];
+  const profile = PROFILES[o.sm4 ? "pboc-cvn01-sm4" : "pboc-cvn01-3des"];
   t.set(
     "9F10",
     fromHex(`0701${"01"}${o.cvr ?? "03900000"}${o.sm4 ? "04" : "01"}0A01000000000000000000`),
