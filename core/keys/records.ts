@@ -17,7 +17,8 @@ export type KeyUsage =
   | "terminal-auth"
   | "pan-hash"
   | "denylist-sign"
-  | "data";
+  | "data"
+  | "clearing";
 
 /** TR-31 binding of each usage, and the algorithms it allows. */
 export const USAGES: Record<
@@ -62,6 +63,7 @@ export const USAGES: Record<
     what: "deny-list signing",
   },
   "data": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "card-data encryption" },
+  "clearing": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "clearing-file encryption" },
 };
 
 /** TR-31 algorithm character for each algorithm (SM4 has no standard code: icfare uses "4"). */

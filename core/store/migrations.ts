@@ -3,6 +3,8 @@
  * each step runs in its own transaction. A database newer than this code is refused.
  */
 
+import { CLEARING_SQL } from "./migrations_clearing.ts";
+
 export interface Migration {
   readonly version: number;
   readonly description: string;
@@ -67,6 +69,12 @@ CREATE INDEX deny_removed ON deny_list (removed_version);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 INSERT INTO meta (key, value) VALUES ('deny_list_version', '0');
 `,
+  },
+  {
+    version: 2,
+    description: "clearing: settlement day and model per record, networks, days, clearing lines, " +
+      "ledger, debts (docs/clearing.md)",
+    sql: CLEARING_SQL,
   },
 ];
 

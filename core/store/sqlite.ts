@@ -28,6 +28,7 @@ import {
   type VerificationResult,
 } from "./store.ts";
 import { toHex } from "../hex.ts";
+import { cutoffMinutes, firstOpenDay, tapDayOf } from "./settlement.ts";
 
 /** File name of the store under the icfare home. */
 export const STORE_FILE = "icfare.db";
@@ -40,6 +41,14 @@ export interface SqliteStoreOptions {
 }
 
 type Row = Record<string, unknown>;
+
+/** The ingest-time rules of one group transaction (see `#ingestRules`). */
+interface IngestRules {
+  readonly cutoff: number;
+  readonly closed: ReadonlySet<string>;
+  readonly terminals: ReadonlyMap<string, string>;
+  readonly lines: ReadonlyMap<string, string>;
+}
 
 /** Opens (creating and migrating if needed) the store at `path`. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
@@ -135,9 +144,12 @@ export class SqliteStore implements Store {
       insRecord: p(
         `INSERT INTO records (batch_id, terminal_id, batch_no, seq, tapped_at, line, vehicle,
           stop, fare, card_hash, pan_masked, psn, atc, status, reject_code, reject_message,
-          reject_path, body_index)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          reject_path, body_index, tap_day, settlement_day, model, track2_sealed)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      cutoff: p("SELECT value FROM meta WHERE key = 'settlement_cutoff'"),
+      closedFrom: p("SELECT day FROM settlement_days WHERE state = 'closed' AND day >= ?"),
+      models: p("SELECT scope, key, model FROM network_models"),
       body: p("SELECT terminal_id, batch_no, digest, body_sealed FROM batches WHERE id = ?"),
       pending: p(
         `SELECT id, batch_id, terminal_id, batch_no, seq, tapped_at, fare, card_hash, psn, atc,
@@ -224,10 +236,20 @@ export class SqliteStore implements Store {
       return;
     }
     const results: (IngestResult | StoreUnavailableError)[] = [];
+    let rules: IngestRules;
+    try {
+      rules = this.#ingestRules(q.map((x) => x.batch));
+    } catch (e) {
+      try {
+        db.exec("ROLLBACK");
+      } catch { /* the connection is gone; the transaction is rolled back with it */ }
+      for (const x of q) x.reject(unavailable(e));
+      return;
+    }
     for (const x of q) {
       try {
         db.exec("SAVEPOINT batch");
-        results.push(this.#ingestOne(x.batch));
+        results.push(this.#ingestOne(x.batch, rules));
         db.exec("RELEASE batch");
       } catch (e) {
         try {
@@ -255,8 +277,35 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * What stamps each record at ingest (docs/clearing.md, "Settlement day" and "The two
+   * models"), read once per group transaction: the cut-off, the closed days from the earliest
+   * tap day of the group on, and the terminal/line model registry.
+   */
+  #ingestRules(batches: readonly NewBatch[]): IngestRules {
+    const cutoff = cutoffMinutes(
+      String((this.#s.cutoff.get() as Row | undefined)?.value ?? "23:00"),
+    );
+    let first: string | null = null;
+    for (const b of batches) {
+      for (const r of b.records) {
+        const d = tapDayOf(r.tappedAt, cutoff);
+        if (first === null || d < first) first = d;
+      }
+    }
+    const closed = new Set<string>();
+    if (first !== null) {
+      for (const r of this.#s.closedFrom.all(first) as Row[]) closed.add(String(r.day));
+    }
+    const terminals = new Map<string, string>(), lines = new Map<string, string>();
+    for (const r of this.#s.models.all() as Row[]) {
+      (r.scope === "terminal" ? terminals : lines).set(String(r.key), String(r.model));
+    }
+    return { cutoff, closed, terminals, lines };
+  }
+
   /** One batch inside the group transaction. */
-  #ingestOne(batch: NewBatch): IngestResult {
+  #ingestOne(batch: NewBatch, rules: IngestRules): IngestResult {
     const s = this.#s;
     const found = s.find.get(batch.terminalId, batch.batchNo) as Row | undefined;
     if (found) {
@@ -279,7 +328,10 @@ export class SqliteStore implements Store {
       batch.receivedAt,
     );
     const batchId = Number(r.lastInsertRowid);
+    const termModel = rules.terminals.get(batch.terminalId);
     for (const rec of batch.records) {
+      const tapDay = tapDayOf(rec.tappedAt, rules.cutoff);
+      const model = termModel ?? rules.lines.get(rec.line) ?? "EC";
       s.insRecord.run(
         batchId,
         batch.terminalId,
@@ -299,6 +351,10 @@ export class SqliteStore implements Store {
         rec.reject?.message ?? null,
         rec.reject?.path ?? null,
         rec.index,
+        tapDay,
+        firstOpenDay(tapDay, rules.closed),
+        model,
+        model === "ODA" ? rec.track2Sealed ?? null : null,
       );
     }
     return { kind: "stored", receipt: batch.receipt };

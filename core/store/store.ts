@@ -30,6 +30,12 @@ export interface NewRecord {
     | null;
   /** Position of the record in the batch body's `records` array (its evidence lives there). */
   readonly index: number;
+  /**
+   * The record's tag-57 objects (track 2 equivalent data) sealed under the card-data key with
+   * `track2Aad`, when it carried any. The store keeps them only for records taken under the ODA
+   * model (docs/clearing.md, "The two models"): collection needs them for field 35.
+   */
+  readonly track2Sealed?: Uint8Array | null;
 }
 
 /** One batch as ingest hands it to the store; stored with its records in one transaction. */
@@ -182,6 +188,11 @@ export function asReplay(receipt: string): string {
   const tail = '"replayed":false}';
   if (!receipt.endsWith(tail)) throw new Error("stored receipt does not end with replayed:false");
   return receipt.slice(0, -tail.length) + '"replayed":true}';
+}
+
+/** Additional authenticated data binding a record's sealed tag-57 objects to the record. */
+export function track2Aad(terminalId: string, batchNo: number, seq: number): string {
+  return `track2/${terminalId}/${batchNo}/${seq}`;
 }
 
 /** Additional authenticated data binding a sealed raw batch to its identity. */
