@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<Command>> = {
   records: async () => (await import("./commands/records.ts")).command,
   keys: async () => (await import("./commands/keys.ts")).command,
   capk: async () => (await import("./commands/capk.ts")).command,
+  denylist: async () => (await import("./commands/denylist.ts")).command,
   terminals: async () => (await import("./commands/terminals.ts")).command,
   simulate: async () => (await import("./commands/simulate.ts")).command,
   "simulate-acquirer": async () => (await import("./commands/simulate_acquirer.ts")).command,

@@ -30,6 +30,7 @@ import { fromHex, toHex } from "./hex.ts";
 import { acAmountKey, duplicateNote, duplicateStatus } from "./emv/duplicates.ts";
 import type { PanProtector } from "./store/pan.ts";
 import type { CardRecord, PendingRecord, Store, VerificationResult } from "./store/store.ts";
+import type { DenyListedTap } from "./denylist/listed.ts";
 
 /** Keys and CA public keys a verification run hands to its workers. */
 export interface VerifyKeys {
@@ -78,6 +79,8 @@ export interface StoredVerdictDetail {
   atc?: string;
   message: string;
   duplicateOf?: { terminalId: string; batchNo: number; seq: number };
+  /** The deny-list version the batch reported, the one that listed the card, and why. */
+  denyListed?: { reported: number; listedIn: number; reason: string };
 }
 
 /** Messages to and from `verify_worker.ts`. */
@@ -303,6 +306,11 @@ async function verifyPage(
     for (let i = 0; i < g.length; i += size) jobs.push(g.slice(i, i + size));
   }
   const done = await Promise.all(jobs.map((j) => run.pool.run(j.map((r) => taps.get(r.id)!))));
+  // DENYLISTED, set-wise: one store query for the page (docs/denylist.md).
+  const listed = new Map((await run.store.denyListed(page.map((r) => r.id))).map((t) => [
+    t.recordId,
+    t,
+  ]));
   const items: { recordId: number; result: VerificationResult }[] = [];
   for (let j = 0; j < jobs.length; j++) {
     for (let i = 0; i < jobs[j].length; i++) {
@@ -310,7 +318,7 @@ async function verifyPage(
       const res = done[j][i];
       if (res.seq !== rec.seq) throw new Error(`verify worker answered out of order`);
       const dup = await duplicateFinding(run.store, run.bodies, rec, taps.get(rec.id)!.icc);
-      const result = storedVerdict(res, dup);
+      const result = storedVerdict(res, dup, listed.get(rec.id));
       if (dup && dup.of.batchId !== rec.batchId) run.summary.acrossBatches++;
       items.push({ recordId: rec.id, result });
       count(run.summary.status, result.status);
@@ -325,8 +333,12 @@ async function verifyPage(
 function storedVerdict(
   res: RecordResult,
   dup: { status: RecordStatus; of: CardRecord } | null,
+  listed?: DenyListedTap,
 ): { status: RecordStatus; detail: Record<string, unknown> } {
-  const status = precedence(dup ? [res.status, dup.status] : [res.status]);
+  const found: RecordStatus[] = [res.status];
+  if (dup) found.push(dup.status);
+  if (listed) found.push("DENYLISTED");
+  const status = precedence(found);
   const notes = res.message.startsWith(STATUS_MESSAGES[res.status])
     ? res.message.slice(STATUS_MESSAGES[res.status].length)
     : `; ${res.message}`;
@@ -334,7 +346,10 @@ function storedVerdict(
     cryptogram: res.cryptogram,
     oda: res.oda,
     message: STATUS_MESSAGES[status] + notes +
-      (dup ? `; ${duplicateNote(`${dup.of.terminalId}/${dup.of.batchNo} seq ${dup.of.seq}`)}` : ""),
+      (dup
+        ? `; ${duplicateNote(`${dup.of.terminalId}/${dup.of.batchNo} seq ${dup.of.seq}`)}`
+        : "") +
+      (listed ? `; ${listed.reason} on the deny list since version ${listed.listedIn}` : ""),
   };
   if (res.cryptogramType) detail.cryptogramType = res.cryptogramType;
   if (res.profile) detail.profile = res.profile;
@@ -342,6 +357,13 @@ function storedVerdict(
   if (res.odaMethod) detail.odaMethod = res.odaMethod;
   if (res.odaCheck) detail.odaCheck = res.odaCheck;
   if (res.atc) detail.atc = res.atc;
+  if (listed) {
+    detail.denyListed = {
+      reported: listed.reported,
+      listedIn: listed.listedIn,
+      reason: listed.reason,
+    };
+  }
   if (dup) {
     detail.duplicateOf = {
       terminalId: dup.of.terminalId,

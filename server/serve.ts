@@ -17,6 +17,8 @@ import { createApp } from "./app.ts";
 import { serveHttp1 } from "./http1.ts";
 import { KeyStore, keyStorePaths, loadMasterKey } from "../core/keys/mod.ts";
 import type { Metrics } from "./metrics.ts";
+import { loadDenyListKey } from "./denylist_key.ts";
+import type { Signer } from "../core/keys/signing.ts";
 
 export interface ServeOptions {
   readonly home: string;
@@ -52,12 +54,16 @@ export interface ServeOptions {
    */
   readonly storeThread?: "worker" | "main";
   readonly onListen?: (addr: { hostname: string; port: number }) => void;
+  /** The deny-list signer; default: from the key store or the development key file. */
+  readonly denyListSigner?: Signer;
 }
 
 export interface RunningServer {
   readonly url: string;
   /** Where the keys came from (for the start-up line; never a key). */
   readonly keySource: string;
+  /** Which key signs the deny list, or why none does (never a key). */
+  readonly denyListKey: string;
   readonly port: number;
   readonly metrics: Metrics;
   readonly finished: Promise<void>;
@@ -132,6 +138,12 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       keySource = `INTERIM dev key file ${file}`;
     }
   }
+  const deny = o.denyListSigner
+    ? { signer: o.denyListSigner, note: `deny list signed by ${o.denyListSigner.info.keyId}` }
+    : await loadDenyListKey(
+      o,
+      o.devKeys === undefined && await exists(keyStorePaths(o.home).store),
+    );
   const path = join(o.home, STORE_FILE);
   const store: Store & { closeAsync?: () => Promise<void> } = o.storeThread === "worker"
     ? await WorkerStore.open(path, { busyTimeoutMs: o.busyTimeoutMs })
@@ -147,6 +159,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     terminalInFlight: o.terminalInFlight,
     bodyTimeoutMs: o.bodyTimeoutMs,
     bodyMinBytesPerS: o.bodyMinBytesPerS,
+    denyListSigner: deny.signer,
   });
   // Our HTTP/1.1 front (http1.ts), not Deno.serve: it bounds the time a request head may take.
   const server = serveHttp1({
@@ -158,12 +171,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   }, app.fetch);
   const addr = server.addr;
   o.onListen?.(addr);
-  const finished = server.finished.then(() =>
-    store.closeAsync ? store.closeAsync() : store.close()
-  );
+  const finished = server.finished.then(() => {
+    deny.signer?.close();
+    return store.closeAsync ? store.closeAsync() : store.close();
+  });
   return {
     url: `http://${addr.hostname}:${addr.port}`,
     keySource,
+    denyListKey: deny.note,
     port: addr.port,
     metrics,
     finished,

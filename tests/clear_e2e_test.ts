@@ -57,6 +57,18 @@ async function setup(e: Env): Promise<Map<string, CryptoKey>> {
     "hmac-sha256",
   );
   await ok(e, "keys", "generate", "--id", "data-1", "--usage", "data", "--algorithm", "aes");
+  // the deny list is served signed (docs/denylist.md): without a signing key it answers 503
+  await ok(
+    e,
+    "keys",
+    "generate",
+    "--id",
+    "denylist-sign-1",
+    "--usage",
+    "denylist-sign",
+    "--algorithm",
+    "ecdsa-p256",
+  );
   await ok(
     e,
     "keys",

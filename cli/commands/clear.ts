@@ -19,7 +19,7 @@ import {
 import { clearingKeyOf } from "../../core/clearing/clearing_key.ts";
 import { writeDayFiles } from "../../core/clearing/day_files.ts";
 import { checkLedger } from "../../core/clearing/ledger.ts";
-import { TableDenyList } from "../../core/clearing/deny_table.ts";
+import { SqliteDenyList } from "../../core/denylist/journal.ts";
 import { checkTrailer, openSealed } from "../../core/clearing/clearing_file.ts";
 import { yuan } from "../../core/clearing/report_text.ts";
 
@@ -114,7 +114,7 @@ async function runClear(p: Parsed, json: boolean): Promise<number> {
     const summary = clearDay(db, {
       day,
       by,
-      deny: new TableDenyList(db),
+      deny: new SqliteDenyList(db),
       chunk: intOpt(p, "chunk", 1, 1_000_000),
       onProgress: json ? undefined : rateBar(`clear ${day}`),
     });

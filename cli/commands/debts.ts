@@ -12,7 +12,7 @@ import { DevPanProtector } from "../../core/store/pan.ts";
 import { DebtBook } from "../../core/debts/book.ts";
 import { DEBT_STATES, type DebtState } from "../../core/debts/states.ts";
 import { exportDue, intake } from "../../core/debts/files.ts";
-import { TableDenyList } from "../../core/clearing/deny_table.ts";
+import { SqliteDenyList } from "../../core/denylist/journal.ts";
 import { yuan } from "../../core/clearing/report_text.ts";
 
 const HELP = `usage: icfare debts list [--state S[,S…]] [--date YYYY-MM-DD] [--json]
@@ -113,7 +113,7 @@ export const command: Command = {
     const [sub, ...rest] = p.positionals;
     const json = flag(p, "json");
     const store = openSqliteStore(join(homeOf(p), STORE_FILE));
-    const book = new DebtBook(store.connection, new TableDenyList(store.connection), actorOf(p));
+    const book = new DebtBook(store.connection, new SqliteDenyList(store.connection), actorOf(p));
     try {
       if (sub === "list") {
         const debts = book.list({ states: statesOf(p), day: str(p, "date") });

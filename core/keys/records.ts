@@ -17,6 +17,7 @@ export type KeyUsage =
   | "terminal-auth"
   | "pan-hash"
   | "denylist-sign"
+  | "archive-sign"
   | "data"
   | "clearing";
 
@@ -56,15 +57,36 @@ export const USAGES: Record<
     algorithms: ["hmac-sha256"],
     what: "keyed hash of PAN and PSN",
   },
+  // Signing keys (ec.ts, signing.ts): an asymmetric key pair for digital signature (TR-31 S0),
+  // signature only (S). An HMAC deny-list key of a store made before signing keys is legacy:
+  // still accepted, it signs nothing (docs/denylist.md, "Signing key").
   "denylist-sign": {
-    tr31: "M7",
-    mode: "G",
-    algorithms: ["hmac-sha256"],
-    what: "deny-list signing",
+    tr31: "S0",
+    mode: "S",
+    algorithms: ["sm2", "ecdsa-p256", "hmac-sha256"],
+    what: "deny-list signing (SM2 or ECDSA P-256; an HMAC key is legacy and signs nothing)",
+  },
+  "archive-sign": {
+    tr31: "S0",
+    mode: "S",
+    algorithms: ["sm2", "ecdsa-p256"],
+    what: "archive head signing (SM2 or ECDSA P-256)",
   },
   "data": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "card-data encryption" },
   "clearing": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "clearing-file encryption" },
 };
+
+/**
+ * The TR-31 key usage and mode of use of a key of `usage` and `algorithm`: the usage's own,
+ * except for a legacy HMAC deny-list key, which keeps the M7/G binding it was wrapped with.
+ */
+export function tr31Binding(
+  usage: KeyUsage,
+  algorithm: KeyAlgorithm,
+): { tr31: string; mode: string } {
+  if (usage === "denylist-sign" && algorithm === "hmac-sha256") return { tr31: "M7", mode: "G" };
+  return USAGES[usage];
+}
 
 /** TR-31 algorithm character for each algorithm (SM4 has no standard code: icfare uses "4"). */
 export const ALGORITHM_CHAR: Record<KeyAlgorithm, string> = {
@@ -73,6 +95,8 @@ export const ALGORITHM_CHAR: Record<KeyAlgorithm, string> = {
   "sm4": "4",
   "aes": "A",
   "hmac-sha256": "H",
+  "sm2": "E",
+  "ecdsa-p256": "E",
 };
 
 /** Default generated key length in bytes per algorithm. */
@@ -82,6 +106,8 @@ export const DEFAULT_LENGTH: Record<KeyAlgorithm, number> = {
   "sm4": 16,
   "aes": 32,
   "hmac-sha256": 32,
+  "sm2": 32,
+  "ecdsa-p256": 32,
 };
 
 /** One stored key (never its value). */
@@ -101,6 +127,8 @@ export interface KeyRecord {
   retiredAt?: string;
   /** The key as a TR-31 version D block under the master key. */
   block: string;
+  /** Signing keys (SM2, ECDSA P-256): the public key `04 ‖ x ‖ y`, hex (its KCV is `kcv`). */
+  publicKey?: string;
 }
 
 /** A key being entered as components (dual control): nothing is active until all are in. */
@@ -261,7 +289,7 @@ export function headerFor(
   keyVersion: string,
   exportable: boolean,
 ): Tr31Header {
-  const u = USAGES[s.usage];
+  const u = tr31Binding(s.usage, s.algorithm);
   return {
     version: "D",
     usage: u.tr31,
@@ -307,5 +335,8 @@ export function keyStrengthBits(algorithm: KeyAlgorithm, length: number): number
       return length * 8;
     case "hmac-sha256":
       return Math.min(256, length * 8);
+    case "sm2":
+    case "ecdsa-p256":
+      return 128;
   }
 }

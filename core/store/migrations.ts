@@ -11,6 +11,8 @@ export interface Migration {
   readonly sql: string;
 }
 
+import { DENY_LIST_V2 } from "./migrations_denylist.ts";
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -72,6 +74,11 @@ INSERT INTO meta (key, value) VALUES ('deny_list_version', '0');
   },
   {
     version: 2,
+    description: "deny-list journal, holds and listed cards (docs/denylist.md)",
+    sql: DENY_LIST_V2,
+  },
+  {
+    version: 3,
     description: "clearing: settlement day and model per record, networks, days, clearing lines, " +
       "ledger, debts (docs/clearing.md)",
     sql: CLEARING_SQL,

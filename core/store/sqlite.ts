@@ -15,8 +15,6 @@ import {
   asReplay,
   batchAad,
   type CardRecord,
-  type DenyEntry,
-  type DenyList,
   type IngestResult,
   type NewBatch,
   type PendingRecord,
@@ -27,8 +25,10 @@ import {
   StoreUnavailableError,
   type VerificationResult,
 } from "./store.ts";
-import { toHex } from "../hex.ts";
 import { cutoffMinutes, firstOpenDay, tapDayOf } from "./settlement.ts";
+import { SqliteDenyList } from "../denylist/journal.ts";
+import { type DenyListedTap, denyListedTaps } from "../denylist/listed.ts";
+import { type UnsignedList, unsignedList } from "../denylist/signed.ts";
 
 /** File name of the store under the icfare home. */
 export const STORE_FILE = "icfare.db";
@@ -162,21 +162,6 @@ export class SqliteStore implements Store {
       sameCard: p(
         `SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status FROM records
          WHERE card_hash = ? AND psn IS ? AND atc = ? ORDER BY id`,
-      ),
-      denyVersion: p("SELECT value FROM meta WHERE key = 'deny_list_version'"),
-      setDenyVersion: p("UPDATE meta SET value = ? WHERE key = 'deny_list_version'"),
-      denyUpsert: p(
-        `INSERT INTO deny_list (card_hash, reason, added_version, removed_version)
-         VALUES (?, ?, ?, NULL)
-         ON CONFLICT (card_hash) DO UPDATE SET reason = excluded.reason,
-           added_version = excluded.added_version, removed_version = NULL`,
-      ),
-      denyRemove: p(
-        `UPDATE deny_list SET removed_version = ? WHERE card_hash = ? AND removed_version IS NULL`,
-      ),
-      denySince: p(
-        `SELECT card_hash, reason, added_version, removed_version FROM deny_list
-         WHERE added_version > ? OR removed_version > ? ORDER BY card_hash`,
       ),
       counts: p(
         `SELECT (SELECT count(*) FROM batches) AS batches, (SELECT count(*) FROM records) AS records,
@@ -445,56 +430,23 @@ export class SqliteStore implements Store {
     );
   }
 
-  denyListAdd(cardHash: Uint8Array, reason: string): Promise<number> {
-    if (!(cardHash instanceof Uint8Array) || cardHash.length !== 32) {
-      return Promise.reject(new TypeError("cardHash must be 32 bytes"));
-    }
-    return this.#write(() => {
-      const v = this.#denyVersion() + 1;
-      this.#s.denyUpsert.run(cardHash, reason, v);
-      this.#s.setDenyVersion.run(String(v));
-      return v;
-    });
-  }
-
-  denyListRemove(cardHash: Uint8Array): Promise<number | null> {
-    return this.#write(() => {
-      const v = this.#denyVersion() + 1;
-      const r = this.#s.denyRemove.run(v, cardHash);
-      if (Number(r.changes) === 0) return null;
-      this.#s.setDenyVersion.run(String(v));
-      return v;
-    });
-  }
-
-  denyListSince(since: number): Promise<DenyList> {
+  denyListSince(since: number): Promise<UnsignedList> {
     if (!Number.isSafeInteger(since) || since < 0) {
       return Promise.reject(new RangeError(`since must be a non-negative integer, got ${since}`));
     }
-    return this.#read(() => {
-      const version = this.#denyVersion();
-      const full = since === 0 || since > version;
-      const from = full ? 0 : since;
-      const entries: DenyEntry[] = [];
-      for (const r of this.#s.denySince.all(from, from) as Row[]) {
-        const removed = r.removed_version == null ? null : Number(r.removed_version);
-        const card = toHex(new Uint8Array(r.card_hash as Uint8Array));
-        if (removed !== null) {
-          if (!full) {
-            entries.push({ card, reason: String(r.reason), action: "remove", version: removed });
-          }
-        } else {
-          entries.push({
-            card,
-            reason: String(r.reason),
-            action: "add",
-            version: Number(r.added_version),
-          });
-        }
-      }
-      return { version, since: from, full, entries };
-    });
+    return this.#read(() => unsignedList(this.denyList, since));
   }
+
+  denyListed(recordIds: readonly number[]): Promise<DenyListedTap[]> {
+    if (!Array.isArray(recordIds)) return Promise.reject(new TypeError("recordIds: an array"));
+    return this.#read(() => denyListedTaps(this.#db, recordIds));
+  }
+
+  /** The deny list over this connection (changes join a transaction the caller holds). */
+  get denyList(): SqliteDenyList {
+    return this.#denyList ??= new SqliteDenyList(this.#db);
+  }
+  #denyList: SqliteDenyList | null = null;
 
   counts(): Promise<StoreCounts> {
     return this.#read(() => {
@@ -520,10 +472,6 @@ export class SqliteStore implements Store {
       this.#flush(); // settle queued batches before the connection goes
       this.#db.close();
     }
-  }
-
-  #denyVersion(): number {
-    return Number((this.#s.denyVersion.get() as Row).value);
   }
 
   #read<T>(f: () => T): Promise<T> {

@@ -8,6 +8,8 @@
  * (see `pan.ts`).
  */
 import { IcfareError } from "../errors.ts";
+import type { UnsignedList } from "../denylist/signed.ts";
+import type { DenyListedTap } from "../denylist/listed.ts";
 
 /** One record as ingest hands it to the store. */
 export interface NewRecord {
@@ -105,22 +107,6 @@ export interface VerificationResult {
   readonly detail?: Record<string, unknown>;
 }
 
-export interface DenyEntry {
-  /** Hex keyed hash of PAN and PSN. */
-  readonly card: string;
-  readonly reason: string;
-  readonly action: "add" | "remove";
-  /** The list version at which this entry changed. */
-  readonly version: number;
-}
-
-export interface DenyList {
-  readonly version: number;
-  readonly since: number;
-  readonly full: boolean;
-  readonly entries: DenyEntry[];
-}
-
 export interface StoreCounts {
   readonly batches: number;
   readonly records: number;
@@ -171,12 +157,17 @@ export interface Store {
   ): Promise<void>;
   /** Every record with this card hash, PSN and ATC (any status), oldest (lowest id) first. */
   sameCard(cardHash: Uint8Array, psn: string | null, atc: number): Promise<CardRecord[]>;
-  /** Adds (or re-adds) a card to the deny list; resolves to the new list version. */
-  denyListAdd(cardHash: Uint8Array, reason: string): Promise<number>;
-  /** Removes a card; resolves to the new version, or null if it was not listed. */
-  denyListRemove(cardHash: Uint8Array): Promise<number | null>;
-  /** The full list (since = 0) or the changes after `since`. */
-  denyListSince(since: number): Promise<DenyList>;
+  /**
+   * The deny list for a holder of version `since`, unsigned: the full list (since = 0, or newer
+   * than the list) or the changes after `since` (docs/denylist.md). Changes go through
+   * `core/denylist` (`SqliteDenyList`), never through this interface.
+   */
+  denyListSince(since: number): Promise<UnsignedList>;
+  /**
+   * The records among `recordIds` whose card was on the deny list in the version their batch
+   * reported (`DENYLISTED`, docs/denylist.md): one query for the whole set.
+   */
+  denyListed(recordIds: readonly number[]): Promise<DenyListedTap[]>;
   counts(): Promise<StoreCounts>;
   /** `PRAGMA integrity_check` (or the engine's equivalent): "ok" when healthy. */
   integrityCheck(): Promise<string>;
