@@ -191,11 +191,40 @@ class DayAudit {
     }
     this.records += recs.length;
     if (!this.ctx || !this.books) return;
-    const opened = await rederiveSegment(this.ctx, recs);
+    const ctx = this.ctx, books = this.books;
+    const opened =
+      await this.guard(`segment ${s.seg}`, { segment: s.seg }, () => rederiveSegment(ctx, recs)) ??
+        new Map();
     for (const r of recs) {
-      checkDenyListed(this.ctx, r);
-      this.dups.add(r, opened.get(r.n));
-      this.books.record(r, opened.get(r.n));
+      await this.guard(`record n=${r.n}`, {
+        segment: s.seg,
+        record: { n: Number(r.n), ref: String(r.ref) },
+      }, () => {
+        checkDenyListed(ctx, r);
+        this.dups.add(r, opened.get(r.n));
+        books.record(r, opened.get(r.n));
+      });
+    }
+  }
+
+  /**
+   * Runs a check over data that may have been tampered with: a value of the wrong shape makes
+   * a check throw, which is a finding (the archive is not what icfare writes), never a crash.
+   */
+  async guard<T>(
+    what: string,
+    at: Omit<Finding, "code" | "severity" | "message">,
+    fn: () => T | Promise<T>,
+  ): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (e) {
+      this.f.add(
+        "LINE_MALFORMED",
+        `${what} cannot be read as icfare wrote it: ${(e as Error).message}`,
+        at,
+      );
+      return undefined;
     }
   }
 
@@ -208,25 +237,37 @@ class DayAudit {
   }
 
   async segment(s: Segment): Promise<void> {
-    if (s.seg === 0) return await this.preamble(s);
-    if (s.lines.some((l) => l.kind === "Z" || l.kind === "L")) return this.closing(s);
+    const at = { segment: s.seg };
+    if (s.seg === 0) return void await this.guard("the header", at, () => this.preamble(s));
+    if (s.lines.some((l) => l.kind === "Z" || l.kind === "L")) {
+      return void await this.guard("the summary", at, () => this.closing(s));
+    }
     await this.records_(s);
   }
 
-  finish(): DayReport {
+  async finish(): Promise<DayReport> {
     const h = this.header;
-    const head = checkHead(this.f, this.chain, h, this.records, this.o.signers ?? []);
+    const head = await this.guard(
+      "the head",
+      {},
+      () => checkHead(this.f, this.chain, h, this.records, this.o.signers ?? []),
+    ) ?? null;
     const stats = this.ctx?.stats ??
       { opened: 0, verdicts: 0, cryptograms: 0, cryptogramClaims: 0 };
-    if (this.summary && this.books) {
-      this.books.finish(this.summary, !!this.ctx?.evidence);
+    const books = this.books, summary = this.summary;
+    if (summary && books) {
+      await this.guard(
+        "the summary",
+        { field: "summary" },
+        () => books.finish(summary, !!this.ctx?.evidence),
+      );
     } else if (h) {
       this.f.add("TRUNCATED", "no summary line: the day's totals cannot be re-derived", {
         field: "summary",
       });
     }
-    this.dups.finish(this.f);
-    this.#notes(stats);
+    await this.guard("the duplicates", {}, () => this.dups.finish(this.f));
+    await this.guard("the notes", {}, () => this.#notes(stats));
     return {
       name: this.name,
       day: h?.day ?? "?",
@@ -298,7 +339,7 @@ async function auditOne(
     if (seg) await d.segment(seg);
     progress(line.offset);
   }
-  return d.finish();
+  return await d.finish();
 }
 
 /** Audits archives (one per day, any order); days given together are checked as a chain. */
