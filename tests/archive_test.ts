@@ -130,8 +130,8 @@ Deno.test("archive: a closed day sealed, chained, idempotent; refusals coded; no
           await Deno.remove(join(h.home, "archive", ".lock"));
           assertEquals(await codeOf(() => e("2026-06-28")), "ARCHIVE_NO_CLEARING_FILE");
           const registry = join(h.home, "archive", "auditors.json");
-        await Deno.copyFile(registry, join(h.tmp, "auditors.orig.json"));
-        const other = newAuditorKey();
+          await Deno.copyFile(registry, join(h.tmp, "auditors.orig.json"));
+          const other = newAuditorKey();
           await addAuditor(
             h.home,
             auditorKeyFiles("second", other.privateKey, other.publicKey).publicFile,

@@ -149,7 +149,9 @@ async function runKeygen(p: Parsed): Promise<number> {
 }
 
 /** The built page (deno task audit:web). */
-export const PAGE = fileURLToPath(new URL("../../web/audit/dist/icfare-audit.html", import.meta.url));
+export const PAGE = fileURLToPath(
+  new URL("../../web/audit/dist/icfare-audit.html", import.meta.url),
+);
 
 async function runServe(p: Parsed): Promise<number> {
   const port = Number(str(p, "port") ?? "8088");
@@ -163,8 +165,8 @@ async function runServe(p: Parsed): Promise<number> {
       new Response(page, {
         headers: {
           "content-type": "text/html; charset=utf-8",
-          "content-security-policy": "default-src 'none'; script-src 'unsafe-inline' blob:; " +
-            "worker-src blob:; style-src 'unsafe-inline'; img-src data:",
+          "content-security-policy": "default-src 'none'; script-src 'unsafe-inline' blob: " +
+            "'wasm-unsafe-eval'; worker-src blob:; style-src 'unsafe-inline'; img-src data:",
         },
       }),
   );
