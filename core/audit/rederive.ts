@@ -89,9 +89,8 @@ type Detail = Record<string, unknown> & {
 
 const at = (r: RecordLine) => ({ record: { n: r.n, ref: r.ref } });
 
-/** Opens a record's evidence and compares the raw record with the fields in clear. */
-async function openOne(ctx: RederiveContext, r: RecordLine): Promise<Opened | null> {
-  const plain = await ctx.evidence!.open(r.ref, String(r.evidence));
+/** A record's opened evidence compared with the fields in clear. */
+function openOne(ctx: RederiveContext, r: RecordLine, plain: Uint8Array | null): Opened | null {
   if (!plain) {
     ctx.f.add("EVIDENCE_UNOPENED", `record n=${r.n} ${r.ref}: its evidence does not open`, {
       ...at(r),
@@ -208,10 +207,13 @@ export async function rederiveSegment(
 ): Promise<Map<number, Opened>> {
   const opened = new Map<number, Opened>();
   if (!ctx.evidence) return opened;
-  for (const r of records) {
-    const o = await openOne(ctx, r);
+  // The decryptions run together (WebCrypto works off the main thread); the checks in order.
+  const ev = ctx.evidence;
+  const plains = await Promise.all(records.map((r) => ev.open(String(r.ref), String(r.evidence))));
+  records.forEach((r, i) => {
+    const o = openOne(ctx, r, plains[i]);
     if (o) opened.set(r.n, o);
-  }
+  });
   const verified = records.filter((r) => r.state === "verified" && opened.has(r.n));
   const groups = splitDistinct(
     verified,
