@@ -225,13 +225,28 @@ export function dateOption(p: Parsed, name: string): string | undefined {
   return v;
 }
 
-/** A progress bar on standard error, only when it is a terminal. */
-export function progressBar(label: string): (done: number, total: number) => void {
+/** An integer option in `min..max`, or undefined when absent; anything else is a usage error. */
+export function intOption(p: Parsed, name: string, min: number, max: number): number | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new UsageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
+  }
+  return Number(v);
+}
+
+/** A progress bar on standard error, only when it is a terminal; `rate` adds records/s. */
+export function progressBar(
+  label: string,
+  o: { rate?: boolean } = {},
+): (done: number, total: number) => void {
   if (!Deno.stderr.isTerminal()) return () => {};
-  const enc = new TextEncoder();
+  const enc = new TextEncoder(), t0 = performance.now();
   return (done, total) => {
-    const w = 30, f = total ? Math.round((done / total) * w) : w;
-    const line = `\r${label} [${"#".repeat(f)}${" ".repeat(w - f)}] ${done}/${total}`;
+    const w = 30, f = total ? Math.min(w, Math.round((done / total) * w)) : w;
+    const s = (performance.now() - t0) / 1000;
+    const rate = o.rate && s > 0 ? ` ${Math.round(done / s)}/s` : "";
+    const line = `\r${label} [${"#".repeat(f)}${" ".repeat(w - f)}] ${done}/${total}${rate}`;
     Deno.stderr.writeSync(enc.encode(done >= total ? line + "\n" : line));
   };
 }

@@ -57,13 +57,14 @@ async function setup(e: Env): Promise<Map<string, CryptoKey>> {
     "hmac-sha256",
   );
   await ok(e, "keys", "generate", "--id", "data-1", "--usage", "data", "--algorithm", "aes");
-  // the deny list is served signed (docs/denylist.md): without a signing key it answers 503
+  // The server signs the deny list it serves with this key (docs/denylist.md); without one the
+  // deny-list routes answer 503.
   await ok(
     e,
     "keys",
     "generate",
     "--id",
-    "denylist-sign-1",
+    "deny-1",
     "--usage",
     "denylist-sign",
     "--algorithm",
@@ -255,6 +256,26 @@ Deno.test("clear end to end through the CLI: ledger at 0, idempotent bytes, dupl
       const again = JSON.parse(await ok(e, "clear", "--date", e.day, "--json"));
       assertEquals(again.files, first.files, "the day's files do not move with its debts");
       assertEquals(again.ledger.total, 0);
+    });
+    await t.step("the sealed file checks out; its key leaves as a TR-31 block", async () => {
+      const f = join(e.home, "clearing", e.day, `clearing-${e.day}.icfc`);
+      const check = JSON.parse(await ok(e, "clear", "--check-file", f, "--json"));
+      assertEquals(check.trailer, first.clearing);
+      await ok(e, "keys", "generate", "--id", "kek-acq", "--usage", "kek", "--algorithm", "aes");
+      const out = await ok(
+        e,
+        "keys",
+        "export",
+        "clearing-1",
+        "--under",
+        "kek-acq",
+        "--authorized-by",
+        "alice",
+        "--authorized-by",
+        "bob",
+      );
+      const block = out.trim().split("\n").at(-1)!;
+      assertEquals(block.slice(0, 1) + block.slice(5, 9), "DD0AB", block.slice(0, 16)); // TR-31 D, usage D0, AES, mode B
     });
     await t.step("no clear PAN in the day's files or outputs", async () => {
       for (const f of (first.files as { name: string }[])) {

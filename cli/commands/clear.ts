@@ -5,17 +5,21 @@
  * sealed clearing file. Every rule lives in core/clearing.
  */
 import { join } from "node:path";
-import { flag, parseArgs, type Parsed, str, UsageError } from "../args.ts";
-import { actorOf, type Command, homeOf, openStore, table } from "../common.ts";
+import { flag, type Parsed, str, UsageError } from "../args.ts";
+import {
+  actorOf,
+  type Command,
+  commandArgs,
+  dateOption,
+  homeOf,
+  intOption,
+  openStore,
+  progressBar,
+  table,
+} from "../common.ts";
 import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
-import {
-  checkDay,
-  clearDay,
-  type ClearSummary,
-  closeDay,
-  type Tally,
-} from "../../core/clearing/clear.ts";
+import { clearDay, type ClearSummary, closeDay, type Tally } from "../../core/clearing/clear.ts";
 import { clearingKeyOf } from "../../core/clearing/clearing_key.ts";
 import { writeDayFiles } from "../../core/clearing/day_files.ts";
 import { checkLedger } from "../../core/clearing/ledger.ts";
@@ -47,28 +51,6 @@ Running it again changes nothing and writes the same bytes.
 Needs the key store (card-data key to read PANs in memory, clearing key): --master-key-file or
 ICFARE_MASTER_KEY. Exit codes: 0 done; 1 refused (coded line); 2 bad usage.`;
 
-/** A progress bar with the rate, on standard error when it is a terminal. */
-function rateBar(label: string): (done: number, total: number) => void {
-  if (!Deno.stderr.isTerminal()) return () => {};
-  const enc = new TextEncoder(), t0 = performance.now();
-  return (done, total) => {
-    const s = (performance.now() - t0) / 1000, w = 30;
-    const f = total ? Math.min(w, Math.round((done / total) * w)) : w;
-    const rate = s > 0 ? Math.round(done / s) : 0;
-    const line = `\r${label} [${"#".repeat(f)}${" ".repeat(w - f)}] ${done}/${total} ${rate}/s`;
-    Deno.stderr.writeSync(enc.encode(done >= total ? line + "\n" : line));
-  };
-}
-
-function intOpt(p: Parsed, name: string, min: number, max: number): number | undefined {
-  const v = str(p, name);
-  if (v === undefined) return undefined;
-  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new UsageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
-  }
-  return Number(v);
-}
-
 const tally = (t: Tally) => [t.count, yuan(t.amount)];
 
 function summaryLines(s: ClearSummary): string[] {
@@ -98,8 +80,7 @@ function summaryLines(s: ClearSummary): string[] {
 }
 
 async function runClear(p: Parsed, json: boolean): Promise<number> {
-  const day = str(p, "date")!;
-  checkDay(day);
+  const day = dateOption(p, "date")!;
   const home = homeOf(p);
   const ks = await openStore(p);
   const store = openSqliteStore(join(home, STORE_FILE));
@@ -115,8 +96,8 @@ async function runClear(p: Parsed, json: boolean): Promise<number> {
       day,
       by,
       deny: new SqliteDenyList(db),
-      chunk: intOpt(p, "chunk", 1, 1_000_000),
-      onProgress: json ? undefined : rateBar(`clear ${day}`),
+      chunk: intOption(p, "chunk", 1, 1_000_000),
+      onProgress: json ? undefined : progressBar(`clear ${day}`, { rate: true }),
     });
     if (flag(p, "close")) {
       closeDay(db, day, by, new Date().toISOString());
@@ -128,7 +109,7 @@ async function runClear(p: Parsed, json: boolean): Promise<number> {
       key,
       day,
       dir: str(p, "out") ?? join(home, "clearing", day),
-      onProgress: json ? undefined : rateBar(`files ${day}`),
+      onProgress: json ? undefined : progressBar(`files ${day}`, { rate: true }),
     });
     const ledger = checkLedger(db);
     if (json) {
@@ -212,7 +193,7 @@ async function runCheckFile(p: Parsed, file: string, json: boolean): Promise<num
 export const command: Command = {
   summary: "clear a settlement day: outcomes, ledger, debts, clearing file, reports",
   async run(args) {
-    const p = parseArgs(args, {
+    const p = commandArgs(args, {
       date: { type: "string" },
       close: { type: "boolean" },
       list: { type: "boolean" },
@@ -225,12 +206,8 @@ export const command: Command = {
       operator: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
-    });
-    if (flag(p, "help")) {
-      console.log(HELP);
-      return 0;
-    }
-    if (p.positionals.length) throw new UsageError(`unexpected argument ${p.positionals[0]}`);
+    }, HELP);
+    if (!p) return 0;
     const json = flag(p, "json");
     const modes = [str(p, "date"), flag(p, "list") || undefined, str(p, "check-file")]
       .filter((x) => x !== undefined);

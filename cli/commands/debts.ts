@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { flag, parseArgs, type Parsed, str, UsageError } from "../args.ts";
-import { actorOf, type Command, homeOf, openStore, out, table } from "../common.ts";
+import { actorOf, type Command, dateOption, homeOf, openStore, out, table } from "../common.ts";
 import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
 import { DebtBook } from "../../core/debts/book.ts";
@@ -116,7 +116,7 @@ export const command: Command = {
     const book = new DebtBook(store.connection, new SqliteDenyList(store.connection), actorOf(p));
     try {
       if (sub === "list") {
-        const debts = book.list({ states: statesOf(p), day: str(p, "date") });
+        const debts = book.list({ states: statesOf(p), day: dateOption(p, "date") });
         out(json, { debts }, () =>
           table(
             [

@@ -7,8 +7,17 @@
  * operator (`--operator`, `ICFARE_OPERATOR`, else the login name).
  */
 import { join } from "node:path";
-import { flag, parseArgs, type Parsed, str, UsageError } from "../args.ts";
-import { actorOf, type Command, COMMON, homeOf, openStore, out, table } from "../common.ts";
+import { flag, type Parsed, str, UsageError } from "../args.ts";
+import {
+  actorOf,
+  type Command,
+  commandArgs,
+  COMMON,
+  homeOf,
+  openStore,
+  out,
+  table,
+} from "../common.ts";
 import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
 import { panHash } from "../../core/store/pan.ts";
 import { maskPan } from "../../core/mask.ts";
@@ -197,12 +206,8 @@ export const command: Command = {
       console.log(HELP);
       return sub ? 0 : 2;
     }
-    const p = parseArgs(rest, OPTIONS);
-    if (flag(p, "help")) {
-      console.log(HELP);
-      return 0;
-    }
-    if (p.positionals.length > 0) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+    const p = commandArgs(rest, OPTIONS, HELP);
+    if (!p) return 0;
     const json = flag(p, "json");
     switch (sub) {
       case "add":

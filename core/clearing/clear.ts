@@ -13,7 +13,8 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { IcfareError } from "../errors.ts";
 import { toHex } from "../hex.ts";
-import { daysBetween, isDay, shanghaiDayOf } from "../store/settlement.ts";
+import { daysBetween, shanghaiDayOf } from "../store/settlement.ts";
+import { dateProblem } from "../dates.ts";
 import { DebtBook } from "../debts/book.ts";
 import type { DenyList } from "./deny_port.ts";
 import { entries, feeOf, LedgerWriter } from "./ledger.ts";
@@ -86,6 +87,8 @@ class Run {
   readonly debts: DebtBook;
   denyAdds = 0;
   debtsCreated = 0;
+  /** Lateness by tap day and receipt time (a batch's records share them). */
+  readonly #late = new Map<string, boolean>();
 
   constructor(
     readonly db: DatabaseSync,
@@ -113,8 +116,13 @@ class Run {
     };
     const det = verdict.detail ?? {};
     const model = (r.model === "ODA" ? "ODA" : "EC") as Model;
-    const late = daysBetween(String(r.tap_day), shanghaiDayOf(String(r.received_at))) >
-      this.settings.presentmentDays;
+    const lateKey = `${r.tap_day}|${r.received_at}`;
+    let late = this.#late.get(lateKey);
+    if (late === undefined) {
+      late = daysBetween(String(r.tap_day), shanghaiDayOf(String(r.received_at))) >
+        this.settings.presentmentDays;
+      this.#late.set(lateKey, late);
+    }
     const d = decideOutcome({
       status: verdict.status,
       model,
@@ -210,9 +218,8 @@ function count(db: DatabaseSync, sql: string, ...args: (string | number)[]): num
 
 /** Throws `CLEAR_DATE` unless `day` is a real `YYYY-MM-DD`. */
 export function checkDay(day: string): void {
-  if (!isDay(day)) {
-    throw new ClearError("CLEAR_DATE", `--date must be a day YYYY-MM-DD, got "${day}"`);
-  }
+  const problem = dateProblem(day);
+  if (problem) throw new ClearError("CLEAR_DATE", `settlement day: ${problem}`);
 }
 
 /**

@@ -80,14 +80,28 @@ class OutFile {
     });
     return new OutFile(path, f);
   }
+  /** Buffers; writes to the file in pieces of about 256 KiB. */
   async write(b: Uint8Array | string): Promise<void> {
     const bytes = typeof b === "string" ? enc.encode(b) : b;
     this.#hash.update(bytes);
     this.#bytes += bytes.length;
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+    if (this.#pendingBytes >= 256 * 1024) await this.#flush();
+  }
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  async #flush(): Promise<void> {
+    const all = new Uint8Array(this.#pendingBytes);
+    let p = 0;
+    for (const x of this.#pending) (all.set(x, p), p += x.length);
+    this.#pending = [];
+    this.#pendingBytes = 0;
     let o = 0;
-    while (o < bytes.length) o += await this.f.write(bytes.subarray(o));
+    while (o < all.length) o += await this.f.write(all.subarray(o));
   }
   async close(): Promise<{ name: string; bytes: number; sha256: string }> {
+    await this.#flush();
     await this.f.sync();
     this.f.close();
     await Deno.rename(this.#tmp, this.path);

@@ -8,4 +8,3 @@ export * from "./clearing_key.ts";
 export * from "./clearing_file.ts";
 export * from "./reports.ts";
 export * from "./day_files.ts";
-export * from "./deny_table.ts";

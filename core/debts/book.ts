@@ -3,15 +3,15 @@
  * (one per tap, or one per card per day in the aggregated fare mode), moved along the state
  * machine of `states.ts` by collection (`core/iso8583` through `AttemptJournal`) or by the intake
  * of response files, with the ledger and the deny list changed in the same transaction:
- * a decline lists the card, an approval posts the recovery and takes the card off the list
- * (unless another debt of the card is still unpaid, or clearing listed the card for a fault of
- * its own: its cryptogram, ODA or expiry), the last decline writes the debt off.
+ * a decline puts the card on the deny list (a `DEBT_DECLINED` hold with the debt as its ref), an
+ * approval posts the recovery and releases that hold (the card leaves the list when no other hold
+ * is open: another unpaid debt, a fault clearing found), the last decline writes the debt off.
  *
  * Every method is synchronous and runs in its own `BEGIN IMMEDIATE` transaction, or inside the
  * caller's when one is open. Each change is kept in `debt_events`.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { fromHex, toHex } from "../hex.ts";
+import { toHex } from "../hex.ts";
 import { IcfareError } from "../errors.ts";
 import { shanghaiDayOf } from "../store/settlement.ts";
 import type { DenyList } from "../clearing/deny_port.ts";
@@ -129,14 +129,6 @@ export class DebtBook {
         `SELECT d.record_id, d.fare, r.line, b.merchant_id FROM debt_records d
          JOIN records r ON r.id = d.record_id JOIN batches b ON b.id = r.batch_id
          WHERE d.debt_id = ? ORDER BY d.record_id`,
-      ),
-      unpaid: p(
-        `SELECT count(*) AS n FROM debts WHERE card_hash = ? AND psn = ? AND id <> ?
-         AND state IN ('declined', 'written_off')`,
-      ),
-      cardFault: p(
-        `SELECT count(*) AS n FROM clearing_lines WHERE card_hash = ? AND psn IS ?
-         AND deny_reason IS NOT NULL`,
       ),
       stan: p("SELECT value FROM meta WHERE key = 'debt_stan'"),
       setStan: p("UPDATE meta SET value = ? WHERE key = 'debt_stan'"),
@@ -316,14 +308,9 @@ export class DebtBook {
       this.#ledger.reset();
       throw e;
     }
-    if (to === "recovered") {
-      const hash = fromHex(d.cardHash, "card");
-      const others = Number((this.#s.unpaid.get(hash, d.psn, d.id) as Row).n);
-      const fault = Number((this.#s.cardFault.get(hash, d.psn) as Row).n);
-      if (others === 0 && fault === 0 && this.deny.isListed(card)) {
-        this.deny.remove(card, "DEBT_RECOVERED", this.by, `debt:${d.id}`);
-      }
-    }
+    // Closes this debt's hold; the card stays listed while another hold (another declined
+    // debt, a fault clearing found) is open (docs/denylist.md).
+    if (to === "recovered") this.deny.remove(card, "DEBT_RECOVERED", this.by, `debt:${d.id}`);
   }
 
   /** The recovery or write-off entries of a debt's records, sealed (ledger at 0 fen). */

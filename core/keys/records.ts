@@ -20,8 +20,8 @@ export type KeyUsage =
   | "denylist-sign"
   | "archive-sign"
   | "data"
-  | "clearing"
-  | "terminal-table";
+  | "terminal-table"
+  | "clearing";
 
 /** TR-31 binding of each usage, and the algorithms it allows. */
 export const USAGES: Record<
@@ -75,13 +75,13 @@ export const USAGES: Record<
     what: "archive head signing (SM2 or ECDSA P-256)",
   },
   "data": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "card-data encryption" },
-  "clearing": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "clearing-file encryption" },
   "terminal-table": {
     tr31: "K1",
     mode: "B",
     algorithms: ["aes"],
     what: "the upload servers' terminal table (made by the key store itself)",
   },
+  "clearing": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "clearing-file encryption" },
 };
 
 /**
@@ -156,14 +156,18 @@ export interface PendingKey {
   components: { custodian: string; kcv: string; at: string; block: string }[];
 }
 
-/** A CA public key (public: stored in clear, checksum verified on import). */
-export interface CapkRecord {
+/** A CA public key's identity and key material (upper-case hex; SM2: x‖y, 64 bytes). */
+export interface CapkKey {
   rid: string;
   index: string;
   algorithm: "rsa" | "sm2";
   modulus?: string;
   exponent?: string;
   publicKey?: string;
+}
+
+/** A CA public key (public: stored in clear, checksum verified on import). */
+export interface CapkRecord extends CapkKey {
   expiry: string;
   checksum: string;
   state: "active" | "revoked";

@@ -12,20 +12,12 @@ export const SHANGHAI_OFFSET_MIN = 8 * 60;
 export const DEFAULT_CUTOFF = "23:00";
 
 const DAY_MS = 86_400_000;
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Minutes after midnight of an `HH:MM` cut-off; throws RangeError for anything else. */
 export function cutoffMinutes(hhmm: string): number {
   const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
   if (!m) throw new RangeError(`cut-off must be HH:MM (00:00..23:59), got "${hhmm}"`);
   return Number(m[1]) * 60 + Number(m[2]);
-}
-
-/** True for a real calendar day `YYYY-MM-DD`. */
-export function isDay(s: string): boolean {
-  if (!DAY_RE.test(s)) return false;
-  const t = Date.parse(`${s}T00:00:00Z`);
-  return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === s;
 }
 
 function dayOfUtcMs(ms: number): string {

@@ -25,10 +25,10 @@ import {
   StoreUnavailableError,
   type VerificationResult,
 } from "./store.ts";
-import { cutoffMinutes, firstOpenDay, tapDayOf } from "./settlement.ts";
 import { SqliteDenyList } from "../denylist/journal.ts";
 import { type DenyListedTap, denyListedTaps } from "../denylist/listed.ts";
 import { type UnsignedList, unsignedList } from "../denylist/signed.ts";
+import { cutoffMinutes, firstOpenDay, tapDayOf } from "./settlement.ts";
 
 /** File name of the store under the icfare home. */
 export const STORE_FILE = "icfare.db";

@@ -367,7 +367,8 @@ async function storeCall<T>(f: () => Promise<T>): Promise<T> {
  * stored body keeps its shape but never the track 2 equivalent data.
  */
 function redactTrack2(raw: Uint8Array, checked: readonly Checked[]): Uint8Array {
-  const all = checked.flatMap((c) => c.track2Hex);
+  // Once each: a card that taps twice in a batch brings the same tag 57 twice.
+  const all = [...new Set(checked.flatMap((c) => c.track2Hex))];
   if (all.length === 0) return raw;
   let text = utf8.decode(raw);
   for (const h of all) {

@@ -150,25 +150,37 @@ export async function addTaps(f: FixtureStore, taps: FixtureTap[], batchBase = 1
   return ids;
 }
 
-/** An in-memory deny list with the contract's behaviour (idempotent, versioned, history). */
+/**
+ * An in-memory deny list with the contract's behaviour: a card is listed while it holds at
+ * least one `(reason, ref)`; `DEBT_RECOVERED` releases the `DEBT_DECLINED` hold of its ref,
+ * `OPERATOR` every hold; the version moves only when a card goes on or off (docs/denylist.md).
+ */
 export class MemoryDenyList implements DenyList {
-  readonly listed = new Map<string, DenyReason>();
+  readonly holds = new Map<string, Set<string>>();
   readonly history: { action: "add" | "remove"; card: string; reason: string; ref?: string }[] = [];
   #version = 0;
   #key = (c: DenyCard) => `${c.cardHash}/${c.psn}`;
   add(card: DenyCard, reason: DenyReason, _by: string, ref?: string): number {
-    if (this.listed.has(this.#key(card))) return this.#version;
-    this.listed.set(this.#key(card), reason);
-    this.history.push({ action: "add", card: this.#key(card), reason, ref });
+    const k = this.#key(card), h = this.holds.get(k) ?? new Set<string>();
+    const first = h.size === 0;
+    h.add(`${reason}|${ref ?? ""}`);
+    this.holds.set(k, h);
+    if (!first) return this.#version;
+    this.history.push({ action: "add", card: k, reason, ref });
     return ++this.#version;
   }
   remove(card: DenyCard, reason: string, _by: string, ref?: string): number {
-    if (!this.listed.delete(this.#key(card))) return this.#version;
-    this.history.push({ action: "remove", card: this.#key(card), reason, ref });
+    const k = this.#key(card), h = this.holds.get(k);
+    if (!h || h.size === 0) return this.#version;
+    for (const x of [...h]) {
+      if (reason === "OPERATOR" || x === `DEBT_DECLINED|${ref ?? ""}`) h.delete(x);
+    }
+    if (h.size > 0) return this.#version;
+    this.history.push({ action: "remove", card: k, reason, ref });
     return ++this.#version;
   }
   isListed(card: DenyCard): boolean {
-    return this.listed.has(this.#key(card));
+    return (this.holds.get(this.#key(card))?.size ?? 0) > 0;
   }
   version(): number {
     return this.#version;
