@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type ArchiveHome, archiveHome } from "../tests/support/archive_day.ts";
 import { segmentsOf } from "../tests/support/restamp.ts";
+import { launchChromium } from "../tests/support/chromium.ts";
 import { auditArchives } from "../core/audit/audit.ts";
 import { trustedSigner } from "../core/audit/head.ts";
 import { Books } from "../core/audit/books.ts";
@@ -213,12 +214,7 @@ async function browserRate(path: string, h: ArchiveHome, signerFile: string) {
     args: ["run", "-A", new URL("../web/audit/build.ts", import.meta.url).pathname],
   }).output();
   if (built.code !== 0) throw new Error("audit page build failed");
-  const { chromium } = await import("playwright-core");
-  const b = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
-  });
+  const b = await launchChromium();
   try {
     const pg = await b.newPage();
     await pg.goto(`file://${page}`);

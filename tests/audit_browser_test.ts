@@ -10,24 +10,15 @@
 import { assert, assertEquals } from "@icfare/assert";
 import { join } from "node:path";
 import { archiveHome } from "./support/archive_day.ts";
+import { chromiumPresent, launchChromium } from "./support/chromium.ts";
 import { icfareRun } from "./support/icfare_cli.ts";
 import type { AuditReport } from "../core/audit/audit.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const BUILD = new URL("../web/audit/build.ts", import.meta.url).pathname;
 const PAGE = new URL("../web/audit/dist/icfare-audit.html", import.meta.url).pathname;
 const SHOT = new URL("../docs/img/audit.png", import.meta.url).pathname;
 
-const present = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!present) {
-  console.log(`audit browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
-}
+const present = chromiumPresent("audit browser test");
 
 /** The failing findings of a report as `code n field` lines, sorted. */
 function failing(r: AuditReport): string[] {
@@ -55,20 +46,7 @@ Deno.test({
         segmentRecords: 30,
       },
     );
-    const { chromium } = await import("playwright-core");
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const [d1, d2] = h.archives.map((a) => a.file);
       const tampered = join(h.tmp, "tampered-2026-06-24.jsonl");
