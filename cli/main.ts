@@ -25,6 +25,8 @@ const commands: Record<string, () => Promise<Command>> = {
   clear: async () => (await import("./commands/clear.ts")).command,
   debts: async () => (await import("./commands/debts.ts")).command,
   network: async () => (await import("./commands/network.ts")).command,
+  archive: async () => (await import("./commands/archive.ts")).command,
+  audit: async () => (await import("./commands/audit.ts")).command,
 };
 
 /** Usage with each command's one-line summary (loads every command module: help only). */

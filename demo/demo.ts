@@ -3,7 +3,8 @@
  * another, each timed:
  *
  * 1. a fresh home (wiped first, only if it is a demo home) and a DEMO master key file outside it;
- * 2. `keys init` plus the store's own keys (pan-hash, card-data, deny-list signing);
+ * 2. `keys init` plus the store's own keys (pan-hash, card-data, deny-list and archive signing,
+ *    clearing);
  * 3. a simulated day (`sim/`, in process) in a directory outside the home;
  * 4. the simulated issuer keys (IMK-AC/IMK-MAC), CA public keys (with the revoked issuer
  *    certificate serials) imported into the key store, every terminal registered (fresh keys,
@@ -19,10 +20,13 @@
  *    clearing file, settlement and reconciliation), then cleared again: nothing new, same bytes;
  * 10. the money checks: every record's final state, the ledger at 0 fen, the cleared and debt
  *    totals and the clearing file's trailer against the truth, reconciliation balanced;
- * 11. the reports written to HOME/reports: JSON, text, and a self-contained HTML page with charts.
+ * 11. the day closed and sealed into HOME/archive (signed, chained; evidence sealed for a demo
+ *    auditor whose key lands in the simulation directory), then audited offline as an auditor
+ *    would (`archive.ts`; docs/archive.md);
+ * 12. the reports written to HOME/reports: JSON, text, and a self-contained HTML page with charts.
  *
- * The steps live in `steps.ts`, `denylist.ts`, `upload.ts`, `money.ts`, `report.ts` and
- * `report_html.ts`; this file runs them in order.
+ * The steps live in `steps.ts`, `denylist.ts`, `upload.ts`, `money.ts`, `archive.ts`,
+ * `report.ts` and `report_html.ts`; this file runs them in order.
  * No key value and no clear PAN reaches the output or the report.
  */
 import { join } from "node:path";
@@ -41,6 +45,7 @@ import {
 import { replayDenyList } from "./denylist.ts";
 import { checkOutcomes, storedOutcomes } from "./money.ts";
 import { writeHtmlReport } from "./report_html.ts";
+import { archiveAndAudit, archiveLine } from "./archive.ts";
 import {
   clearTwice,
   moneyPerParty,
@@ -100,6 +105,7 @@ export const STEP_NAMES = [
   "compare with truth",
   "clear day",
   "money checks",
+  "archive, audit",
   "reports",
 ] as const;
 
@@ -191,7 +197,8 @@ async function prepare(o: DemoOptions, step: StepRunner, day: string) {
   await step.run(
     "keys init",
     () => keysInit(o.home, o.masterKeyFile),
-    (kcv) => `key store created (master KCV ${kcv}); pan-hash, data, denylist, clearing keys`,
+    (kcv) =>
+      `key store created (master KCV ${kcv}); pan-hash, data, denylist, clearing, archive-sign keys`,
   );
   const sim = await step.run(
     "simulate day",
@@ -346,6 +353,13 @@ function checkRows(r: Omit<DemoReport, "ok" | "checks">): CheckRow[] {
       ok: m.reconciliationBalanced,
       detail: m.reconciliationBalanced ? "every batch reconciles" : "unexplained differences",
     },
+    {
+      name: "audit",
+      ok: r.archive.clean && r.archive.records === r.archive.dayRecords,
+      detail: `archive of ${r.archive.records} records (the day has ${r.archive.dayRecords}) ` +
+        `audited offline: ` +
+        `${r.archive.clean ? "clean" : `${r.archive.findings} finding(s)`}`,
+    },
   ];
 }
 
@@ -377,6 +391,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     (c) => `${c.agree}/${c.rows} agree (${c.agreementPercent.toFixed(2)} %)`,
   );
   const money_ = await money(o, step, truth, day);
+  const arch = await step.run(
+    "archive, audit",
+    () => archiveAndAudit(o.home, o.masterKeyFile, o.simDir, day),
+    archiveLine,
+  );
+  o.log(`    repeat the audit: ${arch.command}`);
   const base = {
     date: new Date().toISOString().slice(0, 10),
     day,
@@ -397,6 +417,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     secondRunPending: v.secondRunPending,
     truth: cmp,
     money: money_,
+    archive: {
+      file: arch.archive.file,
+      records: arch.archive.records,
+      dayRecords: storedOutcomes(o.home, day).size,
+      sha256: arch.archive.sha256,
+      head: arch.archive.head,
+      clean: arch.audit.clean,
+      findings: arch.audit.days.reduce((a, d) => a + d.findings.length, 0),
+      recordsPerSecond: arch.audit.recordsPerSecond,
+    },
     steps: step.steps,
     totalSeconds: 0,
   };

@@ -75,6 +75,18 @@ export interface DemoReport {
   secondRunPending: number;
   truth: TruthComparison;
   money: MoneySummary;
+  /** The sealed archive of the day and its offline audit (docs/archive.md). */
+  archive: {
+    file: string;
+    records: number;
+    /** The day's records in the store (every one must be in the archive). */
+    dayRecords: number;
+    sha256: string;
+    head: string;
+    clean: boolean;
+    findings: number;
+    recordsPerSecond: number;
+  };
   checks: CheckRow[];
   steps: StepTiming[];
   totalSeconds: number;
@@ -222,6 +234,10 @@ export function reportText(r: DemoReport): string[] {
     ...r.upload.unexpected.slice(0, 10).map((d) => `  upload: ${d}`),
     ``,
     ...moneyLines(r),
+    ``,
+    `archive: ${r.archive.file} (${r.archive.records} records, SHA-256 ${
+      r.archive.sha256.slice(0, 16)
+    }…); audit: ${r.archive.clean ? "CLEAN" : `NOT CLEAN, ${r.archive.findings} finding(s)`}`,
     ``,
     `timings:`,
     ...r.steps.map((s) => `  ${s.step.padEnd(22)} ${s.seconds.toFixed(2).padStart(7)} s`),

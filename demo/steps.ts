@@ -121,7 +121,7 @@ export function withHome<T>(
   });
 }
 
-/** Step 2: `keys init` plus the store's own keys; resolves to the master key's KCV. */
+/** Step 2: `keys init` plus the store's own keys (archive-sign included); resolves to the master key's KCV. */
 export function keysInit(home: string, masterKeyFile: string): Promise<string> {
   return withMaster(masterKeyFile, async (m) => {
     const ks = await KeyStore.init(home, m, ACTOR);
@@ -130,6 +130,7 @@ export function keysInit(home: string, masterKeyFile: string): Promise<string> {
       await ks.generate({ id: "data-1", usage: "data", algorithm: "aes" });
       await ks.generate({ id: "denylist-1", usage: "denylist-sign", algorithm: "ecdsa-p256" });
       await ks.generate({ id: "clearing-1", usage: "clearing", algorithm: "aes" });
+      await ks.generate({ id: "archive-sign-1", usage: "archive-sign", algorithm: "ecdsa-p256" });
       return ks.masterKcv;
     } finally {
       ks.close();

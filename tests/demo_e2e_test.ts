@@ -45,9 +45,9 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
       ...args,
     );
     assertEquals(r.code, 0, r.stdout + r.stderr);
-    for (let i = 1; i <= 11; i++) assert(r.stdout.includes(`[${i}/11]`), `step ${i} printed`);
+    for (let i = 1; i <= 12; i++) assert(r.stdout.includes(`[${i}/12]`), `step ${i} printed`);
     assert(r.stdout.includes("(100.00 %)"), r.stdout);
-    assert(/\[10\/11\] money checks +(\d+)\/\1 final states agree/.test(r.stdout), r.stdout);
+    assert(/\[10\/12\] money checks +(\d+)\/\1 final states agree/.test(r.stdout), r.stdout);
     assert(r.stdout.includes("RESULT: OK"));
 
     const reports = [...Deno.readDirSync(join(home, "reports"))].map((e) => e.name).sort();
@@ -63,7 +63,7 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
     assertEquals(rep.upload.unexpected, []);
     assertEquals(rep.secondRunPending, 0);
     assertEquals(rep.verify.records, rep.upload.recordsAccepted);
-    assertEquals(rep.steps.length, 11);
+    assertEquals(rep.steps.length, 12);
     // The money end: every record's final state, the ledger, the cleared and debt totals, a
     // second clear, the deny list's version, the ODA line registered.
     const money = rep.money;
@@ -92,13 +92,24 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
         "debts true",
         "clear again true",
         "reconciliation true",
+        "audit true",
       ],
     );
+    // The day sealed and audited clean: the step's line, the archive beside the verified records.
+    assert(
+      /\[11\/12\] archive, audit +(\d+) records sealed .* audit: CLEAN \(0 finding/.test(r.stdout),
+      r.stdout,
+    );
+    assertEquals(rep.archive.records, rep.archive.dayRecords);
+    assert(rep.archive.records >= rep.truth.rows - 10, `archive records ${rep.archive.records}`);
+    assertEquals([rep.archive.clean, rep.archive.findings], [true, 0]);
+    const archiveText = await Deno.readTextFile(rep.archive.file);
+    assertEquals(JSON.parse(archiveText.split("\n")[0]).t, "A", "the archive's header line");
     const world = JSON.parse(await Deno.readTextFile(join(sim, "denylist.json")));
     assertEquals(rep.denyList.version, world.version);
     assertEquals(rep.denyList.odaLines, 1);
     const html = await Deno.readTextFile(join(home, "reports", reports[0]));
-    assert(html.includes("All 9 checks passed"), "the page lists the checks");
+    assert(html.includes("All 10 checks passed"), "the page lists the checks");
     assertEquals(((await Deno.stat(master)).mode ?? 0) & 0o777, 0o600);
 
     // Every secret: the simulated issuer keys, and every key of the key store (terminal keys,
@@ -108,6 +119,8 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
     for (const k of kf.keys) {
       if (k.usage === "imk-ac" || k.usage === "imk-mac") secrets.push(fromHex(k.value, "key"));
     }
+    const ak = JSON.parse(await Deno.readTextFile(join(sim, "auditor.key")));
+    secrets.push(fromHex(ak.privateKey, "auditor key"));
     const m = fromHex((await Deno.readTextFile(master)).trim(), "master");
     secrets.push(m.slice());
     const ks = await KeyStore.open(home, m, "test");
@@ -132,6 +145,7 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
       r.stdout,
       v.stdout,
       ...reports.map((f) => Deno.readTextFileSync(join(home, "reports", f))),
+      archiveText,
     ];
     for (const t of texts) assertEquals(t.match(/6235\d{10,15}/g), null);
   } finally {

@@ -8,23 +8,12 @@
  */
 import { assert, assertEquals } from "@icfare/assert";
 import { join } from "node:path";
+import { chromiumPresent, launchChromium } from "./support/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const main = new URL("../cli/main.ts", import.meta.url).pathname;
 const screenshot = new URL("../docs/img/report.png", import.meta.url).pathname;
 
-function hasChromium(): boolean {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-}
-
-const present = hasChromium();
-if (!present) {
-  console.log(`report browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
-}
+const present = chromiumPresent("report browser test");
 
 /** Runs a small demo; resolves to the HTML report's path. */
 async function demoReport(tmp: string): Promise<string> {
@@ -72,21 +61,8 @@ Deno.test({
   name: "report page in headless Chromium: no console error, no request, every chart has marks",
   ignore: !present,
   async fn() {
-    const { chromium } = await import("playwright-core");
     const tmp = await Deno.makeTempDir({ prefix: "icfare-report-" });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const path = await demoReport(tmp);
       const context = await browser.newContext({
@@ -118,7 +94,7 @@ Deno.test({
         assert(c.svgs >= 1, `${c.id}: drawn as SVG`);
         assert(c.marks >= c.rows, `${c.id}: ${c.marks} marks for ${c.rows} rows`);
       }
-      assertEquals(await page.locator("#checks h2").textContent(), "All 9 checks passed");
+      assertEquals(await page.locator("#checks h2").textContent(), "All 10 checks passed");
       const text = await page.locator("body").innerText();
       assertEquals(text.match(/6235\d{10,15}/g), null, "no clear PAN on the page");
       assertEquals(errors, []);
