@@ -17,6 +17,7 @@ import { SqliteDenyList } from "../core/denylist/journal.ts";
 import { AcquirerLink } from "../core/iso8583/link.ts";
 import { PROFILES } from "../core/iso8583/profile.ts";
 import { authChipData, collectDebts, DebtRequests, shanghaiStamp } from "../core/collect/mod.ts";
+import { GroupCommit } from "../core/collect/commit.ts";
 import { decodeTlv } from "../kernel-as/mod.ts";
 import { fromHex, toHex } from "../core/hex.ts";
 import { AcquirerHost, type HostOptions } from "../sim/acquirer/host.ts";
@@ -237,5 +238,26 @@ Deno.test("icfare collect: usage errors exit 2; a TMK of another usage is refuse
     assert(none.stderr.includes("acquirer-tmk-10000159"), none.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("group commit: steps commit together; one that throws is undone alone", async () => {
+  const f = await fixtureStore();
+  try {
+    f.db.exec("CREATE TABLE g (v INTEGER)");
+    const c = new GroupCommit(f.db);
+    const ins = (v: number) => () => f.db.prepare("INSERT INTO g VALUES (?)").run(v).changes;
+    const bad = () => {
+      f.db.prepare("INSERT INTO g VALUES (99)").run();
+      throw new RangeError("step refused");
+    };
+    const results = await Promise.allSettled([c.run(ins(1)), c.run(bad), c.run(ins(2))]);
+    assertEquals(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+    assertEquals((results[1] as PromiseRejectedResult).reason.message, "step refused");
+    assertEquals(f.db.prepare("SELECT v FROM g ORDER BY v").all().map((r) => r.v), [1, 2]);
+    assertEquals([c.commits, c.steps], [1, 3]);
+    assertEquals(f.db.isTransaction, false, "committed before the promises resolved");
+  } finally {
+    await f.close();
   }
 });

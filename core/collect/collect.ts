@@ -16,6 +16,7 @@
  * no tap is ever charged twice: a 0200 whose answer was not seen is never sent again.
  */
 import { IcfareError } from "../errors.ts";
+import { GroupCommit } from "./commit.ts";
 import type { Debt, DebtBook } from "../debts/book.ts";
 import type { AttemptResult, DebtState } from "../debts/states.ts";
 import type { AcquirerLink, AuthInput } from "../iso8583/link.ts";
@@ -90,6 +91,8 @@ export interface CollectSummary {
   /** Debts of this run still not settled at the end (pending, sent, reversing). */
   left: Record<"pending" | "sent" | "reversing", number>;
   link: LinkStats;
+  /** Store commits of the journal and outcomes, and the steps they carried (group commit). */
+  journal: { commits: number; steps: number };
   seconds: number;
   perSecond: number;
 }
@@ -118,8 +121,11 @@ class Run {
   #done = 0;
   #total = 0;
   #chosen = new Set<number>();
+  #stans: string[] = [];
+  readonly #commit: GroupCommit;
 
   constructor(readonly o: CollectOptions) {
+    this.#commit = new GroupCommit(o.book.db);
     this.s = {
       at: o.clock(),
       resumed: { found: 0, reversed: 0 },
@@ -135,15 +141,22 @@ class Run {
       failed: [],
       left: { pending: 0, sent: 0, reversing: 0 },
       link: o.link.stats,
+      journal: { commits: 0, steps: 0 },
       seconds: 0,
       perSecond: 0,
     };
   }
 
+  /** A fresh STAN; reserved from the store 64 at a time (one commit per block). */
+  stan(): string {
+    if (!this.#stans.length) this.#stans = this.o.book.nextStans(64).reverse();
+    return this.#stans.pop()!;
+  }
+
   /** One sign-on at a time; true when the link holds working keys. */
   signOn = (): Promise<boolean> => {
     if (this.o.link.signedOn) return Promise.resolve(true);
-    this.#signing ??= this.o.link.signOn(this.o.book.nextStan()).then((r) => {
+    this.#signing ??= this.o.link.signOn(this.stan()).then((r) => {
       if (!r.ok && r.reason === "unreachable") this.#unreachable++;
       return r.ok;
     }).finally(() => (this.#signing = undefined));
@@ -152,15 +165,16 @@ class Run {
 
   journalOf(id: number): AttemptJournal {
     const { book, clock } = this.o;
+    const c = this.#commit;
     return {
-      sending: (stan) => Promise.resolve(void book.sending(id, stan, clock())),
-      reversing: (stan, reason) => Promise.resolve(void book.reversing(id, stan, reason, clock())),
+      sending: (stan) => c.run(() => void book.sending(id, stan, clock())),
+      reversing: (stan, reason) => c.run(() => void book.reversing(id, stan, reason, clock())),
     };
   }
 
   async run(): Promise<CollectSummary> {
     const { book, link } = this.o;
-    const first = await link.signOn(book.nextStan());
+    const first = await link.signOn(this.stan());
     if (!first.ok) {
       throw first.reason === "unreachable"
         ? new CollectLinkError("COLLECT_UNREACHABLE", "acquirer host: cannot connect")
@@ -198,11 +212,8 @@ class Run {
         reversalTries: this.o.reversalTries ?? 3,
       });
       if (r.final === "reversal-pending") return;
-      this.o.book.apply(
-        d.id,
-        { final: "reversed", stan: r.stan, responseCode: r.responseCode },
-        this.o.clock(),
-      );
+      const result = { final: "reversed" as const, stan: r.stan, responseCode: r.responseCode };
+      await this.#commit.run(() => this.o.book.apply(d.id, result, this.o.clock()));
       if (counted) this.s.resumed.reversed++;
     });
   }
@@ -221,17 +232,17 @@ class Run {
 
   async #attempt(d: Debt): Promise<void> {
     if (this.#unreachable >= 3) return;
-    const req = await this.#request(d, this.o.book.nextStan());
+    const req = await this.#request(d, this.stan());
     if (!req) return;
     const r = await runAttempt(this.o.link, req, this.journalOf(d.id), {
       signOn: this.signOn,
       reversalTries: this.o.reversalTries ?? 3,
     });
     if (r.final !== "not-sent") this.s.attempts++;
-    this.#apply(d, r);
+    await this.#apply(d, r);
   }
 
-  #apply(d: Debt, r: AttemptOutcome): void {
+  async #apply(d: Debt, r: AttemptOutcome): Promise<void> {
     const s = this.s;
     if (r.final === "not-sent") {
       if (r.reason === "unreachable") this.#unreachable++;
@@ -248,7 +259,7 @@ class Run {
         ...(r.answer.authCode ? { authCode: r.answer.authCode } : {}),
         ...(r.answer.rrn ? { rrn: r.answer.rrn } : {}),
       };
-    const after = this.o.book.apply(d.id, result, this.o.clock());
+    const after = await this.#commit.run(() => this.o.book.apply(d.id, result, this.o.clock()));
     const add = (t: Tally) => (t.count++, t.amount += d.amount, this.#progress());
     if (after.state === "recovered") add(s.collected);
     else if (after.state === "written_off") add(s.writtenOff);
@@ -272,6 +283,7 @@ class Run {
       reversing: count(["reversing"]),
     };
     this.s.link = this.o.link.stats;
+    this.s.journal = { commits: this.#commit.commits, steps: this.#commit.steps };
     this.s.seconds = Math.round((performance.now() - this.#t0) / 10) / 100;
     const settled = this.s.collected.count + this.s.declined.count + this.s.writtenOff.count;
     this.s.perSecond = this.s.seconds > 0 ? Math.round(settled / this.s.seconds) : settled;
