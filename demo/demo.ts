@@ -40,6 +40,8 @@ import {
 } from "./steps.ts";
 import { replayDenyList } from "./denylist.ts";
 import { checkOutcomes, storedOutcomes } from "./money.ts";
+import { collectDemoDebts, type CollectionSummary } from "./collect.ts";
+import type { Tally } from "../core/collect/mod.ts";
 import { writeHtmlReport } from "./report_html.ts";
 import {
   clearTwice,
@@ -99,6 +101,7 @@ export const STEP_NAMES = [
   "verify store",
   "compare with truth",
   "clear day",
+  "collect debts",
   "money checks",
   "reports",
 ] as const;
@@ -237,6 +240,17 @@ async function money(o: DemoOptions, step: StepRunner, truth: readonly TruthRow[
         `files ${c.identical ? "identical" : "DIFFERENT"}`;
     },
   );
+  const collection = await step.run(
+    "collect debts",
+    () => collectDemoDebts(o.home, o.masterKeyFile, o.simDir, o.seed, truth),
+    (x) =>
+      `${x.debts} debts: collected ${x.collected.store.count} = ${
+        yuan(x.collected.store.amount)
+      } yuan, declined on the day ${x.declinedFirst.count} = ${yuan(x.declinedFirst.amount)} ` +
+      `yuan, written off ${x.writtenOff.store.count} = ${yuan(x.writtenOff.store.amount)} yuan; ` +
+      `${x.agree}/${x.debts} as the truth says; ${x.faults} faults, ${x.reversals} reversals, ` +
+      `${x.doubleApproved} taps charged twice`,
+  );
   const stored = storedOutcomes(o.home, day);
   const summary = await step.run(
     "money checks",
@@ -275,7 +289,7 @@ async function money(o: DemoOptions, step: StepRunner, truth: readonly TruthRow[
         m.reconciliationBalanced ? "balanced" : "NOT balanced"
       }`,
   );
-  return summary;
+  return { summary, collection };
 }
 
 const yuan = (fen: number) => (fen / 100).toFixed(2);
@@ -288,6 +302,14 @@ function ledgerMoney(home: string) {
   } finally {
     store.close();
   }
+}
+
+/** Every debt as the truth says, the money equal, no tap charged twice at the host. */
+function collectionOk(c: CollectionSummary): boolean {
+  const eq = (a: Tally, b: Tally) => a.count === b.count && a.amount === b.amount;
+  return c.agree === c.debts && eq(c.collected.store, c.collected.truth) &&
+    eq(c.writtenOff.store, c.writtenOff.truth) && c.doubleApproved === 0 &&
+    c.standing === c.collected.store.count;
 }
 
 /** The run's checks, as the report lists them. */
@@ -335,6 +357,16 @@ function checkRows(r: Omit<DemoReport, "ok" | "checks">): CheckRow[] {
         `${m.debts.truth.count}, ${yuan(m.debts.truth.fen)} yuan`,
     },
     {
+      name: "collection",
+      ok: collectionOk(r.collection),
+      detail: `${r.collection.agree}/${r.collection.debts} debts end as the truth says; ` +
+        `collected ${yuan(r.collection.collected.store.amount)} yuan (truth ${
+          yuan(r.collection.collected.truth.amount)
+        }), written off ${yuan(r.collection.writtenOff.store.amount)} yuan (truth ${
+          yuan(r.collection.writtenOff.truth.amount)
+        }); ${r.collection.doubleApproved} taps charged twice`,
+    },
+    {
       name: "clear again",
       ok: m.rerun.newLines === 0 && m.rerun.identical,
       detail: `${m.rerun.newLines} new lines; files ${
@@ -376,7 +408,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     () => Promise.resolve(compareWithTruth(o.home, truth)),
     (c) => `${c.agree}/${c.rows} agree (${c.agreementPercent.toFixed(2)} %)`,
   );
-  const money_ = await money(o, step, truth, day);
+  const { summary: money_, collection } = await money(o, step, truth, day);
   const base = {
     date: new Date().toISOString().slice(0, 10),
     day,
@@ -397,6 +429,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     secondRunPending: v.secondRunPending,
     truth: cmp,
     money: money_,
+    collection,
     steps: step.steps,
     totalSeconds: 0,
   };

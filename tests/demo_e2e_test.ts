@@ -45,9 +45,9 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
       ...args,
     );
     assertEquals(r.code, 0, r.stdout + r.stderr);
-    for (let i = 1; i <= 11; i++) assert(r.stdout.includes(`[${i}/11]`), `step ${i} printed`);
+    for (let i = 1; i <= 12; i++) assert(r.stdout.includes(`[${i}/12]`), `step ${i} printed`);
     assert(r.stdout.includes("(100.00 %)"), r.stdout);
-    assert(/\[10\/11\] money checks +(\d+)\/\1 final states agree/.test(r.stdout), r.stdout);
+    assert(/\[11\/12\] money checks +(\d+)\/\1 final states agree/.test(r.stdout), r.stdout);
     assert(r.stdout.includes("RESULT: OK"));
 
     const reports = [...Deno.readDirSync(join(home, "reports"))].map((e) => e.name).sort();
@@ -63,7 +63,7 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
     assertEquals(rep.upload.unexpected, []);
     assertEquals(rep.secondRunPending, 0);
     assertEquals(rep.verify.records, rep.upload.recordsAccepted);
-    assertEquals(rep.steps.length, 11);
+    assertEquals(rep.steps.length, 12);
     // The money end: every record's final state, the ledger, the cleared and debt totals, a
     // second clear, the deny list's version, the ODA line registered.
     const money = rep.money;
@@ -79,7 +79,13 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
     assertEquals(money.rerun, { newLines: 0, identical: true });
     assertEquals(money.reconciliationBalanced, true);
     const outcomes = new Set(money.outcomes.map((o: { outcome: string }) => o.outcome));
-    for (const o of ["CLEARED", "DEBT", "EXCEPTION"]) assert(outcomes.has(o), `${o} shown`);
+    // every debt was collected: RECOVERED or WRITTEN_OFF, none left a DEBT
+    for (const o of ["CLEARED", "RECOVERED", "EXCEPTION"]) assert(outcomes.has(o), `${o} shown`);
+    assert(!outcomes.has("DEBT"), "no debt left uncollected");
+    const c = rep.collection;
+    assertEquals([c.agree, c.doubleApproved, c.standing], [c.debts, 0, c.collected.store.count]);
+    assertEquals([c.collected.store, c.writtenOff.store], [c.collected.truth, c.writtenOff.truth]);
+    assert(c.debts === money.debts.store.count && c.faults > 0, JSON.stringify(c));
     assertEquals(
       rep.checks.map((c: { name: string; ok: boolean }) => `${c.name} ${c.ok}`),
       [
@@ -90,6 +96,7 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
         "ledger true",
         "cleared totals true",
         "debts true",
+        "collection true",
         "clear again true",
         "reconciliation true",
       ],
@@ -98,7 +105,7 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
     assertEquals(rep.denyList.version, world.version);
     assertEquals(rep.denyList.odaLines, 1);
     const html = await Deno.readTextFile(join(home, "reports", reports[0]));
-    assert(html.includes("All 9 checks passed"), "the page lists the checks");
+    assert(html.includes("All 10 checks passed"), "the page lists the checks");
     assertEquals(((await Deno.stat(master)).mode ?? 0) & 0o777, 0o600);
 
     // Every secret: the simulated issuer keys, and every key of the key store (terminal keys,
