@@ -23,6 +23,7 @@ import { signPacked } from "../core/iso8583/mac.ts";
 import { frameOf, sealEnvelope } from "../core/iso8583/frame.ts";
 import { AcquirerHost } from "../sim/acquirer/host.ts";
 import { fromHex } from "../core/hex.ts";
+import { startEcho } from "./echo.ts";
 
 const DEBTS = 400;
 const IN_FLIGHT = 32;
@@ -86,42 +87,11 @@ const link = new AcquirerLink({
   tmk: { withTmk: (f) => f(TMK) },
 });
 
-const echo = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-(async () => {
-  try {
-    for await (const c of echo) {
-      c.setNoDelay(true);
-      (async () => {
-        const answer = new Uint8Array(ANS_FRAME), buf = new Uint8Array(65536);
-        let pending = 0;
-        try {
-          while (true) {
-            const n = await c.read(buf);
-            if (n === null) break;
-            for (pending += n; pending >= REQ_FRAME; pending -= REQ_FRAME) await c.write(answer);
-          }
-        } catch { /* closed */ }
-      })();
-    }
-  } catch { /* listener closed */ }
-})();
-const echoConn = await Deno.connect({
-  hostname: "127.0.0.1",
-  port: (echo.addr as Deno.NetAddr).port,
-});
-echoConn.setNoDelay(true);
+const echo = await startEcho(REQ_FRAME, ANS_FRAME);
 
 /** DEBTS request frames out and answer frames back, IN_FLIGHT at a time. */
 async function echoDebts(): Promise<void> {
-  const out = new Uint8Array(REQ_FRAME * IN_FLIGHT), buf = new Uint8Array(65536);
-  for (let sent = 0; sent < DEBTS; sent += IN_FLIGHT) {
-    for (let o = 0; o < out.length;) o += await echoConn.write(out.subarray(o));
-    for (let got = 0; got < ANS_FRAME * IN_FLIGHT;) {
-      const r = await echoConn.read(buf);
-      if (r === null) throw new Error("echo closed");
-      got += r;
-    }
-  }
+  for (let sent = 0; sent < DEBTS; sent += IN_FLIGHT) await echo.round(IN_FLIGHT);
 }
 
 let run = 0;
@@ -139,11 +109,7 @@ async function freshStore() {
 }
 
 globalThis.addEventListener("unload", () => {
-  for (const c of [echoConn, echo]) {
-    try {
-      c.close();
-    } catch { /* closed */ }
-  }
+  echo.close();
   Deno.removeSync(template.dir, { recursive: true });
 });
 

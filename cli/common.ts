@@ -312,3 +312,14 @@ export async function profileOption(
   }
   return parseProfile(json);
 }
+
+/** `--NAME TIME` (ISO 8601, normalised to UTC), or undefined when absent; else a usage error. */
+export function timeOption(p: Parsed, name: string): string | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  const t = Date.parse(v);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(v) || !Number.isFinite(t)) {
+    throw new UsageError(`--${name} must be an ISO 8601 time, got "${v}"`);
+  }
+  return new Date(t).toISOString();
+}

@@ -89,7 +89,7 @@ export function collectDemoDebts(
       truth: await worldTruthFromDir(simDir),
       seed: `${seed}/acquirer`,
       faults,
-      lateMs: 300,
+      lateMs: 1200,
     });
     await ks.importDev(tmkImportFile(seed, [TERMINAL]));
     const book = new DebtBook(store.connection, store.denyList, ACTOR);
@@ -99,7 +99,7 @@ export function collectDemoDebts(
       profile: PROFILES["icfare-sim"],
       terminalId: TERMINAL,
       merchantId: MERCHANT,
-      timeoutMs: 200,
+      timeoutMs: 1000,
       tmk: { withTmk: (fn) => ks.withKey(`acquirer-tmk-${TERMINAL}`, (k) => fn(k)) },
     });
     const s: CollectionSummary = {

@@ -208,6 +208,11 @@ async function checkEnd(e: Env, host: Record<string, unknown>): Promise<void> {
   }
   assertEquals(wrong, []);
   const recovered = rows.filter((r) => r.state === "recovered");
+  const faultsSeen = (host.host as { faults: Record<string, number> }).faults;
+  console.log(
+    `collect e2e: ${rows.length} debts, ${recovered.length} recovered; host ` +
+      `${JSON.stringify(host.ledger)}; faults ${JSON.stringify(faultsSeen)}`,
+  );
   assert(recovered.length > 0 && recovered.length < rows.length, "approvals and declines both");
   const ledger = host.ledger as { doubleApproved: number; live: number };
   assertEquals(ledger.doubleApproved, 0, "no tap approved twice");

@@ -16,6 +16,7 @@ import {
   profileOption,
   progressBar,
   table,
+  timeOption,
 } from "../common.ts";
 import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
@@ -93,16 +94,6 @@ export class CollectIncomplete extends IcfareError {
   }
 }
 
-function atOf(p: Parsed): string | undefined {
-  const at = str(p, "at");
-  if (at === undefined) return undefined;
-  const t = Date.parse(at);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(at) || !Number.isFinite(t)) {
-    throw new UsageError(`--at must be an ISO 8601 time, got "${at}"`);
-  }
-  return new Date(t).toISOString();
-}
-
 function need(p: Parsed, name: string, re: RegExp, what: string): string {
   const v = str(p, name);
   if (v === undefined) throw new UsageError(`--${name} is required`);
@@ -127,7 +118,7 @@ function optionsOf(p: Parsed) {
     rounds: intOption(p, "rounds", 1, 100) ?? 4,
     reversalTries: intOption(p, "reversal-tries", 1, 100) ?? 3,
     limit: intOption(p, "limit", 1, 100_000_000),
-    at: atOf(p),
+    at: timeOption(p, "at"),
     tls: flag(p, "tls"),
     tlsCa: str(p, "tls-ca"),
   };
