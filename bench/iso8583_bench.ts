@@ -19,6 +19,7 @@ import { AcquirerHost } from "../sim/acquirer/host.ts";
 import { seededTruth } from "../sim/acquirer/truth.ts";
 import { authInputOf, syntheticTaps } from "../sim/acquirer/taps.ts";
 import { fromHex } from "../core/hex.ts";
+import { startEcho } from "./echo.ts";
 
 const profile = PROFILES["icfare-sim"];
 const TMK = fromHex("3B6E1F0D7A2C4958A1B2C3D4E5F60718");
@@ -71,57 +72,9 @@ async function exchange(): Promise<void> {
 
 // --------------------------------------------------------------- the bare echo
 
-const echo = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-(async () => {
-  try {
-    for await (const c of echo) {
-      c.setNoDelay(true);
-      (async () => {
-        const answer = new Uint8Array(ANS_FRAME);
-        const buf = new Uint8Array(65536);
-        let pending = 0;
-        try {
-          while (true) {
-            const n = await c.read(buf);
-            if (n === null) break;
-            pending += n;
-            while (pending >= REQ_FRAME) {
-              pending -= REQ_FRAME;
-              await c.write(answer);
-            }
-          }
-        } catch { /* closed */ }
-      })();
-    }
-  } catch { /* listener closed */ }
-})();
-const echoConn = await Deno.connect({
-  hostname: "127.0.0.1",
-  port: (echo.addr as Deno.NetAddr).port,
-});
-echoConn.setNoDelay(true);
-const echoReq = new Uint8Array(REQ_FRAME);
-const echoBuf = new Uint8Array(65536);
-
-async function echoRound(n: number): Promise<void> {
-  const out = new Uint8Array(REQ_FRAME * n);
-  for (let i = 0; i < n; i++) out.set(echoReq, i * REQ_FRAME);
-  for (let o = 0; o < out.length;) o += await echoConn.write(out.subarray(o));
-  let got = 0;
-  while (got < ANS_FRAME * n) {
-    const r = await echoConn.read(echoBuf);
-    if (r === null) throw new Error("echo closed");
-    got += r;
-  }
-}
-
-globalThis.addEventListener("unload", () => {
-  for (const c of [echoConn, echo]) {
-    try {
-      c.close();
-    } catch { /* closed */ }
-  }
-});
+const echo = await startEcho(REQ_FRAME, ANS_FRAME);
+const echoRound = (n: number) => echo.round(n);
+globalThis.addEventListener("unload", () => echo.close());
 
 // --------------------------------------------------------------- benches
 

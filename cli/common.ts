@@ -14,6 +14,7 @@ import { BatchSchema } from "../core/emv/verify.ts";
 import { KeyImportError, parseKeyFile } from "../core/emv/issuer_keys.ts";
 import { CapkImportError, parseCapkFile } from "../core/emv/capk.ts";
 import { dateProblem } from "../core/dates.ts";
+import { type AcquirerProfile, parseProfile, profileNamed } from "../core/iso8583/profile.ts";
 
 /** One `icfare` command: a one-line summary for the help and its entry. */
 export type Command = {
@@ -291,4 +292,34 @@ export async function readSecretLine(prompt?: string): Promise<Uint8Array> {
       console.error("");
     }
   }
+}
+
+/**
+ * An acquirer profile option (docs/iso8583.md, "Acquirer profile"): a built-in name, or a
+ * profile file (`.json`); `fallback` when absent. An unreadable file is a usage error.
+ */
+export async function profileOption(
+  v: string | undefined,
+  fallback = "icfare-sim",
+): Promise<AcquirerProfile> {
+  if (v === undefined) return profileNamed(fallback);
+  if (!v.endsWith(".json")) return profileNamed(v);
+  let json: unknown;
+  try {
+    json = JSON.parse(await Deno.readTextFile(v));
+  } catch (e) {
+    throw new UsageError(`--profile ${v}: ${(e as Error).message}`);
+  }
+  return parseProfile(json);
+}
+
+/** `--NAME TIME` (ISO 8601, normalised to UTC), or undefined when absent; else a usage error. */
+export function timeOption(p: Parsed, name: string): string | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  const t = Date.parse(v);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(v) || !Number.isFinite(t)) {
+    throw new UsageError(`--${name} must be an ISO 8601 time, got "${v}"`);
+  }
+  return new Date(t).toISOString();
 }

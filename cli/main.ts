@@ -22,6 +22,7 @@ const commands: Record<string, () => Promise<Command>> = {
   terminals: async () => (await import("./commands/terminals.ts")).command,
   simulate: async () => (await import("./commands/simulate.ts")).command,
   "simulate-acquirer": async () => (await import("./commands/simulate_acquirer.ts")).command,
+  collect: async () => (await import("./commands/collect.ts")).command,
   clear: async () => (await import("./commands/clear.ts")).command,
   debts: async () => (await import("./commands/debts.ts")).command,
   network: async () => (await import("./commands/network.ts")).command,

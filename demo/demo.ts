@@ -44,6 +44,8 @@ import {
 } from "./steps.ts";
 import { replayDenyList } from "./denylist.ts";
 import { checkOutcomes, storedOutcomes } from "./money.ts";
+import { collectDemoDebts, type CollectionSummary } from "./collect.ts";
+import type { Tally } from "../core/collect/mod.ts";
 import { writeHtmlReport } from "./report_html.ts";
 import { archiveAndAudit, archiveLine } from "./archive.ts";
 import {
@@ -104,6 +106,7 @@ export const STEP_NAMES = [
   "verify store",
   "compare with truth",
   "clear day",
+  "collect debts",
   "money checks",
   "archive, audit",
   "reports",
@@ -244,6 +247,17 @@ async function money(o: DemoOptions, step: StepRunner, truth: readonly TruthRow[
         `files ${c.identical ? "identical" : "DIFFERENT"}`;
     },
   );
+  const collection = await step.run(
+    "collect debts",
+    () => collectDemoDebts(o.home, o.masterKeyFile, o.simDir, o.seed, truth),
+    (x) =>
+      `${x.debts} debts: collected ${x.collected.store.count} = ${
+        yuan(x.collected.store.amount)
+      } yuan, declined on the day ${x.declinedFirst.count} = ${yuan(x.declinedFirst.amount)} ` +
+      `yuan, written off ${x.writtenOff.store.count} = ${yuan(x.writtenOff.store.amount)} yuan; ` +
+      `${x.agree}/${x.debts} as the truth says; ${x.faults} faults, ${x.reversals} reversals, ` +
+      `${x.doubleApproved} taps charged twice`,
+  );
   const stored = storedOutcomes(o.home, day);
   const summary = await step.run(
     "money checks",
@@ -282,7 +296,7 @@ async function money(o: DemoOptions, step: StepRunner, truth: readonly TruthRow[
         m.reconciliationBalanced ? "balanced" : "NOT balanced"
       }`,
   );
-  return summary;
+  return { summary, collection };
 }
 
 const yuan = (fen: number) => (fen / 100).toFixed(2);
@@ -295,6 +309,14 @@ function ledgerMoney(home: string) {
   } finally {
     store.close();
   }
+}
+
+/** Every debt as the truth says, the money equal, no tap charged twice at the host. */
+function collectionOk(c: CollectionSummary): boolean {
+  const eq = (a: Tally, b: Tally) => a.count === b.count && a.amount === b.amount;
+  return c.agree === c.debts && eq(c.collected.store, c.collected.truth) &&
+    eq(c.writtenOff.store, c.writtenOff.truth) && c.doubleApproved === 0 &&
+    c.standing === c.collected.store.count;
 }
 
 /** The run's checks, as the report lists them. */
@@ -340,6 +362,16 @@ function checkRows(r: Omit<DemoReport, "ok" | "checks">): CheckRow[] {
       ok: m.debts.store.count === m.debts.truth.count && m.debts.store.fen === m.debts.truth.fen,
       detail: `${m.debts.store.count} debts, ${yuan(m.debts.store.fen)} yuan; truth ` +
         `${m.debts.truth.count}, ${yuan(m.debts.truth.fen)} yuan`,
+    },
+    {
+      name: "collection",
+      ok: collectionOk(r.collection),
+      detail: `${r.collection.agree}/${r.collection.debts} debts end as the truth says; ` +
+        `collected ${yuan(r.collection.collected.store.amount)} yuan (truth ${
+          yuan(r.collection.collected.truth.amount)
+        }), written off ${yuan(r.collection.writtenOff.store.amount)} yuan (truth ${
+          yuan(r.collection.writtenOff.truth.amount)
+        }); ${r.collection.doubleApproved} taps charged twice`,
     },
     {
       name: "clear again",
@@ -390,7 +422,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     () => Promise.resolve(compareWithTruth(o.home, truth)),
     (c) => `${c.agree}/${c.rows} agree (${c.agreementPercent.toFixed(2)} %)`,
   );
-  const money_ = await money(o, step, truth, day);
+  const { summary: money_, collection } = await money(o, step, truth, day);
   const arch = await step.run(
     "archive, audit",
     () => archiveAndAudit(o.home, o.masterKeyFile, o.simDir, day),
@@ -427,6 +459,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       findings: arch.audit.days.reduce((a, d) => a + d.findings.length, 0),
       recordsPerSecond: arch.audit.recordsPerSecond,
     },
+    collection,
     steps: step.steps,
     totalSeconds: 0,
   };

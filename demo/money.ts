@@ -3,7 +3,8 @@
  * truth (sim/outcomes.ts), and the figures the report draws (outcomes by reason, with fares).
  *
  * The final state of each record is what `icfare clear` stored (`recordStates` of
- * core/clearing/reports.ts).
+ * core/clearing/reports.ts), and for a debt what its collection made of it: RECOVERED or
+ * WRITTEN_OFF, as the truth's `debtEnd` says.
  */
 import { join } from "node:path";
 import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
@@ -50,7 +51,13 @@ export function storedOutcomes(home: string, day: string): Map<string, StoredOut
 function disagreement(t: TruthRow, s: StoredOutcome | undefined): string | null {
   if (!s) return "not in the store";
   if (t.outcome === "REJECTED") return s.outcome === "REJECTED" ? null : `store has ${s.outcome}`;
-  const want = t.outcome === "EXCEPTION" ? `EXCEPTION ${t.reason}` : t.outcome;
+  // A debt collected (or written off) ends as the truth's `debtEnd`; one not yet collected is DEBT.
+  const collected = t.outcome === "DEBT" && s.outcome !== "DEBT" && t.debtEnd;
+  const want = t.outcome === "EXCEPTION"
+    ? `EXCEPTION ${t.reason}`
+    : collected
+    ? t.debtEnd!
+    : t.outcome;
   const got = s.outcome === "EXCEPTION" ? `EXCEPTION ${s.reason}` : s.outcome;
   return want === got ? null : `expected ${want}, clearing made ${got}`;
 }

@@ -8,6 +8,7 @@ import type { StoreVerifySummary } from "../core/verify_store.ts";
 import type { TruthRow } from "../sim/day.ts";
 import type { CheckRow, OutcomeCount, ReconciliationRow } from "../core/report/data.ts";
 import type { DenyReplay } from "./denylist.ts";
+import type { CollectionSummary } from "./collect.ts";
 
 /** One step's timing. */
 export interface StepTiming {
@@ -87,6 +88,8 @@ export interface DemoReport {
     findings: number;
     recordsPerSecond: number;
   };
+  /** The debts collected through the simulated acquirer host (demo/collect.ts). */
+  collection: CollectionSummary;
   checks: CheckRow[];
   steps: StepTiming[];
   totalSeconds: number;
@@ -219,6 +222,22 @@ function moneyLines(r: DemoReport): string[] {
 }
 
 /** The readable form of a report. */
+/** The debts collected through the simulated acquirer host. */
+function collectionLines(c: CollectionSummary): string[] {
+  const y = (fen: number) => (fen / 100).toFixed(2);
+  return [
+    `collection over ISO 8583 (simulated acquirer host, faults on): ${c.debts} debts, ` +
+    `${c.attempts} authorisations, ${c.reversals} reversals, ${c.faults} faults injected`,
+    `  collected    ${c.collected.store.count} debts, ${y(c.collected.store.amount)} yuan ` +
+    `(truth ${c.collected.truth.count}, ${y(c.collected.truth.amount)})`,
+    `  declined on the day ${c.declinedFirst.count} debts, ${y(c.declinedFirst.amount)} yuan`,
+    `  written off  ${c.writtenOff.store.count} debts, ${y(c.writtenOff.store.amount)} yuan ` +
+    `(truth ${c.writtenOff.truth.count}, ${y(c.writtenOff.truth.amount)}) after 14 days of retries`,
+    `  final states ${c.agree}/${c.debts} as the truth says; ${c.doubleApproved} taps charged twice`,
+    ...c.disagreements.slice(0, 10).map((d) => `  ${d}`),
+  ];
+}
+
 export function reportText(r: DemoReport): string[] {
   return [
     `icfare demo — ${r.date}  (seed ${r.seed}, ${r.taps} taps drawn; test keys only)`,
@@ -238,6 +257,7 @@ export function reportText(r: DemoReport): string[] {
     `archive: ${r.archive.file} (${r.archive.records} records, SHA-256 ${
       r.archive.sha256.slice(0, 16)
     }…); audit: ${r.archive.clean ? "CLEAN" : `NOT CLEAN, ${r.archive.findings} finding(s)`}`,
+    ...collectionLines(r.collection),
     ``,
     `timings:`,
     ...r.steps.map((s) => `  ${s.step.padEnd(22)} ${s.seconds.toFixed(2).padStart(7)} s`),

@@ -62,7 +62,8 @@ export function issuerAnswer(
 export function worldIssuerTruth(world: World, rates: IssuerRates): IssuerTruth {
   return (q: AuthorisationQuery) => {
     const card = world.cardByPan(q.pan);
-    if (!card || (q.psn !== undefined && q.psn !== card.psn) || q.atc === undefined) {
+    // Field 23 carries the PSN in 3 digits (`001`), the card in 2 (`01`): compared as numbers.
+    if (!card || (q.psn !== undefined && Number(q.psn) !== Number(card.psn)) || !q.atc) {
       return UNKNOWN_CARD;
     }
     return ANSWER_CODES[issuerAnswer(world.options.seed, rates, card, parseInt(q.atc, 16))];

@@ -45,9 +45,9 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
       ...args,
     );
     assertEquals(r.code, 0, r.stdout + r.stderr);
-    for (let i = 1; i <= 12; i++) assert(r.stdout.includes(`[${i}/12]`), `step ${i} printed`);
+    for (let i = 1; i <= 13; i++) assert(r.stdout.includes(`[${i}/13]`), `step ${i} printed`);
     assert(r.stdout.includes("(100.00 %)"), r.stdout);
-    assert(/\[10\/12\] money checks +(\d+)\/\1 final states agree/.test(r.stdout), r.stdout);
+    assert(/\[11\/13\] money checks +(\d+)\/\1 final states agree/.test(r.stdout), r.stdout);
     assert(r.stdout.includes("RESULT: OK"));
 
     const reports = [...Deno.readDirSync(join(home, "reports"))].map((e) => e.name).sort();
@@ -79,7 +79,13 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
     assertEquals(money.rerun, { newLines: 0, identical: true });
     assertEquals(money.reconciliationBalanced, true);
     const outcomes = new Set(money.outcomes.map((o: { outcome: string }) => o.outcome));
-    for (const o of ["CLEARED", "DEBT", "EXCEPTION"]) assert(outcomes.has(o), `${o} shown`);
+    // every debt was collected: RECOVERED or WRITTEN_OFF, none left a DEBT
+    for (const o of ["CLEARED", "RECOVERED", "EXCEPTION"]) assert(outcomes.has(o), `${o} shown`);
+    assert(!outcomes.has("DEBT"), "no debt left uncollected");
+    const c = rep.collection;
+    assertEquals([c.agree, c.doubleApproved, c.standing], [c.debts, 0, c.collected.store.count]);
+    assertEquals([c.collected.store, c.writtenOff.store], [c.collected.truth, c.writtenOff.truth]);
+    assert(c.debts === money.debts.store.count && c.faults > 0, JSON.stringify(c));
     assertEquals(
       rep.checks.map((c: { name: string; ok: boolean }) => `${c.name} ${c.ok}`),
       [
@@ -90,6 +96,7 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
         "ledger true",
         "cleared totals true",
         "debts true",
+        "collection true",
         "clear again true",
         "reconciliation true",
         "audit true",
@@ -97,7 +104,7 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
     );
     // The day sealed and audited clean: the step's line, the archive beside the verified records.
     assert(
-      /\[11\/12\] archive, audit +(\d+) records sealed .* audit: CLEAN \(0 finding/.test(r.stdout),
+      /\[12\/13\] archive, audit +(\d+) records sealed .* audit: CLEAN \(0 finding/.test(r.stdout),
       r.stdout,
     );
     assertEquals(rep.archive.records, rep.archive.dayRecords);
@@ -109,7 +116,7 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
     assertEquals(rep.denyList.version, world.version);
     assertEquals(rep.denyList.odaLines, 1);
     const html = await Deno.readTextFile(join(home, "reports", reports[0]));
-    assert(html.includes("All 10 checks passed"), "the page lists the checks");
+    assert(html.includes("All 11 checks passed"), "the page lists the checks");
     assertEquals(((await Deno.stat(master)).mode ?? 0) & 0o777, 0o600);
 
     // Every secret: the simulated issuer keys, and every key of the key store (terminal keys,

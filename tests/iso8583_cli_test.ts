@@ -80,10 +80,10 @@ Deno.test("simulate-acquirer: serve, collect through it, SIGTERM, report with ma
     ]);
     const keys = JSON.parse(await Deno.readTextFile(`${dir}/tmk.json`)).keys;
     assertEquals(keys.length, 1);
-    assertEquals([keys[0].usage, keys[0].algorithm, keys[0].terminal], [
+    assertEquals([keys[0].id, keys[0].usage, keys[0].algorithm], [
+      "acquirer-tmk-10000159",
       "acquirer-tmk",
       "3des",
-      "10000159",
     ]);
     assertEquals((await Deno.stat(`${dir}/tmk.json`)).mode! & 0o777, 0o600);
     const tmk = fromHex(keys[0].value);

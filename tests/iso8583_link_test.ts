@@ -503,3 +503,28 @@ Deno.test("TLS: sign-on and an approval over a TLS link (self-signed test certif
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a sign-on while a 0200 is in flight: its answer is checked under the keys it was sent with", async () => {
+  // the host answers the first 0200 after 200 ms, MAC'd under the MAK it checked it with
+  const host = start({
+    truth: () => "00",
+    schedule: (n) => (n === 1 ? "late" : undefined),
+    lateMs: 200,
+  });
+  const link = connect(host, 2000);
+  const next = stans();
+  try {
+    assert((await link.signOn(next())).ok);
+    const tap = syntheticTaps("keys-in-flight", 1, "2026-06-24", 0)[0];
+    const pending = link.authorize(authInputOf(tap, next()));
+    await new Promise((r) => setTimeout(r, 50));
+    assert((await link.signOn(next())).ok, "new working keys while the 0200 waits");
+    const r = await pending;
+    assertEquals([r.outcome, link.stats.badMac], ["approved", 0]);
+    const after = await link.authorize(authInputOf(tap, next()));
+    assertEquals(after.outcome, "approved", "the new keys are in use");
+  } finally {
+    await link.close();
+    await host.stop();
+  }
+});

@@ -94,7 +94,7 @@ Deno.test({
         assert(c.svgs >= 1, `${c.id}: drawn as SVG`);
         assert(c.marks >= c.rows, `${c.id}: ${c.marks} marks for ${c.rows} rows`);
       }
-      assertEquals(await page.locator("#checks h2").textContent(), "All 10 checks passed");
+      assertEquals(await page.locator("#checks h2").textContent(), "All 11 checks passed");
       const text = await page.locator("body").innerText();
       assertEquals(text.match(/6235\d{10,15}/g), null, "no clear PAN on the page");
       assertEquals(errors, []);

@@ -6,7 +6,16 @@
  */
 import { join } from "node:path";
 import { flag, parseArgs, type Parsed, str, UsageError } from "../args.ts";
-import { actorOf, type Command, dateOption, homeOf, openStore, out, table } from "../common.ts";
+import {
+  actorOf,
+  type Command,
+  dateOption,
+  homeOf,
+  openStore,
+  out,
+  table,
+  timeOption,
+} from "../common.ts";
 import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
 import { DebtBook } from "../../core/debts/book.ts";
@@ -36,13 +45,7 @@ recovery takes it off (when no other debt of the card is unpaid).
 --at TIME (ISO 8601) sets the clock (default now). Exit codes: 0 done; 1 refused; 2 bad usage.`;
 
 function atOf(p: Parsed): string {
-  const at = str(p, "at");
-  if (at === undefined) return new Date().toISOString();
-  const t = Date.parse(at);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(at) || !Number.isFinite(t)) {
-    throw new UsageError(`--at must be an ISO 8601 time, got "${at}"`);
-  }
-  return new Date(t).toISOString();
+  return timeOption(p, "at") ?? new Date().toISOString();
 }
 
 function statesOf(p: Parsed): DebtState[] | undefined {

@@ -3,7 +3,7 @@
  * SIGINT/SIGTERM (docs/iso8583.md, "Simulated host"). All the work is in sim/acquirer/.
  */
 import { flag, parseArgs, type Parsed, str, UsageError } from "../args.ts";
-import type { Command } from "../common.ts";
+import { type Command, profileOption } from "../common.ts";
 import { AcquirerHost } from "../../sim/acquirer/host.ts";
 import { seededTruth } from "../../sim/acquirer/truth.ts";
 import {
@@ -13,13 +13,15 @@ import {
   withFaultOverrides,
 } from "../../sim/acquirer/faults.ts";
 import { simTmk, tmkImportFile } from "../../sim/acquirer/world.ts";
-import { type AcquirerProfile, parseProfile, profileNamed } from "../../core/iso8583/profile.ts";
+import { worldTruthFromDir } from "../../sim/acquirer/world_truth.ts";
+import type { AcquirerProfile } from "../../core/iso8583/profile.ts";
 
 const HELP =
   `usage: icfare simulate-acquirer [--port N] [--hostname ADDR] [--profile NAME|FILE.json]
                                 [--seed S] [--faults none|all] [--fault NAME=RATE ...]
                                 [--late-ms N] [--terminal ID ...] [--keys-out FILE]
-                                [--report FILE] [--tls-cert FILE --tls-key FILE] [--json]
+                                [--report FILE] [--tls-cert FILE --tls-key FILE]
+                                [--world SIMDIR] [--json]
 
 Runs the simulated acquirer/issuer host of the ISO 8583 link (docs/iso8583.md) until SIGINT or
 SIGTERM: sign-on with working keys under each terminal's TMK, 0200 answered by a seeded issuer
@@ -33,24 +35,16 @@ the ODA deny list in pages, an approval counter per tap.
   --terminal ID       only these terminals are registered (default: any terminal id)
   --keys-out FILE     write the TMKs of the --terminal ids as a key import file (test keys)
   --report FILE       on exit, write counters and the approvals per tap (PANs masked)
+  --world SIMDIR      answer as the issuers of the world icfare simulate wrote to SIMDIR
+                      (00, 51, 62, 54 per card and tap, 14 for a card it never issued), so
+                      each debt of that day ends as its truth.jsonl says; default: a seeded
+                      issuer
 Exit codes: 0 stopped by a signal; 1 failed; 2 bad usage.`;
 
 function positiveInt(v: string | undefined, name: string, fallback: number, max: number): number {
   if (v === undefined) return fallback;
   if (!/^[0-9]+$/.test(v) || Number(v) > max) throw new UsageError(`--${name} must be 0..${max}`);
   return Number(v);
-}
-
-async function profileOf(v: string | undefined): Promise<AcquirerProfile> {
-  if (v === undefined) return profileNamed("icfare-sim");
-  if (!v.endsWith(".json")) return profileNamed(v);
-  let json: unknown;
-  try {
-    json = JSON.parse(await Deno.readTextFile(v));
-  } catch (e) {
-    throw new UsageError(`--profile ${v}: ${(e as Error).message}`);
-  }
-  return parseProfile(json);
 }
 
 function untilSignal(): Promise<string> {
@@ -79,6 +73,7 @@ const OPTIONS = {
   report: { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
+  world: { type: "string" },
   json: { type: "boolean" },
   home: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -122,11 +117,25 @@ function optionsOf(p: Parsed) {
     terminals,
     keysOut,
     report: str(p, "report"),
+    world: str(p, "world"),
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
   };
 }
 
 type Options = ReturnType<typeof optionsOf>;
+
+async function worldTruthOf(dir: string) {
+  try {
+    return await worldTruthFromDir(dir);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof SyntaxError) {
+      throw new UsageError(
+        `--world ${dir}: not an icfare simulate output (${(e as Error).message})`,
+      );
+    }
+    throw e;
+  }
+}
 
 async function startHost(o: Options, profile: AcquirerProfile): Promise<AcquirerHost> {
   if (o.keysOut) {
@@ -141,7 +150,7 @@ async function startHost(o: Options, profile: AcquirerProfile): Promise<Acquirer
     tmkOf: (
       id,
     ) => (o.terminals.length && !o.terminals.includes(id) ? undefined : simTmk(o.seed, id)),
-    truth: seededTruth(o.seed),
+    truth: o.world ? await worldTruthOf(o.world) : seededTruth(o.seed),
     seed: o.seed,
     faults: o.faults,
     lateMs: o.lateMs,
@@ -182,7 +191,7 @@ export const command: Command = {
       return 0;
     }
     const o = optionsOf(p);
-    const profile = await profileOf(str(p, "profile"));
+    const profile = await profileOption(str(p, "profile"));
     const host = await startHost(o, profile);
     const faultText = Object.entries(o.faults).map(([k, v]) => `${k}=${v}`).join(",") || "none";
     const where = { hostname: o.hostname, port: host.port };

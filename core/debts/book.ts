@@ -190,10 +190,26 @@ export class DebtBook {
 
   /** The next STAN (000001..999999, then round again), kept in the store. */
   nextStan(): string {
+    return this.nextStans(1)[0];
+  }
+
+  /**
+   * The next `n` STANs, reserved in one transaction (one commit instead of `n`); a STAN reserved
+   * and never used (the run ended first) is simply skipped.
+   */
+  nextStans(n: number): string[] {
+    if (!Number.isInteger(n) || n < 1 || n > 999_999) {
+      throw new RangeError(`n: 1..999999, got ${n}`);
+    }
     return inTransaction(this.db, () => {
-      const n = Number((this.#s.stan.get() as Row).value) % 999999 + 1;
-      this.#s.setStan.run(String(n));
-      return String(n).padStart(6, "0");
+      let v = Number((this.#s.stan.get() as Row).value);
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) {
+        v = v % 999999 + 1;
+        out.push(String(v).padStart(6, "0"));
+      }
+      this.#s.setStan.run(String(v));
+      return out;
     });
   }
 

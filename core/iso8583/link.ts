@@ -113,6 +113,10 @@ export class AcquirerLink {
   readonly #opts: LinkOptions;
   readonly #transport: Transport;
   #keys: WorkingKeys | undefined;
+  /** Keys of requests still in flight (their answers are MAC'd under them), and how many. */
+  readonly #inFlight = new Map<WorkingKeys, number>();
+  /** Keys replaced by a new sign-on, wiped when their last request is answered. */
+  readonly #retired = new Set<WorkingKeys>();
   #batchNo: string | undefined;
   #badMac = 0;
 
@@ -149,25 +153,58 @@ export class AcquirerLink {
     };
   }
 
+  /**
+   * Drops the working keys. Requests sent under them and not yet answered keep them until their
+   * answers are checked (the host MACs those under the keys it checked the request with), then
+   * they are wiped; keys nobody waits on are wiped at once.
+   */
   #forgetKeys(): void {
-    this.#keys?.wipe();
+    const k = this.#keys;
     this.#keys = undefined;
+    if (!k) return;
+    if (this.#inFlight.has(k)) this.#retired.add(k);
+    else k.wipe();
   }
 
-  async #send(msg: IsoMessage, mac: boolean, hook?: () => Promise<void>): Promise<Exchanged> {
+  /** Runs `f` with the current keys held for the length of one exchange. */
+  async #withKeys<T>(f: (keys: WorkingKeys) => Promise<T>): Promise<T> {
+    const k = this.#keys!;
+    this.#inFlight.set(k, (this.#inFlight.get(k) ?? 0) + 1);
+    try {
+      return await f(k);
+    } finally {
+      const n = this.#inFlight.get(k)! - 1;
+      if (n > 0) this.#inFlight.set(k, n);
+      else {
+        this.#inFlight.delete(k);
+        if (this.#retired.delete(k)) k.wipe();
+      }
+    }
+  }
+
+  async #send(
+    msg: IsoMessage,
+    mac: WorkingKeys | undefined,
+    hook?: () => Promise<void>,
+  ): Promise<Exchanged> {
     const packed = packagerOf(this.profile).pack(msg);
-    if (mac) signPacked(packed, this.profile.mac, this.#keys!.mak);
+    if (mac) signPacked(packed, this.profile.mac, mac.mak);
     const stan = msg.fields.get(11) as string;
     const key = matchKey(answerMti(msg.mti), stan, this.#opts.terminalId);
     return await this.#transport.exchange(packed, key, this.#opts.timeoutMs, hook);
   }
 
   /** Checks the MAC of an answer as the profile asks; undefined when it is acceptable. */
-  #macProblem(raw: Uint8Array, msg: IsoMessage, code: string): "bad-mac" | "no-mac" | undefined {
+  #macProblem(
+    raw: Uint8Array,
+    msg: IsoMessage,
+    code: string,
+    keys: WorkingKeys,
+  ): "bad-mac" | "no-mac" | undefined {
     if (!msg.fields.has(64)) {
       return this.profile.responseMac === "all" || code === "00" ? "no-mac" : undefined;
     }
-    if (!this.#keys || !verifyPacked(raw, this.profile.mac, this.#keys.mak)) {
+    if (!verifyPacked(raw, this.profile.mac, keys.mak)) {
       this.#badMac++;
       return "bad-mac";
     }
@@ -181,7 +218,7 @@ export class AcquirerLink {
       stan,
       ...(terminalInfo !== undefined ? { terminalInfo } : {}),
     });
-    const x = await this.#send(msg, false);
+    const x = await this.#send(msg, undefined);
     if (x.kind !== "answer") return { ok: false, reason: x.kind };
     const a = this.#opts.tmk.withTmk((tmk) => readSignOnAnswer(this.profile, x.answer.msg, tmk));
     if (!a.keys) return { ok: false, responseCode: a.responseCode };
@@ -199,17 +236,23 @@ export class AcquirerLink {
     const stan = req.stan;
     if (!this.#keys) return { outcome: "not-sent", stan, reason: "not-signed-on" };
     const msg = buildAuth(this.profile, { ...req, ...this.#identity() });
-    const x = await this.#send(msg, true, beforeSend && (() => beforeSend({ mti: "0200", stan })));
-    if (x.kind === "unreachable") return { outcome: "not-sent", stan, reason: "unreachable" };
-    if (x.kind !== "answer") return { outcome: "unknown", stan, reason: x.kind, reverseWith: "98" };
-    const answer = readAuthAnswer(x.answer.msg);
-    const problem = this.#macProblem(x.answer.raw, x.answer.msg, answer.responseCode);
-    if (problem) return { outcome: "unknown", stan, reason: problem, reverseWith: "A0", answer };
-    if (answer.signOn) this.#forgetKeys();
-    if (answer.disposition === "unknown") {
-      return { outcome: "unknown", stan, reason: "response-code", reverseWith: "98", answer };
-    }
-    return { outcome: answer.disposition, stan, answer };
+    const hook = beforeSend && (() => beforeSend({ mti: "0200", stan }));
+    return await this.#withKeys(async (keys): Promise<AuthResult> => {
+      const x = await this.#send(msg, keys, hook);
+      if (x.kind === "unreachable") return { outcome: "not-sent", stan, reason: "unreachable" };
+      if (x.kind !== "answer") {
+        return { outcome: "unknown", stan, reason: x.kind, reverseWith: "98" };
+      }
+      const answer = readAuthAnswer(x.answer.msg);
+      const problem = this.#macProblem(x.answer.raw, x.answer.msg, answer.responseCode, keys);
+      if (problem) return { outcome: "unknown", stan, reason: problem, reverseWith: "A0", answer };
+      // A request sent under keys a sign-on has replaced does not drop the new ones.
+      if (answer.signOn && keys === this.#keys) this.#forgetKeys();
+      if (answer.disposition === "unknown") {
+        return { outcome: "unknown", stan, reason: "response-code", reverseWith: "98", answer };
+      }
+      return { outcome: answer.disposition, stan, answer };
+    });
   }
 
   /**
@@ -224,21 +267,24 @@ export class AcquirerLink {
     const stan = req.stan;
     if (!this.#keys) return { outcome: "not-sent", stan, reason: "not-signed-on" };
     const msg = buildReversal(this.profile, { ...req, ...this.#identity() }, reason);
-    const x = await this.#send(msg, true, beforeSend && (() => beforeSend({ mti: "0400", stan })));
-    if (x.kind === "unreachable") return { outcome: "not-sent", stan, reason: "unreachable" };
-    if (x.kind !== "answer") return { outcome: "unknown", stan, reason: x.kind };
-    const a = readReversalAnswer(x.answer.msg);
-    const problem = this.#macProblem(
-      x.answer.raw,
-      x.answer.msg,
-      a.reversed ? "00" : a.responseCode,
-    );
-    if (problem) return { outcome: "unknown", stan, reason: problem, responseCode: a.responseCode };
-    if (!a.reversed) {
-      if (["97", "99", "A0"].includes(a.responseCode)) this.#forgetKeys();
-      return { outcome: "unknown", stan, reason: "response-code", responseCode: a.responseCode };
-    }
-    return { outcome: "reversed", stan, responseCode: a.responseCode };
+    const hook = beforeSend && (() => beforeSend({ mti: "0400", stan }));
+    return await this.#withKeys(async (keys): Promise<ReversalResult> => {
+      const x = await this.#send(msg, keys, hook);
+      if (x.kind === "unreachable") return { outcome: "not-sent", stan, reason: "unreachable" };
+      if (x.kind !== "answer") return { outcome: "unknown", stan, reason: x.kind };
+      const a = readReversalAnswer(x.answer.msg);
+      const code = a.reversed ? "00" : a.responseCode;
+      const problem = this.#macProblem(x.answer.raw, x.answer.msg, code, keys);
+      if (problem) {
+        return { outcome: "unknown", stan, reason: problem, responseCode: a.responseCode };
+      }
+      if (!a.reversed) {
+        const again = ["97", "99", "A0"].includes(a.responseCode);
+        if (again && keys === this.#keys) this.#forgetKeys();
+        return { outcome: "unknown", stan, reason: "response-code", responseCode: a.responseCode };
+      }
+      return { outcome: "reversed", stan, responseCode: a.responseCode };
+    });
   }
 
   /**
@@ -258,7 +304,7 @@ export class AcquirerLink {
         stan: nextStan(),
         cursor,
       });
-      const x = await this.#send(msg, false);
+      const x = await this.#send(msg, undefined);
       if (x.kind !== "answer") {
         throw new Iso8583Error("ISO8583_LINK", `deny-list page ${pages}: ${x.kind}`);
       }
@@ -279,6 +325,8 @@ export class AcquirerLink {
   /** Closes the connection and wipes the working keys. */
   async close(): Promise<void> {
     this.#forgetKeys();
+    for (const k of this.#retired) k.wipe();
+    this.#retired.clear();
     await this.#transport.close();
   }
 }

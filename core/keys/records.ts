@@ -21,7 +21,8 @@ export type KeyUsage =
   | "archive-sign"
   | "data"
   | "terminal-table"
-  | "clearing";
+  | "clearing"
+  | "acquirer-tmk";
 
 /** TR-31 binding of each usage, and the algorithms it allows. */
 export const USAGES: Record<
@@ -82,6 +83,14 @@ export const USAGES: Record<
     what: "the upload servers' terminal table (made by the key store itself)",
   },
   "clearing": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "clearing-file encryption" },
+  // The terminal master key icfare signs on to an acquirer with (docs/iso8583.md, "Sign-on and
+  // working keys"): it only unwraps the working keys of the 0810 (TR-31 K0, mode D).
+  "acquirer-tmk": {
+    tr31: "K0",
+    mode: "D",
+    algorithms: ["3des"],
+    what: "acquirer terminal master key (unwraps the sign-on's working keys)",
+  },
 };
 
 /**

@@ -16,7 +16,8 @@ export function simTmk(seed: string, terminalId: string): Uint8Array {
 
 /**
  * A key import file (docs/cli.md format) with the TMKs of `terminals`: usage `acquirer-tmk`,
- * 3DES, KCV of 3 bytes as the key store checks them.
+ * 3DES, KCV of 3 bytes as the key store checks them; the id `acquirer-tmk-<terminal>` is the one
+ * `icfare collect` looks for by default.
  */
 export function tmkImportFile(seed: string, terminals: readonly string[]) {
   return {
@@ -26,7 +27,6 @@ export function tmkImportFile(seed: string, terminals: readonly string[]) {
         id: `acquirer-tmk-${t}`,
         usage: "acquirer-tmk",
         algorithm: "3des",
-        terminal: t,
         value: toHex(k),
         kcv: toHex(kcv("3des", k, 3)),
       };
