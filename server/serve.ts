@@ -8,9 +8,13 @@
  * It is clear text and for tests and demos only.
  */
 import { join } from "node:path";
-import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
-import { WorkerStore } from "../core/store/worker_store.ts";
-import type { Store } from "../core/store/store.ts";
+import {
+  closeStore,
+  describeLocation,
+  openStore,
+  type StoreLocation,
+  storeLocation,
+} from "../core/store/open.ts";
 import { DevPanProtector, type PanProtector } from "../core/store/pan.ts";
 import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/terminal_keys.ts";
 import { createApp } from "./app.ts";
@@ -41,6 +45,13 @@ export interface ServeOptions {
    * read permission on core/ to load the worker modules).
    */
   readonly storeThread?: "worker" | "main";
+  /**
+   * The store: a `postgres://` URL or an SQLite file (docs/scale.md); default
+   * `ICFARE_DATABASE_URL`, else HOME/icfare.db.
+   */
+  readonly store?: string;
+  /** PostgreSQL: connections in the pool (default 10). */
+  readonly poolSize?: number;
   readonly onListen?: (addr: { hostname: string; port: number }) => void;
 }
 
@@ -48,6 +59,8 @@ export interface RunningServer {
   readonly url: string;
   /** Where the keys came from (for the start-up line; never a key). */
   readonly keySource: string;
+  /** Where the store is (for the start-up line; never a password). */
+  readonly storeName: string;
   readonly port: number;
   readonly metrics: Metrics;
   readonly finished: Promise<void>;
@@ -122,10 +135,12 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       keySource = `INTERIM dev key file ${file}`;
     }
   }
-  const path = join(o.home, STORE_FILE);
-  const store: Store & { closeAsync?: () => Promise<void> } = o.storeThread === "worker"
-    ? await WorkerStore.open(path, { busyTimeoutMs: o.busyTimeoutMs })
-    : openSqliteStore(path, { busyTimeoutMs: o.busyTimeoutMs });
+  const where: StoreLocation = storeLocation(o.home, o.store);
+  const store = await openStore(where, {
+    thread: o.storeThread,
+    busyTimeoutMs: o.busyTimeoutMs,
+    poolSize: o.poolSize,
+  });
   const { app, metrics } = createApp({
     store,
     keys,
@@ -145,12 +160,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   }, app.fetch);
   const addr = await listening;
   o.onListen?.(addr);
-  const finished = server.finished.then(() =>
-    store.closeAsync ? store.closeAsync() : store.close()
-  );
+  const finished = server.finished.then(() => closeStore(store));
   return {
     url: `http://${addr.hostname}:${addr.port}`,
     keySource,
+    storeName: describeLocation(where),
     port: addr.port,
     metrics,
     finished,

@@ -9,7 +9,7 @@ const HELP = `usage: icfare serve [--port N] [--hostname H] [--home DIR] [--mast
 
 Serves the v1 upload API (POST /v1/batches, GET /v1/batches/:terminalId/:batchNo,
 GET /v1/denylist, /healthz, /metrics, /openapi.json). The store is HOME/icfare.db (SQLite,
-WAL + synchronous=FULL; the server refuses to start otherwise).
+WAL + synchronous=FULL; the server refuses to start otherwise) unless --store names another.
   --port N            TCP port (default 8080)
   --hostname H        address to bind (default 127.0.0.1)
   --home DIR          icfare home (env ICFARE_HOME, default ./.icfare)
@@ -25,10 +25,16 @@ Without a key store: the INTERIM development key file HOME/dev-keys.json (tests,
   --body-timeout-ms N how long a body may take to arrive before 408 (default 30000)
   --store-thread T    main (default) or worker: SQLite and its fsyncs on their own thread
                       (add --allow-read=<icfare>/core for the worker modules)
+  --store URL|FILE    postgres://USER@HOST:PORT/DB (several servers on one database;
+                      fsync and synchronous_commit must be on) or an SQLite file; default
+                      env ICFARE_DATABASE_URL, else HOME/icfare.db (docs/scale.md)
+  --pool-size N       PostgreSQL connections of this server (default 10)
   --json              print the listening address as JSON
 Narrow permissions (no -A):
   deno run --allow-net=127.0.0.1:8080 --allow-read=HOME,MASTER_FILE --allow-write=HOME \
-    cli/main.ts serve --home HOME --master-key-file MASTER_FILE`;
+    cli/main.ts serve --home HOME --master-key-file MASTER_FILE
+  with PostgreSQL add the database's host:port to --allow-net and --allow-env for the
+  PG* variables the client reads, or pass -A to trusted deployments only`;
 
 function intOpt(v: string | undefined, name: string, dflt: number, min: number, max: number) {
   if (v === undefined) return dflt;
@@ -67,6 +73,8 @@ export const command: Command = {
       "max-inflight": { type: "string" },
       "body-timeout-ms": { type: "string" },
       "store-thread": { type: "string" },
+      store: { type: "string" },
+      "pool-size": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     });
@@ -88,6 +96,8 @@ export const command: Command = {
         ratePerS: intOpt(str(p, "rate"), "rate", 10, 1, 1_000_000),
         burst: intOpt(str(p, "burst"), "burst", 20, 1, 1_000_000),
         storeThread: storeThread(str(p, "store-thread")),
+        store: str(p, "store"),
+        poolSize: intOpt(str(p, "pool-size"), "pool-size", 10, 1, 1000),
         bodyTimeoutMs: intOpt(str(p, "body-timeout-ms"), "body-timeout-ms", 30_000, 1, 600_000),
         maxInFlight: intOpt(str(p, "max-inflight"), "max-inflight", 64, 1, 100_000),
         busyTimeoutMs: intOpt(str(p, "busy-timeout-ms"), "busy-timeout-ms", 5000, 0, 600_000),
@@ -102,7 +112,7 @@ export const command: Command = {
     if (flag(p, "json")) console.log(JSON.stringify({ listening: server.url, port: server.port }));
     else {
       console.log(
-        `icfare serve: listening on ${server.url} (store ${home}/icfare.db; keys from ${server.keySource})`,
+        `icfare serve: listening on ${server.url} (store ${server.storeName}; keys from ${server.keySource})`,
       );
     }
     const stop = () => server.close();

@@ -18,6 +18,7 @@ import {
   type DenyEntry,
   type DenyList,
   type IngestResult,
+  LeaseLostError,
   type NewBatch,
   type PendingRecord,
   type SealedBody,
@@ -26,8 +27,10 @@ import {
   type StoreCounts,
   StoreUnavailableError,
   type VerificationResult,
+  type WorkClaim,
 } from "./store.ts";
 import { toHex } from "../hex.ts";
+import { pendingRow, SqliteClaims, withFileLock } from "./sqlite_claims.ts";
 
 /** File name of the store under the icfare home. */
 export const STORE_FILE = "icfare.db";
@@ -63,7 +66,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     db.close();
     throw e;
   }
-  return new SqliteStore(db);
+  return new SqliteStore(db, path);
 }
 
 /** Reads back the durability pragmas; throws `StoreConfigError` unless WAL + FULL. */
@@ -110,31 +113,31 @@ function unavailable(e: unknown): StoreUnavailableError {
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
+  readonly #claims: SqliteClaims;
+  readonly #path: string;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: DatabaseSync, path = "") {
     this.#db = db;
+    this.#path = path;
+    this.#claims = new SqliteClaims(db);
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
       find: p("SELECT digest, receipt FROM batches WHERE terminal_id = ? AND batch_no = ?"),
       insBatch: p(
         `INSERT INTO batches (terminal_id, batch_no, merchant_id, deny_list_version, digest,
-          body_sealed, body_bytes, record_count, amount, receipt, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          body_sealed, body_bytes, record_count, amount, receipt, received_at, pending)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insRecord: p(
         `INSERT INTO records (batch_id, terminal_id, batch_no, seq, tapped_at, line, vehicle,
           stop, fare, card_hash, pan_masked, psn, atc, status, reject_code, reject_message,
-          reject_path, body_index)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          reject_path, body_index, ac_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       body: p("SELECT terminal_id, batch_no, digest, body_sealed FROM batches WHERE id = ?"),
       pending: p(
         `SELECT id, batch_id, terminal_id, batch_no, seq, tapped_at, fare, card_hash, psn, atc,
           body_index FROM records WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
-      ),
-      verify: p(
-        `UPDATE records SET status = 'verified', verification = ?, verified_at = ?
-         WHERE id = ? AND status = 'pending'`,
       ),
       sameCard: p(
         `SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status FROM records
@@ -266,6 +269,7 @@ export class SqliteStore implements Store {
       batch.amount,
       batch.receipt,
       batch.receivedAt,
+      batch.records.filter((x) => x.status === "pending").length,
     );
     const batchId = Number(r.lastInsertRowid);
     for (const rec of batch.records) {
@@ -288,6 +292,7 @@ export class SqliteStore implements Store {
         rec.reject?.message ?? null,
         rec.reject?.path ?? null,
         rec.index,
+        rec.acKey ?? null,
       );
     }
     return { kind: "stored", receipt: batch.receipt };
@@ -322,28 +327,11 @@ export class SqliteStore implements Store {
     if (!Number.isInteger(limit) || limit < 1) {
       return Promise.reject(new RangeError(`limit must be a positive integer, got ${limit}`));
     }
-    return this.#read(() =>
-      (this.#s.pending.all(afterId, limit) as Row[]).map((r) => ({
-        id: Number(r.id),
-        terminalId: String(r.terminal_id),
-        batchNo: Number(r.batch_no),
-        seq: Number(r.seq),
-        tappedAt: String(r.tapped_at),
-        fare: Number(r.fare),
-        cardHash: r.card_hash == null ? null : new Uint8Array(r.card_hash as Uint8Array),
-        psn: r.psn == null ? null : String(r.psn),
-        atc: r.atc == null ? null : Number(r.atc),
-        batchId: Number(r.batch_id),
-        index: Number(r.body_index),
-      }))
-    );
+    return this.#read(() => (this.#s.pending.all(afterId, limit) as Row[]).map(pendingRow));
   }
 
   recordVerification(recordId: number, result: VerificationResult): Promise<void> {
-    return this.#read(() => {
-      const r = this.#s.verify.run(JSON.stringify(result), new Date().toISOString(), recordId);
-      if (Number(r.changes) !== 1) throw new RangeError(`record ${recordId} is not pending`);
-    });
+    return this.recordVerifications([{ recordId, result }]);
   }
 
   recordVerifications(
@@ -351,13 +339,27 @@ export class SqliteStore implements Store {
   ): Promise<void> {
     if (!Array.isArray(items)) return Promise.reject(new TypeError("items must be an array"));
     if (items.length === 0) return Promise.resolve();
-    const at = new Date().toISOString();
-    return this.#write(() => {
-      for (const { recordId, result } of items) {
-        const r = this.#s.verify.run(JSON.stringify(result), at, recordId);
-        if (Number(r.changes) !== 1) throw new RangeError(`record ${recordId} is not pending`);
-      }
-    });
+    return this.#read(() => this.#claims.tx(() => this.#claims.writeVerdicts(items)));
+  }
+
+  claimPending(owner: string, maxRecords: number, leaseMs: number): Promise<WorkClaim | null> {
+    return this.#read(() => this.#claims.claim(owner, maxRecords, leaseMs));
+  }
+
+  completeClaim(
+    claim: WorkClaim,
+    items: readonly { readonly recordId: number; readonly result: VerificationResult }[],
+  ): Promise<void> {
+    return this.#read(() => this.#claims.complete(claim, items));
+  }
+
+  releaseClaim(claim: WorkClaim): Promise<void> {
+    return this.#read(() => this.#claims.release(claim));
+  }
+
+  withLock<T>(name: string, fn: () => Promise<T>, options: { wait?: boolean } = {}): Promise<T> {
+    if (!this.#path) return Promise.reject(new TypeError("this store has no file to lock beside"));
+    return withFileLock(this.#path, name, fn, options.wait ?? false);
   }
 
   sameCard(cardHash: Uint8Array, psn: string | null, atc: number): Promise<CardRecord[]> {
@@ -463,7 +465,8 @@ export class SqliteStore implements Store {
     try {
       return Promise.resolve(f());
     } catch (e) {
-      return Promise.reject(e instanceof RangeError ? e : unavailable(e));
+      const keep = e instanceof RangeError || e instanceof TypeError || e instanceof LeaseLostError;
+      return Promise.reject(keep ? e : unavailable(e));
     }
   }
 

@@ -30,6 +30,11 @@ export interface NewRecord {
     | null;
   /** Position of the record in the batch body's `records` array (its evidence lives there). */
   readonly index: number;
+  /**
+   * 9F26 ‖ 9F02 of the chip data (8 + 6 bytes) when both are present: what tells a duplicate
+   * from a replay (docs/verification.md), kept so a verifier need not reopen the original's body.
+   */
+  readonly acKey?: Uint8Array | null;
 }
 
 /** One batch as ingest hands it to the store; stored with its records in one transaction. */
@@ -71,9 +76,10 @@ export interface PendingRecord {
   readonly atc: number | null;
   readonly batchId: number;
   readonly index: number;
+  /** The settlement day the record is filed under (PostgreSQL: its partition), when known. */
+  readonly day?: string;
 }
 
-/** A stored batch body, sealed, with the additional data it was sealed with. */
 /**
  * A record found through the card index (same card hash, PSN and ATC): for duplicate and replay
  * detection across batches and terminals (docs/verification.md).
@@ -88,6 +94,7 @@ export interface CardRecord {
   readonly status: "pending" | "rejected" | "verified";
 }
 
+/** A stored batch body, sealed, with the additional data it was sealed with. */
 export interface SealedBody {
   readonly sealed: Uint8Array;
   readonly aad: string;
@@ -138,6 +145,36 @@ export class StoreConfigError extends IcfareError {
   }
 }
 
+/** A verifier's lease ran out and another verifier took its work over: nothing was written. */
+export class LeaseLostError extends IcfareError {
+  constructor(message: string) {
+    super("LEASE_LOST", message);
+    this.name = "LeaseLostError";
+  }
+}
+
+/** Another process holds a named operator lock (e.g. the clearing of a day). */
+export class LockBusyError extends IcfareError {
+  constructor(readonly lock: string) {
+    super("LOCK_BUSY", `another process holds the lock "${lock}"; wait for it to finish`, {
+      hint: "run the command again once the other run has ended",
+    });
+    this.name = "LockBusyError";
+  }
+}
+
+/**
+ * Pending work leased to one verifier (docs/scale.md, "Several verifiers"): whole batches, so
+ * a batch is never verified by two verifiers; the lease ends at `completeClaim`, at
+ * `releaseClaim`, or when it runs out (then another verifier may claim the batches).
+ */
+export interface WorkClaim {
+  readonly owner: string;
+  readonly batchIds: readonly number[];
+  /** The pending records of those batches, oldest (lowest id) first. */
+  readonly records: readonly PendingRecord[];
+}
+
 /** The narrow store interface every caller uses. */
 export interface Store {
   /**
@@ -171,6 +208,28 @@ export interface Store {
   denyListRemove(cardHash: Uint8Array): Promise<number | null>;
   /** The full list (since = 0) or the changes after `since`. */
   denyListSince(since: number): Promise<DenyList>;
+  /**
+   * Leases pending batches (at least one, up to about `maxRecords` pending records) to `owner`
+   * for `leaseMs`; batches leased to another owner whose lease has not run out are skipped.
+   * Resolves to null when nothing is left to claim.
+   */
+  claimPending(owner: string, maxRecords: number, leaseMs: number): Promise<WorkClaim | null>;
+  /**
+   * Records the verdicts of a claim in one durable transaction and ends its lease. Throws
+   * `LeaseLostError` (and writes nothing) when the lease has passed to another owner.
+   */
+  completeClaim(
+    claim: WorkClaim,
+    items: readonly { readonly recordId: number; readonly result: VerificationResult }[],
+  ): Promise<void>;
+  /** Gives a claim back unverified (its batches can be claimed at once). */
+  releaseClaim(claim: WorkClaim): Promise<void>;
+  /**
+   * Runs `fn` holding the named operator lock (PostgreSQL: an advisory lock, SQLite: a lock
+   * file beside the database); a crashed holder's lock is released by the database or the
+   * kernel. With `wait: false` (the default) a held lock throws `LockBusyError` at once.
+   */
+  withLock<T>(name: string, fn: () => Promise<T>, options?: { wait?: boolean }): Promise<T>;
   counts(): Promise<StoreCounts>;
   /** `PRAGMA integrity_check` (or the engine's equivalent): "ok" when healthy. */
   integrityCheck(): Promise<string>;

@@ -1,0 +1,97 @@
+/**
+ * What only the PostgreSQL store has (docs/scale.md; docs/reliability.md D6): settings that could
+ * lose an acknowledged commit are refused, migrations apply once even when servers open the
+ * database together, a newer schema is refused, records land in their settlement day's
+ * partition, and a URL selects the backend.
+ */
+import { assert, assertEquals, assertRejects } from "@icfare/assert";
+import { openPostgresStore } from "../core/store/postgres.ts";
+import { StoreConfigError } from "../core/store/store.ts";
+import { storeLocation } from "../core/store/open.ts";
+import { redactUrl } from "../core/store/pg/connect.ts";
+import { pgCluster, pgTest } from "./support/pg_cluster.ts";
+import { batch, record } from "./support/store_backends.ts";
+
+pgTest("pg store: synchronous_commit=off and fsync=off are refused", async () => {
+  const c = await pgCluster();
+  const url = await c.createDatabase("settings");
+  const name = new URL(url).pathname.slice(1);
+  await c.psql(`ALTER DATABASE ${name} SET synchronous_commit = off`);
+  const e = await assertRejects(() => openPostgresStore(url), StoreConfigError);
+  assert(e.message.includes("synchronous_commit is off"), e.message);
+  await c.psql(`ALTER DATABASE ${name} RESET synchronous_commit`);
+  await c.psql("ALTER SYSTEM SET fsync = off");
+  await c.psql("SELECT pg_reload_conf()");
+  try {
+    await new Promise((r) => setTimeout(r, 300)); // the reload reaches new backends
+    const f = await assertRejects(() => openPostgresStore(url), StoreConfigError);
+    assert(f.message.includes("fsync is off"), f.message);
+  } finally {
+    await c.psql("ALTER SYSTEM RESET fsync");
+    await c.psql("SELECT pg_reload_conf()");
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const s = await openPostgresStore(url);
+  await s.closeAsync();
+});
+
+pgTest("pg store: servers opening together migrate once; a newer schema is refused", async () => {
+  const c = await pgCluster();
+  const url = await c.createDatabase("migrate");
+  const stores = await Promise.all([1, 2, 3, 4].map(() => openPostgresStore(url)));
+  const rows = await stores[0].sql`SELECT version FROM icfare_migrations ORDER BY version`;
+  assertEquals(rows.map((r) => Number(r.version)), [1]);
+  await stores[0].sql`INSERT INTO icfare_migrations (version, description) VALUES (999, 'x')`;
+  await Promise.all(stores.map((s) => s.closeAsync()));
+  const e = await assertRejects(() => openPostgresStore(url), StoreConfigError);
+  assert(e.message.includes("schema version 999 is newer"), e.message);
+});
+
+pgTest("pg store: records are filed in their settlement day's partition", async () => {
+  const url = await (await pgCluster()).createDatabase("parts");
+  const s = await openPostgresStore(url);
+  try {
+    await s.ingest(batch(1, "01".repeat(32), [
+      record(1, { tappedAt: "2016-06-24T07:31:02+08:00" }),
+      record(2, { tappedAt: "2016-06-24T22:59:59+08:00" }),
+      record(3, { tappedAt: "2016-06-24T23:00:00+08:00" }), // after the cut-off: next day
+      record(4, { tappedAt: "2016-06-24T15:30:00Z" }), // 23:30 in Shanghai
+    ]));
+    const rows = await s.sql`SELECT tableoid::regclass::text AS part, seq, settlement_day
+      FROM records ORDER BY seq`;
+    assertEquals(rows.map((r) => [r.part, r.seq, r.settlement_day]), [
+      ["records_20160624", 1, "2016-06-24"],
+      ["records_20160624", 2, "2016-06-24"],
+      ["records_20160625", 3, "2016-06-25"],
+      ["records_20160625", 4, "2016-06-25"],
+    ]);
+    const [p] = await s.pendingRecords(1);
+    assertEquals(p.day, "2016-06-24");
+  } finally {
+    await s.closeAsync();
+  }
+});
+
+Deno.test("store location: --store first, then ICFARE_DATABASE_URL, else HOME/icfare.db", () => {
+  assertEquals(storeLocation("/h", undefined, undefined), { kind: "sqlite", path: "/h/icfare.db" });
+  assertEquals(storeLocation("/h", undefined, "postgres://u@db:5432/icfare"), {
+    kind: "postgres",
+    url: "postgres://u@db:5432/icfare",
+  });
+  assertEquals(storeLocation("/h", "postgresql://x@y/z", "postgres://u@db/icfare"), {
+    kind: "postgres",
+    url: "postgresql://x@y/z",
+  });
+  assertEquals(storeLocation("/h", "/data/other.db", "postgres://u@db/icfare"), {
+    kind: "sqlite",
+    path: "/data/other.db",
+  });
+  try {
+    storeLocation("/h", "mysql://u:secret@db/x");
+    throw new Error("not refused");
+  } catch (e) {
+    assert(e instanceof StoreConfigError);
+    assert(!e.message.includes("secret"), e.message);
+  }
+  assertEquals(redactUrl("postgres://icfare:s3cret@db:5432/x"), "postgres://icfare:***@db:5432/x");
+});
