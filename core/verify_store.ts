@@ -14,6 +14,9 @@
  *   is split into sub-batches with distinct card keys), so their statuses carry no in-call
  *   duplicate finding; the store-wide finding is then combined by the engine's precedence.
  * - Verdicts of a chunk are written in one durable transaction.
+ * - Work is claimed from the store (whole batches leased to this run, `Store.claimPending`), so
+ *   several verify processes, on any machines, share the pending records; a killed verifier's
+ *   batches are taken over when its lease runs out (docs/scale.md, "Several verifiers").
  */
 import type { CapkRecord } from "./keys/store.ts";
 import type { IssuerKey } from "./emv/issuer_keys.ts";
@@ -29,7 +32,13 @@ import { flattenValues, parseTlv } from "./tlv/tree.ts";
 import { fromHex, toHex } from "./hex.ts";
 import { acAmountKey, duplicateNote, duplicateStatus } from "./emv/duplicates.ts";
 import type { PanProtector } from "./store/pan.ts";
-import type { CardRecord, PendingRecord, Store, VerificationResult } from "./store/store.ts";
+import {
+  type CardRecord,
+  LeaseLostError,
+  type PendingRecord,
+  type Store,
+  type VerificationResult,
+} from "./store/store.ts";
 
 /** Keys and CA public keys a verification run hands to its workers. */
 export interface VerifyKeys {
@@ -49,6 +58,10 @@ export interface StoreVerifyOptions {
   readonly chunk?: number;
   /** Called after each committed chunk. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Who holds the claims (default: `verify:<pid>:<random>`). */
+  readonly owner?: string;
+  /** How long a claim is leased before another verifier may take it over (default 60 s). */
+  readonly leaseMs?: number;
 }
 
 /** What a run did. */
@@ -256,14 +269,32 @@ export async function verifyStore(
   const bodies = new BodyCache(store, pan);
   const pool = await Pool.start(Math.min(workers, Math.ceil(total / 50)), keys);
   summary.workers = Math.min(workers, Math.ceil(total / 50));
+  const owner = options.owner ?? `verify:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
+  const leaseMs = options.leaseMs ?? 60_000;
   try {
-    let afterId = 0;
     for (;;) {
-      const page = await store.pendingRecords(chunk, afterId);
-      if (page.length === 0) break;
-      afterId = page[page.length - 1].id;
-      const items = await verifyPage({ store, bodies, pool, summary }, page);
-      await store.recordVerifications(items);
+      const claim = await store.claimPending(owner, chunk, leaseMs);
+      if (!claim) {
+        // what is left is leased to other verifiers: wait for them, or for their leases to lapse
+        if ((await store.counts()).pending === 0) break;
+        await new Promise((r) => setTimeout(r, Math.min(leaseMs, 1000)));
+        continue;
+      }
+      const before = structuredClone(summary);
+      let items;
+      try {
+        items = await verifyPage({ store, bodies, pool, summary }, claim.records);
+      } catch (e) {
+        await store.releaseClaim(claim).catch(() => {});
+        throw e;
+      }
+      try {
+        await store.completeClaim(claim, items);
+      } catch (e) {
+        if (!(e instanceof LeaseLostError)) throw e;
+        Object.assign(summary, before); // another verifier has these batches now
+        continue;
+      }
       summary.records += items.length;
       options.onProgress?.(summary.records, total);
     }
@@ -376,6 +407,8 @@ export interface VerifyHomeOptions extends StoreVerifyOptions {
   readonly masterKey: Uint8Array;
   /** Who runs it, for the key store's audit trail. */
   readonly actor: string;
+  /** The store (`--store`: a postgres:// URL or an SQLite file; default HOME/icfare.db). */
+  readonly store?: string;
 }
 
 /**
@@ -387,7 +420,7 @@ export async function verifyHome(o: VerifyHomeOptions): Promise<StoreVerifySumma
   const { KeyStore } = await import("./keys/store.ts");
   const { issuerKeySource } = await import("./keys/engine_source.ts");
   const { DevPanProtector } = await import("./store/pan.ts");
-  const { openSqliteStore, STORE_FILE } = await import("./store/sqlite.ts");
+  const { closeStore, openStore, storeLocation } = await import("./store/open.ts");
   const ks = await KeyStore.open(o.home, o.masterKey, o.actor);
   let wipe = () => {};
   try {
@@ -402,11 +435,11 @@ export async function verifyHome(o: VerifyHomeOptions): Promise<StoreVerifySumma
       configs: k.source.listConfigs(),
       capks: ks.capkList(),
     };
-    const store = openSqliteStore(`${o.home}/${STORE_FILE}`);
+    const store = await openStore(storeLocation(o.home, o.store));
     try {
       return await verifyStore(store, pan, keys, o);
     } finally {
-      store.close();
+      await closeStore(store);
     }
   } finally {
     wipe();
