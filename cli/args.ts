@@ -16,10 +16,14 @@ export interface Parsed {
   positionals: string[];
 }
 
-/** Thrown for bad command lines; the CLI prints the message and exits with code 2. */
+/**
+ * Thrown for bad command lines and input files that cannot be used; the CLI prints the message
+ * (with the code) and exits with code 2. `code` is `USAGE` unless a more precise one applies
+ * (e.g. `FILE_NOT_FOUND` for a named input file that is not there).
+ */
 export class UsageError extends IcfareError {
-  constructor(message: string) {
-    super("USAGE", message);
+  constructor(message: string, code = "USAGE") {
+    super(code, message);
     this.name = "UsageError";
   }
 }

@@ -4,17 +4,35 @@
  * reading input files, the verification context and progress bars. Commands import this
  * file and `core/`, never each other.
  */
-import { flag, type OptionSpec, type Parsed, str, UsageError } from "./args.ts";
+import { flag, type OptionSpec, parseArgs, type Parsed, str, UsageError } from "./args.ts";
+import { fsRefusal } from "./fs_errors.ts";
+
+export { fsRefusal };
 import { KeyStore, KeyStoreError, loadMasterKey, Tr31Error } from "../core/keys/mod.ts";
 import { BatchSchema } from "../core/emv/verify.ts";
 import { KeyImportError, parseKeyFile } from "../core/emv/issuer_keys.ts";
 import { CapkImportError, parseCapkFile } from "../core/emv/capk.ts";
+import { dateProblem } from "../core/dates.ts";
 
 /** One `icfare` command: a one-line summary for the help and its entry. */
 export type Command = {
   summary: string;
   run: (args: string[]) => Promise<number>;
 };
+
+/**
+ * A command's options with its usage text: null after printing the help (`--help`, exit 0);
+ * a positional argument where none is taken is a usage error.
+ */
+export function commandArgs(args: string[], options: OptionSpec, help: string): Parsed | null {
+  const p = parseArgs(args, options);
+  if (flag(p, "help")) {
+    console.log(help);
+    return null;
+  }
+  if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+  return p;
+}
 
 /** Options every key command accepts. */
 export const COMMON: OptionSpec = {
@@ -86,17 +104,26 @@ export function table(head: string[], rows: (string | number | undefined)[][]): 
   return cells.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd());
 }
 
-async function readJson(path: string, what: string): Promise<unknown> {
-  let text: string;
+/**
+ * Reads an input file named on the command line. A file that cannot be read is a usage error
+ * (exit 2) with the precise code (`FILE_NOT_FOUND`, `IS_A_DIRECTORY`, `PERMISSION_DENIED`, …).
+ */
+export async function readInputFile(path: string, what: string): Promise<Uint8Array> {
   try {
-    text = await Deno.readTextFile(path);
+    return await Deno.readFile(path);
   } catch (e) {
-    throw new UsageError(`${what} ${path}: ${(e as Error).message}`);
+    const r = fsRefusal(e, what);
+    if (r) throw new UsageError(r.message, r.code);
+    throw e;
   }
+}
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  const text = new TextDecoder().decode(await readInputFile(path, what));
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`${what} ${path}: not JSON (${(e as Error).message})`);
+    throw new UsageError(`${what} ${path}: not JSON (${(e as Error).message})`, "BAD_INPUT");
   }
 }
 
@@ -162,6 +189,18 @@ export async function loadBatch(path: string) {
     throw new UsageError(`--file ${path}: ${i.path.join(".") || "(root)"}: ${i.message}`);
   }
   return parsed.data;
+}
+
+/**
+ * A date option (`--date`, `--from`, …): absent, or a real calendar day YYYY-MM-DD in
+ * 2000-2099 (core/dates.ts); anything else is refused at the door as a usage error.
+ */
+export function dateOption(p: Parsed, name: string): string | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  const problem = dateProblem(v);
+  if (problem) throw new UsageError(`--${name}: ${problem}`);
+  return v;
 }
 
 /** A progress bar on standard error, only when it is a terminal. */

@@ -5,6 +5,7 @@
  */
 import { UsageError } from "./args.ts";
 import type { Command } from "./common.ts";
+import { fsRefusal } from "./fs_errors.ts";
 import { describeError, IcfareError } from "../core/errors.ts";
 
 const commands: Record<string, () => Promise<Command>> = {
@@ -13,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./commands/serve.ts")).command,
   tlv: async () => (await import("./commands/tlv.ts")).command,
   verify: async () => (await import("./commands/verify.ts")).command,
+  records: async () => (await import("./commands/records.ts")).command,
   keys: async () => (await import("./commands/keys.ts")).command,
   capk: async () => (await import("./commands/capk.ts")).command,
   terminals: async () => (await import("./commands/terminals.ts")).command,
@@ -49,12 +51,16 @@ export async function main(argv: string[]): Promise<number> {
     return await (await load()).run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`icfare ${name}: ${e.message}`);
+      // One coded line; a usage text (several lines) is printed as it is.
+      console.error(`icfare ${name}: ${e.message.includes("\n") ? e.message : describeError(e)}`);
       return 2;
     }
     // A refusal is one coded line and exit 1, never a stack trace (docs/cli.md).
-    if (e instanceof IcfareError) {
-      console.error(`icfare ${name}: ${describeError(e)}`);
+    // A file the command could not read or write (missing, read-only file system, disk full)
+    // is a refusal too.
+    const refusal = e instanceof IcfareError ? e : fsRefusal(e);
+    if (refusal) {
+      console.error(`icfare ${name}: ${describeError(refusal)}`);
       return 1;
     }
     throw e;

@@ -19,7 +19,17 @@
  */
 import { join } from "node:path";
 import type { TruthRow, UploadEntry } from "../sim/day.ts";
-import { freshHome, importKeys, isInside, keysInit, simulateDay, verifyTwice } from "./steps.ts";
+import { dateProblem } from "../core/dates.ts";
+import { IcfareError } from "../core/errors.ts";
+import {
+  DEMO_DATE,
+  freshHome,
+  importKeys,
+  isInside,
+  keysInit,
+  simulateDay,
+  verifyTwice,
+} from "./steps.ts";
 import { startServerProcess, uploadAll } from "./upload.ts";
 import {
   compareWithTruth,
@@ -43,6 +53,8 @@ export interface DemoOptions {
   readonly simDir: string;
   readonly taps: number;
   readonly seed: string;
+  /** The simulated service day, YYYY-MM-DD (default the simulator's demo day). */
+  readonly date?: string;
   /** Verification workers (default one per core). */
   readonly workers?: number;
   /** Concurrent uploading terminals (default 8). */
@@ -70,17 +82,23 @@ class StepRunner {
   }
 }
 
-/** Refuses options that would put test keys in the home or wipe the wrong directory. */
-function checkOptions(o: DemoOptions): void {
+/**
+ * Why the options cannot be used (a usage error), or null: taps out of range, a date that is not
+ * a day, test keys or the simulated world inside the home (or the home inside the world).
+ */
+export function demoOptionProblem(o: DemoOptions): string | null {
   if (!Number.isInteger(o.taps) || o.taps < 10 || o.taps > 1_000_000) {
-    throw new RangeError(`taps must be an integer 10..1000000, got ${o.taps}`);
+    return `--taps must be an integer 10..1000000, got ${o.taps}`;
   }
+  const date = o.date === undefined ? null : dateProblem(o.date);
+  if (date) return `--date: ${date}`;
   if (isInside(o.masterKeyFile, o.home)) {
-    throw new Error(`the master key file ${o.masterKeyFile} must be outside the home ${o.home}`);
+    return `the master key file ${o.masterKeyFile} must be outside the home ${o.home}`;
   }
   if (isInside(o.simDir, o.home) || isInside(o.home, o.simDir)) {
-    throw new Error(`the simulation directory ${o.simDir} must be outside the home ${o.home}`);
+    return `the simulation directory ${o.simDir} must be outside the home ${o.home}`;
   }
+  return null;
 }
 
 async function readJsonl<T>(path: string): Promise<T[]> {
@@ -124,7 +142,8 @@ function uploadLine(u: UploadSummary): string {
 
 /** Runs the whole demo; returns the report (written to HOME/reports as JSON and text). */
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
-  checkOptions(o);
+  const problem = demoOptionProblem(o);
+  if (problem) throw new IcfareError("DEMO_OPTIONS", problem);
   const t0 = performance.now();
   const step = new StepRunner(o.log);
   await step.run(
@@ -139,7 +158,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   );
   const sim = await step.run(
     "simulate day",
-    () => simulateDay(o.simDir, o.seed, o.taps),
+    () => simulateDay(o.simDir, o.seed, o.taps, o.date ?? DEMO_DATE),
     (r) =>
       `${r.records} records, ${r.batches} batches, ${r.terminals} terminals, ${r.activeCards} cards`,
   );

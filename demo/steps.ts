@@ -4,6 +4,7 @@
  * simulated issuer keys, CA keys and terminals imported, and the store verified twice.
  */
 import { join, resolve } from "node:path";
+import { IcfareError } from "../core/errors.ts";
 import { KeyStore } from "../core/keys/store.ts";
 import { importCapks } from "../core/keys/capk.ts";
 import { importHmacKey } from "../core/auth/terminal_keys.ts";
@@ -39,8 +40,10 @@ async function isEmptyDir(dir: string): Promise<boolean> {
 export async function freshDemoHome(home: string): Promise<void> {
   if (await exists(home)) {
     if (!(await isEmptyDir(home)) && !(await exists(join(home, DEMO_MARKER)))) {
-      throw new Error(
+      throw new IcfareError(
+        "NOT_A_DEMO_HOME",
         `${home} exists and is not a demo home (no ${DEMO_MARKER} file); refusing to wipe it`,
+        { hint: "give --home a new or empty directory" },
       );
     }
     await Deno.remove(home, { recursive: true });
@@ -97,7 +100,7 @@ export function keysInit(home: string, masterKeyFile: string): Promise<string> {
 }
 
 /** Step 3: a simulated day with the default fault mix, written to `simDir`. */
-export async function simulateDay(simDir: string, seed: string, taps: number) {
+export async function simulateDay(simDir: string, seed: string, taps: number, date: string) {
   await Deno.mkdir(simDir, { recursive: true });
   return await simulateToDir(
     {
@@ -105,7 +108,7 @@ export async function simulateDay(simDir: string, seed: string, taps: number) {
       cards: Math.max(20, Math.round(taps * 0.4)),
       terminals: Math.max(3, Math.min(300, Math.round(taps / 65))),
       taps,
-      date: DEMO_DATE,
+      date,
       faults: DEFAULT_FAULTS,
       iccKeyPool: 4,
       workers: Math.min(4, navigator.hardwareConcurrency || 1, taps >= 5000 ? 4 : 1),

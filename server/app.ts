@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { ApiError, ERRORS } from "../core/upload/errors.ts";
+import { ApiError, errorAnswer, ERRORS } from "../core/upload/errors.ts";
 import type { TerminalKeyLookup } from "../core/auth/terminal_keys.ts";
 import type { Store } from "../core/store/store.ts";
 import { StoreUnavailableError } from "../core/store/store.ts";
@@ -14,7 +14,7 @@ import type { PanProtector } from "../core/store/pan.ts";
 import { LIMITS } from "../core/upload/schema.ts";
 import { Metrics } from "./metrics.ts";
 import { type Env, Guard } from "./guard.ts";
-import { batchRoutes, denyListRoutes, JSON_TYPE, opsRoutes, type RouteDeps } from "./routes.ts";
+import { batchRoutes, denyListRoutes, opsRoutes, type RouteDeps } from "./routes.ts";
 
 export interface AppOptions {
   readonly store: Store;
@@ -26,10 +26,14 @@ export interface AppOptions {
   /** Per-terminal rate (default 10/s, burst 20). */
   readonly ratePerS?: number;
   readonly burst?: number;
-  /** How long a body may take to arrive (default 30 s). */
+  /** Time a body may take before the rate floor applies (default 10 s). */
   readonly bodyTimeoutMs?: number;
+  /** The body's rate floor after `bodyTimeoutMs`, bytes a second (default 4,096). */
+  readonly bodyMinBytesPerS?: number;
   /** Uploads processed at once; more answer 429 with Retry-After (default 64). */
   readonly maxInFlight?: number;
+  /** Uploads of one terminal processed at once; more answer 429 (default 4). */
+  readonly terminalInFlight?: number;
   /** Server clock in ms (tests). */
   readonly nowMs?: () => number;
   /** Where internal errors are reported (default console.error, message only). */
@@ -38,14 +42,8 @@ export interface AppOptions {
 
 /** The coded JSON answer for an `ApiError` (never a stack trace, never a card number). */
 function fail(c: Context<Env>, e: ApiError): Response {
-  const headers: Record<string, string> = { ...JSON_TYPE };
-  if (e.retryAfterS !== undefined) headers["retry-after"] = String(e.retryAfterS);
-  // Safety net: no run of 12+ digits (a possible card number) ever leaves in a message.
-  const message = e.message.replace(/[0-9]{12,}/g, "[redacted]");
-  const error: Record<string, string> = { code: e.code, message };
-  if (e.path !== undefined) error.path = e.path;
-  error.requestId = c.get("requestId");
-  return c.body(JSON.stringify({ error }), e.status as 400, headers);
+  const a = errorAnswer(e, c.get("requestId"));
+  return c.body(a.body, a.status as 400, a.headers);
 }
 
 /** Builds the app; `metrics` is exposed for the caller. */
@@ -62,14 +60,18 @@ export function createApp(o: AppOptions): { app: Hono<Env>; metrics: Metrics } {
     ratePerS: o.ratePerS ?? 10,
     burst: o.burst ?? 20,
     maxInFlight: o.maxInFlight ?? 64,
+    terminalInFlight: o.terminalInFlight ?? 4,
   });
   const deps: RouteDeps = {
     store: o.store,
     pan: o.pan,
     guard,
     metrics,
-    bodyBytesMax: o.bodyBytesMax ?? LIMITS.bodyBytesMax,
-    bodyTimeoutMs: o.bodyTimeoutMs ?? 30_000,
+    body: {
+      capBytes: o.bodyBytesMax ?? LIMITS.bodyBytesMax,
+      graceMs: o.bodyTimeoutMs ?? 10_000,
+      minBytesPerS: o.bodyMinBytesPerS ?? 4096,
+    },
   };
   const app = new Hono<Env>();
 

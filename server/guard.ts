@@ -31,6 +31,15 @@ export interface GuardOptions {
   readonly burst: number;
   /** Uploads processed at once; more answer 429 with Retry-After. */
   readonly maxInFlight: number;
+  /** Uploads of one terminal processed at once; more answer 429 with Retry-After. */
+  readonly terminalInFlight: number;
+}
+
+/** A 429 for lack of an upload slot; `reason` names which (for the metrics). */
+export class BusyError extends ApiError {
+  constructor(readonly reason: "SERVER_BUSY" | "TERMINAL_BUSY", message: string) {
+    super("RATE_LIMITED", message, undefined, 1);
+  }
 }
 
 const EMPTY_DIGEST = bodyDigestHex(new Uint8Array(0));
@@ -40,6 +49,7 @@ export class Guard {
   readonly #o: GuardOptions;
   readonly #limiter: RateLimiter;
   #inFlight = 0;
+  readonly #perTerminal = new Map<string, number>();
 
   constructor(o: GuardOptions) {
     this.#o = o;
@@ -78,23 +88,34 @@ export class Guard {
   }
 
   /**
-   * Runs `work` in an upload slot. Beyond `maxInFlight` uploads at once the answer is 429 at
-   * once instead of a queue without bound (docs/reliability.md: keep accepted latency bounded
-   * under overload).
+   * Runs an upload in its slots, after the header checks. Beyond `maxInFlight` uploads at once,
+   * or `terminalInFlight` of one terminal, the answer is 429 at once instead of a queue without
+   * bound (docs/reliability.md: keep accepted latency bounded under overload). The per-terminal
+   * cap is what keeps a sender without the key — a known terminal id and a zero signature, whose
+   * signature cannot be checked before its body is in — from holding every slot.
    */
-  async upload<T>(work: () => Promise<T>): Promise<T> {
+  async upload<T>(c: Context<Env>, work: (a: ParsedAuth) => Promise<T>): Promise<T> {
     if (this.#inFlight >= this.#o.maxInFlight) {
-      this.#o.metrics.batchRejected("SERVER_BUSY");
-      throw new ApiError(
-        "RATE_LIMITED",
-        "server busy; retry after the indicated delay",
-        undefined,
-        1,
-      );
+      throw new BusyError("SERVER_BUSY", "server busy; retry after the indicated delay");
     }
     this.#inFlight++;
     try {
-      return await work();
+      const a = await this.head(c);
+      const mine = this.#perTerminal.get(a.terminalId) ?? 0;
+      if (mine >= this.#o.terminalInFlight) {
+        throw new BusyError(
+          "TERMINAL_BUSY",
+          `this terminal already has ${mine} uploads in progress; retry after the indicated delay`,
+        );
+      }
+      this.#perTerminal.set(a.terminalId, mine + 1);
+      try {
+        return await work(a);
+      } finally {
+        const left = this.#perTerminal.get(a.terminalId)! - 1;
+        if (left > 0) this.#perTerminal.set(a.terminalId, left);
+        else this.#perTerminal.delete(a.terminalId);
+      }
     } finally {
       this.#inFlight--;
     }

@@ -3,15 +3,15 @@
  * (docs/upload-api.md): the batches (upload and receipt), the deny list, and the operational
  * routes (health, metrics, the OpenAPI document). `app.ts` joins them with `app.route()`.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { ApiError } from "../core/upload/errors.ts";
 import { ingestUpload } from "../core/upload/ingest.ts";
 import { bodyDigestHex } from "../core/auth/hmac.ts";
 import type { Store } from "../core/store/store.ts";
 import type { PanProtector } from "../core/store/pan.ts";
 import { toHex } from "../core/hex.ts";
-import { readBodyCapped } from "./body.ts";
-import type { Env, Guard } from "./guard.ts";
+import { type BodyLimits, readBodyCapped } from "./body.ts";
+import { BusyError, type Env, type Guard } from "./guard.ts";
 import type { Metrics } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 
@@ -21,23 +21,32 @@ export interface RouteDeps {
   readonly pan: PanProtector;
   readonly guard: Guard;
   readonly metrics: Metrics;
-  /** Body cap in bytes. */
-  readonly bodyBytesMax: number;
-  /** How long a body may take to arrive. */
-  readonly bodyTimeoutMs: number;
+  /** Body cap and rate floor. */
+  readonly body: BodyLimits;
 }
 
 export const JSON_TYPE = { "content-type": "application/json" };
+
+/**
+ * The answer for any other method on a known path: 405 with `Allow` (Hono also answers HEAD
+ * through a GET route, so paths with a GET allow HEAD too).
+ */
+function methodNotAllowed(allow: string): (c: Context<Env>) => never {
+  return (c) => {
+    const method = c.req.method.slice(0, 16).replace(/[^A-Z]/g, "?");
+    const message = `${method} is not allowed on this path; allowed: ${allow}`;
+    throw new ApiError("METHOD_NOT_ALLOWED", message, undefined, undefined, allow);
+  };
+}
 
 /** `POST /v1/batches` and `GET /v1/batches/:terminalId/:batchNo`. */
 export function batchRoutes(d: RouteDeps): Hono<Env> {
   const r = new Hono<Env>();
 
-  r.post("/", (c) =>
-    d.guard.upload(async () => {
-      try {
-        const a = await d.guard.head(c);
-        const raw = await readBodyCapped(c.req.raw, d.bodyBytesMax, d.bodyTimeoutMs);
+  r.post("/", async (c) => {
+    try {
+      return await d.guard.upload(c, async (a) => {
+        const raw = await readBodyCapped(c.req.raw, d.body);
         const digest = await bodyDigestHex(raw);
         await d.guard.body(c, a, digest);
         const ct = c.req.header("content-type") ?? "";
@@ -46,14 +55,16 @@ export function batchRoutes(d: RouteDeps): Hono<Env> {
         if (res.replayed) d.metrics.batchReplayed();
         else d.metrics.batchStored(res.accepted, res.rejected);
         return c.body(res.body, 200, JSON_TYPE);
-      } catch (e) {
-        d.metrics.batchRejected(e instanceof ApiError ? e.code : "INTERNAL_ERROR");
-        if (e instanceof ApiError && e.code === "STORAGE_UNAVAILABLE") {
-          throw new ApiError("STORAGE_UNAVAILABLE", undefined, undefined, 1);
-        }
-        throw e;
+      });
+    } catch (e) {
+      const reason = e instanceof BusyError ? e.reason : e instanceof ApiError ? e.code : null;
+      d.metrics.batchRejected(reason ?? "INTERNAL_ERROR");
+      if (e instanceof ApiError && e.code === "STORAGE_UNAVAILABLE") {
+        throw new ApiError("STORAGE_UNAVAILABLE", undefined, undefined, 1);
       }
-    }));
+      throw e;
+    }
+  });
 
   r.get("/:terminalId/:batchNo", async (c) => {
     const who = await d.guard.get(c);
@@ -69,6 +80,8 @@ export function batchRoutes(d: RouteDeps): Hono<Env> {
     return c.body(receipt, 200, JSON_TYPE);
   });
 
+  r.all("/", methodNotAllowed("POST"));
+  r.all("/:terminalId/:batchNo", methodNotAllowed("GET, HEAD"));
   return r;
 }
 
@@ -90,6 +103,7 @@ export function denyListRoutes(d: RouteDeps): Hono<Env> {
     });
   });
 
+  r.all("/", methodNotAllowed("GET, HEAD"));
   return r;
 }
 
@@ -110,5 +124,8 @@ export function opsRoutes(d: RouteDeps): Hono<Env> {
 
   r.get("/openapi.json", (c) => c.body(openapi, 200, JSON_TYPE));
 
+  for (const path of ["/healthz", "/metrics", "/openapi.json"]) {
+    r.all(path, methodNotAllowed("GET, HEAD"));
+  }
   return r;
 }

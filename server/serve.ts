@@ -18,6 +18,7 @@ import {
 import { DevPanProtector, type PanProtector } from "../core/store/pan.ts";
 import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/terminal_keys.ts";
 import { createApp } from "./app.ts";
+import { serveHttp1 } from "./http1.ts";
 import { KeyStore, keyStorePaths, loadMasterKey } from "../core/keys/mod.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -39,7 +40,16 @@ export interface ServeOptions {
   readonly burst?: number;
   readonly bodyBytesMax?: number;
   readonly maxInFlight?: number;
+  /** Uploads of one terminal at once (default 4). */
+  readonly terminalInFlight?: number;
+  /** Time a body may take before its rate floor applies (default 10,000 ms). */
   readonly bodyTimeoutMs?: number;
+  /** The body's rate floor, bytes a second (default 4,096). */
+  readonly bodyMinBytesPerS?: number;
+  /** Time allowed for a request head (default 10,000 ms). */
+  readonly headerTimeoutMs?: number;
+  /** Most open connections (default 1,024). */
+  readonly maxConnections?: number;
   /**
    * Where the SQLite connection lives: the main thread (default) or its own worker thread (needs
    * read permission on core/ to load the worker modules).
@@ -149,16 +159,19 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     burst: o.burst,
     bodyBytesMax: o.bodyBytesMax,
     maxInFlight: o.maxInFlight,
+    terminalInFlight: o.terminalInFlight,
     bodyTimeoutMs: o.bodyTimeoutMs,
+    bodyMinBytesPerS: o.bodyMinBytesPerS,
   });
-  let resolveListen: (a: { hostname: string; port: number }) => void;
-  const listening = new Promise<{ hostname: string; port: number }>((r) => resolveListen = r);
-  const server = Deno.serve({
+  // Our HTTP/1.1 front (http1.ts), not Deno.serve: it bounds the time a request head may take.
+  const server = serveHttp1({
     hostname: o.hostname ?? "127.0.0.1",
     port: o.port ?? 8080,
-    onListen: (addr) => resolveListen(addr),
+    headerTimeoutMs: o.headerTimeoutMs,
+    maxConnections: o.maxConnections,
+    onRefusal: (status) => metrics.request("(http)", status, 0),
   }, app.fetch);
-  const addr = await listening;
+  const addr = server.addr;
   o.onListen?.(addr);
   const finished = server.finished.then(() => closeStore(store));
   return {

@@ -67,3 +67,30 @@ Deno.test("icfare tlv names the offset of malformed data and exits non-zero", as
   assertEquals(bad.code, 2);
   assertMatch(bad.stderr, /invalid hex digit at position 3/);
 });
+
+Deno.test("icfare tlv: missing or unusable input is one coded line and exit 2, never a stack trace", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "icfare-tlv-" });
+  try {
+    const empty = `${dir}/empty.hex`;
+    await Deno.writeTextFile(empty, "  \n");
+    const cases: [string[], string | undefined, RegExp][] = [
+      [["tlv", "--file", `${dir}/missing.hex`], undefined, /missing\.hex.* \[FILE_NOT_FOUND\]$/],
+      [["tlv", "--file", dir], undefined, /is a directory \[IS_A_DIRECTORY\]$/],
+      [["tlv", "--file", empty], undefined, /input is empty \[EMPTY_INPUT\]$/],
+      [["tlv", ""], undefined, /input is empty \[EMPTY_INPUT\]$/],
+      [["tlv", "-"], "", /input is empty \[EMPTY_INPUT\]$/],
+      [["tlv", "9F0G"], undefined, /invalid hex digit .* \[BAD_HEX\]$/],
+    ];
+    for (const [args, stdin, want] of cases) {
+      const r = await icfare(args, stdin);
+      assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      const lines = r.stderr.trim().split("\n");
+      assertEquals(lines.length, 1, r.stderr);
+      assertMatch(lines[0], /^icfare tlv: /);
+      assertMatch(lines[0], want);
+      assert(!/\bat .*:\d+:\d+/.test(r.stderr), "no stack trace");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -9,6 +9,32 @@ import { DatabaseSync } from "node:sqlite";
 import { enc, sampleBatch, send } from "./support/terminal.ts";
 import { makeHome, spawnServer } from "./support/server_process.ts";
 
+type Job = { tid: string; no: number; body: Uint8Array; copies: number };
+
+/** Twelve batches per terminal, each to be sent 1-5 times at once (seeded: 7). */
+function jobsFor(terminals: string[]): Job[] {
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const jobs: Job[] = [];
+  for (const tid of terminals) {
+    for (let no = 1; no <= 12; no++) {
+      const b = sampleBatch({
+        terminalId: tid,
+        batchNo: no,
+        records: 1 + (no % 7),
+        panBase: no * 100,
+      });
+      jobs.push({
+        tid,
+        no,
+        body: enc.encode(JSON.stringify(b)),
+        copies: 1 + Math.floor(rand() * 5),
+      });
+    }
+  }
+  return jobs;
+}
+
 Deno.test("idempotency: 1-5 concurrent copies per batch, stored once, identical receipts", async () => {
   const terminals = ["LC000201", "LC000202", "LC000203"];
   const home = await makeHome(terminals);
@@ -19,27 +45,12 @@ Deno.test("idempotency: 1-5 concurrent copies per batch, stored once, identical 
     "100000",
     "--max-inflight",
     "1000",
+    // up to 60 uploads of one terminal at once here; the per-terminal cap is tested elsewhere
+    "--terminal-inflight",
+    "1000",
   ]);
   try {
-    let seed = 7;
-    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    const jobs: { tid: string; no: number; body: Uint8Array; copies: number }[] = [];
-    for (const tid of terminals) {
-      for (let no = 1; no <= 12; no++) {
-        const b = sampleBatch({
-          terminalId: tid,
-          batchNo: no,
-          records: 1 + (no % 7),
-          panBase: no * 100,
-        });
-        jobs.push({
-          tid,
-          no,
-          body: enc.encode(JSON.stringify(b)),
-          copies: 1 + Math.floor(rand() * 5),
-        });
-      }
-    }
+    const jobs = jobsFor(terminals);
     const answers = await Promise.all(
       jobs.map((j) =>
         Promise.all(Array.from({ length: j.copies }, async () => {

@@ -4,17 +4,19 @@
  */
 import { join } from "node:path";
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../common.ts";
+import { type Command, dateOption, fsRefusal } from "../common.ts";
+import { IcfareError } from "../../core/errors.ts";
 
 const HELP = `usage: icfare demo [--home DIR] [--master-key-file PATH] [--sim-dir DIR] [--taps N]
-                  [--seed S] [--workers N] [--concurrency N] [--json]
+                  [--seed S] [--date YYYY-MM-DD] [--workers N] [--concurrency N] [--json]
 
 The main job end to end, one progress line per step:
   1. a fresh demo home (default ./.icfare/demo; wiped first — only a directory holding the
      DEMO-HOME marker, or an empty one, is ever wiped) and a new DEMO master key file outside it
      (default ./.icfare-demo-master.key, mode 600; test keys only)
   2. keys init, plus the store's pan-hash, card-data and deny-list keys
-  3. a simulated day with the default fault mix (default 20,000 taps, seed "demo"), written to
+  3. a simulated day with the default fault mix (default 20,000 taps, seed "demo", --date
+     default 2026-06-24), written to
      --sim-dir (default ./.icfare-demo-sim, outside the home: it holds the clear TEST keys)
   4. the simulated issuer keys, CA keys and revoked issuer serials imported; terminals registered
   5. the upload server started as a subprocess with narrow permissions; every batch uploaded in
@@ -24,7 +26,9 @@ The main job end to end, one progress line per step:
      find nothing pending)
   7. every verdict compared with the ground truth
 Report: HOME/reports/demo-YYYY-MM-DD.json and .txt. Exit 0 only when every record agrees with
-the ground truth (100 %), every upload got its expected answer and nothing is left pending.`;
+the ground truth (100 %), every upload got its expected answer and nothing is left pending;
+1 when it does not or a step failed (one coded line: NOT_A_DEMO_HOME, READ_ONLY_FILESYSTEM, …);
+2 bad usage (options out of range, a --date that is not a day, keys or world inside the home).`;
 
 function intOpt(v: string | undefined, name: string, dflt: number, min: number, max: number) {
   if (v === undefined) return dflt;
@@ -43,6 +47,7 @@ export const command: Command = {
       "sim-dir": { type: "string" },
       taps: { type: "string" },
       seed: { type: "string" },
+      date: { type: "string" },
       workers: { type: "string" },
       concurrency: { type: "string" },
       json: { type: "boolean" },
@@ -54,26 +59,32 @@ export const command: Command = {
     }
     if (p.positionals.length) throw new UsageError(`unexpected argument ${p.positionals[0]}`);
     const json = flag(p, "json");
-    const { runDemo, reportText } = await import("../../demo/demo.ts");
+    const { runDemo, reportText, demoOptionProblem } = await import("../../demo/demo.ts");
     const home = str(p, "home") ?? "./.icfare/demo";
+    const options: Parameters<typeof runDemo>[0] = {
+      home,
+      masterKeyFile: str(p, "master-key-file") ?? "./.icfare-demo-master.key",
+      simDir: str(p, "sim-dir") ?? "./.icfare-demo-sim",
+      taps: intOpt(str(p, "taps"), "taps", 20_000, 10, 1_000_000),
+      seed: str(p, "seed") ?? "demo",
+      date: dateOption(p, "date"),
+      workers: str(p, "workers") === undefined
+        ? undefined
+        : intOpt(str(p, "workers"), "workers", 1, 1, 64),
+      concurrency: intOpt(str(p, "concurrency"), "concurrency", 8, 1, 256),
+      root: new URL("../../", import.meta.url).pathname,
+      log: json ? () => {} : (l) => console.log(l),
+    };
+    const problem = demoOptionProblem(options);
+    if (problem) throw new UsageError(problem);
     let report;
     try {
-      report = await runDemo({
-        home,
-        masterKeyFile: str(p, "master-key-file") ?? "./.icfare-demo-master.key",
-        simDir: str(p, "sim-dir") ?? "./.icfare-demo-sim",
-        taps: intOpt(str(p, "taps"), "taps", 20_000, 10, 1_000_000),
-        seed: str(p, "seed") ?? "demo",
-        workers: str(p, "workers") === undefined
-          ? undefined
-          : intOpt(str(p, "workers"), "workers", 1, 1, 64),
-        concurrency: intOpt(str(p, "concurrency"), "concurrency", 8, 1, 256),
-        root: new URL("../../", import.meta.url).pathname,
-        log: json ? () => {} : (l) => console.log(l),
-      });
+      report = await runDemo(options);
     } catch (e) {
-      console.error(`icfare demo: ${e instanceof Error ? e.message : String(e)}`);
-      return 1;
+      // Refusals (not a demo home, a read-only or full disk) are coded lines from main.ts; any
+      // other failure of a step is one line too, never a stack trace.
+      if (e instanceof IcfareError || fsRefusal(e)) throw e;
+      throw new IcfareError("DEMO_FAILED", e instanceof Error ? e.message : String(e));
     }
     const files = join(home, "reports", `demo-${report.date}`);
     if (json) console.log(JSON.stringify(report, null, 2));

@@ -2,7 +2,8 @@
  * `icfare serve` — the terminal upload server (docs/upload-api.md).
  */
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../common.ts";
+import { type Command, fsRefusal } from "../common.ts";
+import { IcfareError } from "../../core/errors.ts";
 import { startServer } from "../../server/serve.ts";
 
 const HELP = `usage: icfare serve [--port N] [--hostname H] [--home DIR] [--master-key-file F]
@@ -22,7 +23,12 @@ Without a key store: the INTERIM development key file HOME/dev-keys.json (tests,
   --rate N, --burst N per-terminal rate limit (default 10/s, burst 20)
   --busy-timeout-ms N how long a write waits for a lock before 503 (default 5000)
   --max-inflight N    uploads processed at once; beyond, 429 + Retry-After (default 64)
-  --body-timeout-ms N how long a body may take to arrive before 408 (default 30000)
+  --terminal-inflight N  uploads of one terminal at once; beyond, 429 (default 4)
+  --header-timeout-ms N  time for a request's headers before 408 and close (default 10000)
+  --body-timeout-ms N time a body may take before its rate floor applies (default 10000)
+  --body-min-rate N   then at least N bytes/s must keep arriving, else 408 (default 4096):
+                      a body may take body-timeout-ms + size / body-min-rate
+  --max-connections N open connections; beyond, 429 and close (default 1024)
   --store-thread T    main (default) or worker: SQLite and its fsyncs on their own thread
                       (add --allow-read=<icfare>/core for the worker modules)
   --store URL|FILE    postgres://USER@HOST:PORT/DB (several servers on one database;
@@ -58,6 +64,30 @@ function homeDir(p: ReturnType<typeof parseArgs>): string {
   return Deno.env.get("ICFARE_HOME") ?? "./.icfare";
 }
 
+/** The HTTP limits and timeouts (docs/upload-api.md, "Limits"). */
+function limitsOf(p: ReturnType<typeof parseArgs>) {
+  const n = (name: string, dflt: number, min: number, max: number) =>
+    intOpt(str(p, name), name, dflt, min, max);
+  return {
+    bodyTimeoutMs: n("body-timeout-ms", 10_000, 1, 600_000),
+    bodyMinBytesPerS: n("body-min-rate", 4096, 1, 1 << 30),
+    headerTimeoutMs: n("header-timeout-ms", 10_000, 1, 600_000),
+    maxInFlight: n("max-inflight", 64, 1, 100_000),
+    terminalInFlight: n("terminal-inflight", 4, 1, 100_000),
+    maxConnections: n("max-connections", 1024, 1, 1_000_000),
+  };
+}
+
+/** Why the server could not start, as a coded refusal. */
+function startRefusal(e: unknown): IcfareError {
+  if (e instanceof IcfareError) return e;
+  const fs = fsRefusal(e);
+  if (fs) return fs;
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof Deno.errors.AddrInUse) return new IcfareError("ADDRESS_IN_USE", message);
+  return new IcfareError("SERVE_FAILED", message);
+}
+
 export const command: Command = {
   summary: "the terminal upload server (Hono)",
   async run(args) {
@@ -72,6 +102,10 @@ export const command: Command = {
       "busy-timeout-ms": { type: "string" },
       "max-inflight": { type: "string" },
       "body-timeout-ms": { type: "string" },
+      "body-min-rate": { type: "string" },
+      "header-timeout-ms": { type: "string" },
+      "terminal-inflight": { type: "string" },
+      "max-connections": { type: "string" },
       "store-thread": { type: "string" },
       store: { type: "string" },
       "pool-size": { type: "string" },
@@ -98,16 +132,13 @@ export const command: Command = {
         storeThread: storeThread(str(p, "store-thread")),
         store: str(p, "store"),
         poolSize: intOpt(str(p, "pool-size"), "pool-size", 10, 1, 1000),
-        bodyTimeoutMs: intOpt(str(p, "body-timeout-ms"), "body-timeout-ms", 30_000, 1, 600_000),
-        maxInFlight: intOpt(str(p, "max-inflight"), "max-inflight", 64, 1, 100_000),
+        ...limitsOf(p),
         busyTimeoutMs: intOpt(str(p, "busy-timeout-ms"), "busy-timeout-ms", 5000, 0, 600_000),
       });
     } catch (e) {
-      if (e instanceof UsageError) throw e;
-      // Refusals (durability settings, schema, keys, port in use) end the process with a
-      // message, never a stack trace.
-      console.error(`icfare serve: ${e instanceof Error ? e.message : String(e)}`);
-      return 1;
+      // Refusals (durability settings, schema, keys, port in use, a read-only home) end the
+      // process with one coded line, never a stack trace.
+      throw startRefusal(e);
     }
     if (flag(p, "json")) console.log(JSON.stringify({ listening: server.url, port: server.port }));
     else {

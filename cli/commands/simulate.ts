@@ -2,8 +2,8 @@
  * `icfare simulate` — write a simulated world (keys, CA keys, cards' upload batches, ground
  * truth) to a directory. All the work is in sim/.
  */
-import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../common.ts";
+import { flag, type Parsed, str, UsageError } from "../args.ts";
+import { type Command, commandArgs, dateOption, readInputFile } from "../common.ts";
 import {
   SCALES,
   type SimulateConfig,
@@ -29,9 +29,11 @@ summary.json. The same seed gives the same bytes.
   --fare-table FILE   {"defaultFare": 200, "lines": {"101": 300}} in fen
   --workers N         parallel workers (default: one per core, up to 4, from 20,000 taps);
                       the output is the same for any N
-Exit codes: 0 written; 1 failed; 2 bad usage.`;
+  --date D           the service day, a real calendar day YYYY-MM-DD in 2000-2099
+Exit codes: 0 written; 1 failed (one coded line, e.g. READ_ONLY_FILESYSTEM, NO_SPACE);
+2 bad usage (a date that is not a day, --out naming a file, an unreadable --fare-table).`;
 
-function int(p: ReturnType<typeof parseArgs>, name: string, fallback: number): number {
+function int(p: Parsed, name: string, fallback: number): number {
   const v = str(p, name);
   if (v === undefined) return fallback;
   if (!/^[0-9]+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) {
@@ -58,8 +60,6 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-type Parsed = ReturnType<typeof parseArgs>;
-
 /** `--faults default|none` with the `--fault NAME=RATE` overrides. */
 function faultsOf(p: Parsed): FaultRates {
   const faultsName = str(p, "faults") ?? "default";
@@ -81,10 +81,11 @@ async function fareTableOf(p: Parsed): Promise<FareTable | undefined> {
   const fareFile = str(p, "fare-table");
   if (!fareFile) return undefined;
   let parsed: { defaultFare?: unknown; lines?: unknown };
+  const text = new TextDecoder().decode(await readInputFile(fareFile, "--fare-table"));
   try {
-    parsed = JSON.parse(await Deno.readTextFile(fareFile));
+    parsed = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`--fare-table ${fareFile}: ${(e as Error).message}`);
+    throw new UsageError(`--fare-table ${fareFile}: ${(e as Error).message}`, "BAD_INPUT");
   }
   const ok = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
   const lines = (parsed.lines ?? {}) as Record<string, unknown>;
@@ -96,6 +97,17 @@ async function fareTableOf(p: Parsed): Promise<FareTable | undefined> {
   return { defaultFare: parsed.defaultFare as number, lines: lines as Record<string, number> };
 }
 
+/** `--out` must be a directory or not exist yet (it is created). */
+async function outDirUsable(out: string): Promise<void> {
+  const st = await Deno.stat(out).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  });
+  if (st && !st.isDirectory) {
+    throw new UsageError(`--out ${out} is a file, not a directory`, "NOT_A_DIRECTORY");
+  }
+}
+
 /** The simulation's configuration from the command line. */
 async function configOf(p: Parsed): Promise<SimulateConfig> {
   const scaleName = str(p, "scale") ?? "small";
@@ -103,10 +115,7 @@ async function configOf(p: Parsed): Promise<SimulateConfig> {
   if (!scale) {
     throw new UsageError(`--scale must be one of ${Object.keys(SCALES).join(", ")}`);
   }
-  const date = str(p, "date") ?? "2026-06-24";
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || isNaN(Date.parse(date))) {
-    throw new UsageError(`--date must be YYYY-MM-DD, got "${date}"`);
-  }
+  const date = dateOption(p, "date") ?? "2026-06-24";
   const faults = faultsOf(p);
   const fares = await fareTableOf(p);
   const taps = int(p, "taps", scale.taps);
@@ -175,14 +184,11 @@ function reportLines(report: SimulateReport): string[] {
 export const command: Command = {
   summary: "write a simulated world (keys, cards, terminals, batches, ground truth)",
   async run(args) {
-    const p = parseArgs(args, OPTIONS);
-    if (flag(p, "help")) {
-      console.log(HELP);
-      return 0;
-    }
-    if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+    const p = commandArgs(args, OPTIONS, HELP);
+    if (!p) return 0;
     const out = str(p, "out");
     if (!out) throw new UsageError("--out DIR is required\n\n" + HELP);
+    await outDirUsable(out);
     const cfg = await configOf(p);
     const json = flag(p, "json");
     const progress = progressLine(!json && Deno.stderr.isTerminal());

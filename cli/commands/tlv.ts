@@ -2,7 +2,7 @@
  * `icfare tlv HEX | --file PATH | -` — decode chip data with the PBOC-aware dictionary.
  */
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import type { Command } from "../common.ts";
+import { type Command, readInputFile } from "../common.ts";
 import { fromHex } from "../../core/hex.ts";
 import { parseTlv } from "../../core/tlv/tree.ts";
 import { renderTree, treeToJson } from "../../core/tlv/render.ts";
@@ -15,27 +15,36 @@ values (amounts in yuan, dates, bit fields spelled out). PANs and track 2 are ma
   --file PATH    read hex text from a file (or raw bytes with --binary)
   -              read hex text from standard input
   --json         machine output
-Exit codes: 0 decoded; 1 malformed TLV (message names the offset); 2 bad usage or hex.`;
+Exit codes: 0 decoded; 1 malformed TLV (message names the offset); 2 bad usage, bad hex,
+empty input, or a file that cannot be read (one coded line: FILE_NOT_FOUND, IS_A_DIRECTORY, …).`;
 
+/** Standard input to its end. */
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of Deno.stdin.readable) chunks.push(c);
+  const all = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
+  let o = 0;
+  for (const c of chunks) (all.set(c, o), o += c.length);
+  return all;
+}
+
+/** The chip data from the argument, a file or standard input; empty input is a usage error. */
 async function readInput(
   positional: string | undefined,
   file: string | undefined,
   binary: boolean,
-) {
+): Promise<Uint8Array> {
+  let bytes: Uint8Array;
   if (file !== undefined) {
-    if (binary) return await Deno.readFile(file);
-    return fromHex(await Deno.readTextFile(file), `file ${file}`);
-  }
-  if (positional === "-" || positional === undefined) {
+    const raw = await readInputFile(file, "--file");
+    bytes = binary ? raw : fromHex(new TextDecoder().decode(raw), `file ${file}`);
+  } else if (positional === "-" || positional === undefined) {
     if (positional === undefined && Deno.stdin.isTerminal()) throw new UsageError(HELP);
-    const chunks: Uint8Array[] = [];
-    for await (const c of Deno.stdin.readable) chunks.push(c);
-    const all = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
-    let o = 0;
-    for (const c of chunks) (all.set(c, o), o += c.length);
-    return binary ? all : fromHex(new TextDecoder().decode(all), "standard input");
-  }
-  return fromHex(positional, "HEX argument");
+    const all = await readStdin();
+    bytes = binary ? all : fromHex(new TextDecoder().decode(all), "standard input");
+  } else bytes = fromHex(positional, "HEX argument");
+  if (bytes.length === 0) throw new UsageError("no chip data: the input is empty", "EMPTY_INPUT");
+  return bytes;
 }
 
 export const command: Command = {
@@ -58,7 +67,7 @@ export const command: Command = {
     try {
       bytes = await readInput(p.positionals[0], str(p, "file"), flag(p, "binary"));
     } catch (e) {
-      if (e instanceof SyntaxError) throw new UsageError(e.message);
+      if (e instanceof SyntaxError) throw new UsageError(e.message, "BAD_HEX");
       throw e;
     }
     const r = parseTlv(bytes);

@@ -92,20 +92,32 @@ export class DevPanProtector implements PanProtector {
     return out;
   }
 
-  async open(sealed: Uint8Array, aad: string): Promise<Uint8Array> {
-    if (sealed.length < 29 || sealed[0] !== SEAL_VERSION) {
-      throw new RangeError("sealed: not a version-1 sealed value");
-    }
-    return new Uint8Array(
-      await crypto.subtle.decrypt(
-        {
-          name: "AES-GCM",
-          iv: sealed.subarray(1, 13) as BufferSource,
-          additionalData: enc.encode(aad),
-        },
-        this.dataKey,
-        sealed.subarray(13) as BufferSource,
-      ),
-    );
+  open(sealed: Uint8Array, aad: string): Promise<Uint8Array> {
+    return openSealed(this.dataKey, sealed, aad);
   }
+}
+
+/**
+ * Opens a value sealed by `PanProtector.seal` with the card-data key (AES-GCM) alone; throws when
+ * the ciphertext or its binding `aad` was altered.
+ */
+export async function openSealed(
+  dataKey: CryptoKey,
+  sealed: Uint8Array,
+  aad: string,
+): Promise<Uint8Array> {
+  if (sealed.length < 29 || sealed[0] !== SEAL_VERSION) {
+    throw new RangeError("sealed: not a version-1 sealed value");
+  }
+  return new Uint8Array(
+    await crypto.subtle.decrypt(
+      {
+        name: "AES-GCM",
+        iv: sealed.subarray(1, 13) as BufferSource,
+        additionalData: enc.encode(aad),
+      },
+      dataKey,
+      sealed.subarray(13) as BufferSource,
+    ),
+  );
 }

@@ -53,7 +53,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   if (!Number.isInteger(busy) || busy < 0) {
     throw new RangeError(`busyTimeoutMs must be a non-negative integer, got ${busy}`);
   }
-  const db = new DatabaseSync(path);
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+  } catch (e) {
+    throw new StoreUnavailableError(`cannot open the store ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
   try {
     db.exec(`PRAGMA busy_timeout = ${busy}`);
     db.exec("PRAGMA journal_mode = WAL");
@@ -64,7 +71,11 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     migrate(db);
   } catch (e) {
     db.close();
-    throw e;
+    if (e instanceof StoreConfigError) throw e;
+    // e.g. a read-only file system: WAL needs to write beside the database
+    throw new StoreUnavailableError(`cannot open the store ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   return new SqliteStore(db, path);
 }

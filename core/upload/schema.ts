@@ -4,6 +4,7 @@
  * strict (unknown keys, including `__proto__`, are refused) and every size is bounded.
  */
 import { z } from "zod";
+import { isRealDay, YEAR_MAX, YEAR_MIN } from "../dates.ts";
 
 /** Hex text of whole bytes, at most `maxBytes`. */
 export function hexField(maxBytes: number, description: string) {
@@ -25,15 +26,44 @@ export const LIMITS = {
 
 const ISO_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2})$/;
 
-/** Calendar check V8's Date.parse does not make (it rolls 30 February over into March). */
-function realDateTime(s: string): boolean {
+/**
+ * What is wrong with a `tappedAt` that matched `ISO_OFFSET`, or null: a real day in a plausible
+ * year (core/dates.ts; V8's Date.parse would roll 30 February over into March), a real time,
+ * and a UTC offset within ±14:00 (the widest in use, UTC+14).
+ */
+function tappedAtProblem(s: string): string | null {
   const y = Number(s.slice(0, 4)), m = Number(s.slice(5, 7)), d = Number(s.slice(8, 10));
   const h = Number(s.slice(11, 13)), mi = Number(s.slice(14, 16)), sec = Number(s.slice(17, 19));
-  if (m < 1 || m > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return false;
-  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+  if (y < YEAR_MIN || y > YEAR_MAX) return `year must be ${YEAR_MIN}-${YEAR_MAX}`;
+  if (!isRealDay(y, m, d) || h > 23 || mi > 59 || sec > 59) return "must be a real date and time";
+  const off = /([+-])(\d{2}):(\d{2})$/.exec(s);
+  if (off && (Number(off[3]) > 59 || Number(off[2]) * 60 + Number(off[3]) > 14 * 60)) {
+    return "UTC offset must be within -14:00..+14:00";
+  }
+  return null;
 }
 
-const shortText = (what: string) => z.string().min(1).max(32).describe(what);
+/**
+ * Characters that are not printable text: controls (C0, DEL, C1), format characters (bidi
+ * overrides and isolates, zero-width spaces and joiners, BOM, soft hyphen), surrogates, private
+ * use, unassigned code points, and the line and paragraph separators.
+ */
+const NOT_PRINTABLE = /[\p{C}\p{Zl}\p{Zp}]/u;
+
+/**
+ * Short printable text from a terminal (line, vehicle, stop): 1-32 UTF-16 units of well-formed
+ * Unicode (a lone surrogate is refused, never replaced), no character that is not printable,
+ * not only whitespace. These values reach operators' tables and CSV files.
+ */
+const shortText = (what: string) =>
+  z.string().min(1).max(32)
+    .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)")
+    .refine(
+      (s) => !NOT_PRINTABLE.test(s),
+      "must be printable text (no control, format, bidi or zero-width characters)",
+    )
+    .refine((s) => /\S/u.test(s), "must not be only whitespace")
+    .describe(what);
 
 export const OdaSchema = z.strictObject({
   tlv: hexField(
@@ -49,8 +79,11 @@ export const OdaSchema = z.strictObject({
 export const RecordSchema = z.strictObject({
   seq: z.int().min(1).max(2_147_483_647).describe("terminal trace number, unique in the batch"),
   tappedAt: z.string().max(40).regex(ISO_OFFSET, "must be ISO 8601 with a UTC offset")
-    .refine(realDateTime, "must be a real date and time")
-    .describe("local time of the tap with its offset"),
+    .superRefine((s, ctx) => {
+      const problem = ISO_OFFSET.test(s) ? tappedAtProblem(s) : null;
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .describe("local time of the tap with its offset (-14:00..+14:00), years 2000-2099"),
   line: shortText("bus line"),
   vehicle: shortText("vehicle id"),
   stop: shortText("stop id").optional(),

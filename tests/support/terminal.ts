@@ -115,6 +115,8 @@ export interface SendOptions {
   contentType?: string;
   /** Replace the Authorization header entirely (null: send none). */
   authorization?: string | null;
+  /** Aborts the request (e.g. `AbortSignal.timeout(ms)`). */
+  signal?: AbortSignal;
 }
 
 /** Sends a signed request to `base` (e.g. http://127.0.0.1:8080). */
@@ -138,5 +140,10 @@ export async function send(
   });
   if (auth !== null) headers.authorization = auth;
   if (body) headers["content-type"] = o.contentType ?? "application/json";
-  return await fetch(base + path, { method, headers, body: body as BodyInit | null });
+  return await fetch(base + path, {
+    method,
+    headers,
+    body: body as BodyInit | null,
+    signal: o.signal,
+  });
 }
