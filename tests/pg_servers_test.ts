@@ -15,7 +15,16 @@ import { checkAcked, startTerminals } from "./support/retrying_terminals.ts";
 import { openPostgresStore } from "../core/store/postgres.ts";
 
 const SLOW = Deno.env.get("ICFARE_SLOW") === "1";
-const FAST = ["--rate", "100000", "--burst", "100000", "--max-inflight", "1000"];
+const FAST = [
+  "--rate",
+  "100000",
+  "--burst",
+  "100000",
+  "--max-inflight",
+  "1000",
+  "--terminal-inflight",
+  "1000",
+];
 
 pgTest("pg servers: the same batches posted to two servers at once are stored once", async () => {
   const terminals = ["LC000401", "LC000402", "LC000403"];
