@@ -165,3 +165,44 @@ eachBackend(
       await assertRejects(() => s.denyListSince(-1), RangeError);
     }),
 );
+
+eachBackend(
+  "originals: set-wise, the earliest accepted record of each card key",
+  (b, loc) =>
+    withStore(b, loc, async (s) => {
+      const card = new Uint8Array(32).fill(0xcd);
+      const ac = (n: number) => new Uint8Array([n, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 2, 0]);
+      await s.ingest(batch(1, "01".repeat(32), [
+        record(1, { cardHash: card, atc: 7, acKey: ac(1) }),
+        record(2, {
+          cardHash: card,
+          atc: 8,
+          status: "rejected",
+          reject: { code: "MISSING_TAG", message: "x", path: "records[1].icc" },
+        }),
+      ]));
+      await s.ingest(batch(2, "02".repeat(32), [
+        record(1, { cardHash: card, atc: 7, acKey: ac(2) }),
+        record(2, { cardHash: card, atc: 8, acKey: ac(3) }),
+        record(3, { cardHash: card, atc: 9, psn: null }),
+        record(4, { cardHash: null, atc: null, psn: null }),
+      ]));
+      const pending = await s.pendingRecords(100);
+      assertEquals(pending.map((r) => r.acKey), [ac(1), ac(2), ac(3), null, null]);
+      const found = await s.originals(pending);
+      const first = pending[0];
+      assertEquals([...found.keys()], [pending[1].id], "only the later record of atc 7 has one");
+      const o = found.get(pending[1].id)!;
+      assertEquals([o.id, o.terminalId, o.batchNo, o.seq, o.batchId, o.index, o.status], [
+        first.id,
+        "LC000123",
+        1,
+        1,
+        first.batchId,
+        0,
+        "pending",
+      ]);
+      assertEquals(o.acKey, ac(1));
+      assertEquals((await s.originals([])).size, 0);
+    }),
+);

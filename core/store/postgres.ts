@@ -20,6 +20,7 @@ import {
   type DenyList,
   type IngestResult,
   type NewBatch,
+  type OriginalRecord,
   type PendingRecord,
   type SealedBody,
   type Store,
@@ -39,7 +40,7 @@ import {
 } from "./pg/connect.ts";
 import { defaultSettlementDay } from "./pg/day.ts";
 import { claimPending, completeClaim, releaseClaim, withAdvisoryLock } from "./pg/claims.ts";
-import { pendingOf, writeVerdicts } from "./pg/rows.ts";
+import { originalOf, PENDING_COLUMNS, pendingOf, writeVerdicts } from "./pg/rows.ts";
 
 /** Opens the store at `url` (checking settings and migrating); rejects as the contract says. */
 export async function openPostgresStore(url: string, o: PgOptions = {}): Promise<PostgresStore> {
@@ -180,8 +181,7 @@ export class PostgresStore implements Store {
       return Promise.reject(new RangeError(`limit must be a positive integer, got ${limit}`));
     }
     return this.#run(async () => {
-      const rows = await this.#sql`SELECT id, batch_id, terminal_id, batch_no, seq, tapped_at,
-        fare, card_hash, psn, atc, body_index, settlement_day FROM records
+      const rows = await this.#sql`SELECT ${this.#sql.unsafe(PENDING_COLUMNS)} FROM records
         WHERE status = 'pending' AND id > ${afterId} ORDER BY id LIMIT ${limit}`;
       return rows.map(pendingOf);
     });
@@ -197,6 +197,40 @@ export class PostgresStore implements Store {
     if (!Array.isArray(items)) return Promise.reject(new TypeError("items must be an array"));
     if (items.length === 0) return Promise.resolve();
     return this.#run(() => this.#sql.begin((tx) => writeVerdicts(tx, items)).then(() => {}));
+  }
+
+  /** One query for the whole chunk: the earliest accepted record of each distinct card key. */
+  originals(records: readonly PendingRecord[]): Promise<Map<number, OriginalRecord>> {
+    const keys = new Map<string, { h: string; p: string | null; a: number }>();
+    for (const r of records) {
+      if (!r.cardHash || r.atc === null) continue;
+      const h = toHex(r.cardHash);
+      keys.set(`${h}|${r.psn ?? ""}|${r.atc}`, { h, p: r.psn, a: r.atc });
+    }
+    if (keys.size === 0) return Promise.resolve(new Map());
+    return this.#run(async () => {
+      const json = JSON.stringify([...keys.values()]);
+      const rows = await this.#sql`SELECT k.h AS key_hash, k.p AS key_psn, k.a AS key_atc, o.*
+        FROM jsonb_to_recordset(${json}::text::jsonb) AS k(h text, p text, a int)
+        CROSS JOIN LATERAL (SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status,
+            ac_key FROM records
+          WHERE card_hash = decode(k.h, 'hex') AND atc = k.a AND psn IS NOT DISTINCT FROM k.p
+            AND status <> 'rejected' ORDER BY id LIMIT 1) AS o`;
+      const first = new Map<string, OriginalRecord>();
+      for (const r of rows) {
+        first.set(
+          `${String(r.key_hash).toUpperCase()}|${r.key_psn ?? ""}|${r.key_atc}`,
+          originalOf(r),
+        );
+      }
+      const out = new Map<number, OriginalRecord>();
+      for (const r of records) {
+        if (!r.cardHash || r.atc === null) continue;
+        const o = first.get(`${toHex(r.cardHash)}|${r.psn ?? ""}|${r.atc}`);
+        if (o && o.id < r.id) out.set(r.id, o);
+      }
+      return out;
+    });
   }
 
   claimPending(owner: string, maxRecords: number, leaseMs: number): Promise<WorkClaim | null> {

@@ -20,6 +20,7 @@ import {
   type IngestResult,
   LeaseLostError,
   type NewBatch,
+  type OriginalRecord,
   type PendingRecord,
   type SealedBody,
   type Store,
@@ -148,7 +149,8 @@ export class SqliteStore implements Store {
       body: p("SELECT terminal_id, batch_no, digest, body_sealed FROM batches WHERE id = ?"),
       pending: p(
         `SELECT id, batch_id, terminal_id, batch_no, seq, tapped_at, fare, card_hash, psn, atc,
-          body_index FROM records WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
+          body_index, ac_key FROM records WHERE status = 'pending' AND id > ? ORDER BY id
+          LIMIT ?`,
       ),
       sameCard: p(
         `SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status FROM records
@@ -351,6 +353,10 @@ export class SqliteStore implements Store {
     if (!Array.isArray(items)) return Promise.reject(new TypeError("items must be an array"));
     if (items.length === 0) return Promise.resolve();
     return this.#read(() => this.#claims.tx(() => this.#claims.writeVerdicts(items)));
+  }
+
+  originals(records: readonly PendingRecord[]): Promise<Map<number, OriginalRecord>> {
+    return this.#read(() => this.#claims.originals(records));
   }
 
   claimPending(owner: string, maxRecords: number, leaseMs: number): Promise<WorkClaim | null> {

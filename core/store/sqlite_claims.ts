@@ -7,8 +7,10 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import {
+  type CardRecord,
   LeaseLostError,
   LockBusyError,
+  type OriginalRecord,
   type PendingRecord,
   type VerificationResult,
   type WorkClaim,
@@ -31,6 +33,29 @@ export function pendingRow(r: Row): PendingRecord {
     atc: r.atc == null ? null : Number(r.atc),
     batchId: Number(r.batch_id),
     index: Number(r.body_index),
+    acKey: r.ac_key == null ? null : new Uint8Array(r.ac_key as Uint8Array),
+  };
+}
+
+/** The card-index key of a record (hex hash, PSN, ATC), or null without one. */
+export function cardIndexKey(r: PendingRecord): string | null {
+  if (!r.cardHash || r.atc === null) return null;
+  let h = "";
+  for (const b of r.cardHash) h += b.toString(16).padStart(2, "0");
+  return `${h}|${r.psn ?? ""}|${r.atc}`;
+}
+
+/** An original from a row of `records`. */
+export function originalRow(r: Row): OriginalRecord {
+  return {
+    id: Number(r.id),
+    terminalId: String(r.terminal_id),
+    batchNo: Number(r.batch_no),
+    seq: Number(r.seq),
+    batchId: Number(r.batch_id),
+    index: Number(r.body_index),
+    status: String(r.status) as CardRecord["status"],
+    acKey: r.ac_key == null ? null : new Uint8Array(r.ac_key as Uint8Array),
   };
 }
 
@@ -50,14 +75,36 @@ export class SqliteClaims {
         WHERE pending > 0 AND id > ? AND (lease_until IS NULL OR lease_until < ?)
         ORDER BY id LIMIT ?`),
       lease: p("UPDATE batches SET lease_owner = ?, lease_until = ? WHERE id = ?"),
+      first: p(`SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status, ac_key
+        FROM records WHERE card_hash = ? AND psn IS ? AND atc = ? AND status <> 'rejected'
+        ORDER BY id LIMIT 1`),
+      // "+status": through records_batch, never a scan of every pending record in id order
       records: p(`SELECT id, batch_id, terminal_id, batch_no, seq, tapped_at, fare, card_hash,
-        psn, atc, body_index FROM records
-        WHERE batch_id IN (SELECT value FROM json_each(?)) AND status = 'pending' ORDER BY id`),
+        psn, atc, body_index, ac_key FROM records
+        WHERE batch_id IN (SELECT value FROM json_each(?)) AND +status = 'pending'
+        ORDER BY id`),
       held: p(`SELECT count(*) AS n FROM batches
         WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ?`),
       free: p(`UPDATE batches SET lease_owner = NULL, lease_until = NULL
         WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ?`),
     };
+  }
+
+  /** `Store.originals`: one indexed look-up per distinct card key of the chunk (in process). */
+  originals(records: readonly PendingRecord[]): Map<number, OriginalRecord> {
+    const first = new Map<string, OriginalRecord | null>();
+    const out = new Map<number, OriginalRecord>();
+    for (const r of records) {
+      const k = cardIndexKey(r);
+      if (k === null) continue;
+      let o = first.get(k);
+      if (o === undefined) {
+        const row = this.#s.first.get(r.cardHash, r.psn, r.atc) as Row | undefined;
+        first.set(k, o = row ? originalRow(row) : null);
+      }
+      if (o && o.id < r.id) out.set(r.id, o);
+    }
+    return out;
   }
 
   /** Writes verdicts (every record must be pending) inside the caller's transaction. */

@@ -78,6 +78,13 @@ export interface PendingRecord {
   readonly index: number;
   /** The settlement day the record is filed under (PostgreSQL: its partition), when known. */
   readonly day?: string;
+  /** 9F26 ‖ 9F02 as stored at ingest (null for records stored before it was kept). */
+  readonly acKey?: Uint8Array | null;
+}
+
+/** The original of a record: the earliest accepted record with the same card key. */
+export interface OriginalRecord extends CardRecord {
+  readonly acKey: Uint8Array | null;
 }
 
 /**
@@ -200,6 +207,12 @@ export interface Store {
   recordVerifications(
     items: readonly { readonly recordId: number; readonly result: VerificationResult }[],
   ): Promise<void>;
+  /**
+   * Set-wise card index for a chunk: for each record with a card key whose earliest accepted
+   * (pending or verified) record with the same card hash, PSN and ATC is older (lower id), that
+   * original, by the record's id. One query per call on PostgreSQL.
+   */
+  originals(records: readonly PendingRecord[]): Promise<Map<number, OriginalRecord>>;
   /** Every record with this card hash, PSN and ATC (any status), oldest (lowest id) first. */
   sameCard(cardHash: Uint8Array, psn: string | null, atc: number): Promise<CardRecord[]>;
   /** Adds (or re-adds) a card to the deny list; resolves to the new list version. */

@@ -9,6 +9,7 @@ import {
   type IngestResult,
   LeaseLostError,
   type NewBatch,
+  type OriginalRecord,
   type PendingRecord,
   type SealedBody,
   type Store,
@@ -130,6 +131,9 @@ export class WorkerStore implements Store {
   }
   denyListSince(since: number): Promise<DenyList> {
     return this.#call("denyListSince", [since]);
+  }
+  originals(records: readonly PendingRecord[]): Promise<Map<number, OriginalRecord>> {
+    return this.#call("originals", [records]);
   }
   claimPending(owner: string, maxRecords: number, leaseMs: number): Promise<WorkClaim | null> {
     return this.#call("claimPending", [owner, maxRecords, leaseMs]);

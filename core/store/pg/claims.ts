@@ -14,7 +14,7 @@ import {
 } from "../store.ts";
 import type { Sql } from "./connect.ts";
 import { unavailable } from "./connect.ts";
-import { pendingOf, writeVerdicts } from "./rows.ts";
+import { PENDING_COLUMNS, pendingOf, writeVerdicts } from "./rows.ts";
 
 function checkClaimArgs(owner: string, maxRecords: number, leaseMs: number): void {
   if (typeof owner !== "string" || owner.length === 0 || owner.length > 200) {
@@ -63,8 +63,7 @@ export async function claimPending(
     return take;
   });
   if (ids.length === 0) return null;
-  const rows = await sql`SELECT id, batch_id, terminal_id, batch_no, seq, tapped_at, fare,
-    card_hash, psn, atc, body_index, settlement_day FROM records
+  const rows = await sql`SELECT ${sql.unsafe(PENDING_COLUMNS)} FROM records
     WHERE batch_id = ANY(${ids}::bigint[]) AND status = 'pending' ORDER BY id`;
   return { owner, batchIds: ids, records: rows.map(pendingOf) };
 }

@@ -1,5 +1,5 @@
 /** Row mappings and the verdict write shared by the PostgreSQL store and its claims. */
-import type { PendingRecord, VerificationResult } from "../store.ts";
+import type { CardRecord, OriginalRecord, PendingRecord, VerificationResult } from "../store.ts";
 import type { Tx } from "./connect.ts";
 
 type Row = Record<string, unknown>;
@@ -21,6 +21,7 @@ export function pendingOf(r: Row): PendingRecord {
     batchId: Number(r.batch_id),
     index: Number(r.body_index),
     day: String(r.settlement_day),
+    acKey: bytes(r.ac_key),
   };
 }
 
@@ -46,3 +47,21 @@ export async function writeVerdicts(
     throw new RangeError(`${items.length - n} of ${items.length} records are not pending`);
   }
 }
+
+/** An original from a row of `records`. */
+export function originalOf(r: Row): OriginalRecord {
+  return {
+    id: Number(r.id),
+    terminalId: String(r.terminal_id),
+    batchNo: Number(r.batch_no),
+    seq: Number(r.seq),
+    batchId: Number(r.batch_id),
+    index: Number(r.body_index),
+    status: String(r.status) as CardRecord["status"],
+    acKey: bytes(r.ac_key),
+  };
+}
+
+/** The columns a pending record is read with. */
+export const PENDING_COLUMNS = `id, batch_id, terminal_id, batch_no, seq, tapped_at, fare,
+  card_hash, psn, atc, body_index, settlement_day, ac_key`;
