@@ -145,11 +145,13 @@ for (const backend of cluster ? ["sqlite", "postgres"] : ["sqlite"]) {
   lines.push(`${backend}: bare commit of the same batch ${Math.round(bare)} records/s`);
   console.log(lines[lines.length - 1]);
   for (const n of [1, 2]) {
-    const store = backend === "sqlite"
-      ? join(await Deno.makeTempDir(), "icfare.db")
-      : await cluster!.createDatabase("ingest");
+    // SQLite: a fresh home (the narrow server may touch only its home); PostgreSQL: a database
+    const h = backend === "sqlite" ? await makeHome(terminals) : home;
+    const extra = backend === "sqlite"
+      ? FAST
+      : [...FAST, "--store", await cluster!.createDatabase("ingest")];
     const servers = await Promise.all(
-      Array.from({ length: n }, () => spawnServer(home, freePort(), [...FAST, "--store", store])),
+      Array.from({ length: n }, () => spawnServer(h, freePort(), extra)),
     );
     try {
       for (let w = 0; w < 20; w++) await post(servers[w % n].url, (await signed(1))[0]);
