@@ -6,9 +6,10 @@
  */
 import { flag, type OptionSpec, parseArgs, type Parsed, str, UsageError } from "./args.ts";
 import { fsRefusal } from "./fs_errors.ts";
+import { KeyStore, KeyStoreError, loadMasterKey } from "../core/keys/mod.ts";
+import { describeError, IcfareError } from "../core/errors.ts";
 
 export { fsRefusal };
-import { KeyStore, KeyStoreError, loadMasterKey, Tr31Error } from "../core/keys/mod.ts";
 import { BatchSchema } from "../core/emv/verify.ts";
 import { KeyImportError, parseKeyFile } from "../core/emv/issuer_keys.ts";
 import { CapkImportError, parseCapkFile } from "../core/emv/capk.ts";
@@ -48,10 +49,22 @@ export function homeOf(p: Parsed): string {
   return str(p, "home") ?? Deno.env.get("ICFARE_HOME") ?? "./.icfare";
 }
 
-/** Who is acting, for the audit trail. */
+/** Who is acting, for the audit trail (the uid when nothing names the operator). */
 export function actorOf(p: Parsed): string {
   return str(p, "operator") ?? Deno.env.get("ICFARE_OPERATOR") ?? Deno.env.get("USER") ??
-    Deno.env.get("LOGNAME") ?? `uid:${Deno.uid() ?? "?"}`;
+    Deno.env.get("LOGNAME") ?? `uid:${uidOrUnknown()}`;
+}
+
+/** The process's uid, or "?" where it cannot be read (no --allow-sys, another platform). */
+function uidOrUnknown(): string {
+  // Query first: asking for a permission would prompt on a terminal (mid-ceremony).
+  const q = Deno.permissions.querySync({ name: "sys", kind: "uid" });
+  if (q.state !== "granted") return "?";
+  try {
+    return String(Deno.uid() ?? "?");
+  } catch {
+    return "?";
+  }
 }
 
 /** Opens the key store of the home with the master key (zeroed after opening). */
@@ -71,15 +84,19 @@ export function out(json: boolean, value: unknown, human: () => string[]): void 
   else console.log(human().join("\n"));
 }
 
-/** Runs a key command body; refusals become exit 1 with their stable code. */
+/**
+ * Runs a key command body; refusals (`IcfareError`, usage errors excepted) become one coded
+ * line (with the hint that fixes them) and exit 1 — or, with `--json`, `{ok: false, error}`.
+ */
 export async function guarded(json: boolean, name: string, body: () => Promise<number>) {
   try {
     return await body();
   } catch (e) {
-    if (e instanceof KeyStoreError || e instanceof Tr31Error) {
+    if (e instanceof IcfareError && !(e instanceof UsageError)) {
       if (json) {
-        console.log(JSON.stringify({ ok: false, error: { code: e.code, message: e.message } }));
-      } else console.error(`icfare ${name}: ${e.message} [${e.code}]`);
+        const error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+        console.log(JSON.stringify({ ok: false, error }));
+      } else console.error(`icfare ${name}: ${describeError(e)}`);
       return 1;
     }
     if (e instanceof SyntaxError || e instanceof RangeError) throw new UsageError(e.message);
@@ -88,8 +105,8 @@ export async function guarded(json: boolean, name: string, body: () => Promise<n
 }
 
 /** Reads an import file as JSON; a file that is not JSON is `BAD_INPUT` naming the path. */
-export async function readJsonFile(path: string): Promise<unknown> {
-  const text = await Deno.readTextFile(path);
+export async function readJsonFile(path: string, what = "file"): Promise<unknown> {
+  const text = await readInputText(path, what);
   try {
     return JSON.parse(text);
   } catch {
@@ -118,8 +135,13 @@ export async function readInputFile(path: string, what: string): Promise<Uint8Ar
   }
 }
 
+/** `readInputFile` as UTF-8 text. */
+export async function readInputText(path: string, what: string): Promise<string> {
+  return new TextDecoder().decode(await readInputFile(path, what));
+}
+
 async function readJson(path: string, what: string): Promise<unknown> {
-  const text = new TextDecoder().decode(await readInputFile(path, what));
+  const text = await readInputText(path, what);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -212,4 +234,46 @@ export function progressBar(label: string): (done: number, total: number) => voi
     const line = `\r${label} [${"#".repeat(f)}${" ".repeat(w - f)}] ${done}/${total}`;
     Deno.stderr.writeSync(enc.encode(done >= total ? line + "\n" : line));
   };
+}
+
+/**
+ * Reads one line of secret input (a key component) from standard input, up to Enter. On a
+ * terminal nothing is echoed (raw mode; Backspace edits, Ctrl-C cancels); from a pipe the
+ * line ends at the first newline without waiting for the end of input. Returns the bytes of
+ * the line without the newline; the caller zeroes them. `prompt` is shown on standard error
+ * when standard input is a terminal.
+ */
+export async function readSecretLine(prompt?: string): Promise<Uint8Array> {
+  const tty = Deno.stdin.isTerminal();
+  if (tty) {
+    Deno.stdin.setRaw(true, { cbreak: true });
+    // The prompt comes once echo is off: nothing typed after it can appear.
+    if (prompt) console.error(prompt);
+  }
+  const line = new Uint8Array(4096);
+  const buf = new Uint8Array(256);
+  let n = 0;
+  try {
+    for (;;) {
+      const got = await Deno.stdin.read(buf);
+      if (got === null) break;
+      let done = false;
+      for (let i = 0; i < got && !done; i++) {
+        const b = buf[i];
+        if (b === 0x0a || b === 0x0d) done = true;
+        else if (tty && (b === 0x7f || b === 0x08)) n = Math.max(0, n - 1);
+        else if (tty && b === 0x03) throw new UsageError("input cancelled");
+        else if (n < line.length) line[n++] = b;
+      }
+      if (done) break;
+    }
+    return line.slice(0, n);
+  } finally {
+    buf.fill(0);
+    line.fill(0);
+    if (tty) {
+      Deno.stdin.setRaw(false);
+      console.error("");
+    }
+  }
 }

@@ -11,6 +11,7 @@ import { describeError, IcfareError } from "../core/errors.ts";
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./commands/demo.ts")).command,
   explain: async () => (await import("./commands/explain.ts")).command,
+  init: async () => (await import("./commands/init.ts")).command,
   serve: async () => (await import("./commands/serve.ts")).command,
   tlv: async () => (await import("./commands/tlv.ts")).command,
   verify: async () => (await import("./commands/verify.ts")).command,

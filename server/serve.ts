@@ -2,10 +2,14 @@
  * Starts the upload server: opens the store under the icfare home (refusing to run unless
  * WAL + synchronous=FULL), loads the keys, serves the Hono app with Deno.serve.
  *
- * Keys: until the key store (issue 8) provides `TerminalKeyLookup` and the pan-hash/data keys,
- * they come from the INTERIM DEVELOPMENT key file (`--dev-keys`, default HOME/dev-keys.json):
- * `{"interim": "...", "panHashKey": "64 hex", "dataKey": "64 hex", "terminals": {"LC000123": "hex"}}`.
- * It is clear text and for tests and demos only.
+ * Keys come from the key store of the home (docs/keys.md, "Terminals in a running server"):
+ * the master key is loaded once, unwraps the pan-hash key, the card-data key and the terminal
+ * table key, and is zeroed; the server then answers terminal lookups from the live terminal
+ * table, which every `icfare terminals …`/`keys …` change rewrites, so changes hold at once
+ * without a restart. Without a key store, tests and demos may still use a development key
+ * file (`--dev-keys`, default HOME/dev-keys.json:
+ * `{"panHashKey": "64 hex", "dataKey": "64 hex", "terminals": {"LC000123": "hex"}}`), clear
+ * text, fixed at start.
  */
 import { join } from "node:path";
 import {
@@ -20,6 +24,7 @@ import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/termina
 import { createApp } from "./app.ts";
 import { serveHttp1 } from "./http1.ts";
 import { KeyStore, keyStorePaths, loadMasterKey } from "../core/keys/mod.ts";
+import { IcfareError } from "../core/errors.ts";
 import type { Metrics } from "./metrics.ts";
 
 export interface ServeOptions {
@@ -27,7 +32,7 @@ export interface ServeOptions {
   readonly hostname?: string;
   readonly port?: number;
   /**
-   * Path of the interim development key file. When absent, the key store of the home is used if
+   * Path of a development key file. When absent, the key store of the home is used if
    * it exists (master key from `masterKeyFile`, else ICFARE_MASTER_KEY), else HOME/dev-keys.json.
    */
   readonly devKeys?: string;
@@ -77,7 +82,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The interim development key file's content. */
+/** A development key file's content. */
 export interface DevKeys {
   panHashKey: string;
   dataKey: string;
@@ -94,15 +99,17 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Reads and checks the interim development key file. */
+/** Reads and checks a development key file (tests and demos; clear keys). */
 export async function loadDevKeys(path: string): Promise<DevKeys> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new Error(
-      `cannot read the interim dev key file ${path} (${(e as Error).name}); ` +
-        "create it or pass --dev-keys FILE until the key store provides terminal keys",
+  } catch {
+    const hint = "run: icfare init (then icfare terminals add ID for each terminal)";
+    throw new IcfareError(
+      "KEYS_MISSING",
+      `no key store in the home and no development key file ${path} — ${hint}`,
+      { hint },
     );
   }
   const j = JSON.parse(text) as Partial<DevKeys>;
@@ -115,6 +122,44 @@ export async function loadDevKeys(path: string): Promise<DevKeys> {
   return { panHashKey: j.panHashKey, dataKey: j.dataKey, terminals: j.terminals };
 }
 
+/**
+ * The server's keys from the key store: the pan-hash and card-data keys (non-extractable
+ * WebCrypto keys) and the live terminal table; the master key and the store handle are
+ * zeroed and closed before the server starts listening. A missing key is a coded refusal
+ * whose message names the command that fixes it.
+ */
+async function keyStoreKeys(
+  o: ServeOptions,
+  keys: TerminalKeyLookup | undefined,
+  pan: PanProtector | undefined,
+): Promise<{ keys: TerminalKeyLookup; pan: PanProtector; source: string }> {
+  try {
+    const m = await loadMasterKey(o.home, o.masterKeyFile);
+    let ks: KeyStore;
+    try {
+      ks = await KeyStore.open(o.home, m.key, "icfare serve");
+    } finally {
+      m.key.fill(0);
+    }
+    try {
+      pan ??= DevPanProtector.fromCryptoKeys(
+        await ks.hmacCryptoKey("pan-hash"),
+        await ks.dataCryptoKey(),
+      );
+      keys ??= await ks.openTerminalTable((msg) => console.error(`icfare serve: ${msg}`));
+      return { keys, pan, source: `key store (master key from ${m.source}; live terminal table)` };
+    } finally {
+      ks.close();
+    }
+  } catch (e) {
+    // The serve command prints the message: carry the hint in it as well.
+    if (e instanceof IcfareError && e.hint) {
+      throw new IcfareError(e.code, `${e.message} — ${e.hint}`, { hint: e.hint, cause: e });
+    }
+    throw e;
+  }
+}
+
 /** Starts the server; resolves once it listens. */
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let keys = o.keys;
@@ -122,27 +167,16 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let keySource = "given";
   if (!keys || !pan) {
     if (o.devKeys === undefined && await exists(keyStorePaths(o.home).store)) {
-      // The key store: terminal keys, the pan-hash key and the card-data key, all
-      // non-extractable WebCrypto keys; the master key is zeroed once the store is open.
-      const m = await loadMasterKey(o.home, o.masterKeyFile);
-      let ks: KeyStore;
-      try {
-        ks = await KeyStore.open(o.home, m.key, "icfare serve");
-      } finally {
-        m.key.fill(0);
-      }
-      keys ??= ks.terminalKeys();
-      pan ??= DevPanProtector.fromCryptoKeys(
-        await ks.hmacCryptoKey("pan-hash"),
-        await ks.dataCryptoKey(),
-      );
-      keySource = `key store (master key from ${m.source})`;
+      const r = await keyStoreKeys(o, keys, pan);
+      keys = r.keys;
+      pan = r.pan;
+      keySource = r.source;
     } else {
       const file = o.devKeys ?? join(o.home, "dev-keys.json");
       const dev = await loadDevKeys(file);
       keys ??= await StaticTerminalKeys.fromHex(dev.terminals);
       pan ??= await DevPanProtector.fromHex(dev.panHashKey, dev.dataKey);
-      keySource = `INTERIM dev key file ${file}`;
+      keySource = `development key file ${file} (clear keys: tests and demos only)`;
     }
   }
   const where: StoreLocation = storeLocation(o.home, o.store);

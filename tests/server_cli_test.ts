@@ -23,7 +23,7 @@ Deno.test("serve: refuses to start without the key file, or with a newer schema"
   const empty = await Deno.makeTempDir({ prefix: "icfare-empty-" });
   const a = await run(empty);
   assertEquals(a.code, 1);
-  assertMatch(a.err, /^icfare serve: cannot read the interim dev key file/);
+  assertMatch(a.err, /^icfare serve: no key store in the home .* run: icfare init/);
   assert(!/\bat .*:\d+:\d+/.test(a.err), a.err);
 
   const home = await makeHome(["LC000123"]);

@@ -14,11 +14,13 @@ import {
   homeOf,
   openStore,
   out,
+  readInputText,
   readJsonFile,
+  readSecretLine,
   table,
 } from "../common.ts";
-import { fromHex } from "../../core/hex.ts";
 import {
+  fileDelivery,
   type KeyAlgorithm,
   type KeyInfo,
   KeyStore,
@@ -82,30 +84,42 @@ async function withStore<T>(p: Parsed, fn: (s: KeyStore) => Promise<T> | T): Pro
   }
 }
 
-async function readStdinText(): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  for await (const c of Deno.stdin.readable) chunks.push(c);
-  const all = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
-  let o = 0;
-  for (const c of chunks) (all.set(c, o), o += c.length);
-  const text = new TextDecoder().decode(all);
-  all.fill(0);
-  for (const c of chunks) c.fill(0);
-  return text;
+/**
+ * Reads one custodian's component (hex) from standard input, up to Enter, never echoed (see
+ * `readSecretLine`); spaces between groups of digits are allowed.
+ */
+async function readComponent(custodian: string, id: string): Promise<Uint8Array> {
+  const raw = await readSecretLine(
+    `custodian ${custodian}: type your component for ${id} (hex; nothing is shown), then Enter:`,
+  );
+  const hex = new Uint8Array(raw.length);
+  let n = 0;
+  for (const b of raw) if (b !== 0x20 && b !== 0x09) hex[n++] = b;
+  raw.fill(0);
+  try {
+    if (n === 0 || n % 2 !== 0) {
+      throw new UsageError(`component (standard input): ${n} hex digits; whole bytes expected`);
+    }
+    const out = new Uint8Array(n / 2);
+    for (let i = 0; i < n / 2; i++) {
+      const hi = hexValue(hex[2 * i]), lo = hexValue(hex[2 * i + 1]);
+      if (hi < 0 || lo < 0) {
+        out.fill(0);
+        throw new UsageError("component (standard input): not hex");
+      }
+      out[i] = (hi << 4) | lo;
+    }
+    return out;
+  } finally {
+    hex.fill(0);
+  }
 }
 
-/** Reads one custodian's component (hex) from standard input. */
-async function readComponent(custodian: string, id: string, json: boolean): Promise<Uint8Array> {
-  if (!json && Deno.stdin.isTerminal()) {
-    console.error(`custodian ${custodian}: enter your component for ${id} (hex), then Enter:`);
-  }
-  const text = await readStdinText();
-  const line = text.split("\n")[0].replace(/\s+/g, "");
-  try {
-    return fromHex(line, "component (standard input)");
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
 }
 
 const KEY_SPEC: OptionSpec = {
@@ -124,6 +138,7 @@ async function runInit(p: Parsed, json: boolean): Promise<number> {
     const s = await KeyStore.init(home, m.key, actorOf(p));
     out(json, { ok: true, home, masterKcv: s.masterKcv, masterFrom: m.source }, () => [
       `key store created in ${home}/keys (master key from ${m.source}, KCV ${s.masterKcv})`,
+      "next: icfare init adds the service keys (pan-hash, card-data, deny-list signing)",
     ]);
     s.close();
   } finally {
@@ -168,7 +183,7 @@ async function runComponent(p: Parsed, json: boolean): Promise<number> {
   };
   const custodian = need(p, "custodian");
   const componentKcv = need(p, "kcv");
-  const component = await readComponent(custodian, spec.id, json);
+  const component = await readComponent(custodian, spec.id);
   try {
     const r = await withStore(p, (s) => s.componentAdd(spec, custodian, component, componentKcv));
     out(json, { ok: true, ...r }, () =>
@@ -190,7 +205,7 @@ async function runComponent(p: Parsed, json: boolean): Promise<number> {
 async function runImport(p: Parsed, json: boolean): Promise<number> {
   const block = str(p, "block");
   if (block !== undefined) {
-    const text = await Deno.readTextFile(block);
+    const text = await readInputText(block, "--block");
     const k = await withStore(p, (s) =>
       s.importBlock(text, need(p, "kek"), {
         id: need(p, "id"),
@@ -206,7 +221,8 @@ async function runImport(p: Parsed, json: boolean): Promise<number> {
     return 0;
   }
   const file = onePositional(p, "keys import FILE (or --block FILE --kek KEK …)");
-  const keys = await withStore(p, async (s) => s.importDev(await readJsonFile(file)));
+  const data = await readJsonFile(file, "key file");
+  const keys = await withStore(p, (s) => s.importDev(data));
   out(json, { ok: true, keys }, () => [
     `imported ${keys.length} key(s), every KCV checked:`,
     ...table(KEY_HEAD, keys.map(keyRow)),
@@ -219,11 +235,10 @@ async function runExport(p: Parsed, json: boolean): Promise<number> {
   const officers = (p.values["authorized-by"] as string[] | undefined) ?? [];
   const under = need(p, "under");
   const file = str(p, "out");
-  const block = await withStore(p, async (s) => {
-    const b = await s.exportBlock(id, under, officers);
-    if (file) await Deno.writeTextFile(file, b + "\n", { mode: 0o600 });
-    return b;
-  });
+  // The block is written before the export is recorded: a path that exists, is a directory
+  // or cannot be written refuses the export (audited), and nothing says "exported".
+  const deliver = file ? fileDelivery(file, "--out") : undefined;
+  const block = await withStore(p, (s) => s.exportBlock(id, under, officers, { deliver }));
   out(
     json,
     { ok: true, id, under, block },
@@ -270,7 +285,12 @@ async function runRetire(p: Parsed, json: boolean): Promise<number> {
 }
 
 async function runRotateMaster(p: Parsed, json: boolean): Promise<number> {
-  const nm = await loadMasterKey(homeOf(p), str(p, "new-master-key-file"), "ICFARE_NEW_MASTER_KEY");
+  const nm = await loadMasterKey(
+    homeOf(p),
+    str(p, "new-master-key-file"),
+    "ICFARE_NEW_MASTER_KEY",
+    "--new-master-key-file",
+  );
   try {
     const r = await withStore(
       p,
@@ -297,11 +317,30 @@ async function runAudit(p: Parsed, json: boolean): Promise<number> {
       ) => [e.seq, e.at, e.actor, e.op, e.keyId, e.kcv, e.result, e.detail?.slice(0, 80)]),
     )
     : [];
+  const ack = v.acknowledged;
   out(json, { ...v, log: entries }, () => [
     ...shown,
+    ...(ack
+      ? [
+        `acknowledged by ${ack.by} at ${ack.at}: the break at line ${ack.problem.line} ` +
+        `(${ack.problem.message}); reason: ${ack.reason}; lines 1-${ack.lines} are kept as they were`,
+      ]
+      : []),
     v.ok
-      ? `audit trail intact: ${v.entries} entries, head ${v.head.seq} ${v.head.hash.slice(0, 16)}…`
-      : `AUDIT TRAIL BROKEN at line ${v.problem!.line}: ${v.problem!.message}`,
+      ? `audit trail intact${ack ? " since the acknowledgement" : ""}: ${v.entries} entries, ` +
+        `head ${v.head.seq} ${v.head.hash.slice(0, 16)}…`
+      : `AUDIT TRAIL BROKEN at line ${v.problem!.line}: ${v.problem!.message}; key operations ` +
+        `are stopped until an officer runs: icfare keys audit-ack --reason TEXT`,
+  ]);
+  return v.ok ? 0 : 1;
+}
+
+async function runAuditAck(p: Parsed, json: boolean): Promise<number> {
+  const reason = need(p, "reason");
+  const v = await withStore(p, (s) => s.acknowledgeAudit(reason));
+  out(json, v, () => [
+    `break at line ${v.acknowledged!.problem.line} acknowledged by ${v.acknowledged!.by}; ` +
+    `key operations go on (audit trail: ${v.entries} entries, head ${v.head.seq})`,
   ]);
   return v.ok ? 0 : 1;
 }
@@ -369,6 +408,13 @@ const SUBS: Record<string, Sub> = {
     options: { show: B },
     help: "audit [--show]                         verify the audit trail's hash chain",
     run: runAudit,
+  },
+  "audit-ack": {
+    options: { reason: S },
+    help: `audit-ack --reason TEXT               an officer acknowledges a broken audit trail
+                                         (key operations stop while it is broken); the
+                                         log is kept as it is and the chain goes on`,
+    run: runAuditAck,
   },
 };
 

@@ -3,7 +3,7 @@
  * truth) to a directory. All the work is in sim/.
  */
 import { flag, type Parsed, str, UsageError } from "../args.ts";
-import { type Command, commandArgs, dateOption, readInputFile } from "../common.ts";
+import { type Command, commandArgs, dateOption, readInputText } from "../common.ts";
 import {
   SCALES,
   type SimulateConfig,
@@ -81,7 +81,7 @@ async function fareTableOf(p: Parsed): Promise<FareTable | undefined> {
   const fareFile = str(p, "fare-table");
   if (!fareFile) return undefined;
   let parsed: { defaultFare?: unknown; lines?: unknown };
-  const text = new TextDecoder().decode(await readInputFile(fareFile, "--fare-table"));
+  const text = await readInputText(fareFile, "--fare-table");
   try {
     parsed = JSON.parse(text);
   } catch (e) {

@@ -1,8 +1,8 @@
 /**
- * Where the upload server gets each terminal's HMAC key. The key-management issue implements
- * `TerminalKeyLookup` from the encrypted key store (`icfare terminals …`); until it lands,
- * `StaticTerminalKeys` is the INTERIM DEVELOPMENT registry: keys handed over at start (tests,
- * `icfare serve --dev-keys FILE`), held only as non-extractable WebCrypto keys in memory.
+ * Where the upload server gets each terminal's HMAC key. In service the lookup is the key
+ * store's live terminal table (core/keys/terminal_table.ts; docs/keys.md, "Terminals in a
+ * running server"); `StaticTerminalKeys` is a fixed registry for tests and development key
+ * files (`icfare serve --dev-keys FILE`), held only as non-extractable WebCrypto keys.
  */
 import { fromHex } from "../hex.ts";
 
@@ -25,7 +25,7 @@ export function importHmacKey(raw: Uint8Array): Promise<CryptoKey> {
   );
 }
 
-/** Interim development registry: terminal id → key, fixed at construction. */
+/** Fixed registry for tests and development key files: terminal id → key, set at construction. */
 export class StaticTerminalKeys implements TerminalKeyLookup {
   private constructor(private readonly keys: ReadonlyMap<string, CryptoKey>) {}
 

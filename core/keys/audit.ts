@@ -9,6 +9,7 @@
  * Never log a key value: entries carry ids and KCVs only.
  */
 import { createHash } from "node:crypto";
+import { HINTS, KeyStoreError } from "./errors.ts";
 
 /** The chain value before the first entry. */
 export const GENESIS = "0".repeat(64);
@@ -48,6 +49,22 @@ export function entryHash(e: Omit<AuditEntry, "hash">): string {
   return createHash("sha256").update(prev + "\n" + body).digest("hex");
 }
 
+/**
+ * An officer's acknowledgement of a broken trail (`icfare keys audit-ack`): the log's first
+ * `lines` lines, whose bytes hash (SHA-256) to `prefixHash`, are taken as they stand, break
+ * included; the chain goes on from entry `seq`, whose `prev` is `prefixHash`. The store keeps
+ * the latest acknowledgement under its MAC, so the acknowledged part cannot change unseen.
+ */
+export interface AuditAck {
+  lines: number;
+  prefixHash: string;
+  seq: number;
+  problem: { line: number; message: string };
+  by: string;
+  at: string;
+  reason: string;
+}
+
 /** Result of verifying a trail. */
 export interface AuditVerdict {
   ok: boolean;
@@ -55,32 +72,62 @@ export interface AuditVerdict {
   head: { seq: number; hash: string };
   /** First problem found, with the 1-based line number. */
   problem?: { line: number; message: string };
+  /** The acknowledged break the chain was verified past, if any. */
+  acknowledged?: AuditAck;
 }
 
-/** Reads and parses every entry; a line that is not JSON is reported by `verifyAudit`. */
-async function readLines(path: string): Promise<string[]> {
+/** The log's text ("" when there is none yet). */
+async function readLog(path: string): Promise<string> {
   try {
-    const text = await Deno.readTextFile(path);
-    return text.split("\n").filter((l) => l.length > 0);
+    return await Deno.readTextFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
+    if (e instanceof Deno.errors.NotFound) return "";
     throw e;
   }
 }
 
+/** The log's lines as stored (a blank line is a line, and not JSON). */
+function linesOf(text: string): string[] {
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
+/** SHA-256 (hex) of the first `n` lines of `lines`, each with its newline. */
+export function prefixHash(lines: string[], n: number): string {
+  const h = createHash("sha256");
+  for (let i = 0; i < n; i++) h.update(lines[i] + "\n");
+  return h.digest("hex");
+}
+
 /**
  * Verifies the chain in `path`; when `anchor` is given (the head recorded in the key store),
- * the chain must contain it (a log cut short or rewritten before the anchor is a break).
+ * the chain must contain it (a log cut short or rewritten before the anchor is a break). With
+ * `ack`, the acknowledged first lines must be byte for byte as acknowledged, and the chain is
+ * verified from there on.
  */
 export async function verifyAudit(
   path: string,
   anchor?: { seq: number; hash: string },
+  ack?: AuditAck,
 ): Promise<AuditVerdict> {
-  const lines = await readLines(path);
+  const lines = linesOf(await readLog(path));
   let prev = GENESIS;
   let seq = 0;
+  let start = 0;
   let anchorSeen = !anchor || anchor.seq === 0;
-  for (let i = 0; i < lines.length; i++) {
+  if (ack) {
+    if (lines.length < ack.lines || prefixHash(lines, ack.lines) !== ack.prefixHash) {
+      return fail(
+        Math.min(lines.length, ack.lines),
+        "the acknowledged part of the log has changed since it was acknowledged",
+      );
+    }
+    start = ack.lines;
+    prev = ack.prefixHash;
+    seq = ack.seq - 1;
+  }
+  for (let i = start; i < lines.length; i++) {
     let e: AuditEntry;
     try {
       e = JSON.parse(lines[i]);
@@ -105,7 +152,7 @@ export async function verifyAudit(
       `the key store anchors entry ${anchor!.seq} but the log ends at ${seq} (truncated)`,
     );
   }
-  return { ok: true, entries: lines.length, head: { seq, hash: prev } };
+  return { ok: true, entries: lines.length, head: { seq, hash: prev }, acknowledged: ack };
 
   function fail(line: number, message: string): AuditVerdict {
     return {
@@ -113,16 +160,36 @@ export async function verifyAudit(
       entries: lines.length,
       head: { seq, hash: prev },
       problem: { line, message },
+      acknowledged: ack,
     };
   }
 }
 
-/** Reads the last entry's (seq, hash) without verifying (appending continues from it). */
+/**
+ * Reads the last entry's (seq, hash) without verifying (appending continues from it); a last
+ * line that is not an entry is refused (`AUDIT_BROKEN`): nothing is chained onto it.
+ */
 export async function auditHead(path: string): Promise<{ seq: number; hash: string }> {
-  const lines = await readLines(path);
+  const lines = linesOf(await readLog(path));
   if (lines.length === 0) return { seq: 0, hash: GENESIS };
-  const last = JSON.parse(lines[lines.length - 1]) as AuditEntry;
-  return { seq: last.seq, hash: last.hash };
+  try {
+    const last = JSON.parse(lines[lines.length - 1]) as AuditEntry;
+    if (typeof last.seq === "number" && typeof last.hash === "string") {
+      return { seq: last.seq, hash: last.hash };
+    }
+  } catch {
+    // fall through
+  }
+  throw new KeyStoreError(
+    "AUDIT_BROKEN",
+    `the last line of ${path} is not an audit entry; nothing is chained onto it`,
+    { hint: HINTS.audit },
+  );
+}
+
+/** The log's lines as stored, for an acknowledgement. */
+export async function auditLines(path: string): Promise<string[]> {
+  return linesOf(await readLog(path));
 }
 
 /** Appends entries (one canonical JSON line each) with O_APPEND, then fsync. */

@@ -42,6 +42,9 @@ export async function componentAdd(
 ): Promise<ComponentResult> {
   const r = await v.mutate("keys.component-add", (d) => {
     checkSpec(s);
+    if (s.combinedKcv !== undefined && !/^([0-9A-Fa-f]{2}){2,8}$/.test(s.combinedKcv)) {
+      throw new KeyStoreError("BAD_INPUT", "combined KCV: 2 to 8 bytes of hex (3 or 4 usual)");
+    }
     const who = custodian.trim();
     if (who === "") throw new KeyStoreError("BAD_INPUT", "custodian: a name is required");
     const ck = checkComponent(s, component, componentKcv);
@@ -74,7 +77,7 @@ export async function componentAdd(
       };
     }
     return combine(v, d, s, p, who, ck, component.length);
-  });
+  }, { keyId: s.id });
   if (r.out.state === "refused") throw new KeyStoreError("KCV_MISMATCH", r.out.message);
   return r.out;
 }
@@ -123,6 +126,17 @@ function pendingFor(d: StoreData, s: ComponentSpec): PendingKey {
       "COMPONENT_REFUSED",
       `component for ${s.id}: usage/algorithm/issuer/dki/parts differ from the first component`,
     );
+  } else if (s.combinedKcv !== undefined) {
+    // The expected combined KCV may come with any component (the custodian who holds the
+    // form): it is kept, and a different one from another custodian is refused.
+    const given = s.combinedKcv.toUpperCase();
+    if (p.combinedKcv === undefined) p.combinedKcv = given;
+    else if (p.combinedKcv !== given) {
+      throw new KeyStoreError(
+        "COMPONENT_REFUSED",
+        `--combined-kcv ${given} differs from ${p.combinedKcv} given with an earlier component of ${s.id}`,
+      );
+    }
   }
   return p;
 }
@@ -151,7 +165,7 @@ function combine(
     }
     const combined = kcv(s.algorithm, key);
     d.pending = d.pending.filter((x) => x.id !== s.id);
-    if (p.combinedKcv !== undefined && !combined.startsWith(p.combinedKcv.slice(0, 6))) {
+    if (p.combinedKcv !== undefined && !matchKcv(s.algorithm, key, p.combinedKcv)) {
       // Refused, and the components are discarded (committed): the ceremony starts over.
       const msg =
         `combined key KCV ${combined} is not the expected ${p.combinedKcv}; components discarded`;

@@ -26,12 +26,46 @@ export type KeyStoreCode =
   | "CAPK_EXPIRED"
   | "CAPK_NOT_FOUND"
   | "TERMINAL_EXISTS"
-  | "TERMINAL_NOT_FOUND";
+  | "TERMINAL_NOT_FOUND"
+  | "AUDIT_BROKEN"
+  | "AUDIT_INTACT"
+  | "AUDIT_LOG_EXISTS"
+  | "KEYSTORE_UNREADABLE"
+  | "KEYSTORE_READONLY"
+  | "TABLE_MISSING"
+  | "TABLE_INVALID"
+  | "OUTPUT_EXISTS"
+  | "OUTPUT_IS_DIRECTORY"
+  | "OUTPUT_UNWRITABLE"
+  | "ALGORITHM_UNSUPPORTED"
+  | "CAPK_NOT_ON_CURVE"
+  | "CAPK_CONFLICT"
+  | "RESERVED";
 
-/** A refused key-store operation. */
+/** A refused key-store operation; `keyId` names the key when it is known (audit trail). */
 export class KeyStoreError extends IcfareError {
-  constructor(code: KeyStoreCode | string, message: string, options?: { hint?: string }) {
+  readonly keyId?: string;
+
+  constructor(
+    code: KeyStoreCode | string,
+    message: string,
+    options?: { hint?: string; keyId?: string; cause?: unknown },
+  ) {
     super(code, message, options);
     this.name = "KeyStoreError";
+    if (options?.keyId !== undefined) this.keyId = options.keyId;
   }
 }
+
+/** The commands that fix the usual refusals (`IcfareError.hint`). */
+export const HINTS = {
+  init: "run: icfare init (creates the key store and the pan-hash, card-data and " +
+    "deny-list signing keys)",
+  master: "set ICFARE_MASTER_KEY (64 hex digits) or pass --master-key-file PATH " +
+    "(a new one: openssl rand -hex 32 > FILE; chmod 600 FILE)",
+  list: "see: icfare keys list",
+  terminals: "see: icfare terminals list; add one with: icfare terminals add ID",
+  capks: "see: icfare capk list",
+  audit: "see: icfare keys audit --show; then an officer runs: icfare keys audit-ack " +
+    "--reason TEXT",
+} as const;

@@ -16,8 +16,9 @@ import {
   keyStrengthBits,
   USAGES,
 } from "./records.ts";
-import { unwrap, wrap } from "./tr31.ts";
+import { parseBlock, unwrap, wrap } from "./tr31.ts";
 import type { Vault } from "./vault.ts";
+import type { Delivery } from "./delivery.ts";
 
 /** What a block import needs besides the block: the new key's id, usage and attributes. */
 export type BlockImportSpec = Omit<KeySpec, "algorithm" | "exportable"> & { expectKcv?: string };
@@ -36,7 +37,11 @@ function algorithmFromHeader(c: string, length: number): KeyAlgorithm {
     case "4":
       return "sm4";
   }
-  throw new KeyStoreError("BAD_INPUT", `key block algorithm "${c}" is not one icfare stores`);
+  const what = c === "R" ? "an RSA key" : c === "E" ? "an elliptic-curve key" : `algorithm "${c}"`;
+  throw new KeyStoreError(
+    "ALGORITHM_UNSUPPORTED",
+    `the key block holds ${what}; the key store keeps DES, TDES, AES, SM4 and HMAC keys only`,
+  );
 }
 
 /**
@@ -55,10 +60,11 @@ export async function importBlock(
     if (kekRec.usage !== "kek") {
       throw new KeyStoreError("USAGE_MISMATCH", `${kekId} is a ${kekRec.usage} key, not a kek`);
     }
+    // The structure first: a block that is not one is "malformed", whatever the KEK.
+    const ver = parseBlock(block).header.version;
     const kek = v.unwrapRecord(kekRec);
     let u;
     try {
-      const ver = block.trim()[0];
       if ((ver === "D") !== (kekRec.algorithm === "aes")) {
         throw new KeyStoreError(
           "USAGE_MISMATCH",
@@ -95,7 +101,7 @@ export async function importBlock(
     } finally {
       u.key.fill(0);
     }
-  });
+  }, { keyId: s.id });
   return info(r.rec);
 }
 
@@ -109,8 +115,24 @@ export async function exportBlock(
   id: string,
   kekId: string,
   officers: string[],
+  opts: { deliver?: Delivery } = {},
 ): Promise<string> {
-  const r = await v.mutate("keys.export", (d) => {
+  try {
+    return await exportChange(v, id, kekId, officers, opts.deliver);
+  } catch (e) {
+    await opts.deliver?.undo();
+    throw e;
+  }
+}
+
+async function exportChange(
+  v: Vault,
+  id: string,
+  kekId: string,
+  officers: string[],
+  deliver?: Delivery,
+): Promise<string> {
+  const r = await v.mutate("keys.export", async (d) => {
     const names = [...new Set(officers.map((o) => o.trim()).filter((o) => o !== ""))];
     if (names.length < 2) {
       throw new KeyStoreError(
@@ -153,6 +175,7 @@ export async function exportBlock(
         key,
         { maskedKeyLength: kekRec.algorithm === "aes" ? 32 : 24 },
       );
+      await deliver?.write(block + "\n");
       return {
         keyId: id,
         kcv: rec.kcv,
@@ -163,6 +186,6 @@ export async function exportBlock(
       kek.fill(0);
       key.fill(0);
     }
-  });
+  }, { keyId: id });
   return r.block;
 }

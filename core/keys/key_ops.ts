@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { fromHex } from "../hex.ts";
-import { KeyStoreError } from "./errors.ts";
+import { HINTS, KeyStoreError } from "./errors.ts";
 import { checkKeyLength, type KcvMethod, type KeyAlgorithm, matchKcv } from "./kcv.ts";
 import {
   activeKey,
@@ -19,7 +19,23 @@ import {
   type KeyUsage,
   now,
   type PendingInfo,
+  RESERVED_USAGES,
+  type StoreData,
+  TERMINAL_RE,
+  type TerminalRecord,
 } from "./records.ts";
+
+/** A terminal registered with key `keyId` (version 1), active. */
+export function registeredTerminal(terminalId: string, keyId: string): TerminalRecord {
+  return {
+    terminalId,
+    state: "active",
+    keyId,
+    keyVersion: 1,
+    createdAt: now(),
+    updatedAt: now(),
+  };
+}
 import type { Vault } from "./vault.ts";
 
 const DevImport = z.object({
@@ -50,13 +66,38 @@ export async function generate(v: Vault, s: KeySpec & { length?: number }): Prom
     } finally {
       key.fill(0);
     }
-  });
+  }, { keyId: s.id });
   return info(rec.r);
 }
 
 /**
+ * A `terminal-auth` entry of an import file belongs to a terminal: its id must be the
+ * terminal id (9F1C) or `terminal:ID`; the terminal must not be registered yet.
+ */
+function terminalOf(d: StoreData, i: number, id: string): string {
+  const tid = /^terminal:([0-9A-Za-z]{8})(:v1)?$/.exec(id)?.[1] ?? id;
+  if (!TERMINAL_RE.test(tid)) {
+    throw new KeyStoreError(
+      "BAD_INPUT",
+      `keys[${i}] (${id}): a terminal-auth key is registered as its terminal: name it by the ` +
+        `terminal id (9F1C, 8 letters or digits); nothing imported`,
+      { keyId: id, hint: "or register the terminal with: icfare terminals add ID" },
+    );
+  }
+  if (d.terminals.some((t) => t.terminalId === tid)) {
+    throw new KeyStoreError(
+      "TERMINAL_EXISTS",
+      `keys[${i}]: terminal ${tid} is already registered; nothing imported`,
+      { keyId: id, hint: `give it a new key with: icfare terminals rotate-key ${tid}` },
+    );
+  }
+  return tid;
+}
+
+/**
  * Imports keys in the development format (docs/cli.md, "Key import files"). All or nothing:
- * a KCV that does not match (or any bad entry) refuses the whole file.
+ * a KCV that does not match (or any bad entry) refuses the whole file. A `terminal-auth` key
+ * registers its terminal (key id `terminal:ID:v1`), so that it authenticates uploads.
  */
 export async function importDev(v: Vault, json: unknown): Promise<KeyInfo[]> {
   const parsed = DevImport.safeParse(json);
@@ -80,15 +121,20 @@ export async function importDev(v: Vault, json: unknown): Promise<KeyInfo[]> {
           version: e.version,
           exportable: e.exportable,
         };
+        const terminalId = s.usage === "terminal-auth" ? terminalOf(d, i, e.id) : undefined;
+        if (terminalId) Object.assign(s, { id: `terminal:${terminalId}:v1`, version: 1 });
         checkSpec(s);
         checkKeyLength(s.algorithm, key, `keys[${i}].value`);
         if (!matchKcv(s.algorithm, key, e.kcv)) {
           throw new KeyStoreError(
             "KCV_MISMATCH",
             `keys[${i}] (${e.id}): KCV ${e.kcv.toUpperCase()} does not match the key; nothing imported`,
+            { keyId: e.id },
           );
         }
-        recs.push(v.addRecord(d, s, key, "imported"));
+        const rec = v.addRecord(d, s, key, "imported");
+        if (terminalId) d.terminals.push(registeredTerminal(terminalId, rec.id));
+        recs.push(rec);
       } finally {
         key.fill(0);
       }
@@ -101,14 +147,49 @@ export async function importDev(v: Vault, json: unknown): Promise<KeyInfo[]> {
   return out.recs.map(info);
 }
 
+/** The keys a home needs for service (the upload server and the verifier), by usage. */
+export const SERVICE_KEYS = [
+  { usage: "pan-hash", id: "pan-hash-1", algorithm: "hmac-sha256" },
+  { usage: "data", id: "card-data-1", algorithm: "aes" },
+  { usage: "denylist-sign", id: "denylist-sign-1", algorithm: "hmac-sha256" },
+] as const;
+
+/**
+ * Makes sure the store holds an active key of every service usage (pan-hash, card-data,
+ * deny-list signing): an existing one is kept, a missing one generated. Idempotent.
+ */
+export async function prepareService(
+  v: Vault,
+): Promise<{ key: KeyInfo; created: boolean }[]> {
+  const out: { key: KeyInfo; created: boolean }[] = [];
+  for (const s of SERVICE_KEYS) {
+    const have = v.data.keys.find((k) => k.state === "active" && k.usage === s.usage);
+    if (have) out.push({ key: info(have), created: false });
+    else out.push({ key: await generate(v, { ...s }), created: true });
+  }
+  return out;
+}
+
 /** Retires key `id`: it stays listed (with its KCV) but no getter returns it. */
 export async function retire(v: Vault, id: string): Promise<KeyInfo> {
   const r = await v.mutate("keys.retire", (d) => {
     const rec = activeKey(d, id);
+    if (RESERVED_USAGES.includes(rec.usage)) {
+      throw new KeyStoreError("RESERVED", `${id} is the key store's own key; it is not retired`, {
+        keyId: id,
+      });
+    }
+    if (d.terminals.some((t) => t.keyId === id)) {
+      throw new KeyStoreError(
+        "BAD_INPUT",
+        `${id} is a terminal's key; use terminals rotate-key or terminals disable`,
+        { keyId: id },
+      );
+    }
     rec.state = "retired";
     rec.retiredAt = now();
     return { keyId: id, kcv: rec.kcv, rec };
-  });
+  }, { keyId: id });
   return info(r.rec);
 }
 
@@ -122,7 +203,7 @@ export async function checkKcv(
     if (!rec) throw new KeyStoreError("KEY_NOT_FOUND", `no key ${id}`);
     v.unwrapRecord(rec).fill(0);
     return { keyId: id, kcv: rec.kcv, out: { id, kcv: rec.kcv, method: rec.kcvMethod } };
-  });
+  }, { keyId: id });
   return r.out;
 }
 
@@ -188,7 +269,9 @@ function singleKey(v: Vault, usage: KeyUsage, id?: string): KeyRecord {
     return r;
   }
   const all = v.data.keys.filter((k) => k.state === "active" && k.usage === usage);
-  if (all.length === 0) throw new KeyStoreError("KEY_NOT_FOUND", `no active ${usage} key`);
+  if (all.length === 0) {
+    throw new KeyStoreError("KEY_NOT_FOUND", `no active ${usage} key`, { hint: HINTS.init });
+  }
   if (all.length > 1) {
     throw new KeyStoreError("BAD_INPUT", `${all.length} active ${usage} keys; name one by id`);
   }

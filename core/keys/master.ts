@@ -6,7 +6,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { fromHex } from "../hex.ts";
-import { KeyStoreError } from "./errors.ts";
+import { HINTS, KeyStoreError } from "./errors.ts";
 
 /** Where the master key was found, for messages (never the key itself). */
 export interface MasterKey {
@@ -50,12 +50,14 @@ export async function pathInside(path: string, home: string): Promise<boolean> {
 
 /**
  * Loads the master key for `home`: from `file` when given, else from the environment
- * variable `envName` (default `ICFARE_MASTER_KEY`).
+ * variable `envName` (default `ICFARE_MASTER_KEY`). `flag` is the command-line option that
+ * gives the file, named in refusals (`--new-master-key-file` for `keys rotate-master`).
  */
 export async function loadMasterKey(
   home: string,
   file?: string,
   envName = "ICFARE_MASTER_KEY",
+  flag = "--master-key-file",
 ): Promise<MasterKey> {
   if (file !== undefined) {
     const realFile = await realOrResolved(file);
@@ -63,26 +65,26 @@ export async function loadMasterKey(
     if (isInside(realFile, realHome)) {
       throw new KeyStoreError(
         "MASTER_KEY_IN_HOME",
-        `master-key file ${file} is inside the icfare home ${home}; keep it elsewhere`,
+        `${flag} ${file} is inside the icfare home ${home}; keep it elsewhere`,
       );
     }
     let st: Deno.FileInfo;
     try {
       st = await Deno.stat(file);
     } catch {
-      throw new KeyStoreError("MASTER_KEY_MISSING", `master-key file ${file} cannot be read`);
+      throw new KeyStoreError("MASTER_KEY_MISSING", `${flag} ${file} cannot be read`);
     }
     if (st.mode !== null && (st.mode & 0o077) !== 0) {
       throw new KeyStoreError(
         "MASTER_KEY_INVALID",
-        `master-key file ${file} is readable by group or others (mode ${
+        `${flag} ${file} is readable by group or others (mode ${
           (st.mode & 0o777).toString(8)
         }); chmod 600 it`,
       );
     }
     const bytes = await Deno.readFile(file);
     try {
-      return { key: parseMaster(bytes, `master-key file ${file}`), source: `file ${file}` };
+      return { key: parseMaster(bytes, `${flag} ${file}`), source: `file ${file}` };
     } finally {
       bytes.fill(0);
     }
@@ -91,7 +93,12 @@ export async function loadMasterKey(
   if (env === undefined || env.trim() === "") {
     throw new KeyStoreError(
       "MASTER_KEY_MISSING",
-      `no master key: set ${envName} (64 hex digits) or give --master-key-file PATH`,
+      `no master key: set ${envName} (64 hex digits) or give ${flag} PATH`,
+      {
+        hint: flag === "--master-key-file"
+          ? HINTS.master
+          : `a new key: openssl rand -hex 32 > FILE; chmod 600 FILE; then ${flag} FILE`,
+      },
     );
   }
   return { key: parseMaster(new TextEncoder().encode(env), envName), source: `$${envName}` };

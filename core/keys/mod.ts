@@ -1,16 +1,34 @@
 /**
- * Key management (issue 8): the encrypted key store, TR-31 key blocks, KCVs, key components,
- * CA public keys, terminal keys and the audit trail. The verification engine and the server
- * get keys only through `KeyStore`'s getters, `capkSource` and `KeyStore.terminalKeys()`.
+ * Key management (docs/keys.md): the encrypted key store, TR-31 key blocks, KCVs, key
+ * components, CA public keys in every form operators receive them, terminal keys with the
+ * upload servers' live terminal table, and the audit trail. The verification engine and the
+ * server get keys only through `KeyStore`'s getters, `capkSource` and the terminal table.
  *
  * @example
  * ```ts
- * import { KeyStore, loadMasterKey } from "@icfare/core/keys";
- * const { key } = await loadMasterKey(home);
- * const store = await KeyStore.open(home, key, "verify");
- * key.fill(0);
- * const imk = store.issuerMasterKey({ pan, usage: "imk-ac", algorithm: "3des", dki: "01" });
- * try { … } finally { imk?.key.fill(0); }
+ * import { KeyStore } from "./mod.ts";
+ * const home = await Deno.makeTempDir();
+ * const master = crypto.getRandomValues(new Uint8Array(32)); // in service: loadMasterKey(home)
+ * const store = await KeyStore.init(home, master, "officer");
+ * master.fill(0);
+ * const [key] = await store.importDev({
+ *   keys: [{
+ *     id: "imk-ac-621234",
+ *     usage: "imk-ac",
+ *     algorithm: "3des",
+ *     issuer: "621234",
+ *     dki: "01",
+ *     value: "0123456789ABCDEFFEDCBA9876543210",
+ *     kcv: "08D7B4", // EMV test key; a 4-byte KCV (08D7B4FB) is accepted as well
+ *   }],
+ * });
+ * const imk = store.issuerMasterKey({ pan: "6212345678901234", usage: "imk-ac", algorithm: "3des" });
+ * try {
+ *   if (imk?.info.kcv !== key.kcv) throw new Error("not the key imported");
+ * } finally {
+ *   imk?.key.fill(0);
+ *   store.close();
+ * }
  * ```
  */
 export * from "./errors.ts";
@@ -29,3 +47,5 @@ export {
   unwrap,
   wrap,
 } from "./tr31.ts";
+export * from "./delivery.ts";
+export { openTerminalTable, TerminalTable, terminalTablePath } from "./terminal_table.ts";

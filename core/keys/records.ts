@@ -4,9 +4,10 @@
  * the checks on a new key's attributes, and the binding of those attributes inside each
  * wrapped block. No I/O and no key material here.
  */
-import { KeyStoreError } from "./errors.ts";
+import { HINTS, KeyStoreError } from "./errors.ts";
 import { type KcvMethod, KEY_ALGORITHMS, type KeyAlgorithm } from "./kcv.ts";
 import type { Tr31Header } from "./tr31.ts";
+import type { AuditAck } from "./audit.ts";
 
 /** What a key is for (icfare names; each maps to a TR-31 key usage and mode of use). */
 export type KeyUsage =
@@ -17,7 +18,8 @@ export type KeyUsage =
   | "terminal-auth"
   | "pan-hash"
   | "denylist-sign"
-  | "data";
+  | "data"
+  | "terminal-table";
 
 /** TR-31 binding of each usage, and the algorithms it allows. */
 export const USAGES: Record<
@@ -62,7 +64,16 @@ export const USAGES: Record<
     what: "deny-list signing",
   },
   "data": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "card-data encryption" },
+  "terminal-table": {
+    tr31: "K1",
+    mode: "B",
+    algorithms: ["aes"],
+    what: "the upload servers' terminal table (made by the key store itself)",
+  },
 };
+
+/** Usages only the key store itself creates (never generated, imported or entered). */
+export const RESERVED_USAGES: readonly KeyUsage[] = ["terminal-table"];
 
 /** TR-31 algorithm character for each algorithm (SM4 has no standard code: icfare uses "4"). */
 export const ALGORITHM_CHAR: Record<KeyAlgorithm, string> = {
@@ -130,6 +141,16 @@ export interface CapkRecord {
   revokedAt?: string;
   /** Revoked issuer certificate serials (6 hex digits) under this CA key. */
   revokedSerials: string[];
+  /** The form the key came in (`json` when absent: keys stored before forms were kept). */
+  form?: "json" | "tlv" | "unionpay-sm2" | "list";
+  /** Where the list came from, as its importer said. */
+  source?: string;
+  /** UnionPay's SM2 form: the root CA's signature over the key (DF39). */
+  rootSignature?: string;
+  /** What was odd about the key in its list. */
+  notes?: string[];
+  /** When the expiry last changed by a re-import. */
+  updatedAt?: string;
 }
 
 /** A terminal allowed to upload; its HMAC key is a `terminal-auth` key record. */
@@ -140,6 +161,8 @@ export interface TerminalRecord {
   keyVersion: number;
   createdAt: string;
   updatedAt: string;
+  /** The terminal's key under the terminal table key (see terminal_table.ts). */
+  tableBlock?: string;
 }
 
 /** The whole store file's content (without its MAC). */
@@ -152,6 +175,8 @@ export interface StoreData {
   capks: CapkRecord[];
   terminals: TerminalRecord[];
   auditHead: { seq: number; hash: string };
+  /** The latest acknowledged break of the audit trail (`keys audit-ack`), if any. */
+  auditAck?: AuditAck;
 }
 
 /** What `list` shows: never the value or the block. */
@@ -193,10 +218,20 @@ export function now(): string {
   return new Date().toISOString();
 }
 
-/** Checks a new key's attributes; throws `BAD_INPUT` or `USAGE_MISMATCH` naming the field. */
-export function checkSpec(s: KeySpec): void {
+/**
+ * Checks a new key's attributes; throws `BAD_INPUT` or `USAGE_MISMATCH` naming the field, and
+ * `RESERVED` for a usage or id the key store keeps for itself (unless `reserved`).
+ */
+export function checkSpec(s: KeySpec, reserved = false): void {
   if (!ID_RE.test(s.id)) {
     throw new KeyStoreError("BAD_INPUT", `id: 1-64 letters, digits, ".", "_", ":", "-"`);
+  }
+  if (!reserved && (RESERVED_USAGES.includes(s.usage) || s.id.startsWith("icfare:"))) {
+    throw new KeyStoreError(
+      "RESERVED",
+      `${s.usage} keys and ids beginning "icfare:" are made by the key store itself`,
+      { keyId: s.id },
+    );
   }
   const u = USAGES[s.usage];
   if (!u) {
@@ -282,12 +317,14 @@ export function activeKey(d: StoreData, id: string): KeyRecord {
   const rec = d.keys.find((k) => k.id === id);
   if (!rec) {
     if (d.pending.some((p) => p.id === id)) {
-      throw new KeyStoreError("KEY_NOT_ACTIVE", `key ${id} is waiting for components`);
+      throw new KeyStoreError("KEY_NOT_ACTIVE", `key ${id} is waiting for components`, {
+        keyId: id,
+      });
     }
-    throw new KeyStoreError("KEY_NOT_FOUND", `no key ${id}`);
+    throw new KeyStoreError("KEY_NOT_FOUND", `no key ${id}`, { hint: HINTS.list, keyId: id });
   }
   if (rec.state !== "active") {
-    throw new KeyStoreError("KEY_NOT_ACTIVE", `key ${id} is ${rec.state}`);
+    throw new KeyStoreError("KEY_NOT_ACTIVE", `key ${id} is ${rec.state}`, { keyId: id });
   }
   return rec;
 }

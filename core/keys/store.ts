@@ -18,7 +18,7 @@
 import type { AuditVerdict } from "./audit.ts";
 import type { TerminalKeyLookup } from "../auth/terminal_keys.ts";
 import type { KcvMethod } from "./kcv.ts";
-import { capkList, capkRevoke, capkStore } from "./capk_store.ts";
+import { type CapkAction, capkList, capkRevoke, capkStore } from "./capk_store.ts";
 import { componentAdd, type ComponentResult, type ComponentSpec } from "./components.ts";
 import { type BlockImportSpec, exportBlock, importBlock } from "./key_blocks.ts";
 import * as ops from "./key_ops.ts";
@@ -32,6 +32,8 @@ import type {
 } from "./records.ts";
 import * as term from "./terminals.ts";
 import { Vault } from "./vault.ts";
+import { openTerminalTable, type TerminalTable } from "./terminal_table.ts";
+import type { Delivery } from "./delivery.ts";
 
 export {
   ALGORITHM_CHAR,
@@ -104,6 +106,14 @@ export class KeyStore {
     return this.v.verifyAudit();
   }
 
+  /**
+   * An officer acknowledges a broken audit trail (with the reason); key operations, stopped
+   * while the trail is broken, go on from a new entry. Refused when the trail is intact.
+   */
+  acknowledgeAudit(reason: string): Promise<AuditVerdict> {
+    return this.v.acknowledgeAudit(reason);
+  }
+
   // ---------------------------------------------------------------- keys
 
   /** Generates a key from the cryptographic RNG (`crypto.getRandomValues`). */
@@ -114,6 +124,14 @@ export class KeyStore {
   /** Imports keys in the development format (all or nothing, every KCV checked). */
   importDev(json: unknown): Promise<KeyInfo[]> {
     return ops.importDev(this.v, json);
+  }
+
+  /**
+   * Makes the store ready for service: an active pan-hash, card-data and deny-list signing key
+   * each (existing ones kept, missing ones generated), reported with their KCVs.
+   */
+  prepareService(): Promise<{ key: KeyInfo; created: boolean }[]> {
+    return ops.prepareService(this.v);
   }
 
   /** Retires key `id`: it stays listed (with its KCV) but no getter returns it. */
@@ -153,9 +171,17 @@ export class KeyStore {
     return importBlock(this.v, block, kekId, s);
   }
 
-  /** Exports key `id` as a TR-31 block under the KEK `kekId` (two officers). */
-  exportBlock(id: string, kekId: string, officers: string[]): Promise<string> {
-    return exportBlock(this.v, id, kekId, officers);
+  /**
+   * Exports key `id` as a TR-31 block under the KEK `kekId` (two officers); with
+   * `opts.deliver` the block is written there before the export is recorded.
+   */
+  exportBlock(
+    id: string,
+    kekId: string,
+    officers: string[],
+    opts: { deliver?: Delivery } = {},
+  ): Promise<string> {
+    return exportBlock(this.v, id, kekId, officers, opts);
   }
 
   // ---------------------------------------------------------------- getters for the others
@@ -183,8 +209,8 @@ export class KeyStore {
   // ---------------------------------------------------------------- terminals
 
   /** Registers a terminal with a fresh HMAC key; returns the key once (hex). */
-  terminalAdd(terminalId: string): Promise<term.TerminalKeyOnce> {
-    return term.terminalAdd(this.v, terminalId);
+  terminalAdd(terminalId: string, opts: term.HandOut = {}): Promise<term.TerminalKeyOnce> {
+    return term.terminalAdd(this.v, terminalId, opts);
   }
 
   /** Registers many terminals in one write (all or nothing); returns each key once. */
@@ -195,13 +221,28 @@ export class KeyStore {
   }
 
   /** Gives a terminal a new key (the old one is retired at once); returns it once. */
-  terminalRotate(terminalId: string): Promise<term.TerminalKeyOnce> {
-    return term.terminalRotate(this.v, terminalId);
+  terminalRotate(terminalId: string, opts: term.HandOut = {}): Promise<term.TerminalKeyOnce> {
+    return term.terminalRotate(this.v, terminalId, opts);
   }
 
   /** Disables a terminal: its key lookups answer null from then on. */
   terminalDisable(terminalId: string): Promise<TerminalRecord> {
     return term.terminalDisable(this.v, terminalId);
+  }
+
+  /** Enables a disabled terminal again (its key unchanged). */
+  terminalEnable(terminalId: string): Promise<TerminalRecord> {
+    return term.terminalEnable(this.v, terminalId);
+  }
+
+  /**
+   * The upload servers' live terminal table (see terminal_table.ts): brought up to date with
+   * the store first (a change, audited, only when the table is missing or stale), then opened
+   * with a copy of the table key. The caller may close this store (zeroing the master key):
+   * the table goes on seeing every change. `onProblem` hears of a table gone bad.
+   */
+  openTerminalTable(onProblem?: (message: string) => void): Promise<TerminalTable> {
+    return openTerminalTable(this.v, onProblem);
   }
 
   /** Terminals with their key KCVs. */
@@ -221,9 +262,9 @@ export class KeyStore {
     return capkList(this.v);
   }
 
-  /** Stores verified CAPK records (see capk.ts for parsing and checks). */
-  capkStore(records: CapkRecord[], detail: string): Promise<void> {
-    return capkStore(this.v, records, detail);
+  /** Stores verified CAPK records (see capk.ts for parsing and checks); per-key actions. */
+  capkStore(records: CapkRecord[], source?: string): Promise<Map<string, CapkAction>> {
+    return capkStore(this.v, records, source);
   }
 
   /** Revokes a CA key, or (with `serial`) one issuer certificate serial under it. */

@@ -7,7 +7,7 @@
 import { createHmac } from "node:crypto";
 import { join } from "node:path";
 import { type AuditEntry, canonicalJson } from "./audit.ts";
-import { KeyStoreError } from "./errors.ts";
+import { HINTS, KeyStoreError } from "./errors.ts";
 import { kcv } from "./kcv.ts";
 import type { StoreData } from "./records.ts";
 
@@ -45,12 +45,11 @@ export async function readStore(home: string, master: Uint8Array): Promise<Store
     text = await Deno.readTextFile(p.store);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new KeyStoreError(
-        "KEYSTORE_MISSING",
-        `no key store at ${p.store} (run: icfare keys init)`,
-      );
+      throw new KeyStoreError("KEYSTORE_MISSING", `no key store at ${p.store}`, {
+        hint: HINTS.init,
+      });
     }
-    throw e;
+    throw ioRefusal(e, "KEYSTORE_UNREADABLE", `key store ${p.store}`);
   }
   let obj: StoreData & { mac?: string };
   try {
@@ -124,7 +123,14 @@ export async function acquireLock(path: string): Promise<Deno.FsFile> {
       await f.write(new TextEncoder().encode(String(Deno.pid)));
       return f;
     } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      if (e instanceof Deno.errors.NotFound) {
+        throw new KeyStoreError("KEYSTORE_MISSING", `no key store directory for ${path}`, {
+          hint: HINTS.init,
+        });
+      }
+      if (!(e instanceof Deno.errors.AlreadyExists)) {
+        throw ioRefusal(e, "KEYSTORE_READONLY", `key store lock ${path}`);
+      }
       try {
         const st = await Deno.stat(path);
         if (st.mtime && Date.now() - st.mtime.getTime() > 60_000) {
@@ -161,11 +167,64 @@ export async function withLock<T>(path: string, fn: () => Promise<T>): Promise<T
   }
 }
 
+/** The system error code of a failed file operation (EROFS, EACCES, …), when there is one. */
+export function ioCode(e: unknown): string | undefined {
+  const c = (e as { code?: unknown })?.code;
+  return typeof c === "string" ? c : undefined;
+}
+
+/**
+ * A coded refusal for a failed file operation on `what` (a read-only file system, no
+ * permission, a directory where a file belongs, a full disk); other errors are returned as
+ * they are (bugs stay bugs).
+ */
+export function ioRefusal(e: unknown, code: string, what: string): unknown {
+  if (e instanceof KeyStoreError) return e;
+  const why: Record<string, string> = {
+    EROFS: "is on a read-only file system",
+    EACCES: "is not accessible (permission denied)",
+    EPERM: "is not accessible (operation not permitted)",
+    EISDIR: "is a directory",
+    ENOTDIR: "has a file where a directory belongs",
+    ENOSPC: "cannot be written: no space left on the device",
+    EEXIST: "already exists",
+    ENOENT: "does not exist (or its directory does not)",
+  };
+  const c = ioCode(e) ??
+    (e instanceof Deno.errors.IsADirectory
+      ? "EISDIR"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "EACCES"
+      : e instanceof Deno.errors.NotFound
+      ? "ENOENT"
+      : e instanceof Deno.errors.AlreadyExists
+      ? "EEXIST"
+      : undefined);
+  if (c === undefined || !(c in why)) return e;
+  return new KeyStoreError(code, `${what} ${why[c]}`, { cause: e });
+}
+
 /** Reads the audit entries for display (verification is `verifyAudit`). */
 export async function readAudit(home: string): Promise<AuditEntry[]> {
   try {
     const t = await Deno.readTextFile(keyStorePaths(home).audit);
-    return t.split("\n").filter((l) => l).map((l) => JSON.parse(l));
+    return t.split("\n").filter((l) => l).map((l, i) => {
+      try {
+        return JSON.parse(l) as AuditEntry;
+      } catch {
+        // A broken line is shown as such (`keys audit` names the break).
+        return {
+          seq: i + 1,
+          at: "",
+          actor: "",
+          op: "(not an entry)",
+          result: "failed",
+          detail: l.slice(0, 80),
+          prev: "",
+          hash: "",
+        } as AuditEntry;
+      }
+    });
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
     throw e;

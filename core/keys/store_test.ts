@@ -18,6 +18,11 @@ async function fresh(): Promise<{ home: string; master: Uint8Array; store: KeySt
   return { home, master, store };
 }
 
+/** The keys an officer made (the store's own terminal table key, `icfare:…`, left out). */
+function officerKeys(s: KeyStore) {
+  return s.list().keys.filter((k) => !k.id.startsWith("icfare:"));
+}
+
 async function code(p: Promise<unknown>): Promise<string> {
   const e = await assertRejects(() => p);
   return (e as KeyStoreError).code;
@@ -27,7 +32,7 @@ Deno.test("init, open with the right master, refuse a wrong one and a tampered f
   const { home, master, store } = await fresh();
   await store.generate({ id: "pan-hash-1", usage: "pan-hash", algorithm: "hmac-sha256" });
   const again = await KeyStore.open(home, master);
-  assertEquals(again.list().keys.length, 1);
+  assertEquals(officerKeys(again).length, 1);
   assertEquals(await code(KeyStore.open(home, new Uint8Array(32).fill(7))), "WRONG_MASTER_KEY");
   assertEquals(await code(KeyStore.init(home, master, "x")), "KEYSTORE_EXISTS");
   const p = keyStorePaths(home).store;
@@ -46,7 +51,7 @@ Deno.test("init, open with the right master, refuse a wrong one and a tampered f
   await Deno.writeTextFile(p, JSON.stringify(obj));
   assertEquals(await code(KeyStore.open(home, master)), "KEYSTORE_TAMPERED");
   await Deno.writeTextFile(p, two);
-  assertEquals((await KeyStore.open(home, master)).list().keys.length, 2);
+  assertEquals(officerKeys(await KeyStore.open(home, master)).length, 2);
   await Deno.remove(home, { recursive: true });
 });
 
@@ -63,7 +68,7 @@ Deno.test("dev import: KCV checked, a wrong KCV refuses the whole file", async (
   };
   const bad = { ...good, id: "imk-ac-2", kcv: "08D7B5" };
   assertEquals(await code(store.importDev({ keys: [good, bad] })), "KCV_MISMATCH");
-  assertEquals(store.list().keys.length, 0);
+  assertEquals(officerKeys(store).length, 0);
   const [r] = await store.importDev({ keys: [good] });
   assertEquals(r.kcv, "08D7B4");
   assertEquals(r.kcvMethod, "legacy");
@@ -134,7 +139,7 @@ Deno.test("components: no single custodian yields an active key; wrong KCV and r
   );
   const r2 = await store.componentAdd(spec, "bob", c2, kcv("3des", c2));
   assertEquals(r2.state, "pending");
-  assertEquals(store.list().keys.length, 0);
+  assertEquals(officerKeys(store).length, 0);
   assertEquals(
     store.issuerMasterKey({ pan: "6212345678901234", usage: "imk-ac", algorithm: "3des" }),
     null,
@@ -279,19 +284,21 @@ Deno.test("audit trail: every operation chained; edits, deletions and truncation
   await store.retire("b");
   const v = await store.verifyAudit();
   assert(v.ok, JSON.stringify(v.problem));
-  assertEquals(v.entries, 5); // init, generate, generate, refused generate, retire
+  assertEquals(v.entries, 6); // init, table key, generate, generate, refused generate, retire
   const path = keyStorePaths(home).audit;
   const lines = (await Deno.readTextFile(path)).trimEnd().split("\n");
   const ops = lines.map((l) => JSON.parse(l));
   assertEquals(ops.map((o) => [o.op, o.result]), [
     ["keystore.init", "ok"],
+    ["keystore.init", "ok"], // the terminal table key, made with the store
     ["keys.generate", "ok"],
     ["keys.generate", "ok"],
     ["keys.generate", "refused"],
     ["keys.retire", "ok"],
   ]);
   assert(ops.every((o) => o.actor === "tester"));
-  assertEquals(ops[1].kcv, store.list().keys[0].kcv);
+  assertEquals(ops[1].keyId, "icfare:terminal-table");
+  assertEquals(ops[2].kcv, officerKeys(store)[0].kcv);
   const anchor = JSON.parse(await Deno.readTextFile(keyStorePaths(home).store)).auditHead;
   // Edit one field.
   await Deno.writeTextFile(
@@ -349,7 +356,7 @@ Deno.test("terminals: key shown once, lookup gives a working HMAC key, rotate an
   await Deno.remove(home, { recursive: true });
 });
 
-Deno.test("CAPK: checksum and expiry verified on import (UnionPay index 08), revoke", async () => {
+Deno.test("CAPK: checksum verified, an expired key imported and marked (UnionPay index 08), revoke", async () => {
   const { home, store } = await fresh();
   const up08 = {
     rid: "A000000333",
@@ -368,14 +375,14 @@ Deno.test("CAPK: checksum and expiry verified on import (UnionPay index 08), rev
     ),
     "CAPK_CHECKSUM",
   );
-  assertEquals(
-    await code(
-      importCapks(store, { capks: [{ ...up08, expiry: "2020-12-31" }] }, { today: "2026-11-27" }),
-    ),
-    "CAPK_EXPIRED",
-  );
   assertEquals(store.capkList().length, 0);
+  // Expired on the day of import: stored (archives re-verify old taps), marked.
+  const [old] = await importCapks(store, { capks: [{ ...up08, expiry: "2020-12-31" }] }, {
+    today: "2026-11-27",
+  });
+  assertEquals(old.notes, ["expired on 2020-12-31"]);
   await importCapks(store, { capks: [up08] }, { today: "2026-11-27" });
+  assertEquals(store.capkList()[0].expiry, "2030-12-31");
   const src = capkSource(store);
   assertEquals(toHex(src.capk("a000000333", "08")!.modulus!), UP08_MODULUS);
   await store.capkRevoke("A000000333", "08", "123456");
@@ -399,15 +406,15 @@ Deno.test("concurrent writers through two handles lose no update; the chain stay
   );
   const reopened = await KeyStore.open(home, master);
   assertEquals(
-    reopened.list().keys.map((k) => k.id).sort(),
+    officerKeys(reopened).map((k) => k.id).sort(),
     Array.from({ length: 12 }, (_, i) => `k${i}`).sort(),
   );
   const v = await reopened.verifyAudit();
   assert(v.ok, JSON.stringify(v.problem));
-  assertEquals(v.entries, 13);
+  assertEquals(v.entries, 14);
   // A temp file left by a crash before the rename changes nothing.
   await Deno.writeTextFile(keyStorePaths(home).store + ".tmp-1-deadbeef", "{");
-  assertEquals((await KeyStore.open(home, master)).list().keys.length, 12);
+  assertEquals(officerKeys(await KeyStore.open(home, master)).length, 12);
   await Deno.remove(home, { recursive: true });
 });
 
@@ -484,6 +491,6 @@ Deno.test("terminalAddMany: one write, one audit entry per terminal, all or noth
   assertEquals(store.terminalList().length, 50);
   const v = await (await KeyStore.open(home, master)).verifyAudit();
   assert(v.ok, JSON.stringify(v.problem));
-  assertEquals(v.entries, 1 + 50 + 1); // init, 50 adds, the refusal
+  assertEquals(v.entries, 2 + 50 + 1); // init (store, table key), 50 adds, the refusal
   await Deno.remove(home, { recursive: true });
 });

@@ -5,8 +5,8 @@
  */
 import { toHex } from "../hex.ts";
 import type { TerminalKeyLookup } from "../auth/terminal_keys.ts";
-import { KeyStoreError } from "./errors.ts";
-import { importHmacWiped } from "./key_ops.ts";
+import { HINTS, KeyStoreError } from "./errors.ts";
+import { importHmacWiped, registeredTerminal } from "./key_ops.ts";
 import {
   checkTerminalId,
   type KeyRecord,
@@ -15,6 +15,23 @@ import {
   type TerminalRecord,
 } from "./records.ts";
 import type { Vault } from "./vault.ts";
+import type { Delivery } from "./delivery.ts";
+
+/** Options of the operations that hand out a terminal key. */
+export interface HandOut {
+  /** Where the key goes (written before the store changes; see delivery.ts). */
+  deliver?: Delivery;
+}
+
+/** Runs a change that hands out a key; when it fails, the delivered key is taken back. */
+async function handingOut<T>(opts: HandOut, change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } catch (e) {
+    await opts.deliver?.undo();
+    throw e;
+  }
+}
 
 /** A terminal's key as handed out once: hex for the terminal, KCV for the record. */
 export interface TerminalKeyOnce {
@@ -48,37 +65,39 @@ function newTerminalKey(
   }
 }
 
-function newTerminal(terminalId: string, keyId: string): TerminalRecord {
-  return {
-    terminalId,
-    state: "active",
-    keyId,
-    keyVersion: 1,
-    createdAt: now(),
-    updatedAt: now(),
-  };
-}
-
 function findTerminal(d: StoreData, terminalId: string): TerminalRecord {
   const t = d.terminals.find((x) => x.terminalId === terminalId);
-  if (!t) throw new KeyStoreError("TERMINAL_NOT_FOUND", `no terminal ${terminalId}`);
+  if (!t) {
+    throw new KeyStoreError("TERMINAL_NOT_FOUND", `no terminal ${terminalId}`, {
+      hint: HINTS.terminals,
+    });
+  }
   return t;
 }
 
-/** Registers a terminal with a fresh HMAC key; returns the key once (hex) for the terminal. */
-export async function terminalAdd(v: Vault, terminalId: string): Promise<TerminalKeyOnce> {
+/**
+ * Registers a terminal with a fresh HMAC key; returns the key once (hex) for the terminal,
+ * after delivering it (`opts.deliver`) before the store is written.
+ */
+export async function terminalAdd(
+  v: Vault,
+  terminalId: string,
+  opts: HandOut = {},
+): Promise<TerminalKeyOnce> {
   checkTerminalId(terminalId);
   let keyHex = "";
-  const r = await v.mutate("terminals.add", (d) => {
-    if (d.terminals.some((t) => t.terminalId === terminalId)) {
-      throw new KeyStoreError("TERMINAL_EXISTS", `terminal ${terminalId} is already registered`);
-    }
-    const { rec, hex } = newTerminalKey(v, d, terminalId, 1);
-    keyHex = hex;
-    const t = newTerminal(terminalId, rec.id);
-    d.terminals.push(t);
-    return { keyId: rec.id, kcv: rec.kcv, detail: `terminal ${terminalId}`, t };
-  });
+  const r = await handingOut(opts, () =>
+    v.mutate("terminals.add", async (d) => {
+      if (d.terminals.some((t) => t.terminalId === terminalId)) {
+        throw new KeyStoreError("TERMINAL_EXISTS", `terminal ${terminalId} is already registered`);
+      }
+      const { rec, hex } = newTerminalKey(v, d, terminalId, 1);
+      keyHex = hex;
+      await opts.deliver?.write(hex + "\n");
+      const t = registeredTerminal(terminalId, rec.id);
+      d.terminals.push(t);
+      return { keyId: rec.id, kcv: rec.kcv, detail: `terminal ${terminalId}`, t };
+    }, { keyId: `terminal:${terminalId}:v1` }));
   return { terminal: r.t, keyHex, kcv: r.kcv };
 }
 
@@ -103,7 +122,7 @@ export async function terminalAddMany(
         throw new KeyStoreError("TERMINAL_EXISTS", `terminal ${terminalId} is already registered`);
       }
       const { rec, hex } = newTerminalKey(v, d, terminalId, 1);
-      d.terminals.push(newTerminal(terminalId, rec.id));
+      d.terminals.push(registeredTerminal(terminalId, rec.id));
       out.push({ terminalId, keyHex: hex, kcv: rec.kcv });
       events.push({ keyId: rec.id, kcv: rec.kcv, detail: `terminal ${terminalId}` });
     }
@@ -112,28 +131,39 @@ export async function terminalAddMany(
   return out;
 }
 
+/** The key id of a terminal as this handle knows it (for refusals in the audit trail). */
+function knownKeyId(v: Vault, terminalId: string): string | undefined {
+  return v.data.terminals.find((t) => t.terminalId === terminalId)?.keyId;
+}
+
 /** Gives a terminal a new key (the old one is retired at once); returns it once. */
-export async function terminalRotate(v: Vault, terminalId: string): Promise<TerminalKeyOnce> {
+export async function terminalRotate(
+  v: Vault,
+  terminalId: string,
+  opts: HandOut = {},
+): Promise<TerminalKeyOnce> {
   let keyHex = "";
-  const r = await v.mutate("terminals.rotate-key", (d) => {
-    const t = findTerminal(d, terminalId);
-    const old = d.keys.find((k) => k.id === t.keyId);
-    if (old && old.state === "active") {
-      old.state = "retired";
-      old.retiredAt = now();
-    }
-    const { rec, hex } = newTerminalKey(v, d, terminalId, t.keyVersion + 1);
-    keyHex = hex;
-    t.keyVersion++;
-    t.keyId = rec.id;
-    t.updatedAt = now();
-    return {
-      keyId: rec.id,
-      kcv: rec.kcv,
-      detail: `terminal ${terminalId} key v${t.keyVersion}`,
-      t,
-    };
-  });
+  const r = await handingOut(opts, () =>
+    v.mutate("terminals.rotate-key", async (d) => {
+      const t = findTerminal(d, terminalId);
+      const old = d.keys.find((k) => k.id === t.keyId);
+      if (old && old.state === "active") {
+        old.state = "retired";
+        old.retiredAt = now();
+      }
+      const { rec, hex } = newTerminalKey(v, d, terminalId, t.keyVersion + 1);
+      keyHex = hex;
+      await opts.deliver?.write(hex + "\n");
+      t.keyVersion++;
+      t.keyId = rec.id;
+      t.updatedAt = now();
+      return {
+        keyId: rec.id,
+        kcv: rec.kcv,
+        detail: `terminal ${terminalId} key v${t.keyVersion}`,
+        t,
+      };
+    }, { keyId: knownKeyId(v, terminalId) }));
   return { terminal: r.t, keyHex, kcv: r.kcv };
 }
 
@@ -144,7 +174,29 @@ export async function terminalDisable(v: Vault, terminalId: string): Promise<Ter
     t.state = "disabled";
     t.updatedAt = now();
     return { keyId: t.keyId, detail: `terminal ${terminalId}`, t };
-  });
+  }, { keyId: knownKeyId(v, terminalId) });
+  return r.t;
+}
+
+/** Enables a disabled terminal again: its key (unchanged) authenticates uploads at once. */
+export async function terminalEnable(v: Vault, terminalId: string): Promise<TerminalRecord> {
+  const r = await v.mutate("terminals.enable", (d) => {
+    const t = findTerminal(d, terminalId);
+    const key = d.keys.find((k) => k.id === t.keyId);
+    if (!key || key.state !== "active") {
+      throw new KeyStoreError(
+        "KEY_NOT_ACTIVE",
+        `terminal ${terminalId}: its key ${t.keyId} is not active`,
+        {
+          keyId: t.keyId,
+          hint: `give it a new key with: icfare terminals rotate-key ${terminalId}`,
+        },
+      );
+    }
+    t.state = "active";
+    t.updatedAt = now();
+    return { keyId: t.keyId, detail: `terminal ${terminalId}`, t };
+  }, { keyId: knownKeyId(v, terminalId) });
   return r.t;
 }
 

@@ -183,16 +183,23 @@ function headerText(h: Tr31Header, length: number): string {
     h.keyVersion + h.exportability + String(count).padStart(2, "0") + "00" + opt;
 }
 
+/**
+ * One optional block as text: ID, length, data. A block longer than 255 characters uses the
+ * extended length of ANSI X9.143 §6.3.6: length `00`, then the length of the length (`04`,
+ * counted in characters), then the block's whole length in 4 hex digits.
+ */
 function optionalBlockText(b: OptionalBlock): string {
   checkField(b.id, /^[0-9A-Z]{2}$/, "optional block id");
   if (!PRINTABLE.test(b.data)) {
     throw new Tr31Error("TR31_HEADER_INVALID", `optional block ${b.id}: data must be printable`);
   }
   const n = b.data.length + 4;
-  if (n > 255) {
-    throw new Tr31Error("TR31_HEADER_INVALID", `optional block ${b.id}: data too long (${n})`);
+  if (n <= 255) return b.id + n.toString(16).toUpperCase().padStart(2, "0") + b.data;
+  const ext = b.data.length + 10;
+  if (ext > 0xffff) {
+    throw new Tr31Error("TR31_HEADER_INVALID", `optional block ${b.id}: data too long (${ext})`);
   }
-  return b.id + n.toString(16).toUpperCase().padStart(2, "0") + b.data;
+  return b.id + "0004" + ext.toString(16).toUpperCase().padStart(4, "0") + b.data;
 }
 
 /** Options for `wrap`. */
@@ -281,14 +288,33 @@ export interface ParsedBlock {
   mac: Uint8Array;
 }
 
+/** A refusal of a block's structure: always "malformed key block: …". */
+function malformed(what: string): Tr31Error {
+  return new Tr31Error("TR31_MALFORMED", `malformed key block: ${what}`);
+}
+
+/**
+ * The block as one line: surrounding whitespace goes, and so do line breaks (with the
+ * indentation around them) of a block wrapped over lines; spaces inside a line are kept
+ * (optional block data may hold them) unless the declared length says they are not part of
+ * the block.
+ */
+function oneLine(text: string): string {
+  const s = text.trim().replace(/[ \t]*[\r\n]+[ \t]*/g, "");
+  if (!/\s/.test(s) || Number(s.slice(1, 5)) === s.length) return s;
+  const bare = s.replace(/\s+/g, "");
+  return Number(bare.slice(1, 5)) === bare.length ? bare : s;
+}
+
 /**
  * Parses a key block's structure without any key (lenient: unknown usages, algorithms and
- * optional block IDs are kept; hex may be either case; surrounding whitespace is ignored).
+ * optional block IDs are kept; hex may be either case; whitespace around the block and line
+ * breaks inside it are ignored; optional blocks may use the extended length of ANSI X9.143).
  */
 export function parseBlock(text: string): ParsedBlock {
-  const s = text.trim();
-  if (s.length < 16) throw new Tr31Error("TR31_MALFORMED", `key block: shorter than a header`);
-  if (!PRINTABLE.test(s)) throw new Tr31Error("TR31_MALFORMED", "key block: not printable ASCII");
+  const s = oneLine(text);
+  if (s.length < 16) throw malformed("shorter than a header (16 characters)");
+  if (!PRINTABLE.test(s)) throw malformed("not printable ASCII");
   const version = s[0];
   if (version === "A" || version === "C" || version === "0") {
     throw new Tr31Error(
@@ -296,63 +322,45 @@ export function parseBlock(text: string): ParsedBlock {
       `version ${version}: variant binding is deprecated and refused; use D (or B)`,
     );
   }
+  if (version === "E") {
+    throw new Tr31Error("TR31_VERSION_UNSUPPORTED", `version E (ISO 20038) is not supported`);
+  }
   if (version !== "B" && version !== "D") {
-    throw new Tr31Error("TR31_VERSION_UNSUPPORTED", `version "${version}" is not supported`);
+    throw malformed(`it does not begin with a key block version (A-E), but "${version}"`);
   }
   const lenText = s.slice(1, 5);
   if (!/^[0-9]{4}$/.test(lenText)) {
-    throw new Tr31Error("TR31_MALFORMED", `key block length: "${lenText}" is not 4 digits`);
+    throw malformed(`length "${lenText}" is not 4 digits`);
   }
   if (Number(lenText) !== s.length) {
     throw new Tr31Error(
       "TR31_LENGTH_MISMATCH",
-      `key block length: header says ${Number(lenText)}, block has ${s.length} characters`,
+      `malformed key block: the header says ${
+        Number(lenText)
+      } characters, the block has ${s.length}`,
     );
   }
   const nText = s.slice(12, 14);
   if (!/^[0-9]{2}$/.test(nText)) {
-    throw new Tr31Error("TR31_MALFORMED", `optional block count: "${nText}" is not 2 digits`);
+    throw malformed(`optional block count "${nText}" is not 2 digits`);
   }
   const n = Number(nText);
   let off = 16;
   const blocks: OptionalBlock[] = [];
   for (let i = 0; i < n; i++) {
-    if (off + 4 > s.length) {
-      throw new Tr31Error("TR31_MALFORMED", `optional block ${i + 1}: runs past the block`);
-    }
-    const id = s.slice(off, off + 2);
-    let lenHex = s.slice(off + 2, off + 4);
-    let dataStart = off + 4;
-    let total: number;
-    if (lenHex === "00") {
-      const ll = parseInt(s.slice(off + 4, off + 6), 16);
-      lenHex = s.slice(off + 6, off + 6 + 2 * ll);
-      if (!/^[0-9A-Fa-f]+$/.test(lenHex) || !Number.isFinite(ll)) {
-        throw new Tr31Error("TR31_MALFORMED", `optional block ${id}: bad extended length`);
-      }
-      dataStart = off + 6 + 2 * ll;
-      total = parseInt(lenHex, 16);
-    } else {
-      if (!/^[0-9A-Fa-f]{2}$/.test(lenHex)) {
-        throw new Tr31Error("TR31_MALFORMED", `optional block ${id}: bad length "${lenHex}"`);
-      }
-      total = parseInt(lenHex, 16);
-    }
-    if (total < dataStart - off || off + total > s.length) {
-      throw new Tr31Error("TR31_MALFORMED", `optional block ${id}: length ${total} out of range`);
-    }
-    if (id !== "PB") blocks.push({ id, data: s.slice(dataStart, off + total) });
-    off += total;
+    const b = optionalBlockAt(s, off, i);
+    if (b.id !== "PB") blocks.push({ id: b.id, data: b.data });
+    off += b.total;
   }
   const v = version as "B" | "D";
   const { macLength } = VERSIONS[v];
   const rest = s.slice(off);
   if (!/^[0-9A-Fa-f]*$/.test(rest) || rest.length % 2 !== 0) {
-    throw new Tr31Error("TR31_MALFORMED", "key block: encrypted part is not hex");
+    throw malformed("the encrypted part is not hex");
   }
   const bytes = fromHex(rest, "key block");
   if (bytes.length <= macLength) {
-    throw new Tr31Error("TR31_MALFORMED", "key block: no encrypted payload");
+    throw malformed("no encrypted payload");
   }
   return {
     header: {
@@ -371,6 +379,39 @@ export function parseBlock(text: string): ParsedBlock {
   };
 }
 
+/**
+ * The optional block at `off`: its ID, data and whole length. The length is 2 hex digits, or
+ * (ANSI X9.143 §6.3.6, extended length) `00`, then 2 hex digits giving the number of
+ * characters of the length, then the length in that many hex digits; either counts the whole
+ * block in characters.
+ */
+function optionalBlockAt(
+  s: string,
+  off: number,
+  i: number,
+): { id: string; data: string; total: number } {
+  if (off + 4 > s.length) throw malformed(`optional block ${i + 1} runs past the block`);
+  const id = s.slice(off, off + 2);
+  let lenHex = s.slice(off + 2, off + 4);
+  let dataStart = off + 4;
+  if (lenHex === "00") {
+    const llText = s.slice(off + 4, off + 6);
+    const ll = /^[0-9A-Fa-f]{2}$/.test(llText) ? parseInt(llText, 16) : 0;
+    lenHex = s.slice(off + 6, off + 6 + ll);
+    if (ll < 1 || ll > 8 || lenHex.length !== ll || !/^[0-9A-Fa-f]+$/.test(lenHex)) {
+      throw malformed(`optional block ${id}: bad extended length "${llText}${lenHex}"`);
+    }
+    dataStart = off + 6 + ll;
+  } else if (!/^[0-9A-Fa-f]{2}$/.test(lenHex)) {
+    throw malformed(`optional block ${id}: bad length "${lenHex}"`);
+  }
+  const total = parseInt(lenHex, 16);
+  if (total < dataStart - off || off + total > s.length) {
+    throw malformed(`optional block ${id}: length ${total} out of range`);
+  }
+  return { id, data: s.slice(dataStart, off + total), total };
+}
+
 /** Result of `unwrap`: the header and the clear key (the caller zeroes it after use). */
 export interface Unwrapped {
   header: Tr31Header;
@@ -387,9 +428,8 @@ export function unwrap(kbpk: Uint8Array, text: string): Unwrapped {
   const v = p.header.version;
   const { blockSize } = VERSIONS[v];
   if (p.encrypted.length % blockSize !== 0) {
-    throw new Tr31Error(
-      "TR31_MALFORMED",
-      `key block: encrypted payload of ${p.encrypted.length} bytes is not whole cipher blocks`,
+    throw malformed(
+      `the encrypted payload of ${p.encrypted.length} bytes is not whole cipher blocks`,
     );
   }
   const [kbek, kbmk] = deriveKeys(v, kbpk);

@@ -5,9 +5,17 @@
  * entries (`mutate`). The key store's duties (keys, components, key blocks, CA keys,
  * terminals) are functions over a `Vault`; `KeyStore` is their one face.
  */
-import { appendEntries, type AuditEntry, AuditWriter, GENESIS, verifyAudit } from "./audit.ts";
+import {
+  appendEntries,
+  type AuditEntry,
+  auditLines,
+  AuditWriter,
+  GENESIS,
+  prefixHash,
+  verifyAudit,
+} from "./audit.ts";
 import type { AuditVerdict } from "./audit.ts";
-import { KeyStoreError } from "./errors.ts";
+import { HINTS, KeyStoreError } from "./errors.ts";
 import { checkKeyLength, kcv, kcvMethod, type KeyAlgorithm } from "./kcv.ts";
 import {
   binding,
@@ -19,8 +27,9 @@ import {
   type StoreData,
   USAGES,
 } from "./records.ts";
-import { keyStorePaths, readStore, withLock, writeStore } from "./store_file.ts";
+import { ioRefusal, keyStorePaths, readStore, withLock, writeStore } from "./store_file.ts";
 import { Tr31Error, type Tr31Header, unwrap, wrap } from "./tr31.ts";
+import { syncTerminalTable } from "./terminal_table.ts";
 
 /** What a change reports for the audit trail (one event, or one per item of a bulk change). */
 export interface MutationReport {
@@ -55,12 +64,21 @@ export class Vault {
       throw new KeyStoreError("MASTER_KEY_INVALID", "master key: AES-256, 32 bytes");
     }
     const p = keyStorePaths(home);
-    await Deno.mkdir(p.dir, { recursive: true, mode: 0o700 });
     try {
-      await Deno.stat(p.store);
-      throw new KeyStoreError("KEYSTORE_EXISTS", `a key store already exists at ${p.store}`);
+      await Deno.mkdir(p.dir, { recursive: true, mode: 0o700 });
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      throw ioRefusal(e, "KEYSTORE_READONLY", `key store directory ${p.dir}`);
+    }
+    if (await exists(p.store)) {
+      throw new KeyStoreError("KEYSTORE_EXISTS", `a key store already exists at ${p.store}`);
+    }
+    if ((await auditLines(p.audit)).length > 0) {
+      // A new store would anchor a new chain while the old log goes on: refuse, loudly.
+      throw new KeyStoreError(
+        "AUDIT_LOG_EXISTS",
+        `${p.audit} already holds an audit trail but there is no key store beside it`,
+        { hint: `move ${p.audit} away (keep it: it is evidence), then run keys init again` },
+      );
     }
     const data: StoreData = {
       format: "icfare-keystore/1",
@@ -99,11 +117,14 @@ export class Vault {
 
   /**
    * Runs `fn` on a fresh copy of the store under the lock, then writes the store and appends
-   * one audit entry per event. A `KeyStoreError`/`Tr31Error` from `fn` is audited as "refused".
+   * one audit entry per event. A `KeyStoreError`/`Tr31Error` from `fn` is audited as "refused"
+   * (with the key id of the error, else `opts.keyId`). Refused while the audit trail is broken
+   * and not acknowledged (`AUDIT_BROKEN`).
    */
   async mutate<T extends MutationReport>(
     op: string,
     fn: (d: StoreData) => T | Promise<T>,
+    opts: { keyId?: string } = {},
   ): Promise<T> {
     const p = this.paths;
     return await withLock(p.lock, async () => {
@@ -118,6 +139,7 @@ export class Vault {
         }
         d = structuredClone(this.current);
       }
+      await this.requireIntactAudit(d);
       await this.audit.refresh();
       let r: T;
       try {
@@ -127,13 +149,18 @@ export class Vault {
           await this.audit.append({
             op,
             result: "refused",
+            keyId: (e instanceof KeyStoreError ? e.keyId : undefined) ?? opts.keyId,
             detail: `${e.code}: ${e.message}`.slice(0, 300),
           });
         }
         throw e;
       }
+      d.generation++;
+      // The servers' terminal table goes first: if the store write then fails, the table is
+      // ahead (a disable already holds) and the next change writes both again.
+      const tableEvents = await syncTerminalTable(this, d);
       // One audit entry per event (bulk operations), chained, the last one anchored.
-      const entries: AuditEntry[] = (r.events ?? [r]).map((ev) =>
+      const entries: AuditEntry[] = [...(r.events ?? [r]), ...tableEvents].map((ev) =>
         this.audit.next({
           op,
           result: r.result ?? "ok",
@@ -144,7 +171,6 @@ export class Vault {
       );
       const last = entries[entries.length - 1];
       d.auditHead = { seq: last.seq, hash: last.hash };
-      d.generation++;
       await writeStore(this.home, this.master, d);
       await appendEntries(p.audit, entries);
       this.current = d;
@@ -152,17 +178,88 @@ export class Vault {
     });
   }
 
-  /** Records a refused or failed operation that did not reach the store (e.g. bad input). */
+  /**
+   * Records a refused or failed operation that did not reach the store (e.g. bad input). A
+   * trail whose last line is broken gets nothing chained onto it (the refusal stands).
+   */
   async auditRefusal(op: string, detail: string, keyId?: string): Promise<void> {
     await withLock(this.paths.lock, async () => {
-      await this.audit.append({ op, result: "refused", detail: detail.slice(0, 300), keyId });
+      try {
+        await this.audit.append({ op, result: "refused", detail: detail.slice(0, 300), keyId });
+      } catch (e) {
+        if (!(e instanceof KeyStoreError && e.code === "AUDIT_BROKEN")) throw e;
+      }
     });
   }
 
   /** Verifies the audit chain and that it contains the head anchored in the store. */
   async verifyAudit(): Promise<AuditVerdict> {
     const d = await readStore(this.home, this.master);
-    return verifyAudit(this.paths.audit, d.auditHead);
+    return verifyAudit(this.paths.audit, d.auditHead, d.auditAck);
+  }
+
+  /** Refuses to change the store while its audit trail is broken and not acknowledged. */
+  private async requireIntactAudit(d: StoreData): Promise<void> {
+    const v = await verifyAudit(this.paths.audit, d.auditHead, d.auditAck);
+    if (v.ok) return;
+    throw new KeyStoreError(
+      "AUDIT_BROKEN",
+      `the audit trail is broken at line ${v.problem!.line} (${
+        v.problem!.message
+      }); key operations are stopped until an officer acknowledges it`,
+      { hint: HINTS.audit },
+    );
+  }
+
+  /**
+   * An officer acknowledges a broken audit trail: the log as it stands is taken (its hash kept
+   * under the store's MAC) and the chain goes on from a new entry naming the break, the
+   * officer and the reason. Refused when the trail is intact.
+   */
+  async acknowledgeAudit(reason: string): Promise<AuditVerdict> {
+    if (reason.trim() === "") {
+      throw new KeyStoreError("BAD_INPUT", "reason: say why the break is acknowledged");
+    }
+    const p = this.paths;
+    return await withLock(p.lock, async () => {
+      const d = await readStore(this.home, this.master);
+      const v = await verifyAudit(p.audit, d.auditHead, d.auditAck);
+      if (v.ok) {
+        throw new KeyStoreError(
+          "AUDIT_INTACT",
+          "the audit trail is intact; nothing to acknowledge",
+        );
+      }
+      const text = await Deno.readTextFile(p.audit).catch(() => "");
+      // A torn last line gets its newline, so the acknowledgement starts a line of its own.
+      if (text !== "" && !text.endsWith("\n")) {
+        await Deno.writeTextFile(p.audit, "\n", { append: true });
+      }
+      const lines = await auditLines(p.audit);
+      const hash = prefixHash(lines, lines.length);
+      this.audit.head = { seq: lines.length, hash };
+      const entry = this.audit.next({
+        op: "audit.ack",
+        result: "ok",
+        detail: `break at line ${v.problem!.line} (${v.problem!.message}) acknowledged: ${reason}`
+          .slice(0, 300),
+      });
+      d.auditAck = {
+        lines: lines.length,
+        prefixHash: hash,
+        seq: entry.seq,
+        problem: v.problem!,
+        by: this.actor,
+        at: entry.at,
+        reason,
+      };
+      d.auditHead = { seq: entry.seq, hash: entry.hash };
+      d.generation++;
+      await writeStore(this.home, this.master, d);
+      await appendEntries(p.audit, [entry]);
+      this.current = d;
+      return await verifyAudit(p.audit, d.auditHead, d.auditAck);
+    });
   }
 
   /** Wraps `key` under the master key with the header of spec `s` (key length masked). */
@@ -201,9 +298,18 @@ export class Vault {
     return u.key;
   }
 
-  /** Adds an active key record for `key` (wrapped under the master key) to `d`. */
-  addRecord(d: StoreData, s: KeySpec, key: Uint8Array, origin: KeyRecord["origin"]): KeyRecord {
-    checkSpec(s);
+  /**
+   * Adds an active key record for `key` (wrapped under the master key) to `d`; `reserved`
+   * lets the store make its own keys (the terminal table key).
+   */
+  addRecord(
+    d: StoreData,
+    s: KeySpec,
+    key: Uint8Array,
+    origin: KeyRecord["origin"],
+    opts: { reserved?: boolean } = {},
+  ): KeyRecord {
+    checkSpec(s, opts.reserved);
     checkKeyLength(s.algorithm, key);
     if (d.keys.some((k) => k.id === s.id) || d.pending.some((k) => k.id === s.id)) {
       throw new KeyStoreError("KEY_EXISTS", `key ${s.id} already exists`);
@@ -245,6 +351,7 @@ export class Vault {
     const p = this.paths;
     return await withLock(p.lock, async () => {
       const d = await readStore(this.home, this.master);
+      await this.requireIntactAudit(d);
       const old = this.master;
       let n = 0;
       for (const k of d.keys) {
@@ -274,6 +381,16 @@ export class Vault {
       this.current = d;
       return { keys: n, newKcv };
     });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
   }
 }
 
