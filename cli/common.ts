@@ -14,6 +14,10 @@ import { BatchSchema } from "../core/emv/verify.ts";
 import { KeyImportError, parseKeyFile } from "../core/emv/issuer_keys.ts";
 import { CapkImportError, parseCapkFile } from "../core/emv/capk.ts";
 import { dateProblem } from "../core/dates.ts";
+import { join } from "node:path";
+import { databaseUrlFromEnv } from "../core/store/open.ts";
+import { isPostgresUrl, redactUrl } from "../core/store/pg/connect.ts";
+import { openSqliteStore, type SqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 
 /** One `icfare` command: a one-line summary for the help and its entry. */
 export type Command = {
@@ -47,6 +51,32 @@ export const COMMON: OptionSpec = {
 /** The icfare home from `--home`, `ICFARE_HOME` or `./.icfare`. */
 export function homeOf(p: Parsed): string {
   return str(p, "home") ?? Deno.env.get("ICFARE_HOME") ?? "./.icfare";
+}
+
+/**
+ * Refuses a command that runs on the SQLite store only (clearing, debts, the deny list's
+ * changes, the network registry, records, explain of a stored record, the demo: docs/scale.md,
+ * "What runs on PostgreSQL") when `ICFARE_DATABASE_URL` names a PostgreSQL database: run there
+ * it would read and write the home's SQLite file, not the database the servers share.
+ */
+export function sqliteOnly(command: string): void {
+  const url = databaseUrlFromEnv();
+  if (url === undefined || !isPostgresUrl(url)) return;
+  throw new IcfareError(
+    "STORE_SQLITE_ONLY",
+    `icfare ${command} runs on the SQLite store only; ICFARE_DATABASE_URL names PostgreSQL ` +
+      `(${redactUrl(url)})`,
+    {
+      hint:
+        "unset ICFARE_DATABASE_URL to use HOME/icfare.db; docs/scale.md lists what runs on PostgreSQL",
+    },
+  );
+}
+
+/** The home's SQLite store for a command that runs on SQLite only (see `sqliteOnly`). */
+export function openHomeSqlite(p: Parsed, command: string): SqliteStore {
+  sqliteOnly(command);
+  return openSqliteStore(join(homeOf(p), STORE_FILE));
 }
 
 /** Who is acting, for the audit trail (the uid when nothing names the operator). */
@@ -225,13 +255,28 @@ export function dateOption(p: Parsed, name: string): string | undefined {
   return v;
 }
 
-/** A progress bar on standard error, only when it is a terminal. */
-export function progressBar(label: string): (done: number, total: number) => void {
+/** An integer option in `min..max`, or undefined when absent; anything else is a usage error. */
+export function intOption(p: Parsed, name: string, min: number, max: number): number | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new UsageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
+  }
+  return Number(v);
+}
+
+/** A progress bar on standard error, only when it is a terminal; `rate` adds records/s. */
+export function progressBar(
+  label: string,
+  o: { rate?: boolean } = {},
+): (done: number, total: number) => void {
   if (!Deno.stderr.isTerminal()) return () => {};
-  const enc = new TextEncoder();
+  const enc = new TextEncoder(), t0 = performance.now();
   return (done, total) => {
-    const w = 30, f = total ? Math.round((done / total) * w) : w;
-    const line = `\r${label} [${"#".repeat(f)}${" ".repeat(w - f)}] ${done}/${total}`;
+    const w = 30, f = total ? Math.min(w, Math.round((done / total) * w)) : w;
+    const s = (performance.now() - t0) / 1000;
+    const rate = o.rate && s > 0 ? ` ${Math.round(done / s)}/s` : "";
+    const line = `\r${label} [${"#".repeat(f)}${" ".repeat(w - f)}] ${done}/${total}${rate}`;
     Deno.stderr.writeSync(enc.encode(done >= total ? line + "\n" : line));
   };
 }

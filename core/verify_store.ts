@@ -43,6 +43,7 @@ import {
   type VerificationResult,
   type WorkClaim,
 } from "./store/store.ts";
+import type { DenyListedTap } from "./denylist/listed.ts";
 
 /** Keys and CA public keys a verification run hands to its workers. */
 export interface VerifyKeys {
@@ -95,6 +96,8 @@ export interface StoredVerdictDetail {
   atc?: string;
   message: string;
   duplicateOf?: { terminalId: string; batchNo: number; seq: number };
+  /** The deny-list version the batch reported, the one that listed the card, and why. */
+  denyListed?: { reported: number; listedIn: number; reason: string };
 }
 
 /** Messages to and from `verify_worker.ts`. */
@@ -339,18 +342,25 @@ interface Prepared {
   readonly claim: WorkClaim;
   readonly taps: Map<number, TapRecord>;
   readonly originals: Map<number, OriginalRecord>;
+  /** The records whose card the batch's reported deny-list version listed (DENYLISTED). */
+  readonly listed: Map<number, DenyListedTap>;
 }
 
-/** Opens the evidence of a claim's records and finds their originals (one store call). */
+/**
+ * Opens the evidence of a claim's records and finds their originals and the deny-listed ones
+ * (one store call each, set-wise: docs/denylist.md).
+ */
 async function prepare(run: PageRun, claim: WorkClaim): Promise<Prepared> {
   const originals = run.store.originals(claim.records);
+  const listed = run.store.denyListed(claim.records.map((r) => r.id));
   const taps = new Map<number, TapRecord>();
   for (const r of claim.records) {
     const b = (await run.bodies.records(r.batchId))[r.index];
     if (!b) throw new Error(`record ${r.id}: index ${r.index} outside its batch`);
     taps.set(r.id, { seq: r.seq, fare: r.fare, icc: b.icc, oda: b.oda });
   }
-  return { claim, taps, originals: await originals };
+  const byRecord = new Map((await listed).map((t) => [t.recordId, t]));
+  return { claim, taps, originals: await originals, listed: byRecord };
 }
 
 /** A summary with nothing counted yet (one page's counts, added once it is committed). */
@@ -406,7 +416,7 @@ async function verifyPage(
         prepared.originals.get(rec.id),
         taps.get(rec.id)!.icc,
       );
-      const result = storedVerdict(res, dup);
+      const result = storedVerdict(res, dup, prepared.listed.get(rec.id));
       if (dup && dup.of.batchId !== rec.batchId) run.summary.acrossBatches++;
       items.push({ recordId: rec.id, result });
       run.summary.records++;
@@ -422,8 +432,12 @@ async function verifyPage(
 function storedVerdict(
   res: RecordResult,
   dup: { status: RecordStatus; of: CardRecord } | null,
+  listed?: DenyListedTap,
 ): { status: RecordStatus; detail: Record<string, unknown> } {
-  const status = precedence(dup ? [res.status, dup.status] : [res.status]);
+  const found: RecordStatus[] = [res.status];
+  if (dup) found.push(dup.status);
+  if (listed) found.push("DENYLISTED");
+  const status = precedence(found);
   const notes = res.message.startsWith(STATUS_MESSAGES[res.status])
     ? res.message.slice(STATUS_MESSAGES[res.status].length)
     : `; ${res.message}`;
@@ -431,7 +445,10 @@ function storedVerdict(
     cryptogram: res.cryptogram,
     oda: res.oda,
     message: STATUS_MESSAGES[status] + notes +
-      (dup ? `; ${duplicateNote(`${dup.of.terminalId}/${dup.of.batchNo} seq ${dup.of.seq}`)}` : ""),
+      (dup
+        ? `; ${duplicateNote(`${dup.of.terminalId}/${dup.of.batchNo} seq ${dup.of.seq}`)}`
+        : "") +
+      (listed ? `; ${listed.reason} on the deny list since version ${listed.listedIn}` : ""),
   };
   if (res.cryptogramType) detail.cryptogramType = res.cryptogramType;
   if (res.profile) detail.profile = res.profile;
@@ -439,6 +456,13 @@ function storedVerdict(
   if (res.odaMethod) detail.odaMethod = res.odaMethod;
   if (res.odaCheck) detail.odaCheck = res.odaCheck;
   if (res.atc) detail.atc = res.atc;
+  if (listed) {
+    detail.denyListed = {
+      reported: listed.reported,
+      listedIn: listed.listedIn,
+      reason: listed.reason,
+    };
+  }
   if (dup) {
     detail.duplicateOf = {
       terminalId: dup.of.terminalId,

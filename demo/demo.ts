@@ -8,13 +8,21 @@
  * 4. the simulated issuer keys (IMK-AC/IMK-MAC), CA public keys (with the revoked issuer
  *    certificate serials) imported into the key store, every terminal registered (fresh keys,
  *    handed to the simulated terminals in memory only);
- * 5. the real upload server as a subprocess with narrow permissions, every batch uploaded in
+ * 5. the ODA lines registered in the network registry (the model is stamped at ingest) and the
+ *    world's deny-list history replayed into the store (the versions the terminals report);
+ * 6. the real upload server as a subprocess with narrow permissions, every batch uploaded in
  *    `uploads.jsonl` order by several concurrent terminals with signed requests (each terminal's
  *    uploads in order), each answer checked against the expected one; the server stopped;
- * 6. store verification (`verifyHome`, parallel workers), then a second run;
- * 7. every verdict compared with `truth.jsonl`; a report written to HOME/reports.
+ * 7. store verification (`verifyHome`, parallel workers), then a second run;
+ * 8. every verdict compared with `truth.jsonl`;
+ * 9. the day cleared with `core/clearing` (outcomes, ledger, debts, deny-list changes, the sealed
+ *    clearing file, settlement and reconciliation), then cleared again: nothing new, same bytes;
+ * 10. the money checks: every record's final state, the ledger at 0 fen, the cleared and debt
+ *    totals and the clearing file's trailer against the truth, reconciliation balanced;
+ * 11. the reports written to HOME/reports: JSON, text, and a self-contained HTML page with charts.
  *
- * The steps live in `steps.ts`, `upload.ts` and `report.ts`; this file runs them in order.
+ * The steps live in `steps.ts`, `denylist.ts`, `upload.ts`, `money.ts`, `report.ts` and
+ * `report_html.ts`; this file runs them in order.
  * No key value and no clear PAN reaches the output or the report.
  */
 import { join } from "node:path";
@@ -22,7 +30,7 @@ import type { TruthRow, UploadEntry } from "../sim/day.ts";
 import { dateProblem } from "../core/dates.ts";
 import { IcfareError } from "../core/errors.ts";
 import {
-  DEMO_DATE,
+  demoDay,
   freshHome,
   importKeys,
   isInside,
@@ -30,10 +38,23 @@ import {
   simulateDay,
   verifyTwice,
 } from "./steps.ts";
+import { replayDenyList } from "./denylist.ts";
+import { checkOutcomes, storedOutcomes } from "./money.ts";
+import { writeHtmlReport } from "./report_html.ts";
+import {
+  clearTwice,
+  moneyPerParty,
+  readReconciliation,
+  reconciliationRows,
+  registerModels,
+} from "./clearing.ts";
+import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
+import type { CheckRow } from "../core/report/data.ts";
 import { startServerProcess, uploadAll } from "./upload.ts";
 import {
   compareWithTruth,
   type DemoReport,
+  type MoneySummary,
   type StepTiming,
   type UploadSummary,
   writeReport,
@@ -53,8 +74,10 @@ export interface DemoOptions {
   readonly simDir: string;
   readonly taps: number;
   readonly seed: string;
-  /** The simulated service day, YYYY-MM-DD (default the simulator's demo day). */
+  /** The simulated settlement day, YYYY-MM-DD (default: yesterday in Shanghai). */
   readonly date?: string;
+  /** The lines' transit model: all EC (default), all ODA, or half and half. */
+  readonly model?: "ec" | "oda" | "mixed";
   /** Verification workers (default one per core). */
   readonly workers?: number;
   /** Concurrent uploading terminals (default 8). */
@@ -65,19 +88,37 @@ export interface DemoOptions {
   readonly log: (line: string) => void;
 }
 
-const STEPS = 7;
+/** The steps, in order (their count prints as `[n/N]`). */
+export const STEP_NAMES = [
+  "fresh home",
+  "keys init",
+  "simulate day",
+  "import keys",
+  "network, deny list",
+  "upload via server",
+  "verify store",
+  "compare with truth",
+  "clear day",
+  "money checks",
+  "reports",
+] as const;
 
 /** Runs named steps in order, timing each and logging one line per step. */
 class StepRunner {
   readonly steps: StepTiming[] = [];
   constructor(readonly log: (line: string) => void) {}
 
-  async run<T>(name: string, f: () => Promise<T>, done: (v: T) => string): Promise<T> {
+  async run<T>(
+    name: typeof STEP_NAMES[number],
+    f: () => Promise<T>,
+    done: (v: T) => string,
+  ): Promise<T> {
     const s = performance.now();
     const v = await f();
     const sec = (performance.now() - s) / 1000;
     this.steps.push({ step: name, seconds: Math.round(sec * 100) / 100 });
-    this.log(`[${this.steps.length}/${STEPS}] ${name.padEnd(22)} ${done(v)} (${sec.toFixed(1)} s)`);
+    const n = STEP_NAMES.indexOf(name) + 1;
+    this.log(`[${n}/${STEP_NAMES.length}] ${name.padEnd(22)} ${done(v)} (${sec.toFixed(1)} s)`);
     return v;
   }
 }
@@ -107,7 +148,7 @@ async function readJsonl<T>(path: string): Promise<T[]> {
   );
 }
 
-/** Step 5: the server started, the manifest uploaded, the server stopped. */
+/** Step 6: the server started, the manifest uploaded, the server stopped. */
 async function uploadViaServer(
   o: DemoOptions,
   truth: readonly TruthRow[],
@@ -140,12 +181,8 @@ function uploadLine(u: UploadSummary): string {
     `${u.recordsRejected} rejected; ${u.unexpected.length} unexpected answers`;
 }
 
-/** Runs the whole demo; returns the report (written to HOME/reports as JSON and text). */
-export async function runDemo(o: DemoOptions): Promise<DemoReport> {
-  const problem = demoOptionProblem(o);
-  if (problem) throw new IcfareError("DEMO_OPTIONS", problem);
-  const t0 = performance.now();
-  const step = new StepRunner(o.log);
+/** Steps 1–5: a fresh home and key store, the simulated day, its keys and its deny list. */
+async function prepare(o: DemoOptions, step: StepRunner, day: string) {
   await step.run(
     "fresh home",
     () => freshHome(o.home, o.masterKeyFile),
@@ -154,13 +191,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   await step.run(
     "keys init",
     () => keysInit(o.home, o.masterKeyFile),
-    (kcv) => `key store created (master KCV ${kcv}); pan-hash, data, denylist keys`,
+    (kcv) => `key store created (master KCV ${kcv}); pan-hash, data, denylist, clearing keys`,
   );
   const sim = await step.run(
     "simulate day",
-    () => simulateDay(o.simDir, o.seed, o.taps, o.date ?? DEMO_DATE),
+    () => simulateDay(o.simDir, o.seed, o.taps, day, o.model ?? "ec"),
     (r) =>
-      `${r.records} records, ${r.batches} batches, ${r.terminals} terminals, ${r.activeCards} cards`,
+      `${r.records} records, ${r.batches} batches, ${r.terminals} terminals, ${r.activeCards} cards; ` +
+      `day ${day}, model ${o.model ?? "ec"}`,
   );
   const terminalKeys = new Map<string, CryptoKey>();
   await step.run(
@@ -169,6 +207,156 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     (r) =>
       `${r.keys} issuer keys, ${r.capks} CA keys (${r.revoked} revoked issuer serials), ${r.terminals} terminals`,
   );
+  const deny = await step.run(
+    "network, deny list",
+    async () => ({
+      odaLines: await registerModels(o.home, o.simDir),
+      ...await replayDenyList(o.home, o.masterKeyFile, o.simDir),
+    }),
+    (d) =>
+      `${d.odaLines} ODA lines registered; deny list: ${d.changes} changes replayed ` +
+      `(${d.adds} added, ${d.removes} removed), version ${d.version}; stale terminals run ${d.staleVersion}`,
+  );
+  return { sim, terminalKeys, deny };
+}
+
+/** Steps 9–10: the day cleared twice, every record's final state and the money checked. */
+async function money(o: DemoOptions, step: StepRunner, truth: readonly TruthRow[], day: string) {
+  const c = await step.run(
+    "clear day",
+    () => clearTwice(o.home, o.masterKeyFile, day),
+    (c) => {
+      const x = c.first.outcomes;
+      return `${x.CLEARED.count} cleared (${
+        yuan(x.CLEARED.amount)
+      } yuan), ${x.DEBT.count} debts, ` +
+        `${x.EXCEPTION.count} exceptions, ${x.DUPLICATE.count} duplicates; fees ${
+          yuan(c.first.fees)
+        } yuan; ` +
+        `${c.first.denyAdds} cards listed; rerun: ${c.second.newLines} new lines, ` +
+        `files ${c.identical ? "identical" : "DIFFERENT"}`;
+    },
+  );
+  const stored = storedOutcomes(o.home, day);
+  const summary = await step.run(
+    "money checks",
+    async () => {
+      const check = checkOutcomes(truth, stored);
+      const recon = await readReconciliation(o.home, day);
+      return {
+        rows: check.rows,
+        agree: check.agree,
+        disagreements: check.disagreements,
+        cleared: check.cleared,
+        debts: {
+          truth: check.debts,
+          store: { count: c.first.debts.count, fen: c.first.debts.amount },
+        },
+        outcomes: check.outcomes,
+        denyAdds: c.first.denyAdds,
+        fees: c.first.fees,
+        ledger: {
+          total: c.ledger.total,
+          unbalanced: c.ledger.unbalanced.length,
+          drifting: c.ledger.driftingAccounts.length,
+        },
+        clearingFile: { count: c.files.clearing.count, fen: c.files.clearing.amount },
+        rerun: { newLines: c.second.newLines, identical: c.identical },
+        reconciliationBalanced: recon.balanced,
+        reconciliation: reconciliationRows(recon),
+      } satisfies MoneySummary;
+    },
+    (m) =>
+      `${m.agree}/${m.rows} final states agree with the truth; ledger ${m.ledger.total} fen; ` +
+      `cleared ${m.cleared.store.count} = ${
+        yuan(m.cleared.store.fen)
+      } yuan (truth ${m.cleared.truth.count}, ` +
+      `${yuan(m.cleared.truth.fen)}); reconciliation ${
+        m.reconciliationBalanced ? "balanced" : "NOT balanced"
+      }`,
+  );
+  return summary;
+}
+
+const yuan = (fen: number) => (fen / 100).toFixed(2);
+
+/** Money per party from the store's ledger. */
+function ledgerMoney(home: string) {
+  const store = openSqliteStore(join(home, STORE_FILE));
+  try {
+    return moneyPerParty(store.connection);
+  } finally {
+    store.close();
+  }
+}
+
+/** The run's checks, as the report lists them. */
+function checkRows(r: Omit<DemoReport, "ok" | "checks">): CheckRow[] {
+  const m = r.money, c = m.cleared;
+  return [
+    {
+      name: "uploads",
+      ok: r.upload.unexpected.length === 0,
+      detail: `${r.upload.requests} requests, ${r.upload.unexpected.length} unexpected answers`,
+    },
+    {
+      name: "verdicts",
+      ok: r.truth.agree === r.truth.rows && r.truth.rows > 0,
+      detail: `${r.truth.agree}/${r.truth.rows} agree with the truth`,
+    },
+    {
+      name: "nothing pending",
+      ok: r.secondRunPending === 0,
+      detail: `second verify run: ${r.secondRunPending} pending`,
+    },
+    {
+      name: "final states",
+      ok: m.agree === m.rows && m.rows > 0,
+      detail: `${m.agree}/${m.rows} records end as the truth says`,
+    },
+    {
+      name: "ledger",
+      ok: m.ledger.total === 0 && m.ledger.unbalanced === 0 && m.ledger.drifting === 0,
+      detail: `sums to ${m.ledger.total} fen; ${m.ledger.unbalanced} unbalanced entries, ` +
+        `${m.ledger.drifting} drifting accounts`,
+    },
+    {
+      name: "cleared totals",
+      ok: c.store.count === c.truth.count && c.store.fen === c.truth.fen &&
+        m.clearingFile.count === c.truth.count && m.clearingFile.fen === c.truth.fen,
+      detail: `${c.store.count} records, ${yuan(c.store.fen)} yuan; clearing file ` +
+        `${m.clearingFile.count}, ${yuan(m.clearingFile.fen)} yuan; truth ${c.truth.count}, ` +
+        `${yuan(c.truth.fen)} yuan`,
+    },
+    {
+      name: "debts",
+      ok: m.debts.store.count === m.debts.truth.count && m.debts.store.fen === m.debts.truth.fen,
+      detail: `${m.debts.store.count} debts, ${yuan(m.debts.store.fen)} yuan; truth ` +
+        `${m.debts.truth.count}, ${yuan(m.debts.truth.fen)} yuan`,
+    },
+    {
+      name: "clear again",
+      ok: m.rerun.newLines === 0 && m.rerun.identical,
+      detail: `${m.rerun.newLines} new lines; files ${
+        m.rerun.identical ? "byte-identical" : "differ"
+      }`,
+    },
+    {
+      name: "reconciliation",
+      ok: m.reconciliationBalanced,
+      detail: m.reconciliationBalanced ? "every batch reconciles" : "unexplained differences",
+    },
+  ];
+}
+
+/** Runs the whole demo; returns the report (written to HOME/reports as JSON, text and HTML). */
+export async function runDemo(o: DemoOptions): Promise<DemoReport> {
+  const problem = demoOptionProblem(o);
+  if (problem) throw new IcfareError("DEMO_OPTIONS", problem);
+  const t0 = performance.now();
+  const step = new StepRunner(o.log);
+  const day = o.date ?? demoDay(new Date());
+  const { sim, terminalKeys, deny } = await prepare(o, step, day);
   const truth = await readJsonl<TruthRow>(join(o.simDir, "truth.jsonl"));
   const upload = await step.run(
     "upload via server",
@@ -188,8 +376,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     () => Promise.resolve(compareWithTruth(o.home, truth)),
     (c) => `${c.agree}/${c.rows} agree (${c.agreementPercent.toFixed(2)} %)`,
   );
-  const report: DemoReport = {
+  const money_ = await money(o, step, truth, day);
+  const base = {
     date: new Date().toISOString().slice(0, 10),
+    day,
+    model: o.model ?? "ec",
     home: o.home,
     seed: o.seed,
     taps: o.taps,
@@ -200,15 +391,32 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       batches: sim.batches,
       uploads: sim.uploads,
     },
+    denyList: deny,
     upload,
     verify: v.summary,
     secondRunPending: v.secondRunPending,
     truth: cmp,
+    money: money_,
     steps: step.steps,
-    totalSeconds: Math.round((performance.now() - t0) / 10) / 100,
-    ok: cmp.agree === cmp.rows && cmp.rows > 0 && upload.unexpected.length === 0 &&
-      v.secondRunPending === 0,
+    totalSeconds: 0,
   };
+  const checks = checkRows(base);
+  const report: DemoReport = { ...base, checks, ok: checks.every((c) => c.ok) };
+  await step.run("reports", async () => {
+    const files = await writeReport(o.home, report);
+    const html = await writeHtmlReport(o.home, `demo-${report.date}.html`, {
+      title: "icfare demo",
+      day,
+      subtitle: `seed ${o.seed}, ${o.taps} taps drawn, model ${report.model}; ` +
+        `${sim.terminals} terminals, ${sim.cards} cards; test keys only`,
+      outcomes: money_.outcomes,
+      money: ledgerMoney(o.home),
+      reconciliation: money_.reconciliation,
+      checks,
+    });
+    return { ...files, html };
+  }, (f) => `${f.json}, ${f.txt}, ${f.html}`);
+  report.totalSeconds = Math.round((performance.now() - t0) / 10) / 100;
   await writeReport(o.home, report);
   return report;
 }

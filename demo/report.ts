@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import type { StoreVerifySummary } from "../core/verify_store.ts";
 import type { TruthRow } from "../sim/day.ts";
+import type { CheckRow, OutcomeCount, ReconciliationRow } from "../core/report/data.ts";
+import type { DenyReplay } from "./denylist.ts";
 
 /** One step's timing. */
 export interface StepTiming {
@@ -34,17 +36,46 @@ export interface TruthComparison {
   disagreements: string[];
 }
 
+/** The money end: every record's outcome against the truth, and the cleared totals. */
+export interface MoneySummary {
+  rows: number;
+  agree: number;
+  disagreements: string[];
+  cleared: { truth: { count: number; fen: number }; store: { count: number; fen: number } };
+  debts: { truth: { count: number; fen: number }; store: { count: number; fen: number } };
+  outcomes: OutcomeCount[];
+  /** Cards the clearing run put on the deny list. */
+  denyAdds: number;
+  /** The acquirer's fees of the day, fen. */
+  fees: number;
+  /** Σ of every posting (0 when sound), entries that do not balance, accounts that drift. */
+  ledger: { total: number; unbalanced: number; drifting: number };
+  /** The clearing file's trailer. */
+  clearingFile: { count: number; fen: number };
+  /** The second `clear` of the day: lines it wrote, and whether its files are byte-identical. */
+  rerun: { newLines: number; identical: boolean };
+  reconciliationBalanced: boolean;
+  reconciliation: ReconciliationRow[];
+}
+
 /** The demo's report (also written as JSON). */
 export interface DemoReport {
+  /** The day the demo ran (names the report files). */
   date: string;
+  /** The simulated settlement day. */
+  day: string;
+  model: string;
   home: string;
   seed: string;
   taps: number;
   world: { cards: number; terminals: number; records: number; batches: number; uploads: number };
+  denyList: DenyReplay & { odaLines: number };
   upload: UploadSummary;
   verify: StoreVerifySummary;
   secondRunPending: number;
   truth: TruthComparison;
+  money: MoneySummary;
+  checks: CheckRow[];
   steps: StepTiming[];
   totalSeconds: number;
   ok: boolean;
@@ -145,6 +176,36 @@ function verdictLines(v: StoreVerifySummary): string[] {
   ];
 }
 
+/** Outcomes by reason, the cleared totals and the run's checks. */
+function moneyLines(r: DemoReport): string[] {
+  const m = r.money;
+  const yuan = (f: number) => (f / 100).toFixed(2);
+  return [
+    `outcomes by reason (settlement day ${r.day}, model ${r.model}):`,
+    ...m.outcomes.map((o) =>
+      `  ${(o.outcome + " " + o.reason).padEnd(28)} ${String(o.records).padStart(8)}  ${
+        yuan(o.fen).padStart(10)
+      } yuan`
+    ),
+    `  cleared: ${m.cleared.store.count} records, ${yuan(m.cleared.store.fen)} yuan ` +
+    `(truth ${m.cleared.truth.count}, ${
+      yuan(m.cleared.truth.fen)
+    } yuan); debts ${m.debts.store.count}, ` +
+    `${yuan(m.debts.store.fen)} yuan; fees ${
+      yuan(m.fees)
+    } yuan; ${m.denyAdds} cards put on the deny list`,
+    `  ledger: ${m.ledger.total} fen over all postings; clearing file trailer ${m.clearingFile.count} ` +
+    `records, ${
+      yuan(m.clearingFile.fen)
+    } yuan; second clear: ${m.rerun.newLines} new lines, files ` +
+    `${m.rerun.identical ? "byte-identical" : "DIFFERENT"}`,
+    `final states against the truth: ${m.agree}/${m.rows} agree`,
+    ...m.disagreements.slice(0, 10).map((d) => `  ${d}`),
+    `checks:`,
+    ...r.checks.map((c) => `  ${c.ok ? "ok    " : "FAILED"} ${c.name.padEnd(16)} ${c.detail}`),
+  ];
+}
+
 /** The readable form of a report. */
 export function reportText(r: DemoReport): string[] {
   return [
@@ -159,6 +220,8 @@ export function reportText(r: DemoReport): string[] {
     } %)`,
     ...r.truth.disagreements.slice(0, 10).map((d) => `  ${d}`),
     ...r.upload.unexpected.slice(0, 10).map((d) => `  upload: ${d}`),
+    ``,
+    ...moneyLines(r),
     ``,
     `timings:`,
     ...r.steps.map((s) => `  ${s.step.padEnd(22)} ${s.seconds.toFixed(2).padStart(7)} s`),

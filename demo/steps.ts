@@ -6,6 +6,8 @@
 import { join, resolve } from "node:path";
 import { IcfareError } from "../core/errors.ts";
 import { KeyStore } from "../core/keys/store.ts";
+import { DevPanProtector } from "../core/store/pan.ts";
+import { openSqliteStore, type SqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import { importCapks } from "../core/keys/capk.ts";
 import { importHmacKey } from "../core/auth/terminal_keys.ts";
 import { fromHex, toHex } from "../core/hex.ts";
@@ -16,8 +18,14 @@ import { DEFAULT_FAULTS } from "../sim/faults.ts";
 /** Marker file that makes a directory a demo home (the only kind `demo` wipes). */
 export const DEMO_MARKER = "DEMO-HOME";
 
-/** The simulated day's date (the simulator's fixed demo day). */
-export const DEMO_DATE = "2026-06-24";
+/**
+ * The demo's settlement day: yesterday in Shanghai (UTC+08:00). The presentment window is
+ * counted from the tap day to the day icfare receives the record, so a day from long ago would
+ * be all late.
+ */
+export function demoDay(now: Date): string {
+  return new Date(now.getTime() + 8 * 3600_000 - 86400_000).toISOString().slice(0, 10);
+}
 
 const ACTOR = "icfare demo";
 
@@ -84,6 +92,35 @@ export async function withMaster<T>(
   }
 }
 
+/** What a step working on the store needs: the key store, the store, the card-data protector. */
+export interface HomeParts {
+  readonly ks: KeyStore;
+  readonly store: SqliteStore;
+  readonly pan: DevPanProtector;
+}
+
+/** Runs `f` with the home's key store, store and card-data protector, all closed afterwards. */
+export function withHome<T>(
+  home: string,
+  masterKeyFile: string,
+  f: (h: HomeParts) => Promise<T>,
+): Promise<T> {
+  return withMaster(masterKeyFile, async (m) => {
+    const ks = await KeyStore.open(home, m, ACTOR);
+    const store = openSqliteStore(join(home, STORE_FILE));
+    try {
+      const pan = DevPanProtector.fromCryptoKeys(
+        await ks.hmacCryptoKey("pan-hash"),
+        await ks.dataCryptoKey(),
+      );
+      return await f({ ks, store, pan });
+    } finally {
+      store.close();
+      ks.close();
+    }
+  });
+}
+
 /** Step 2: `keys init` plus the store's own keys; resolves to the master key's KCV. */
 export function keysInit(home: string, masterKeyFile: string): Promise<string> {
   return withMaster(masterKeyFile, async (m) => {
@@ -91,7 +128,8 @@ export function keysInit(home: string, masterKeyFile: string): Promise<string> {
     try {
       await ks.generate({ id: "pan-hash-1", usage: "pan-hash", algorithm: "hmac-sha256" });
       await ks.generate({ id: "data-1", usage: "data", algorithm: "aes" });
-      await ks.generate({ id: "denylist-1", usage: "denylist-sign", algorithm: "hmac-sha256" });
+      await ks.generate({ id: "denylist-1", usage: "denylist-sign", algorithm: "ecdsa-p256" });
+      await ks.generate({ id: "clearing-1", usage: "clearing", algorithm: "aes" });
       return ks.masterKcv;
     } finally {
       ks.close();
@@ -99,8 +137,17 @@ export function keysInit(home: string, masterKeyFile: string): Promise<string> {
   });
 }
 
+/** The share of ODA lines of each `--model`. */
+const ODA_LINES = { ec: 0, oda: 1, mixed: 0.5 } as const;
+
 /** Step 3: a simulated day with the default fault mix, written to `simDir`. */
-export async function simulateDay(simDir: string, seed: string, taps: number, date: string) {
+export async function simulateDay(
+  simDir: string,
+  seed: string,
+  taps: number,
+  date: string,
+  model: keyof typeof ODA_LINES,
+) {
   await Deno.mkdir(simDir, { recursive: true });
   return await simulateToDir(
     {
@@ -109,6 +156,7 @@ export async function simulateDay(simDir: string, seed: string, taps: number, da
       terminals: Math.max(3, Math.min(300, Math.round(taps / 65))),
       taps,
       date,
+      odaLines: ODA_LINES[model],
       faults: DEFAULT_FAULTS,
       iccKeyPool: 4,
       workers: Math.min(4, navigator.hardwareConcurrency || 1, taps >= 5000 ? 4 : 1),

@@ -44,6 +44,12 @@ export const RECORD_STATUSES = [
     code: 405,
     message: "exact duplicate of an earlier record (same card, ATC and cryptogram)",
   },
+  // Decided in the store path only (core/denylist/listed.ts), never by the kernel.
+  {
+    name: "DENYLISTED",
+    code: 412,
+    message: "the card was on the deny list the terminal reported running",
+  },
   { name: "AC_MISMATCH", code: 406, message: "application cryptogram does not match" },
   { name: "CERT_REVOKED", code: 407, message: "issuer certificate is revoked" },
   {

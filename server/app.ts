@@ -13,6 +13,7 @@ import { StoreUnavailableError } from "../core/store/store.ts";
 import type { PanProtector } from "../core/store/pan.ts";
 import { LIMITS } from "../core/upload/schema.ts";
 import { Metrics } from "./metrics.ts";
+import type { Signer } from "../core/keys/signing.ts";
 import { type Env, Guard } from "./guard.ts";
 import { batchRoutes, denyListRoutes, opsRoutes, type RouteDeps } from "./routes.ts";
 
@@ -36,6 +37,8 @@ export interface AppOptions {
   readonly terminalInFlight?: number;
   /** Server clock in ms (tests). */
   readonly nowMs?: () => number;
+  /** The deny-list signer (docs/denylist.md); without it the deny-list routes answer 503. */
+  readonly denyListSigner?: Signer;
   /** Where internal errors are reported (default console.error, message only). */
   readonly logError?: (requestId: string, e: unknown) => void;
 }
@@ -72,6 +75,7 @@ export function createApp(o: AppOptions): { app: Hono<Env>; metrics: Metrics } {
       graceMs: o.bodyTimeoutMs ?? 10_000,
       minBytesPerS: o.bodyMinBytesPerS ?? 4096,
     },
+    denyListSigner: o.denyListSigner,
   };
   const app = new Hono<Env>();
 

@@ -3,12 +3,8 @@
  * the requests (core/upload/schema.ts) and the error table (core/upload/errors.ts).
  */
 import { z } from "zod";
-import {
-  DenyListSchema,
-  ErrorBodySchema,
-  ReceiptSchema,
-  UploadBatchSchema,
-} from "../core/upload/schema.ts";
+import { ErrorBodySchema, ReceiptSchema, UploadBatchSchema } from "../core/upload/schema.ts";
+import { DenyListKeySchema, SignedListSchema } from "../core/denylist/signed.ts";
 import { ERRORS } from "../core/upload/errors.ts";
 import { AUTH_SCHEME } from "../core/auth/hmac.ts";
 
@@ -52,7 +48,8 @@ function components(): Record<string, unknown> {
       UploadBatch: schema(UploadBatchSchema),
       Receipt: schema(ReceiptSchema),
       Error: schema(ErrorBodySchema),
-      DenyList: schema(DenyListSchema),
+      DenyList: schema(SignedListSchema),
+      DenyListKey: schema(DenyListKeySchema),
     },
   };
 }
@@ -102,12 +99,13 @@ function batchPaths(): Record<string, unknown> {
   };
 }
 
-/** `GET /v1/denylist`. */
+/** `GET /v1/denylist` and `GET /v1/denylist/key` (docs/denylist.md). */
 function denyListPath(): Record<string, unknown> {
   return {
     "/v1/denylist": {
       get: {
-        summary: "the deny list, full (since=0) or changes after a version; signed",
+        summary: "the deny list, full (since=0) or the changes after a version, signed by the " +
+          "deny-list signing key (SM2 or ECDSA P-256) over the bytes of docs/denylist.md",
         parameters: [{
           name: "since",
           in: "query",
@@ -116,10 +114,23 @@ function denyListPath(): Record<string, unknown> {
         }],
         responses: {
           "200": {
-            description: "X-Icfare-Signature: hex HMAC-SHA256(terminal key, body bytes)",
+            description: "the list with its digests and signature",
             content: json("#/components/schemas/DenyList"),
           },
-          ...errorsFor([...AUTH_ERRORS, "BAD_QUERY"]),
+          ...errorsFor([...AUTH_ERRORS, "BAD_QUERY", "DENYLIST_UNAVAILABLE"]),
+        },
+      },
+    },
+    "/v1/denylist/key": {
+      get: {
+        summary: "the deny-list public key; X-Icfare-Signature: hex HMAC-SHA256(terminal key, " +
+          "body bytes)",
+        responses: {
+          "200": {
+            description: "algorithm, public key 04||x||y, KCV",
+            content: json("#/components/schemas/DenyListKey"),
+          },
+          ...errorsFor([...AUTH_ERRORS, "DENYLIST_UNAVAILABLE"]),
         },
       },
     },

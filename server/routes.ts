@@ -14,6 +14,9 @@ import { type BodyLimits, readBodyCapped } from "./body.ts";
 import { BusyError, type Env, type Guard } from "./guard.ts";
 import type { Metrics } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
+import { signList } from "../core/denylist/signed.ts";
+import type { Signer } from "../core/keys/signing.ts";
+import { SM2_USER_ID } from "../core/keys/ec.ts";
 
 /** What the routes share. */
 export interface RouteDeps {
@@ -23,6 +26,8 @@ export interface RouteDeps {
   readonly metrics: Metrics;
   /** Body cap and rate floor. */
   readonly body: BodyLimits;
+  /** The deny-list signer; without one the deny-list routes answer 503 DENYLIST_UNAVAILABLE. */
+  readonly denyListSigner?: Signer;
 }
 
 export const JSON_TYPE = { "content-type": "application/json" };
@@ -85,9 +90,17 @@ export function batchRoutes(d: RouteDeps): Hono<Env> {
   return r;
 }
 
-/** `GET /v1/denylist?since=N`: the list signed with the asking terminal's key. */
+/**
+ * `GET /v1/denylist?since=N`: the list (full, or the changes after version N) signed by the
+ * deny-list signing key; `GET /v1/denylist/key`: that key's public part, the answer MACed with
+ * the asking terminal's own key (docs/denylist.md, "Endpoints").
+ */
 export function denyListRoutes(d: RouteDeps): Hono<Env> {
   const r = new Hono<Env>();
+  const signer = () => {
+    if (!d.denyListSigner) throw new ApiError("DENYLIST_UNAVAILABLE");
+    return d.denyListSigner;
+  };
 
   r.get("/", async (c) => {
     await d.guard.get(c);
@@ -95,11 +108,22 @@ export function denyListRoutes(d: RouteDeps): Hono<Env> {
     if (!/^[0-9]{1,15}$/.test(s)) {
       throw new ApiError("BAD_QUERY", "since must be a non-negative integer", "since");
     }
-    const body = JSON.stringify(await d.store.denyListSince(Number(s)));
-    const sig = await crypto.subtle.sign("HMAC", c.get("key"), new TextEncoder().encode(body));
+    const sign = signer();
+    const body = JSON.stringify(signList(await d.store.denyListSince(Number(s)), sign));
+    return c.body(body, 200, JSON_TYPE);
+  });
+
+  r.get("/key", async (c) => {
+    await d.guard.get(c);
+    const k = signer().info;
+    const body = JSON.stringify({
+      ...k,
+      ...(k.algorithm === "sm2" ? { userId: SM2_USER_ID } : {}),
+    });
+    const mac = await crypto.subtle.sign("HMAC", c.get("key"), new TextEncoder().encode(body));
     return c.body(body, 200, {
       ...JSON_TYPE,
-      "x-icfare-signature": toHex(new Uint8Array(sig)).toLowerCase(),
+      "x-icfare-signature": toHex(new Uint8Array(mac)).toLowerCase(),
     });
   });
 

@@ -23,9 +23,11 @@ import { DevPanProtector, type PanProtector } from "../core/store/pan.ts";
 import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/terminal_keys.ts";
 import { createApp } from "./app.ts";
 import { serveHttp1 } from "./http1.ts";
-import { KeyStore, keyStorePaths, loadMasterKey } from "../core/keys/mod.ts";
+import { KeyStore, loadMasterKey } from "../core/keys/mod.ts";
 import { IcfareError } from "../core/errors.ts";
 import type { Metrics } from "./metrics.ts";
+import { loadDenyListKey } from "./denylist_key.ts";
+import type { Signer } from "../core/keys/signing.ts";
 
 export interface ServeOptions {
   readonly home: string;
@@ -68,6 +70,8 @@ export interface ServeOptions {
   /** PostgreSQL: connections in the pool (default 10). */
   readonly poolSize?: number;
   readonly onListen?: (addr: { hostname: string; port: number }) => void;
+  /** The deny-list signer; default: from the key store or the development key file. */
+  readonly denyListSigner?: Signer;
 }
 
 export interface RunningServer {
@@ -76,6 +80,8 @@ export interface RunningServer {
   readonly keySource: string;
   /** Where the store is (for the start-up line; never a password). */
   readonly storeName: string;
+  /** Which key signs the deny list, or why none does (never a key). */
+  readonly denyListKey: string;
   readonly port: number;
   readonly metrics: Metrics;
   readonly finished: Promise<void>;
@@ -87,16 +93,6 @@ export interface DevKeys {
   panHashKey: string;
   dataKey: string;
   terminals: Record<string, string>;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /** Reads and checks a development key file (tests and demos; clear keys). */
@@ -166,7 +162,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let pan = o.pan;
   let keySource = "given";
   if (!keys || !pan) {
-    if (o.devKeys === undefined && await exists(keyStorePaths(o.home).store)) {
+    if (o.devKeys === undefined && await KeyStore.existsIn(o.home)) {
       const r = await keyStoreKeys(o, keys, pan);
       keys = r.keys;
       pan = r.pan;
@@ -179,6 +175,12 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       keySource = `development key file ${file} (clear keys: tests and demos only)`;
     }
   }
+  const deny = o.denyListSigner
+    ? { signer: o.denyListSigner, note: `deny list signed by ${o.denyListSigner.info.keyId}` }
+    : await loadDenyListKey(
+      o,
+      o.devKeys === undefined && await KeyStore.existsIn(o.home),
+    );
   const where: StoreLocation = storeLocation(o.home, o.store);
   const store = await openStore(where, {
     thread: o.storeThread,
@@ -196,6 +198,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     terminalInFlight: o.terminalInFlight,
     bodyTimeoutMs: o.bodyTimeoutMs,
     bodyMinBytesPerS: o.bodyMinBytesPerS,
+    denyListSigner: deny.signer,
   });
   // Our HTTP/1.1 front (http1.ts), not Deno.serve: it bounds the time a request head may take.
   const server = serveHttp1({
@@ -207,11 +210,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   }, app.fetch);
   const addr = server.addr;
   o.onListen?.(addr);
-  const finished = server.finished.then(() => closeStore(store));
+  const finished = server.finished.then(() => {
+    deny.signer?.close();
+    return closeStore(store);
+  });
   return {
     url: `http://${addr.hostname}:${addr.port}`,
     keySource,
     storeName: describeLocation(where),
+    denyListKey: deny.note,
     port: addr.port,
     metrics,
     finished,

@@ -17,6 +17,8 @@ import {
   type TapFault,
 } from "./faults.ts";
 import type { BatchOut, TruthRow, UploadRecord } from "./day.ts";
+import { expectedOutcome, type MoneyTruth } from "./outcomes.ts";
+import { issuerAnswer } from "./issuer_answers.ts";
 
 /** Seconds in a day. */
 export const DAY = 86400;
@@ -91,6 +93,10 @@ function splitBatches(term: Terminal, mine: readonly number[], time: Int32Array)
 /** The card's parameters for tap `i`, with the tap fault's changes. */
 function tapParams(d: TerminalDay, i: number, fault: TapFault | undefined, rr: Rng): TapParams {
   const t = d.taps, fare = d.line.fare;
+  const un = rr.bytes(4), cardUn = rr.bytes(4);
+  // Eight bytes once drawn for an ICC dynamic number; still drawn so every later draw of the
+  // tap stays where it was (the dynamic data is now 02 ‖ ATC, docs/emv-pboc.md).
+  rr.bytes(8);
   return {
     terminal: d.term,
     time: t.time[i],
@@ -99,10 +105,10 @@ function tapParams(d: TerminalDay, i: number, fault: TapFault | undefined, rr: R
     ec: (t.flags[i] & EC) !== 0,
     balanceAfter: t.bal[i],
     seq: d.seq,
-    un: rr.bytes(4),
-    cardUn: rr.bytes(4),
-    idn: rr.bytes(8),
+    un,
+    cardUn,
     withCid: rr.chance(0.9),
+    track2: d.term.model === "ODA",
     ...(fault === "wrong-un-signature" ? { signUn: rr.bytes(4) } : {}),
     ...(fault === "missing-tag" ? { omitTag: "9F37" } : {}),
     ...(fault === "tampered-amount" ? { shownAmount: fare > 100 ? fare - 100 : fare + 100 } : {}),
@@ -125,17 +131,18 @@ function copyOf(
       time: t2,
       un: tap.rr.bytes(4),
       cardUn: tap.rr.bytes(4),
-      idn: tap.rr.bytes(8),
     };
+    tap.rr.bytes(8); // the former ICC dynamic number, drawn to keep the stream in place
     const b2 = d.factory.build(tap.card, p2);
     const stop = tap.rr.range(1, d.line.stops);
     rec = toRecord(b2, p2, d.term, d.line.id, stop, d.world.date, undefined);
   }
   const expected = expectedVerdict({ ...tap.facts, copy: fault });
+  const money = outcomeOf(d, i, tap.card, expected, false);
   return {
     rec,
     truth: {
-      ...truthRow(d.term.id, 0, 0, tap.card, d.taps.atc[i], expected),
+      ...truthRow(d, 0, 0, tap.card, d.taps.atc[i], expected, money),
       fault,
       copyOf: { batchNo, seq: tap.rec.seq },
     },
@@ -156,17 +163,21 @@ function tapRecord(d: TerminalDay, i: number, batchNo: number): [UploadRecord, T
   const stop = rr.range(1, d.line.stops);
   const rec = toRecord(built, params, d.term, d.line.id, stop, d.world.date, fault);
   const copy = fault === "duplicate" || fault === "replay";
+  const stale = (t.flags[i] & STALE) !== 0;
   const facts: VerdictFacts = {
     keysHeld: card.issuer.keysHeld,
     tapFault: copy ? undefined : fault,
     cardFaults: card.faults,
+    denyListed: stale && d.term.denyListUnapplied,
   };
-  const row = truthRow(d.term.id, batchNo, rec.seq, card, t.atc[i], expectedVerdict(facts));
+  const rejected = fault === "truncated-tlv" || fault === "fare-mismatch" ||
+    fault === "missing-tag";
+  const expected = expectedVerdict(facts);
+  const money = outcomeOf(d, i, card, expected, rejected);
+  const row = truthRow(d, batchNo, rec.seq, card, t.atc[i], expected, money);
   if (fault && !copy) row.fault = fault;
-  if (fault === "truncated-tlv" || fault === "fare-mismatch" || fault === "missing-tag") {
-    row.uploadRejected = true;
-  }
-  if (t.flags[i] & STALE) (row.denyListed = true, row.fault ??= "stale-deny-list");
+  if (rejected) row.uploadRejected = true;
+  if (stale) (row.denyListed = true, row.fault ??= "stale-deny-list");
   if (copy) d.copies.push(copyOf(d, i, fault, { rec, params, card, facts, rr }, batchNo));
   return [rec, row];
 }
@@ -217,16 +228,34 @@ function unzip(pairs: [UploadRecord, TruthRow][]): [UploadRecord[], TruthRow[]] 
   return [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
 }
 
+/** The money truth of tap `i` (sim/outcomes.ts); the issuer is asked only for a debt. */
+function outcomeOf(
+  d: TerminalDay,
+  i: number,
+  card: Card,
+  expected: Expected,
+  uploadRejected: boolean,
+): MoneyTruth {
+  return expectedOutcome({
+    expected,
+    uploadRejected,
+    model: d.term.model,
+    tc: (d.taps.flags[i] & EC) !== 0,
+    issuer: () => issuerAnswer(d.world.options.seed, d.faults, card, d.taps.atc[i]),
+  });
+}
+
 function truthRow(
-  terminalId: string,
+  d: TerminalDay,
   batchNo: number,
   seq: number,
   card: Card,
   atc: number,
   e: Expected,
+  money: MoneyTruth,
 ): TruthRow {
   const row: TruthRow = {
-    terminalId,
+    terminalId: d.term.id,
     batchNo,
     seq,
     status: e.status,
@@ -234,6 +263,9 @@ function truthRow(
     oda: e.oda,
     pan: maskPan(card.pan),
     atc: atc.toString(16).toUpperCase().padStart(4, "0"),
+    model: d.term.model,
+    fare: d.line.fare,
+    ...money,
   };
   if (card.faults.length) row.cardFaults = [...card.faults];
   return row;

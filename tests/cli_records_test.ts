@@ -104,8 +104,11 @@ Deno.test("records: filters agree with the ground truth; a typed PAN finds its c
     assertEquals(rejected.length, truth.filter((t) => t.uploadRejected).length);
     const ok = await list(keyArgs, "--status", "OK");
     assertEquals(ok.length, truth.filter((t) => t.status === "OK" && !t.uploadRejected).length);
-    assertEquals((await list(keyArgs, "--date", "2026-06-24")).length, truth.length);
-    assertEquals((await list(keyArgs, "--from", "2026-06-25")).length, 0);
+    // The demo's day (yesterday in Shanghai unless --date), as the simulated world says.
+    const day = JSON.parse(await Deno.readTextFile(join(sim, "world.json"))).date as string;
+    const next = new Date(Date.parse(day) + 86400_000).toISOString().slice(0, 10);
+    assertEquals((await list(keyArgs, "--date", day)).length, truth.length);
+    assertEquals((await list(keyArgs, "--from", next)).length, 0);
 
     // One card, its PAN typed on standard input; with and without --psn.
     const { pan, psn } = await cardOf(sim, truth[0]);

@@ -1,8 +1,10 @@
 /**
- * `icfare demo` as a real subprocess on a small day (300 taps) in a temporary directory: exit 0,
- * 100 % agreement with the ground truth, both report files, no clear key (issuer keys, terminal
- * keys, the store's own keys, the master key) and no clear PAN in the home or in the outputs;
- * then `icfare verify` over the same store through the CLI finds nothing pending.
+ * `icfare demo` as a real subprocess on a small mixed day (600 taps: one EC and one ODA line) in a
+ * temporary directory: exit 0, 100 % agreement with the ground truth for verdicts and for every
+ * record's outcome, the cleared count and sum equal to the truth's, the deny list replayed to the
+ * world's version, the three report files (JSON, text, HTML), no clear key (issuer keys,
+ * terminal keys, the store's own keys, the master key) and no clear PAN in the home or in the
+ * outputs; then `icfare verify` over the same store through the CLI finds nothing pending.
  */
 import { assert, assertEquals } from "@icfare/assert";
 import { join } from "node:path";
@@ -33,29 +35,70 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
       tmp,
       "demo",
       "--taps",
-      "300",
+      "600",
       "--seed",
       "demo",
       "--workers",
       "2",
+      "--model",
+      "mixed",
       ...args,
     );
     assertEquals(r.code, 0, r.stdout + r.stderr);
-    for (let i = 1; i <= 7; i++) assert(r.stdout.includes(`[${i}/7]`), `step ${i} printed`);
+    for (let i = 1; i <= 11; i++) assert(r.stdout.includes(`[${i}/11]`), `step ${i} printed`);
     assert(r.stdout.includes("(100.00 %)"), r.stdout);
+    assert(/\[10\/11\] money checks +(\d+)\/\1 final states agree/.test(r.stdout), r.stdout);
     assert(r.stdout.includes("RESULT: OK"));
 
     const reports = [...Deno.readDirSync(join(home, "reports"))].map((e) => e.name).sort();
-    assertEquals(reports.length, 2, reports.join(","));
-    assert(/^demo-\d{4}-\d{2}-\d{2}\.json$/.test(reports[0]) && reports[1].endsWith(".txt"));
-    const rep = JSON.parse(await Deno.readTextFile(join(home, "reports", reports[0])));
+    assertEquals(reports.map((f) => f.replace(/\d{4}-\d{2}-\d{2}/, "D")), [
+      "demo-D.html",
+      "demo-D.json",
+      "demo-D.txt",
+    ]);
+    const rep = JSON.parse(await Deno.readTextFile(join(home, "reports", reports[1])));
     assertEquals(rep.ok, true);
     assertEquals(rep.truth.agree, rep.truth.rows);
-    assert(rep.truth.rows >= 290, `rows ${rep.truth.rows}`);
+    assert(rep.truth.rows >= 590, `rows ${rep.truth.rows}`);
     assertEquals(rep.upload.unexpected, []);
     assertEquals(rep.secondRunPending, 0);
     assertEquals(rep.verify.records, rep.upload.recordsAccepted);
-    assertEquals(rep.steps.length, 7);
+    assertEquals(rep.steps.length, 11);
+    // The money end: every record's final state, the ledger, the cleared and debt totals, a
+    // second clear, the deny list's version, the ODA line registered.
+    const money = rep.money;
+    assertEquals([money.agree, money.rows], [rep.truth.rows, rep.truth.rows]);
+    assertEquals(money.ledger, { total: 0, unbalanced: 0, drifting: 0 });
+    assertEquals(money.cleared.store, money.cleared.truth);
+    assertEquals(money.clearingFile, money.cleared.truth);
+    assertEquals(money.debts.store, money.debts.truth);
+    assert(
+      money.cleared.store.count > 0 && money.debts.store.count > 0,
+      "cleared records and debts",
+    );
+    assertEquals(money.rerun, { newLines: 0, identical: true });
+    assertEquals(money.reconciliationBalanced, true);
+    const outcomes = new Set(money.outcomes.map((o: { outcome: string }) => o.outcome));
+    for (const o of ["CLEARED", "DEBT", "EXCEPTION"]) assert(outcomes.has(o), `${o} shown`);
+    assertEquals(
+      rep.checks.map((c: { name: string; ok: boolean }) => `${c.name} ${c.ok}`),
+      [
+        "uploads true",
+        "verdicts true",
+        "nothing pending true",
+        "final states true",
+        "ledger true",
+        "cleared totals true",
+        "debts true",
+        "clear again true",
+        "reconciliation true",
+      ],
+    );
+    const world = JSON.parse(await Deno.readTextFile(join(sim, "denylist.json")));
+    assertEquals(rep.denyList.version, world.version);
+    assertEquals(rep.denyList.odaLines, 1);
+    const html = await Deno.readTextFile(join(home, "reports", reports[0]));
+    assert(html.includes("All 9 checks passed"), "the page lists the checks");
     assertEquals(((await Deno.stat(master)).mode ?? 0) & 0o777, 0o600);
 
     // Every secret: the simulated issuer keys, and every key of the key store (terminal keys,

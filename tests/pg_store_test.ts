@@ -11,6 +11,7 @@ import { storeLocation } from "../core/store/open.ts";
 import { redactUrl } from "../core/store/pg/connect.ts";
 import { pgCluster, pgTest } from "./support/pg_cluster.ts";
 import { batch, record } from "./support/store_backends.ts";
+import { icfareRun } from "./support/icfare_cli.ts";
 
 pgTest("pg store: synchronous_commit=off and fsync=off are refused", async () => {
   const c = await pgCluster();
@@ -40,7 +41,7 @@ pgTest("pg store: servers opening together migrate once; a newer schema is refus
   const url = await c.createDatabase("migrate");
   const stores = await Promise.all([1, 2, 3, 4].map(() => openPostgresStore(url)));
   const rows = await stores[0].sql`SELECT version FROM icfare_migrations ORDER BY version`;
-  assertEquals(rows.map((r) => Number(r.version)), [1]);
+  assertEquals(rows.map((r) => Number(r.version)), [1, 2]);
   await stores[0].sql`INSERT INTO icfare_migrations (version, description) VALUES (999, 'x')`;
   await Promise.all(stores.map((s) => s.closeAsync()));
   const e = await assertRejects(() => openPostgresStore(url), StoreConfigError);
@@ -94,4 +95,35 @@ Deno.test("store location: --store first, then ICFARE_DATABASE_URL, else HOME/ic
     assert(!e.message.includes("secret"), e.message);
   }
   assertEquals(redactUrl("postgres://icfare:s3cret@db:5432/x"), "postgres://icfare:***@db:5432/x");
+});
+
+Deno.test("SQLite-only commands are refused (STORE_SQLITE_ONLY) while ICFARE_DATABASE_URL names PostgreSQL", async () => {
+  const home = await Deno.makeTempDir({ prefix: "icfare-sqlite-only-" });
+  try {
+    const env = { ICFARE_DATABASE_URL: "postgres://icfare:s3cret@127.0.0.1:1/icfare" };
+    const runs = [
+      ["clear", "--date", "2026-11-27"],
+      ["debts", "list"],
+      ["demo"],
+      ["denylist", "list"],
+      ["network", "list"],
+      ["records"],
+      ["explain", "--record", "1"],
+    ];
+    for (const args of runs) {
+      const r = await icfareRun([...args, "--home", home], { env });
+      assertEquals(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+      assert(r.stderr.includes("STORE_SQLITE_ONLY"), r.stderr);
+      assert(r.stderr.includes("postgres://icfare:***@127.0.0.1:1/icfare"), r.stderr);
+      assert(!r.stderr.includes("s3cret"), r.stderr);
+      assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+    // nothing was made in the home: no SQLite store opened beside the database
+    assertEquals([...Deno.readDirSync(home)], []);
+    // without the variable the same command runs on the home's SQLite store
+    const ok = await icfareRun(["network", "list", "--home", home, "--json"]);
+    assertEquals(ok.code, 0, ok.stderr);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 });

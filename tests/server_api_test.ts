@@ -11,7 +11,6 @@ import { expectError, seenCodes as seen } from "./support/api_errors.ts";
 import { makeHome, spawnServer } from "./support/server_process.ts";
 import { openSqliteStore } from "../core/store/sqlite.ts";
 import { signRequest } from "../core/auth/hmac.ts";
-import { toHex } from "../core/hex.ts";
 import { ERRORS } from "../core/upload/errors.ts";
 import { FRONT_CODES } from "./support/api_errors.ts";
 import { createApp } from "../server/app.ts";
@@ -256,29 +255,16 @@ async function noClearCardData(home: string): Promise<void> {
   }
 }
 
-/** deny list: full and delta, signed with the terminal's key. */
-async function denyListSigned(url: string, home: string): Promise<void> {
+/**
+ * deny list without a signing key (a dev-key home has none): 503, never an unsigned list; the
+ * signed list and its key are tested in denylist_server_test.ts.
+ */
+async function denyListUnsigned(url: string, home: string): Promise<void> {
   const store = openSqliteStore(join(home, "icfare.db"));
-  await store.denyListAdd(new Uint8Array(32).fill(1), "ODA_FAILED");
-  await store.denyListAdd(new Uint8Array(32).fill(2), "AC_MISMATCH");
-  await store.denyListRemove(new Uint8Array(32).fill(1));
+  store.denyList.add({ cardHash: "01".repeat(32), psn: "00" }, "ODA_FAILED", "test");
   store.close();
-  for (const [since, full, n] of [[0, true, 1], [1, false, 2], [3, false, 0]] as const) {
-    const r = await send(url, null, { path: `/v1/denylist?since=${since}` });
-    const text = await r.text();
-    assertEquals(r.status, 200, text);
-    const d = JSON.parse(text);
-    assertEquals([d.version, d.full, d.entries.length], [3, full, n]);
-    const sig = r.headers.get("x-icfare-signature")!;
-    const k = await crypto.subtle.importKey(
-      "raw",
-      Uint8Array.from(testKeyHex("LC000123").match(/../g)!.map((h) => parseInt(h, 16))),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
-    const expect = toHex(new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(text))));
-    assertEquals(sig, expect.toLowerCase());
+  for (const path of ["/v1/denylist?since=0", "/v1/denylist/key"]) {
+    await expectError(await send(url, null, { path }), 503, "DENYLIST_UNAVAILABLE");
   }
 }
 
@@ -409,8 +395,8 @@ Deno.test("server API: every error code against a subprocess server", async (t) 
       () => noClearCardData(home),
     );
     await t.step(
-      "deny list: full and delta, signed with the terminal's key",
-      () => denyListSigned(url, home),
+      "deny list: 503 DENYLIST_UNAVAILABLE without a signing key, never unsigned",
+      () => denyListUnsigned(url, home),
     );
     await t.step("healthz, metrics, openapi", () => opsRoutes(url));
   } finally {

@@ -192,3 +192,30 @@ Deno.test("simulate: bad usage exits 2 with a message", async () => {
   assertEquals(f.code, 2);
   assert(f.stderr.includes("unknown fault"));
 });
+
+Deno.test("simulate --model: oda puts every line in the ODA model; bad values are usage errors", async () => {
+  const out = await Deno.makeTempDir({ prefix: "icfare-sim-model-" });
+  try {
+    const r = await simulate(out, "--seed", "m", "--taps", "60", "--cards", "30", "--model", "oda");
+    assertEquals(r.code, 0, r.stderr);
+    const world = JSON.parse(await Deno.readTextFile(`${out}/world.json`));
+    assertEquals(world.lines.map((l: { model: string }) => l.model), ["ODA"]);
+    assertEquals(new Set(world.terminals.map((t: { model: string }) => t.model)), new Set(["ODA"]));
+    const report = JSON.parse(r.stdout);
+    assertEquals(report.ecTaps, 0);
+    assert(Object.keys(report.outcomes).some((k) => k.startsWith("DEBT:")), r.stdout);
+    for (
+      const bad of [["--model", "ab"], ["--oda-lines", "1.5"], [
+        "--model",
+        "ec",
+        "--oda-lines",
+        "0",
+      ]]
+    ) {
+      const b = await simulate(out, "--taps", "20", ...bad);
+      assertEquals(b.code, 2, bad.join(" "));
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});

@@ -178,7 +178,9 @@ function checkRsaChain(
   assertEquals(hex(y.subarray(2, 12)).replace(/F+$/, ""), pan);
   const nIc = y[19];
   const iccMod = cat(y.subarray(21, 21 + Math.min(nIc, nI - 42)), oda.get("9F48") ?? none);
-  recoverChecked(iccMod, v.get("9F4B")!, 0x05, [terminalData], "fDDA hash");
+  const z = recoverChecked(iccMod, v.get("9F4B")!, 0x05, [terminalData], "fDDA hash");
+  // ICC dynamic data as PBOC cards make it: L_DD = 3, then 02 ‖ ATC (the tap's 9F36).
+  assertEquals(hex(z.subarray(3, 7)), "0302" + hex(v.get("9F36")!), "fDDA dynamic data");
 }
 
 /** SM2: issuer certificate, ICC certificate and the fDDA signature; a changed UN breaks it. */
@@ -199,6 +201,7 @@ function checkSm2Chain(
   );
   const sd = v.get("9F4B")!;
   const l = sd[1];
+  assertEquals(hex(sd.subarray(1, 2 + l)), "0302" + hex(v.get("9F36")!), "SM2 dynamic data");
   const signed = () => cat(sd.subarray(0, 2 + l), terminalData);
   assert(sm2Verify(c46.subarray(20, 84), signed(), sd.subarray(2 + l)), "SM2 fDDA");
   terminalData[0] ^= 1;

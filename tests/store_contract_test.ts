@@ -5,7 +5,8 @@
  * counts and the integrity check. Claims, locks and concurrency: store_contract_work_test.ts.
  */
 import { assert, assertEquals, assertRejects } from "@icfare/assert";
-import { batch, eachBackend, record, withStore } from "./support/store_backends.ts";
+import { batch, eachBackend, rawSql, record, withStore } from "./support/store_backends.ts";
+import { listDigest } from "../core/denylist/signed.ts";
 
 eachBackend(
   "ingest stores a batch once; same digest replays, another conflicts",
@@ -139,30 +140,86 @@ eachBackend(
     }),
 );
 
+/** A journal: card 01 held (v1), card 02 held (v2), card 01 released by the operator (v3). */
+const DENY_JOURNAL = [
+  (bytes: (hex: string) => string) =>
+    `INSERT INTO deny_journal (card_hash, psn, event, reason, ref, actor, at, version, listed)
+     VALUES (${bytes("01".repeat(32))}, '01', 'hold', 'ODA_FAILED', 'r1', 'test', 'T', 1, 1),
+       (${bytes("02".repeat(32))}, '02', 'hold', 'OPERATOR', '', 'test', 'T', 2, 1),
+       (${bytes("01".repeat(32))}, '01', 'release', 'OPERATOR', '', 'test', 'T', 3, 0)`,
+  (bytes: (hex: string) => string) =>
+    `INSERT INTO deny_cards (card_hash, psn, reason, version)
+     VALUES (${bytes("02".repeat(32))}, '02', 'OPERATOR', 2)`,
+];
+
 eachBackend(
-  "deny list: versions, removals, full list and changes since",
+  "deny list: full list, changes since a version, DENYLISTED in the version a batch reported",
   (b, loc) =>
     withStore(b, loc, async (s) => {
-      const c1 = new Uint8Array(32).fill(1), c2 = new Uint8Array(32).fill(2);
-      assertEquals(await s.denyListSince(0), { version: 0, since: 0, full: true, entries: [] });
-      assertEquals(await s.denyListAdd(c1, "ODA_FAILED"), 1);
-      assertEquals(await s.denyListAdd(c2, "OPERATOR"), 2);
-      assertEquals(await s.denyListRemove(c1), 3);
-      assertEquals(await s.denyListRemove(c1), null);
+      assertEquals(await s.denyListSince(0), {
+        version: 0,
+        since: 0,
+        full: true,
+        entries: [],
+        listDigest: listDigest([]),
+      });
+      for (const st of DENY_JOURNAL) await rawSql(b, s, st);
       const full = await s.denyListSince(0);
-      assertEquals(full.version, 3);
-      assertEquals(full.entries, [
-        { card: "02".repeat(32), reason: "OPERATOR", action: "add", version: 2 },
-      ]);
+      assertEquals(full, {
+        version: 3,
+        since: 0,
+        full: true,
+        entries: [{ card: "02".repeat(32), reason: "OPERATOR", action: "add", version: 2 }],
+        listDigest: listDigest(["02".repeat(32)]),
+      });
       const delta = await s.denyListSince(1);
       assertEquals(delta.full, false);
+      assertEquals(delta.since, 1);
       assertEquals(delta.entries, [
-        { card: "01".repeat(32), reason: "ODA_FAILED", action: "remove", version: 3 },
         { card: "02".repeat(32), reason: "OPERATOR", action: "add", version: 2 },
+        { card: "01".repeat(32), reason: "OPERATOR", action: "remove", version: 3 },
       ]);
+      assertEquals((await s.denyListSince(3)).entries, []);
       assertEquals((await s.denyListSince(99)).full, true);
-      await assertRejects(() => s.denyListAdd(new Uint8Array(3), "x"), TypeError);
       await assertRejects(() => s.denyListSince(-1), RangeError);
+      // cards 01 and 02 (records 1 and 2) under batches reporting versions 0, 2 and 3
+      for (const [no, v] of [[1, 0], [2, 2], [3, 3]]) {
+        const bt = batch(no, String(no).padStart(2, "0").repeat(32), [record(1), record(2)]);
+        await s.ingest({ ...bt, denyListVersion: v });
+      }
+      const ids = (await s.pendingRecords(10)).map((r) => r.id);
+      assertEquals(await s.denyListed(ids), [
+        { recordId: ids[2], reported: 2, listedIn: 1, reason: "ODA_FAILED" },
+        { recordId: ids[3], reported: 2, listedIn: 2, reason: "OPERATOR" },
+        { recordId: ids[5], reported: 3, listedIn: 2, reason: "OPERATOR" },
+      ]);
+      assertEquals(await s.denyListed([]), []);
+    }),
+);
+
+eachBackend(
+  "ingest stamps tap day, settlement day and model; sealed track 2 kept for ODA only",
+  (b, loc) =>
+    withStore(b, loc, async (s) => {
+      await rawSql(b, s, () =>
+        `INSERT INTO network_models (scope, key, model, set_by, set_at)
+         VALUES ('line', 'ODA1', 'ODA', 'test', '2026-11-27T00:00:00Z')`);
+      await rawSql(b, s, () =>
+        `INSERT INTO settlement_days (day, state, closed_at, closed_by)
+         VALUES ('2016-06-25', 'closed', '2016-06-26T00:00:00Z', 'test')`);
+      const t2 = new Uint8Array([0x57, 1, 2]);
+      await s.ingest(batch(1, "ab".repeat(32), [
+        record(1, { tappedAt: "2016-06-24T22:59:59+08:00", track2Sealed: t2 }),
+        record(2, { tappedAt: "2016-06-24T23:00:00+08:00", line: "ODA1", track2Sealed: t2 }),
+      ]));
+      const rows = await rawSql(b, s, () =>
+        `SELECT seq, tap_day, settlement_day, model, track2_sealed FROM records ORDER BY seq`);
+      assertEquals(rows.map((r) => [r.seq, r.tap_day, r.settlement_day, r.model]), [
+        [1, "2016-06-24", "2016-06-24", "EC"],
+        [2, "2016-06-25", "2016-06-26", "ODA"],
+      ]);
+      assertEquals(rows[0].track2_sealed, null);
+      assertEquals([...rows[1].track2_sealed as Uint8Array], [0x57, 1, 2]);
     }),
 );
 

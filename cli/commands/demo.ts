@@ -4,11 +4,12 @@
  */
 import { join } from "node:path";
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import { type Command, dateOption, fsRefusal } from "../common.ts";
+import { type Command, dateOption, fsRefusal, sqliteOnly } from "../common.ts";
 import { IcfareError } from "../../core/errors.ts";
 
 const HELP = `usage: icfare demo [--home DIR] [--master-key-file PATH] [--sim-dir DIR] [--taps N]
-                  [--seed S] [--date YYYY-MM-DD] [--workers N] [--concurrency N] [--json]
+                  [--seed S] [--date YYYY-MM-DD] [--model ec|oda|mixed] [--workers N]
+                  [--concurrency N] [--json]
 
 The main job end to end, one progress line per step:
   1. a fresh demo home (default ./.icfare/demo; wiped first — only a directory holding the
@@ -16,19 +17,27 @@ The main job end to end, one progress line per step:
      (default ./.icfare-demo-master.key, mode 600; test keys only)
   2. keys init, plus the store's pan-hash, card-data and deny-list keys
   3. a simulated day with the default fault mix (default 20,000 taps, seed "demo", --date
-     default 2026-06-24), written to
+     default yesterday in Shanghai, --model default ec), written to
      --sim-dir (default ./.icfare-demo-sim, outside the home: it holds the clear TEST keys)
   4. the simulated issuer keys, CA keys and revoked issuer serials imported; terminals registered
-  5. the upload server started as a subprocess with narrow permissions; every batch uploaded in
+  5. the world's deny-list history replayed into the store (one version per change)
+  6. the upload server started as a subprocess with narrow permissions; every batch uploaded in
      uploads.jsonl order by --concurrency terminals at once (default 8), signed requests, every
      answer checked against the expected one; the server stopped
-  6. icfare verify over the store (--workers, default one per core), then a second run (must
+  7. icfare verify over the store (--workers, default one per core), then a second run (must
      find nothing pending)
-  7. every verdict compared with the ground truth
-Report: HOME/reports/demo-YYYY-MM-DD.json and .txt. Exit 0 only when every record agrees with
-the ground truth (100 %), every upload got its expected answer and nothing is left pending;
-1 when it does not or a step failed (one coded line: NOT_A_DEMO_HOME, READ_ONLY_FILESYSTEM, …);
-2 bad usage (options out of range, a --date that is not a day, keys or world inside the home).`;
+  8. every verdict compared with the ground truth
+  9. the day cleared: every verified record's outcome (cleared, debt, exception, duplicate)
+ 10. the money checks: every record's final state, the cleared count and sum against the truth
+ 11. the reports
+--date      the simulated settlement day (default: yesterday in Shanghai, so no record is late)
+--model     the lines' transit model: ec (default), oda (every line deferred debit), mixed
+Report: HOME/reports/demo-YYYY-MM-DD.json, .txt and .html (a self-contained page with charts).
+Exit 0 only when every check passes: every record agrees with the ground truth (verdict and
+final state), every upload got its expected answer, nothing is left pending, and the cleared
+totals are the truth's; 1 when a check fails or a step failed (one coded line:
+NOT_A_DEMO_HOME, READ_ONLY_FILESYSTEM, …); 2 bad usage (options out of range, a --date that is
+not a day, a --model that is not ec, oda or mixed, keys or world inside the home).`;
 
 function intOpt(v: string | undefined, name: string, dflt: number, min: number, max: number) {
   if (v === undefined) return dflt;
@@ -36,6 +45,14 @@ function intOpt(v: string | undefined, name: string, dflt: number, min: number, 
     throw new UsageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
   }
   return Number(v);
+}
+
+function modelOpt(v: string | undefined): "ec" | "oda" | "mixed" {
+  if (v === undefined) return "ec";
+  if (v !== "ec" && v !== "oda" && v !== "mixed") {
+    throw new UsageError(`--model must be ec, oda or mixed, got "${v}"`);
+  }
+  return v;
 }
 
 export const command: Command = {
@@ -48,6 +65,7 @@ export const command: Command = {
       taps: { type: "string" },
       seed: { type: "string" },
       date: { type: "string" },
+      model: { type: "string" },
       workers: { type: "string" },
       concurrency: { type: "string" },
       json: { type: "boolean" },
@@ -58,6 +76,7 @@ export const command: Command = {
       return 0;
     }
     if (p.positionals.length) throw new UsageError(`unexpected argument ${p.positionals[0]}`);
+    sqliteOnly("demo");
     const json = flag(p, "json");
     const { runDemo, reportText, demoOptionProblem } = await import("../../demo/demo.ts");
     const home = str(p, "home") ?? "./.icfare/demo";
@@ -68,6 +87,7 @@ export const command: Command = {
       taps: intOpt(str(p, "taps"), "taps", 20_000, 10, 1_000_000),
       seed: str(p, "seed") ?? "demo",
       date: dateOption(p, "date"),
+      model: modelOpt(str(p, "model")),
       workers: str(p, "workers") === undefined
         ? undefined
         : intOpt(str(p, "workers"), "workers", 1, 1, 64),
@@ -91,7 +111,7 @@ export const command: Command = {
     else {
       console.log("");
       console.log(reportText(report).join("\n"));
-      console.log(`\nreport: ${files}.json, ${files}.txt`);
+      console.log(`\nreport: ${files}.json, ${files}.txt, ${files}.html`);
     }
     return report.ok ? 0 : 1;
   },

@@ -145,6 +145,7 @@ export const command: Command = {
       console.log(
         `icfare serve: listening on ${server.url} (store ${server.storeName}; keys from ${server.keySource})`,
       );
+      console.log(`icfare serve: ${server.denyListKey}`);
     }
     const stop = () => server.close();
     Deno.addSignalListener("SIGINT", stop);

@@ -16,7 +16,7 @@ import type { FareTable } from "../../sim/world.ts";
 const HELP = `usage: icfare simulate --out DIR [--cards N] [--terminals N] [--taps N] [--seed S]
                        [--scale small|liaocheng] [--date YYYY-MM-DD] [--faults default|none]
                        [--fault NAME=RATE ...] [--fare-table FILE] [--icc-key-pool N]
-                       [--workers N] [--json]
+                       [--model ec|oda|mixed] [--oda-lines SHARE] [--workers N] [--json]
 
 Writes a deterministic simulated world: keys.json and capk.json (docs/cli.md import files),
 batches/*.json (docs/upload-api.md upload bodies), uploads.jsonl (upload order and the answer the
@@ -27,6 +27,9 @@ summary.json. The same seed gives the same bytes.
   --cards/--terminals/--taps override the scale's sizes
   --faults none       a clean day; --fault NAME=RATE sets one rate (e.g. replay=0.01)
   --fare-table FILE   {"defaultFare": 200, "lines": {"101": 300}} in fen
+  --model M           the lines' transit model: ec (electronic cash, the default), oda (deferred
+                      debit: every tap an ARQC with tag 57), mixed (half the lines ODA)
+  --oda-lines SHARE   the share of lines in the ODA model, 0..1 (instead of --model)
   --workers N         parallel workers (default: one per core, up to 4, from 20,000 taps);
                       the output is the same for any N
   --date D           the service day, a real calendar day YYYY-MM-DD in 2000-2099
@@ -55,6 +58,8 @@ const OPTIONS = {
   "fare-table": { type: "string" },
   "icc-key-pool": { type: "string" },
   workers: { type: "string" },
+  model: { type: "string" },
+  "oda-lines": { type: "string" },
   json: { type: "boolean" },
   home: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -97,6 +102,26 @@ async function fareTableOf(p: Parsed): Promise<FareTable | undefined> {
   return { defaultFare: parsed.defaultFare as number, lines: lines as Record<string, number> };
 }
 
+/** The shares of lines in the ODA model that `--model` names. */
+export const MODEL_SHARES: Readonly<Record<string, number>> = { ec: 0, oda: 1, mixed: 0.5 };
+
+/** `--model ec|oda|mixed` or `--oda-lines SHARE` (not both): the share of ODA lines. */
+function odaLinesOf(p: Parsed): number {
+  const model = str(p, "model"), share = str(p, "oda-lines");
+  if (model !== undefined && share !== undefined) {
+    throw new UsageError("give --model or --oda-lines, not both");
+  }
+  if (share !== undefined) {
+    if (!/^(0(\.[0-9]+)?|1(\.0+)?)$/.test(share)) {
+      throw new UsageError(`--oda-lines must be a number 0..1, got "${share}"`);
+    }
+    return Number(share);
+  }
+  const v = MODEL_SHARES[model ?? "ec"];
+  if (v === undefined) throw new UsageError(`--model must be ec, oda or mixed, got "${model}"`);
+  return v;
+}
+
 /** `--out` must be a directory or not exist yet (it is created). */
 async function outDirUsable(out: string): Promise<void> {
   const st = await Deno.stat(out).catch((e) => {
@@ -128,6 +153,7 @@ async function configOf(p: Parsed): Promise<SimulateConfig> {
     faults,
     fares,
     iccKeyPool: int(p, "icc-key-pool", 4),
+    odaLines: odaLinesOf(p),
     workers: int(
       p,
       "workers",
@@ -167,11 +193,15 @@ function reportLines(report: SimulateReport): string[] {
       "taps drawn / recorded",
       `${report.tapsDrawn} / ${report.tapsRecorded} (${report.refusedDenyListed} refused: deny list)`,
     ],
-    ["EC TC / ODA ARQC", `${report.ecTaps} / ${report.arqcTaps}`],
+    ["EC TC / ARQC", `${report.ecTaps} / ${report.arqcTaps}`],
     ["records / batches / uploads", `${report.records} / ${report.batches} / ${report.uploads}`],
     ["amount", `${(report.amount / 100).toFixed(2)} yuan`],
     ...Object.entries(report.status).sort().map(([k, v]): [string, string] => [
       `expect ${k}`,
+      String(v),
+    ]),
+    ...Object.entries(report.outcomes).sort().map(([k, v]): [string, string] => [
+      `outcome ${k}`,
       String(v),
     ]),
     ["written to", report.out],

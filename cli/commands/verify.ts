@@ -10,6 +10,7 @@ import {
   type Command,
   contextOf,
   homeOf,
+  intOption,
   KEY_OPTIONS,
   loadBatch,
   progressBar,
@@ -84,22 +85,13 @@ function table(rows: RecordResult[]): string[] {
   return [line(head), line(w.map((n) => "-".repeat(n))), ...body.map(line)];
 }
 
-function intOpt(p: Parsed, name: string, min: number, max: number): number | undefined {
-  const v = str(p, name);
-  if (v === undefined) return undefined;
-  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new UsageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
-  }
-  return Number(v);
-}
-
 /** Store mode: every pending record of the home's store. */
 async function verifyPending(p: Parsed, store: string | undefined): Promise<number> {
   if (str(p, "keys") || str(p, "capk")) {
     throw new UsageError("--keys/--capk are for --file; the store mode uses the key store");
   }
-  const workers = intOpt(p, "workers", 1, 64);
-  const chunk = intOpt(p, "chunk", 1, 100_000);
+  const workers = intOption(p, "workers", 1, 64);
+  const chunk = intOption(p, "chunk", 1, 100_000);
   const { loadMasterKey } = await import("../../core/keys/master.ts");
   const { KeyStoreError } = await import("../../core/keys/errors.ts");
   const { verifyHome } = await import("../../core/verify_store.ts");

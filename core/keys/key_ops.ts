@@ -37,6 +37,7 @@ export function registeredTerminal(terminalId: string, keyId: string): TerminalR
   };
 }
 import type { Vault } from "./vault.ts";
+import { isSigningAlgorithm } from "./ec.ts";
 
 const DevImport = z.object({
   keys: z.array(
@@ -151,7 +152,7 @@ export async function importDev(v: Vault, json: unknown): Promise<KeyInfo[]> {
 export const SERVICE_KEYS = [
   { usage: "pan-hash", id: "pan-hash-1", algorithm: "hmac-sha256" },
   { usage: "data", id: "card-data-1", algorithm: "aes" },
-  { usage: "denylist-sign", id: "denylist-sign-1", algorithm: "hmac-sha256" },
+  { usage: "denylist-sign", id: "denylist-sign-sm2-1", algorithm: "sm2" },
 ] as const;
 
 /**
@@ -163,7 +164,11 @@ export async function prepareService(
 ): Promise<{ key: KeyInfo; created: boolean }[]> {
   const out: { key: KeyInfo; created: boolean }[] = [];
   for (const s of SERVICE_KEYS) {
-    const have = v.data.keys.find((k) => k.state === "active" && k.usage === s.usage);
+    // a legacy HMAC deny-list key does not count: it signs nothing (docs/denylist.md)
+    const have = v.data.keys.find((k) =>
+      k.state === "active" && k.usage === s.usage &&
+      isSigningAlgorithm(k.algorithm) === isSigningAlgorithm(s.algorithm)
+    );
     if (have) out.push({ key: info(have), created: false });
     else out.push({ key: await generate(v, { ...s }), created: true });
   }

@@ -18,8 +18,10 @@ export type KeyUsage =
   | "terminal-auth"
   | "pan-hash"
   | "denylist-sign"
+  | "archive-sign"
   | "data"
-  | "terminal-table";
+  | "terminal-table"
+  | "clearing";
 
 /** TR-31 binding of each usage, and the algorithms it allows. */
 export const USAGES: Record<
@@ -57,11 +59,20 @@ export const USAGES: Record<
     algorithms: ["hmac-sha256"],
     what: "keyed hash of PAN and PSN",
   },
+  // Signing keys (ec.ts, signing.ts): an asymmetric key pair for digital signature (TR-31 S0),
+  // signature only (S). An HMAC deny-list key of a store made before signing keys is legacy:
+  // still accepted, it signs nothing (docs/denylist.md, "Signing key").
   "denylist-sign": {
-    tr31: "M7",
-    mode: "G",
-    algorithms: ["hmac-sha256"],
-    what: "deny-list signing",
+    tr31: "S0",
+    mode: "S",
+    algorithms: ["sm2", "ecdsa-p256", "hmac-sha256"],
+    what: "deny-list signing (SM2 or ECDSA P-256; an HMAC key is legacy and signs nothing)",
+  },
+  "archive-sign": {
+    tr31: "S0",
+    mode: "S",
+    algorithms: ["sm2", "ecdsa-p256"],
+    what: "archive head signing (SM2 or ECDSA P-256)",
   },
   "data": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "card-data encryption" },
   "terminal-table": {
@@ -70,7 +81,20 @@ export const USAGES: Record<
     algorithms: ["aes"],
     what: "the upload servers' terminal table (made by the key store itself)",
   },
+  "clearing": { tr31: "D0", mode: "B", algorithms: ["aes"], what: "clearing-file encryption" },
 };
+
+/**
+ * The TR-31 key usage and mode of use of a key of `usage` and `algorithm`: the usage's own,
+ * except for a legacy HMAC deny-list key, which keeps the M7/G binding it was wrapped with.
+ */
+export function tr31Binding(
+  usage: KeyUsage,
+  algorithm: KeyAlgorithm,
+): { tr31: string; mode: string } {
+  if (usage === "denylist-sign" && algorithm === "hmac-sha256") return { tr31: "M7", mode: "G" };
+  return USAGES[usage];
+}
 
 /** Usages only the key store itself creates (never generated, imported or entered). */
 export const RESERVED_USAGES: readonly KeyUsage[] = ["terminal-table"];
@@ -82,6 +106,8 @@ export const ALGORITHM_CHAR: Record<KeyAlgorithm, string> = {
   "sm4": "4",
   "aes": "A",
   "hmac-sha256": "H",
+  "sm2": "E",
+  "ecdsa-p256": "E",
 };
 
 /** Default generated key length in bytes per algorithm. */
@@ -91,6 +117,8 @@ export const DEFAULT_LENGTH: Record<KeyAlgorithm, number> = {
   "sm4": 16,
   "aes": 32,
   "hmac-sha256": 32,
+  "sm2": 32,
+  "ecdsa-p256": 32,
 };
 
 /** One stored key (never its value). */
@@ -110,6 +138,8 @@ export interface KeyRecord {
   retiredAt?: string;
   /** The key as a TR-31 version D block under the master key. */
   block: string;
+  /** Signing keys (SM2, ECDSA P-256): the public key `04 ‖ x ‖ y`, hex (its KCV is `kcv`). */
+  publicKey?: string;
 }
 
 /** A key being entered as components (dual control): nothing is active until all are in. */
@@ -126,14 +156,18 @@ export interface PendingKey {
   components: { custodian: string; kcv: string; at: string; block: string }[];
 }
 
-/** A CA public key (public: stored in clear, checksum verified on import). */
-export interface CapkRecord {
+/** A CA public key's identity and key material (upper-case hex; SM2: x‖y, 64 bytes). */
+export interface CapkKey {
   rid: string;
   index: string;
   algorithm: "rsa" | "sm2";
   modulus?: string;
   exponent?: string;
   publicKey?: string;
+}
+
+/** A CA public key (public: stored in clear, checksum verified on import). */
+export interface CapkRecord extends CapkKey {
   expiry: string;
   checksum: string;
   state: "active" | "revoked";
@@ -294,7 +328,7 @@ export function headerFor(
   keyVersion: string,
   exportable: boolean,
 ): Tr31Header {
-  const u = USAGES[s.usage];
+  const u = tr31Binding(s.usage, s.algorithm);
   return {
     version: "D",
     usage: u.tr31,
@@ -342,5 +376,8 @@ export function keyStrengthBits(algorithm: KeyAlgorithm, length: number): number
       return length * 8;
     case "hmac-sha256":
       return Math.min(256, length * 8);
+    case "sm2":
+    case "ecdsa-p256":
+      return 128;
   }
 }

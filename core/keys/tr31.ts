@@ -86,6 +86,7 @@ export const KEY_USAGES: Record<string, string> = {
   M6: "ISO 9797-1:2011 MAC algorithm 5 (CMAC)",
   M7: "HMAC",
   P0: "PIN encryption",
+  S0: "asymmetric key pair for digital signature",
 };
 
 /** Known algorithm characters. */

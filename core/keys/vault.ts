@@ -25,10 +25,12 @@ import {
   type KeySpec,
   now,
   type StoreData,
-  USAGES,
+  tr31Binding,
 } from "./records.ts";
-import { ioRefusal, keyStorePaths, readStore, withLock, writeStore } from "./store_file.ts";
+import { exists, ioRefusal, keyStorePaths, readStore, withLock, writeStore } from "./store_file.ts";
 import { Tr31Error, type Tr31Header, unwrap, wrap } from "./tr31.ts";
+import { isSigningAlgorithm, publicKeyOf } from "./ec.ts";
+import { toHex } from "../hex.ts";
 import { syncTerminalTable } from "./terminal_table.ts";
 
 /** What a change reports for the audit trail (one event, or one per item of a bulk change). */
@@ -284,7 +286,7 @@ export class Vault {
   unwrapRecord(r: KeyRecord, master = this.master): Uint8Array {
     const u = unwrap(master, r.block);
     const b = u.header.optionalBlocks.find((o) => o.id === "10")?.data;
-    if (b !== binding(r) || u.header.usage !== USAGES[r.usage].tr31) {
+    if (b !== binding(r) || u.header.usage !== tr31Binding(r.usage, r.algorithm).tr31) {
       u.key.fill(0);
       throw new KeyStoreError(
         "KEYSTORE_TAMPERED",
@@ -331,6 +333,7 @@ export class Vault {
       createdAt: now(),
       block: this.wrapKey({ ...s, dki: s.dki?.toUpperCase() }, key, k, exportable),
     };
+    if (isSigningAlgorithm(s.algorithm)) rec.publicKey = toHex(publicKeyOf(s.algorithm, key));
     d.keys.push(rec);
     return rec;
   }
@@ -381,16 +384,6 @@ export class Vault {
       this.current = d;
       return { keys: n, newKcv };
     });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
   }
 }
 

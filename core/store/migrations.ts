@@ -3,11 +3,15 @@
  * each step runs in its own transaction. A database newer than this code is refused.
  */
 
+import { CLEARING_SQL } from "./migrations_clearing.ts";
+
 export interface Migration {
   readonly version: number;
   readonly description: string;
   readonly sql: string;
 }
+
+import { DENY_LIST_V2 } from "./migrations_denylist.ts";
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -70,6 +74,17 @@ INSERT INTO meta (key, value) VALUES ('deny_list_version', '0');
   },
   {
     version: 2,
+    description: "deny-list journal, holds and listed cards (docs/denylist.md)",
+    sql: DENY_LIST_V2,
+  },
+  {
+    version: 3,
+    description: "clearing: settlement day and model per record, networks, days, clearing lines, " +
+      "ledger, debts (docs/clearing.md)",
+    sql: CLEARING_SQL,
+  },
+  {
+    version: 4,
     description: "verification leases per batch (docs/scale.md), 9F26/9F02 kept per record",
     sql: `
 ALTER TABLE batches ADD COLUMN pending INTEGER NOT NULL DEFAULT 0 CHECK (pending >= 0);

@@ -26,6 +26,13 @@ export interface PanProtector {
 const enc = new TextEncoder();
 const SEAL_VERSION = 1;
 
+/** HMAC-SHA256(pan-hash key, PAN digits ‖ "/" ‖ PSN two digits): the card's identity. */
+export async function panHash(hashKey: CryptoKey, pan: string, psn: string): Promise<Uint8Array> {
+  if (!/^[0-9]{12,19}$/.test(pan)) throw new RangeError("pan must be 12..19 digits");
+  if (!/^[0-9]{2}$/.test(psn)) throw new RangeError("psn must be 2 digits");
+  return new Uint8Array(await crypto.subtle.sign("HMAC", hashKey, enc.encode(`${pan}/${psn}`)));
+}
+
 /**
  * Interim protector from two 32-byte keys (hex). Keys become non-extractable WebCrypto keys.
  * Sealed form: version byte ‖ 12-byte random IV ‖ AES-GCM ciphertext and tag.
@@ -65,11 +72,8 @@ export class DevPanProtector implements PanProtector {
     return new DevPanProtector(hashKey, dataKey);
   }
 
-  async hash(pan: string, psn: string): Promise<Uint8Array> {
-    if (!/^[0-9]{12,19}$/.test(pan)) throw new RangeError("pan must be 12..19 digits");
-    if (!/^[0-9]{2}$/.test(psn)) throw new RangeError("psn must be 2 digits");
-    const mac = await crypto.subtle.sign("HMAC", this.hashKey, enc.encode(`${pan}/${psn}`));
-    return new Uint8Array(mac);
+  hash(pan: string, psn: string): Promise<Uint8Array> {
+    return panHash(this.hashKey, pan, psn);
   }
 
   mask(pan: string): string {

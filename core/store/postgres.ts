@@ -16,8 +16,6 @@ import {
   asReplay,
   batchAad,
   type CardRecord,
-  type DenyEntry,
-  type DenyList,
   type IngestResult,
   type NewBatch,
   type OriginalRecord,
@@ -38,7 +36,10 @@ import {
   type Sql,
   unavailable,
 } from "./pg/connect.ts";
-import { defaultSettlementDay } from "./pg/day.ts";
+import { type Stamp, stampBatch } from "./pg/stamps.ts";
+import { pgDenyListed, pgDenyListSince } from "./pg/deny.ts";
+import type { UnsignedList } from "../denylist/signed.ts";
+import type { DenyListedTap } from "../denylist/listed.ts";
 import { claimPending, completeClaim, releaseClaim, withAdvisoryLock } from "./pg/claims.ts";
 import { originalOf, PENDING_COLUMNS, pendingOf, writeVerdicts } from "./pg/rows.ts";
 
@@ -57,10 +58,16 @@ export async function openPostgresStore(url: string, o: PgOptions = {}): Promise
 
 const hex = (b: Uint8Array | null | undefined) => (b ? toHex(b) : null);
 
-/** The records of a batch as one JSON parameter (bytea as hex), with their settlement days. */
-function recordsJson(batch: NewBatch, dayOf: (t: string) => string): string {
-  return JSON.stringify(batch.records.map((r) => ({
-    d: dayOf(r.tappedAt),
+/**
+ * The records of a batch as one JSON parameter (bytea as hex), with their stamps; sealed track 2
+ * kept for ODA records only, as on SQLite (docs/clearing.md, "The two models").
+ */
+function recordsJson(batch: NewBatch, stamps: readonly Stamp[]): string {
+  return JSON.stringify(batch.records.map((r, i) => ({
+    d: stamps[i].settlementDay,
+    td: stamps[i].tapDay,
+    m: stamps[i].model,
+    t2: stamps[i].model === "ODA" ? hex(r.track2Sealed) : null,
     seq: r.seq,
     t: r.tappedAt,
     line: r.line,
@@ -84,13 +91,11 @@ function recordsJson(batch: NewBatch, dayOf: (t: string) => string): string {
 export class PostgresStore implements Store {
   readonly #sql: Sql;
   readonly #partitions: Partitions;
-  readonly #dayOf: (tappedAt: string) => string;
   #closing: Promise<void> | null = null;
 
-  constructor(sql: Sql, dayOf: (tappedAt: string) => string = defaultSettlementDay) {
+  constructor(sql: Sql) {
     this.#sql = sql;
     this.#partitions = new Partitions(sql);
-    this.#dayOf = dayOf;
   }
 
   /** The client, for tests and maintenance tools only. */
@@ -112,8 +117,9 @@ export class PostgresStore implements Store {
       return Promise.reject(new TypeError('batch.receipt must end with "replayed":false}'));
     }
     return this.#run(async () => {
-      const json = recordsJson(batch, this.#dayOf);
-      await this.#partitions.ensure(batch.records.map((r) => this.#dayOf(r.tappedAt)));
+      const stamps = await stampBatch(this.#sql, batch);
+      const json = recordsJson(batch, stamps);
+      await this.#partitions.ensure(stamps.map((x) => x.settlementDay));
       const pending = batch.records.filter((r) => r.status === "pending").length;
       const [row] = await this.#sql`
         WITH b AS (
@@ -126,15 +132,16 @@ export class PostgresStore implements Store {
           ON CONFLICT (terminal_id, batch_no) DO NOTHING
           RETURNING id),
         r AS (
-          INSERT INTO records (batch_id, settlement_day, terminal_id, batch_no, seq, tapped_at,
-            line, vehicle, stop, fare, card_hash, pan_masked, psn, atc, ac_key, status,
-            reject_code, reject_message, reject_path, body_index)
-          SELECT b.id, x.d, ${batch.terminalId}, ${batch.batchNo}, x.seq, x.t, x.line,
-            x.vehicle, x.stop, x.fare, decode(x.ch, 'hex'), x.pm, x.psn, x.atc,
-            decode(x.ac, 'hex'), x.st, x.rc, x.rm, x.rp, x.i
-          FROM b CROSS JOIN jsonb_to_recordset(${json}::text::jsonb) AS x(d text, seq int, t text,
-            line text, vehicle text, stop text, fare int, ch text, pm text, psn text, atc int,
-            ac text, st text, rc text, rm text, rp text, i int)
+          INSERT INTO records (batch_id, settlement_day, tap_day, model, track2_sealed,
+            terminal_id, batch_no, seq, tapped_at, line, vehicle, stop, fare, card_hash,
+            pan_masked, psn, atc, ac_key, status, reject_code, reject_message, reject_path,
+            body_index)
+          SELECT b.id, x.d, x.td, x.m, decode(x.t2, 'hex'), ${batch.terminalId}, ${batch.batchNo},
+            x.seq, x.t, x.line, x.vehicle, x.stop, x.fare, decode(x.ch, 'hex'), x.pm, x.psn,
+            x.atc, decode(x.ac, 'hex'), x.st, x.rc, x.rm, x.rp, x.i
+          FROM b CROSS JOIN jsonb_to_recordset(${json}::text::jsonb) AS x(d text, td text, m text,
+            t2 text, seq int, t text, line text, vehicle text, stop text, fare int, ch text,
+            pm text, psn text, atc int, ac text, st text, rc text, rm text, rp text, i int)
           RETURNING 1)
         SELECT (SELECT id FROM b) AS id, (SELECT count(*) FROM r) AS n`;
       if (row.id !== null) return { kind: "stored", receipt: batch.receipt };
@@ -273,64 +280,16 @@ export class PostgresStore implements Store {
     });
   }
 
-  denyListAdd(cardHash: Uint8Array, reason: string): Promise<number> {
-    if (!(cardHash instanceof Uint8Array) || cardHash.length !== 32) {
-      return Promise.reject(new TypeError("cardHash must be 32 bytes"));
-    }
-    return this.#run(() =>
-      this.#sql.begin(async (tx) => {
-        const [m] = await tx`SELECT value FROM meta WHERE key = 'deny_list_version' FOR UPDATE`;
-        const v = Number(m.value) + 1;
-        await tx`INSERT INTO deny_list (card_hash, reason, added_version, removed_version)
-          VALUES (${cardHash}, ${reason}, ${v}, NULL)
-          ON CONFLICT (card_hash) DO UPDATE SET reason = excluded.reason,
-            added_version = excluded.added_version, removed_version = NULL`;
-        await tx`UPDATE meta SET value = ${String(v)} WHERE key = 'deny_list_version'`;
-        return v;
-      })
-    );
-  }
-
-  denyListRemove(cardHash: Uint8Array): Promise<number | null> {
-    return this.#run(() =>
-      this.#sql.begin(async (tx) => {
-        const [m] = await tx`SELECT value FROM meta WHERE key = 'deny_list_version' FOR UPDATE`;
-        const v = Number(m.value) + 1;
-        const r = await tx`UPDATE deny_list SET removed_version = ${v}
-          WHERE card_hash = ${cardHash} AND removed_version IS NULL`;
-        if (r.count === 0) return null;
-        await tx`UPDATE meta SET value = ${String(v)} WHERE key = 'deny_list_version'`;
-        return v;
-      })
-    );
-  }
-
-  denyListSince(since: number): Promise<DenyList> {
+  denyListSince(since: number): Promise<UnsignedList> {
     if (!Number.isSafeInteger(since) || since < 0) {
       return Promise.reject(new RangeError(`since must be a non-negative integer, got ${since}`));
     }
-    return this.#run(() =>
-      this.#sql.begin("isolation level repeatable read", async (tx) => {
-        const [m] = await tx`SELECT value FROM meta WHERE key = 'deny_list_version'`;
-        const version = Number(m.value);
-        const full = since === 0 || since > version;
-        const from = full ? 0 : since;
-        const entries: DenyEntry[] = [];
-        const rows = await tx`SELECT card_hash, reason, added_version, removed_version
-          FROM deny_list WHERE added_version > ${from} OR removed_version > ${from}
-          ORDER BY card_hash`;
-        for (const r of rows) {
-          const card = toHex(new Uint8Array(r.card_hash as Uint8Array));
-          const reason = String(r.reason);
-          if (r.removed_version != null) {
-            if (!full) {
-              entries.push({ card, reason, action: "remove", version: Number(r.removed_version) });
-            }
-          } else entries.push({ card, reason, action: "add", version: Number(r.added_version) });
-        }
-        return { version, since: from, full, entries };
-      })
-    );
+    return this.#run(() => pgDenyListSince(this.#sql, since));
+  }
+
+  denyListed(recordIds: readonly number[]): Promise<DenyListedTap[]> {
+    if (!Array.isArray(recordIds)) return Promise.reject(new TypeError("recordIds: an array"));
+    return this.#run(() => pgDenyListed(this.#sql, recordIds));
   }
 
   counts(): Promise<StoreCounts> {

@@ -15,8 +15,6 @@ import {
   asReplay,
   batchAad,
   type CardRecord,
-  type DenyEntry,
-  type DenyList,
   type IngestResult,
   LeaseLostError,
   type NewBatch,
@@ -30,8 +28,11 @@ import {
   type VerificationResult,
   type WorkClaim,
 } from "./store.ts";
-import { toHex } from "../hex.ts";
 import { pendingRow, SqliteClaims, withFileLock } from "./sqlite_claims.ts";
+import { SqliteDenyList } from "../denylist/journal.ts";
+import { type DenyListedTap, denyListedTaps } from "../denylist/listed.ts";
+import { type UnsignedList, unsignedList } from "../denylist/signed.ts";
+import { cutoffMinutes, firstOpenDay, tapDayOf } from "./settlement.ts";
 
 /** File name of the store under the icfare home. */
 export const STORE_FILE = "icfare.db";
@@ -44,6 +45,14 @@ export interface SqliteStoreOptions {
 }
 
 type Row = Record<string, unknown>;
+
+/** The ingest-time rules of one group transaction (see `#ingestRules`). */
+interface IngestRules {
+  readonly cutoff: number;
+  readonly closed: ReadonlySet<string>;
+  readonly terminals: ReadonlyMap<string, string>;
+  readonly lines: ReadonlyMap<string, string>;
+}
 
 /** Opens (creating and migrating if needed) the store at `path`. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
@@ -143,9 +152,12 @@ export class SqliteStore implements Store {
       insRecord: p(
         `INSERT INTO records (batch_id, terminal_id, batch_no, seq, tapped_at, line, vehicle,
           stop, fare, card_hash, pan_masked, psn, atc, status, reject_code, reject_message,
-          reject_path, body_index, ac_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          reject_path, body_index, tap_day, settlement_day, model, track2_sealed, ac_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      cutoff: p("SELECT value FROM meta WHERE key = 'settlement_cutoff'"),
+      closedFrom: p("SELECT day FROM settlement_days WHERE state = 'closed' AND day >= ?"),
+      models: p("SELECT scope, key, model FROM network_models"),
       body: p("SELECT terminal_id, batch_no, digest, body_sealed FROM batches WHERE id = ?"),
       pending: p(
         `SELECT id, batch_id, terminal_id, batch_no, seq, tapped_at, fare, card_hash, psn, atc,
@@ -155,21 +167,6 @@ export class SqliteStore implements Store {
       sameCard: p(
         `SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status FROM records
          WHERE card_hash = ? AND psn IS ? AND atc = ? ORDER BY id`,
-      ),
-      denyVersion: p("SELECT value FROM meta WHERE key = 'deny_list_version'"),
-      setDenyVersion: p("UPDATE meta SET value = ? WHERE key = 'deny_list_version'"),
-      denyUpsert: p(
-        `INSERT INTO deny_list (card_hash, reason, added_version, removed_version)
-         VALUES (?, ?, ?, NULL)
-         ON CONFLICT (card_hash) DO UPDATE SET reason = excluded.reason,
-           added_version = excluded.added_version, removed_version = NULL`,
-      ),
-      denyRemove: p(
-        `UPDATE deny_list SET removed_version = ? WHERE card_hash = ? AND removed_version IS NULL`,
-      ),
-      denySince: p(
-        `SELECT card_hash, reason, added_version, removed_version FROM deny_list
-         WHERE added_version > ? OR removed_version > ? ORDER BY card_hash`,
       ),
       counts: p(
         `SELECT (SELECT count(*) FROM batches) AS batches, (SELECT count(*) FROM records) AS records,
@@ -229,10 +226,20 @@ export class SqliteStore implements Store {
       return;
     }
     const results: (IngestResult | StoreUnavailableError)[] = [];
+    let rules: IngestRules;
+    try {
+      rules = this.#ingestRules(q.map((x) => x.batch));
+    } catch (e) {
+      try {
+        db.exec("ROLLBACK");
+      } catch { /* the connection is gone; the transaction is rolled back with it */ }
+      for (const x of q) x.reject(unavailable(e));
+      return;
+    }
     for (const x of q) {
       try {
         db.exec("SAVEPOINT batch");
-        results.push(this.#ingestOne(x.batch));
+        results.push(this.#ingestOne(x.batch, rules));
         db.exec("RELEASE batch");
       } catch (e) {
         try {
@@ -260,8 +267,35 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * What stamps each record at ingest (docs/clearing.md, "Settlement day" and "The two
+   * models"), read once per group transaction: the cut-off, the closed days from the earliest
+   * tap day of the group on, and the terminal/line model registry.
+   */
+  #ingestRules(batches: readonly NewBatch[]): IngestRules {
+    const cutoff = cutoffMinutes(
+      String((this.#s.cutoff.get() as Row | undefined)?.value ?? "23:00"),
+    );
+    let first: string | null = null;
+    for (const b of batches) {
+      for (const r of b.records) {
+        const d = tapDayOf(r.tappedAt, cutoff);
+        if (first === null || d < first) first = d;
+      }
+    }
+    const closed = new Set<string>();
+    if (first !== null) {
+      for (const r of this.#s.closedFrom.all(first) as Row[]) closed.add(String(r.day));
+    }
+    const terminals = new Map<string, string>(), lines = new Map<string, string>();
+    for (const r of this.#s.models.all() as Row[]) {
+      (r.scope === "terminal" ? terminals : lines).set(String(r.key), String(r.model));
+    }
+    return { cutoff, closed, terminals, lines };
+  }
+
   /** One batch inside the group transaction. */
-  #ingestOne(batch: NewBatch): IngestResult {
+  #ingestOne(batch: NewBatch, rules: IngestRules): IngestResult {
     const s = this.#s;
     const found = s.find.get(batch.terminalId, batch.batchNo) as Row | undefined;
     if (found) {
@@ -285,7 +319,10 @@ export class SqliteStore implements Store {
       batch.records.filter((x) => x.status === "pending").length,
     );
     const batchId = Number(r.lastInsertRowid);
+    const termModel = rules.terminals.get(batch.terminalId);
     for (const rec of batch.records) {
+      const tapDay = tapDayOf(rec.tappedAt, rules.cutoff);
+      const model = termModel ?? rules.lines.get(rec.line) ?? "EC";
       s.insRecord.run(
         batchId,
         batch.terminalId,
@@ -305,6 +342,10 @@ export class SqliteStore implements Store {
         rec.reject?.message ?? null,
         rec.reject?.path ?? null,
         rec.index,
+        tapDay,
+        firstOpenDay(tapDay, rules.closed),
+        model,
+        model === "ODA" ? rec.track2Sealed ?? null : null,
         rec.acKey ?? null,
       );
     }
@@ -397,56 +438,23 @@ export class SqliteStore implements Store {
     );
   }
 
-  denyListAdd(cardHash: Uint8Array, reason: string): Promise<number> {
-    if (!(cardHash instanceof Uint8Array) || cardHash.length !== 32) {
-      return Promise.reject(new TypeError("cardHash must be 32 bytes"));
-    }
-    return this.#write(() => {
-      const v = this.#denyVersion() + 1;
-      this.#s.denyUpsert.run(cardHash, reason, v);
-      this.#s.setDenyVersion.run(String(v));
-      return v;
-    });
-  }
-
-  denyListRemove(cardHash: Uint8Array): Promise<number | null> {
-    return this.#write(() => {
-      const v = this.#denyVersion() + 1;
-      const r = this.#s.denyRemove.run(v, cardHash);
-      if (Number(r.changes) === 0) return null;
-      this.#s.setDenyVersion.run(String(v));
-      return v;
-    });
-  }
-
-  denyListSince(since: number): Promise<DenyList> {
+  denyListSince(since: number): Promise<UnsignedList> {
     if (!Number.isSafeInteger(since) || since < 0) {
       return Promise.reject(new RangeError(`since must be a non-negative integer, got ${since}`));
     }
-    return this.#read(() => {
-      const version = this.#denyVersion();
-      const full = since === 0 || since > version;
-      const from = full ? 0 : since;
-      const entries: DenyEntry[] = [];
-      for (const r of this.#s.denySince.all(from, from) as Row[]) {
-        const removed = r.removed_version == null ? null : Number(r.removed_version);
-        const card = toHex(new Uint8Array(r.card_hash as Uint8Array));
-        if (removed !== null) {
-          if (!full) {
-            entries.push({ card, reason: String(r.reason), action: "remove", version: removed });
-          }
-        } else {
-          entries.push({
-            card,
-            reason: String(r.reason),
-            action: "add",
-            version: Number(r.added_version),
-          });
-        }
-      }
-      return { version, since: from, full, entries };
-    });
+    return this.#read(() => unsignedList(this.denyList, since));
   }
+
+  denyListed(recordIds: readonly number[]): Promise<DenyListedTap[]> {
+    if (!Array.isArray(recordIds)) return Promise.reject(new TypeError("recordIds: an array"));
+    return this.#read(() => denyListedTaps(this.#db, recordIds));
+  }
+
+  /** The deny list over this connection (changes join a transaction the caller holds). */
+  get denyList(): SqliteDenyList {
+    return this.#denyList ??= new SqliteDenyList(this.#db);
+  }
+  #denyList: SqliteDenyList | null = null;
 
   counts(): Promise<StoreCounts> {
     return this.#read(() => {
@@ -474,10 +482,6 @@ export class SqliteStore implements Store {
     }
   }
 
-  #denyVersion(): number {
-    return Number((this.#s.denyVersion.get() as Row).value);
-  }
-
   #read<T>(f: () => T): Promise<T> {
     try {
       return Promise.resolve(f());
@@ -485,19 +489,5 @@ export class SqliteStore implements Store {
       const keep = e instanceof RangeError || e instanceof TypeError || e instanceof LeaseLostError;
       return Promise.reject(keep ? e : unavailable(e));
     }
-  }
-
-  #write<T>(f: () => T): Promise<T> {
-    return this.#read(() => {
-      this.#db.exec("BEGIN IMMEDIATE");
-      try {
-        const v = f();
-        this.#db.exec("COMMIT");
-        return v;
-      } catch (e) {
-        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-        throw e;
-      }
-    });
   }
 }

@@ -156,27 +156,28 @@ Deno.test("store: pending records, verification results, rejected records kept",
   s.close();
 });
 
-Deno.test("store: deny list versions, full list and deltas", async () => {
+Deno.test("store: deny list versions, full list and deltas (tests/denylist_*: the rest)", async () => {
   const s = openSqliteStore(await tempDb());
-  const a = new Uint8Array(32).fill(0xa1);
-  const b = new Uint8Array(32).fill(0xb2);
-  assertEquals(await s.denyListSince(0), { version: 0, since: 0, full: true, entries: [] });
-  assertEquals(await s.denyListAdd(a, "ODA_FAILED"), 1);
-  assertEquals(await s.denyListAdd(b, "AC_MISMATCH"), 2);
-  assertEquals(await s.denyListRemove(a), 3);
-  assertEquals(await s.denyListRemove(a), null);
+  const a = { cardHash: "A1".repeat(32), psn: "00" };
+  const b = { cardHash: "B2".repeat(32), psn: "01" };
+  const empty = await s.denyListSince(0);
+  assertEquals([empty.version, empty.full, empty.entries], [0, true, []]);
+  assertEquals(s.denyList.add(a, "ODA_FAILED", "test", "r1"), 1);
+  assertEquals(s.denyList.add(b, "DEBT_DECLINED", "test", "d1"), 2);
+  assertEquals(s.denyList.remove(a, "OPERATOR", "test"), 3);
+  assertEquals(s.denyList.remove(a, "OPERATOR", "test"), 3);
   const full = await s.denyListSince(0);
   assertEquals(full.version, 3);
   assertEquals(full.entries.map((e) => [e.action, e.reason, e.version]), [[
     "add",
-    "AC_MISMATCH",
+    "DEBT_DECLINED",
     2,
   ]]);
   const delta = await s.denyListSince(1);
   assertEquals(delta.full, false);
   assertEquals(delta.entries.map((e) => [e.card.slice(0, 2), e.action, e.version]), [
-    ["A1", "remove", 3],
     ["B2", "add", 2],
+    ["A1", "remove", 3],
   ]);
   assertEquals((await s.denyListSince(3)).entries, []);
   assertEquals((await s.denyListSince(99)).full, true);

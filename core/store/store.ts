@@ -8,6 +8,8 @@
  * (see `pan.ts`).
  */
 import { IcfareError } from "../errors.ts";
+import type { UnsignedList } from "../denylist/signed.ts";
+import type { DenyListedTap } from "../denylist/listed.ts";
 
 /** One record as ingest hands it to the store. */
 export interface NewRecord {
@@ -35,6 +37,12 @@ export interface NewRecord {
    * from a replay (docs/verification.md), kept so a verifier need not reopen the original's body.
    */
   readonly acKey?: Uint8Array | null;
+  /**
+   * The record's tag-57 objects (track 2 equivalent data) sealed under the card-data key with
+   * `track2Aad`, when it carried any. The store keeps them only for records taken under the ODA
+   * model (docs/clearing.md, "The two models"): collection needs them for field 35.
+   */
+  readonly track2Sealed?: Uint8Array | null;
 }
 
 /** One batch as ingest hands it to the store; stored with its records in one transaction. */
@@ -111,22 +119,6 @@ export interface SealedBody {
 export interface VerificationResult {
   readonly status: string;
   readonly detail?: Record<string, unknown>;
-}
-
-export interface DenyEntry {
-  /** Hex keyed hash of PAN and PSN. */
-  readonly card: string;
-  readonly reason: string;
-  readonly action: "add" | "remove";
-  /** The list version at which this entry changed. */
-  readonly version: number;
-}
-
-export interface DenyList {
-  readonly version: number;
-  readonly since: number;
-  readonly full: boolean;
-  readonly entries: DenyEntry[];
 }
 
 export interface StoreCounts {
@@ -215,12 +207,6 @@ export interface Store {
   originals(records: readonly PendingRecord[]): Promise<Map<number, OriginalRecord>>;
   /** Every record with this card hash, PSN and ATC (any status), oldest (lowest id) first. */
   sameCard(cardHash: Uint8Array, psn: string | null, atc: number): Promise<CardRecord[]>;
-  /** Adds (or re-adds) a card to the deny list; resolves to the new list version. */
-  denyListAdd(cardHash: Uint8Array, reason: string): Promise<number>;
-  /** Removes a card; resolves to the new version, or null if it was not listed. */
-  denyListRemove(cardHash: Uint8Array): Promise<number | null>;
-  /** The full list (since = 0) or the changes after `since`. */
-  denyListSince(since: number): Promise<DenyList>;
   /**
    * Leases pending batches (at least one, up to about `maxRecords` pending records) to `owner`
    * for `leaseMs`; batches leased to another owner whose lease has not run out are skipped.
@@ -243,6 +229,17 @@ export interface Store {
    * kernel. With `wait: false` (the default) a held lock throws `LockBusyError` at once.
    */
   withLock<T>(name: string, fn: () => Promise<T>, options?: { wait?: boolean }): Promise<T>;
+  /**
+   * The deny list for a holder of version `since`, unsigned: the full list (since = 0, or newer
+   * than the list) or the changes after `since` (docs/denylist.md). Changes go through
+   * `core/denylist` (`SqliteDenyList`), never through this interface.
+   */
+  denyListSince(since: number): Promise<UnsignedList>;
+  /**
+   * The records among `recordIds` whose card was on the deny list in the version their batch
+   * reported (`DENYLISTED`, docs/denylist.md): one query for the whole set.
+   */
+  denyListed(recordIds: readonly number[]): Promise<DenyListedTap[]>;
   counts(): Promise<StoreCounts>;
   /** `PRAGMA integrity_check` (or the engine's equivalent): "ok" when healthy. */
   integrityCheck(): Promise<string>;
@@ -254,6 +251,11 @@ export function asReplay(receipt: string): string {
   const tail = '"replayed":false}';
   if (!receipt.endsWith(tail)) throw new Error("stored receipt does not end with replayed:false");
   return receipt.slice(0, -tail.length) + '"replayed":true}';
+}
+
+/** Additional authenticated data binding a record's sealed tag-57 objects to the record. */
+export function track2Aad(terminalId: string, batchNo: number, seq: number): string {
+  return `track2/${terminalId}/${batchNo}/${seq}`;
 }
 
 /** Additional authenticated data binding a sealed raw batch to its identity. */

@@ -5,7 +5,6 @@
  */
 import {
   type CardRecord,
-  type DenyList,
   type IngestResult,
   LeaseLostError,
   type NewBatch,
@@ -20,6 +19,8 @@ import {
   type WorkClaim,
 } from "./store.ts";
 import { withFileLock } from "./sqlite_claims.ts";
+import type { UnsignedList } from "../denylist/signed.ts";
+import type { DenyListedTap } from "../denylist/listed.ts";
 
 type Reply = { id: number; ok: true; value: unknown } | {
   id: number;
@@ -123,13 +124,10 @@ export class WorkerStore implements Store {
   sameCard(cardHash: Uint8Array, psn: string | null, atc: number): Promise<CardRecord[]> {
     return this.#call("sameCard", [cardHash, psn, atc]);
   }
-  denyListAdd(cardHash: Uint8Array, reason: string): Promise<number> {
-    return this.#call("denyListAdd", [cardHash, reason]);
+  denyListed(recordIds: readonly number[]): Promise<DenyListedTap[]> {
+    return this.#call("denyListed", [recordIds]);
   }
-  denyListRemove(cardHash: Uint8Array): Promise<number | null> {
-    return this.#call("denyListRemove", [cardHash]);
-  }
-  denyListSince(since: number): Promise<DenyList> {
+  denyListSince(since: number): Promise<UnsignedList> {
     return this.#call("denyListSince", [since]);
   }
   originals(records: readonly PendingRecord[]): Promise<Map<number, OriginalRecord>> {

@@ -31,6 +31,10 @@ export const ERRORS = {
   HEADERS_TOO_LARGE: { status: 431, message: "request headers larger than the limit" },
   INTERNAL_ERROR: { status: 500, message: "internal error" },
   STORAGE_UNAVAILABLE: { status: 503, message: "storage unavailable; nothing was acknowledged" },
+  DENYLIST_UNAVAILABLE: {
+    status: 503,
+    message: "the server holds no deny-list signing key; no list is served unsigned",
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

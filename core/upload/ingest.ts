@@ -6,15 +6,21 @@
  * Order: JSON depth bound → JSON.parse → zod → terminal match → totals → idempotency
  * pre-check → per-record structure (one kernel call for all chip data, one for all ODA
  * evidence) → card data protected (keyed hash, mask; the raw body sealed with tag-57 values
- * blanked) → one store
- * transaction → receipt.
+ * blanked; each record's tag-57 objects sealed apart, which the store keeps for ODA-model
+ * records only: docs/clearing.md, "The two models") → one store transaction → receipt.
  */
 import { checkTlvBatch, decodeTlv, type TlvEntry } from "../../kernel-as/mod.ts";
 import { tagHex } from "../tlv/tree.ts";
 import { fromHex, toHex } from "../hex.ts";
 import { cnDigits } from "../mask.ts";
 import type { PanProtector } from "../store/pan.ts";
-import { batchAad, type NewRecord, type Store, StoreUnavailableError } from "../store/store.ts";
+import {
+  batchAad,
+  type NewRecord,
+  type Store,
+  StoreUnavailableError,
+  track2Aad,
+} from "../store/store.ts";
 import { ApiError, RECORD_CODES } from "./errors.ts";
 import { formatPath, LIMITS, type UploadBatch, UploadBatchSchema } from "./schema.ts";
 
@@ -282,6 +288,10 @@ export async function ingestUpload(
   const records: Promise<NewRecord>[] = b.records.map(async (r, i): Promise<NewRecord> => {
     const c = checked[i];
     const cardHash = c.pan !== null && c.psn !== null ? await deps.pan.hash(c.pan, c.psn) : null;
+    const track2Sealed = c.reject || c.track2Hex.length === 0 ? null : await deps.pan.seal(
+      fromHex(c.track2Hex.join(""), "tag 57"),
+      track2Aad(b.terminalId, b.batchNo, r.seq),
+    );
     return {
       seq: r.seq,
       tappedAt: r.tappedAt,
@@ -297,6 +307,7 @@ export async function ingestUpload(
       reject: c.reject,
       index: i,
       acKey: c.reject ? null : c.acKey ?? null,
+      track2Sealed,
     };
   });
   const rejected = b.records.flatMap((r, i) =>
@@ -363,7 +374,8 @@ async function storeCall<T>(f: () => Promise<T>): Promise<T> {
  * stored body keeps its shape but never the track 2 equivalent data.
  */
 function redactTrack2(raw: Uint8Array, checked: readonly Checked[]): Uint8Array {
-  const all = checked.flatMap((c) => c.track2Hex);
+  // Once each: a card that taps twice in a batch brings the same tag 57 twice.
+  const all = [...new Set(checked.flatMap((c) => c.track2Hex))];
   if (all.length === 0) return raw;
   let text = utf8.decode(raw);
   for (const h of all) {

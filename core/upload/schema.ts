@@ -147,18 +147,6 @@ export const ErrorBodySchema = z.object({
   }),
 });
 
-export const DenyListSchema = z.object({
-  version: z.int(),
-  since: z.int(),
-  full: z.boolean(),
-  entries: z.array(z.object({
-    card: z.string().describe("hex HMAC-SHA256 keyed hash of PAN and PSN"),
-    reason: z.string(),
-    action: z.enum(["add", "remove"]),
-    version: z.int(),
-  })),
-}).describe("signed: header X-Icfare-Signature = hex HMAC-SHA256(terminal key, body bytes)");
-
 /** `records[3].icc` from a zod path. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let s = "";

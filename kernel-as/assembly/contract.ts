@@ -12,19 +12,21 @@ export const ST_ENGINE_REPLAY_SUSPECT: i32 = 404;
 export const F_REPLAY_SUSPECT: u32 = 0x00000008;
 export const ST_ENGINE_DUPLICATE: i32 = 405;
 export const F_DUPLICATE: u32 = 0x00000010;
+export const ST_ENGINE_DENYLISTED: i32 = 412;
+export const F_DENYLISTED: u32 = 0x00000020;
 export const ST_ENGINE_AC_MISMATCH: i32 = 406;
-export const F_AC_MISMATCH: u32 = 0x00000020;
+export const F_AC_MISMATCH: u32 = 0x00000040;
 export const ST_ENGINE_CERT_REVOKED: i32 = 407;
-export const F_CERT_REVOKED: u32 = 0x00000040;
+export const F_CERT_REVOKED: u32 = 0x00000080;
 export const ST_ENGINE_CERT_EXPIRED: i32 = 408;
-export const F_CERT_EXPIRED: u32 = 0x00000080;
+export const F_CERT_EXPIRED: u32 = 0x00000100;
 export const ST_ENGINE_ODA_FAILED: i32 = 409;
-export const F_ODA_FAILED: u32 = 0x00000100;
+export const F_ODA_FAILED: u32 = 0x00000200;
 export const ST_ENGINE_CAPK_UNKNOWN: i32 = 410;
-export const F_CAPK_UNKNOWN: u32 = 0x00000200;
+export const F_CAPK_UNKNOWN: u32 = 0x00000400;
 export const ST_ENGINE_CARD_DECLINED: i32 = 411;
-export const F_CARD_DECLINED: u32 = 0x00000400;
-export const RECORD_STATUS_COUNT: u32 = 11;
+export const F_CARD_DECLINED: u32 = 0x00000800;
+export const RECORD_STATUS_COUNT: u32 = 12;
 export const ST_ENGINE_TOO_MANY_KEYS: i32 = 420;
 export const ST_ENGINE_KEY_INVALID: i32 = 421;
 
@@ -36,12 +38,13 @@ export function recordStatusOfRank(i: u32): i32 {
     case 2: return ST_ENGINE_FARE_MISMATCH;
     case 3: return ST_ENGINE_REPLAY_SUSPECT;
     case 4: return ST_ENGINE_DUPLICATE;
-    case 5: return ST_ENGINE_AC_MISMATCH;
-    case 6: return ST_ENGINE_CERT_REVOKED;
-    case 7: return ST_ENGINE_CERT_EXPIRED;
-    case 8: return ST_ENGINE_ODA_FAILED;
-    case 9: return ST_ENGINE_CAPK_UNKNOWN;
-    case 10: return ST_ENGINE_CARD_DECLINED;
+    case 5: return ST_ENGINE_DENYLISTED;
+    case 6: return ST_ENGINE_AC_MISMATCH;
+    case 7: return ST_ENGINE_CERT_REVOKED;
+    case 8: return ST_ENGINE_CERT_EXPIRED;
+    case 9: return ST_ENGINE_ODA_FAILED;
+    case 10: return ST_ENGINE_CAPK_UNKNOWN;
+    case 11: return ST_ENGINE_CARD_DECLINED;
   }
   return 0;
 }

@@ -19,6 +19,8 @@ export function simDay(o: {
   terminals: number;
   taps: number;
   faults?: string[];
+  /** Share of lines in the ODA model (default 0: every line EC). */
+  odaLines?: number;
 }): SimDay {
   const faults = withOverrides(DEFAULT_FAULTS, o.faults ?? []);
   const world = new World({
@@ -29,6 +31,7 @@ export function simDay(o: {
     expiredCertCards: faults.expiredCertCards,
     revokedCertCards: faults.revokedCertCards,
     staleDenyListTerminals: faults.staleDenyListTerminals,
+    odaLines: o.odaLines ?? 0,
   });
   const gen = generateDay(world, { taps: o.taps, faults });
   const batches = new Map<string, BatchOut>();

@@ -109,3 +109,22 @@ export function batch(
     receipt: `{"batchId":"${terminalId}-${batchNo}","digest":"${digest}","replayed":false}`,
   };
 }
+
+/**
+ * Runs raw SQL on a store of either backend (tests only: rows the contract has no call for,
+ * such as the deny list's journal, which only the SQLite deny list writes). `bytes(hex)` gives
+ * the backend's literal for a byte string.
+ */
+export async function rawSql(
+  b: Backend,
+  s: OpenStore,
+  text: (bytes: (hex: string) => string) => string,
+): Promise<Record<string, unknown>[]> {
+  if (b.name === "sqlite") {
+    const db = (s as unknown as { connection: import("node:sqlite").DatabaseSync }).connection;
+    return db.prepare(text((h) => `X'${h}'`)).all() as Record<string, unknown>[];
+  }
+  const sql = (s as unknown as { sql: { unsafe(q: string): Promise<Record<string, unknown>[]> } })
+    .sql;
+  return [...await sql.unsafe(text((h) => `'\\x${h}'::bytea`))];
+}

@@ -1,0 +1,140 @@
+/**
+ * The demo's clearing steps over `core/clearing`: the network registry told which lines run the
+ * ODA model (before any upload, since the model is stamped at ingest), the day cleared twice (the
+ * second run must write nothing and give byte-identical files), and what the report draws of it:
+ * money per party from the ledger's balances and reconciliation per line.
+ */
+import { join } from "node:path";
+import type { DatabaseSync } from "node:sqlite";
+import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
+import { setModel } from "../core/clearing/settings.ts";
+import { clearDay, type ClearSummary } from "../core/clearing/clear.ts";
+import { clearingKeyOf } from "../core/clearing/clearing_key.ts";
+import { type DayFiles, writeDayFiles } from "../core/clearing/day_files.ts";
+import { balances, CHART, checkLedger, type LedgerCheck } from "../core/clearing/ledger.ts";
+import type { ReconciliationReport } from "../core/clearing/reports.ts";
+import type { PartyMoney, ReconciliationRow } from "../core/report/data.ts";
+import { withHome } from "./steps.ts";
+
+const ACTOR = "icfare demo";
+
+/** Registers every ODA line of the simulated world in the store's network registry. */
+export async function registerModels(home: string, simDir: string): Promise<number> {
+  const w = JSON.parse(await Deno.readTextFile(join(simDir, "world.json"))) as {
+    lines: { id: string; model: "EC" | "ODA" }[];
+  };
+  const store = openSqliteStore(join(home, STORE_FILE));
+  try {
+    const at = new Date().toISOString();
+    const oda = w.lines.filter((l) => l.model === "ODA");
+    for (const l of oda) {
+      setModel(store.connection, { scope: "line", key: l.id, model: "ODA", by: ACTOR, at });
+    }
+    return oda.length;
+  } finally {
+    store.close();
+  }
+}
+
+/** What the clearing step did. */
+export interface DayCleared {
+  first: ClearSummary;
+  second: ClearSummary;
+  files: DayFiles;
+  /** The files of the second run have the same SHA-256 as the first's. */
+  identical: boolean;
+  ledger: LedgerCheck;
+}
+
+/** Clears `day` and writes its files; then again, into a second directory, to compare. */
+export function clearTwice(home: string, masterKeyFile: string, day: string): Promise<DayCleared> {
+  return withHome(home, masterKeyFile, async ({ ks, store, pan }) => {
+    const key = await clearingKeyOf(ks);
+    const db = store.connection;
+    const run = async (dir: string) => {
+      const summary = clearDay(db, { day, by: ACTOR, deny: store.denyList });
+      return { summary, files: await writeDayFiles({ db, pan, key, day, dir }) };
+    };
+    const a = await run(join(home, "clearing", day));
+    const b = await run(join(home, "clearing", `${day}.rerun`));
+    const sums = (f: DayFiles) => f.files.map((x) => `${x.name} ${x.sha256}`).join("\n");
+    return {
+      first: a.summary,
+      second: b.summary,
+      files: a.files,
+      identical: sums(a.files) === sums(b.files),
+      ledger: checkLedger(db),
+    };
+  });
+}
+
+/** A ledger account as the party it concerns (CHART of core/clearing/ledger.ts). */
+function partyOf(account: string): { party: string; account: string } {
+  const [code, ...rest] = account.split(":");
+  const line = rest.length > 1 ? decodeURIComponent(rest[1]) : "";
+  switch (code) {
+    case CHART.issuer.code:
+      return { party: `issuer ${rest[0]}`, account: "owes cleared fares" };
+    case CHART.debts.code:
+      return { party: `issuer ${rest[0]}`, account: "debts to collect" };
+    case CHART.payable.code:
+      return { party: "bus company", account: `line ${line}` };
+    case CHART.fees.code:
+      return { party: "acquirer", account: "fee income" };
+    case CHART.writeOffs.code:
+      return { party: "acquirer", account: `written off, line ${line}` };
+    default:
+      return { party: account, account: "" };
+  }
+}
+
+/**
+ * Money per party from the ledger: each account's balance seen from its party (an issuer's
+ * receivable is what it owes, negative; the bus company's payable is what it is owed).
+ */
+export function moneyPerParty(db: DatabaseSync): PartyMoney[] {
+  return balances(db).filter((b) => b.balance !== 0).map((b) => ({
+    ...partyOf(b.account),
+    fen: -b.balance,
+  }));
+}
+
+/** Reconciliation per line and per terminal with a difference, for the report's table. */
+export function reconciliationRows(r: ReconciliationReport): ReconciliationRow[] {
+  const row = (
+    scope: "line" | "terminal",
+    key: string,
+    declared: { count: number; amount: number },
+    outcomes: Record<string, { count: number; amount: number }>,
+  ): ReconciliationRow => {
+    const cleared = outcomes["CLEARED"] ?? { count: 0, amount: 0 };
+    const reasons: Record<string, number> = {};
+    let explained = cleared.amount;
+    for (const [k, t] of Object.entries(outcomes)) {
+      if (k === "CLEARED") continue;
+      reasons[k] = t.amount;
+      explained += t.amount;
+    }
+    return {
+      scope,
+      key,
+      declaredCount: declared.count,
+      declaredFen: declared.amount,
+      clearedCount: cleared.count,
+      clearedFen: cleared.amount,
+      differenceFen: declared.amount - explained,
+      reasons,
+    };
+  };
+  return [
+    ...r.byLine.map((l) => row("line", l.line, l.inDay, l.outcomes)),
+    ...r.byTerminal.map((t) => row("terminal", t.terminal, t.inDay, t.outcomes)),
+  ];
+}
+
+/** The reconciliation report `writeDayFiles` wrote for `day`. */
+export async function readReconciliation(home: string, day: string): Promise<ReconciliationReport> {
+  return JSON.parse(
+    await Deno.readTextFile(join(home, "clearing", day, `reconciliation-${day}.json`)),
+  ) as ReconciliationReport;
+}
