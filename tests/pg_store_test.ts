@@ -6,6 +6,7 @@
  */
 import { assert, assertEquals, assertRejects } from "@icfare/assert";
 import { openPostgresStore } from "../core/store/postgres.ts";
+import { PG_MIGRATIONS } from "../core/store/pg/schema.ts";
 import { StoreConfigError } from "../core/store/store.ts";
 import { storeLocation } from "../core/store/open.ts";
 import { redactUrl } from "../core/store/pg/connect.ts";
@@ -127,3 +128,40 @@ Deno.test("SQLite-only commands are refused (STORE_SQLITE_ONLY) while ICFARE_DAT
     await Deno.remove(home, { recursive: true });
   }
 });
+
+pgTest(
+  "pg store: schema step 2 turns step 1's deny list into journal rows, holds and cards",
+  async () => {
+    const c = await pgCluster();
+    const url = await c.createDatabase("step1");
+    const db = url.slice(url.lastIndexOf("/") + 1);
+    // a database left at step 1 with one card still listed and one taken off
+    await c.psql(
+      `CREATE TABLE icfare_migrations (version integer PRIMARY KEY, description text NOT NULL,
+       applied_at timestamptz NOT NULL DEFAULT now());
+     ${PG_MIGRATIONS[0].sql}
+     INSERT INTO icfare_migrations (version, description) VALUES (1, 'step 1');
+     INSERT INTO deny_list VALUES ('\\x${"01".repeat(32)}', 'ODA_FAILED', 1, 3),
+       ('\\x${"02".repeat(32)}', 'OPERATOR', 2, NULL);
+     UPDATE meta SET value = '3' WHERE key = 'deny_list_version';`,
+      db,
+    );
+    const s = await openPostgresStore(url);
+    try {
+      const full = await s.denyListSince(0);
+      assertEquals([full.version, full.entries], [3, [
+        { card: "02".repeat(32), reason: "OPERATOR", action: "add", version: 2 },
+      ]]);
+      assertEquals((await s.denyListSince(1)).entries, [
+        { card: "02".repeat(32), reason: "OPERATOR", action: "add", version: 2 },
+        { card: "01".repeat(32), reason: "OPERATOR", action: "remove", version: 3 },
+      ]);
+      const holds = await s.sql`SELECT reason, ref FROM deny_holds`;
+      assertEquals(holds.map((h) => [h.reason, h.ref]), [["OPERATOR", ""]]);
+      const gone = await s.sql`SELECT to_regclass('deny_list') AS t`;
+      assertEquals(gone[0].t, null);
+    } finally {
+      await s.closeAsync();
+    }
+  },
+);

@@ -16,11 +16,13 @@ import {
   asReplay,
   batchAad,
   type CardRecord,
+  cardRecordOf,
   type IngestResult,
   type NewBatch,
   type OriginalRecord,
   type PendingRecord,
   type SealedBody,
+  sinceProblem,
   type Store,
   type StoreCounts,
   type VerificationResult,
@@ -268,22 +270,13 @@ export class PostgresStore implements Store {
       const rows = await this.#sql`SELECT id, terminal_id, batch_no, seq, batch_id, body_index,
         status FROM records WHERE card_hash = ${cardHash} AND atc = ${atc}
         AND psn IS NOT DISTINCT FROM ${psn} ORDER BY id`;
-      return rows.map((r) => ({
-        id: Number(r.id),
-        terminalId: String(r.terminal_id),
-        batchNo: Number(r.batch_no),
-        seq: Number(r.seq),
-        batchId: Number(r.batch_id),
-        index: Number(r.body_index),
-        status: String(r.status) as CardRecord["status"],
-      }));
+      return rows.map(cardRecordOf);
     });
   }
 
   denyListSince(since: number): Promise<UnsignedList> {
-    if (!Number.isSafeInteger(since) || since < 0) {
-      return Promise.reject(new RangeError(`since must be a non-negative integer, got ${since}`));
-    }
+    const bad = sinceProblem(since);
+    if (bad) return Promise.reject(bad);
     return this.#run(() => pgDenyListSince(this.#sql, since));
   }
 

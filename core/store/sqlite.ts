@@ -15,12 +15,14 @@ import {
   asReplay,
   batchAad,
   type CardRecord,
+  cardRecordOf,
   type IngestResult,
   LeaseLostError,
   type NewBatch,
   type OriginalRecord,
   type PendingRecord,
   type SealedBody,
+  sinceProblem,
   type Store,
   StoreConfigError,
   type StoreCounts,
@@ -115,6 +117,13 @@ function migrate(db: DatabaseSync): void {
     if (m.version <= current) continue;
     db.exec("BEGIN IMMEDIATE");
     try {
+      // read again under the write lock: another process opening the same file may have
+      // applied this step meanwhile (two servers started together on one fresh file)
+      const now = Number((db.prepare("PRAGMA user_version").get() as Row).user_version);
+      if (m.version <= now) {
+        db.exec("COMMIT");
+        continue;
+      }
       db.exec(m.sql);
       db.exec(`PRAGMA user_version = ${m.version}`);
       db.exec("COMMIT");
@@ -425,23 +434,12 @@ export class SqliteStore implements Store {
       return Promise.reject(new TypeError("cardHash must be a Uint8Array"));
     }
     if (!Number.isInteger(atc)) return Promise.reject(new RangeError("atc must be an integer"));
-    return this.#read(() =>
-      (this.#s.sameCard.all(cardHash, psn, atc) as Row[]).map((r) => ({
-        id: Number(r.id),
-        terminalId: String(r.terminal_id),
-        batchNo: Number(r.batch_no),
-        seq: Number(r.seq),
-        batchId: Number(r.batch_id),
-        index: Number(r.body_index),
-        status: String(r.status) as CardRecord["status"],
-      }))
-    );
+    return this.#read(() => (this.#s.sameCard.all(cardHash, psn, atc) as Row[]).map(cardRecordOf));
   }
 
   denyListSince(since: number): Promise<UnsignedList> {
-    if (!Number.isSafeInteger(since) || since < 0) {
-      return Promise.reject(new RangeError(`since must be a non-negative integer, got ${since}`));
-    }
+    const bad = sinceProblem(since);
+    if (bad) return Promise.reject(bad);
     return this.#read(() => unsignedList(this.denyList, since));
   }
 

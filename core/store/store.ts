@@ -109,6 +109,26 @@ export interface CardRecord {
   readonly status: "pending" | "rejected" | "verified";
 }
 
+/** A `CardRecord` from a row of either backend (`id, terminal_id, batch_no, seq, batch_id, body_index, status`). */
+export function cardRecordOf(r: Record<string, unknown>): CardRecord {
+  return {
+    id: Number(r.id),
+    terminalId: String(r.terminal_id),
+    batchNo: Number(r.batch_no),
+    seq: Number(r.seq),
+    batchId: Number(r.batch_id),
+    index: Number(r.body_index),
+    status: String(r.status) as CardRecord["status"],
+  };
+}
+
+/** The `since` of `denyListSince`: a RangeError unless a non-negative safe integer. */
+export function sinceProblem(since: number): RangeError | null {
+  return Number.isSafeInteger(since) && since >= 0
+    ? null
+    : new RangeError(`since must be a non-negative integer, got ${since}`);
+}
+
 /** A stored batch body, sealed, with the additional data it was sealed with. */
 export interface SealedBody {
   readonly sealed: Uint8Array;

@@ -9,6 +9,8 @@
  * (LIST, one partition per day, made before the first record of that day is written).
  */
 
+import { DENY_LIST_FROM_STEP_1 } from "../migrations_denylist.ts";
+
 export interface PgMigration {
   readonly version: number;
   readonly description: string;
@@ -75,19 +77,7 @@ CREATE TABLE deny_cards (
   reason text NOT NULL,
   version integer NOT NULL UNIQUE REFERENCES deny_journal (version)
 );
-INSERT INTO deny_journal (card_hash, psn, event, reason, ref, actor, at, version, listed)
-  SELECT card_hash, '00', 'hold', reason, '', 'schema step 2', '1970-01-01T00:00:00.000Z',
-    added_version, 1 FROM deny_list ORDER BY added_version;
-INSERT INTO deny_journal (card_hash, psn, event, reason, ref, actor, at, version, listed)
-  SELECT card_hash, '00', 'release', 'OPERATOR', '', 'schema step 2',
-    '1970-01-01T00:00:00.000Z', removed_version, 0
-  FROM deny_list WHERE removed_version IS NOT NULL ORDER BY removed_version;
-INSERT INTO deny_holds (card_hash, reason, ref, journal_id)
-  SELECT d.card_hash, d.reason, '', j.id FROM deny_list d
-  JOIN deny_journal j ON j.version = d.added_version WHERE d.removed_version IS NULL;
-INSERT INTO deny_cards (card_hash, psn, reason, version)
-  SELECT card_hash, '00', reason, added_version FROM deny_list WHERE removed_version IS NULL;
-DROP TABLE deny_list;
+${DENY_LIST_FROM_STEP_1}DROP TABLE deny_list;
 DELETE FROM meta WHERE key = 'deny_list_version';
 `;
 
