@@ -15,6 +15,10 @@ import { KeyImportError, parseKeyFile } from "../core/emv/issuer_keys.ts";
 import { CapkImportError, parseCapkFile } from "../core/emv/capk.ts";
 import { dateProblem } from "../core/dates.ts";
 import { type AcquirerProfile, parseProfile, profileNamed } from "../core/iso8583/profile.ts";
+import { join } from "node:path";
+import { databaseUrlFromEnv } from "../core/store/open.ts";
+import { isPostgresUrl, redactUrl } from "../core/store/pg/connect.ts";
+import { openSqliteStore, type SqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 
 /** One `icfare` command: a one-line summary for the help and its entry. */
 export type Command = {
@@ -48,6 +52,32 @@ export const COMMON: OptionSpec = {
 /** The icfare home from `--home`, `ICFARE_HOME` or `./.icfare`. */
 export function homeOf(p: Parsed): string {
   return str(p, "home") ?? Deno.env.get("ICFARE_HOME") ?? "./.icfare";
+}
+
+/**
+ * Refuses a command that runs on the SQLite store only (clearing, debts, the deny list's
+ * changes, the network registry, records, explain of a stored record, the demo: docs/scale.md,
+ * "What runs on PostgreSQL") when `ICFARE_DATABASE_URL` names a PostgreSQL database: run there
+ * it would read and write the home's SQLite file, not the database the servers share.
+ */
+export function sqliteOnly(command: string): void {
+  const url = databaseUrlFromEnv();
+  if (url === undefined || !isPostgresUrl(url)) return;
+  throw new IcfareError(
+    "STORE_SQLITE_ONLY",
+    `icfare ${command} runs on the SQLite store only; ICFARE_DATABASE_URL names PostgreSQL ` +
+      `(${redactUrl(url)})`,
+    {
+      hint:
+        "unset ICFARE_DATABASE_URL to use HOME/icfare.db; docs/scale.md lists what runs on PostgreSQL",
+    },
+  );
+}
+
+/** The home's SQLite store for a command that runs on SQLite only (see `sqliteOnly`). */
+export function openHomeSqlite(p: Parsed, command: string): SqliteStore {
+  sqliteOnly(command);
+  return openSqliteStore(join(homeOf(p), STORE_FILE));
 }
 
 /** Who is acting, for the audit trail (the uid when nothing names the operator). */

@@ -4,7 +4,7 @@
  * applies lives in `core/` or the kernel.
  */
 import { UsageError } from "./args.ts";
-import type { Command } from "./common.ts";
+import { type Command, sqliteOnly } from "./common.ts";
 import { fsRefusal } from "./fs_errors.ts";
 import { describeError, IcfareError } from "../core/errors.ts";
 
@@ -29,6 +29,12 @@ const commands: Record<string, () => Promise<Command>> = {
   archive: async () => (await import("./commands/archive.ts")).command,
   audit: async () => (await import("./commands/audit.ts")).command,
 };
+
+/**
+ * Commands that run on the SQLite store only (docs/scale.md, "What runs on PostgreSQL"):
+ * refused with STORE_SQLITE_ONLY while ICFARE_DATABASE_URL names PostgreSQL.
+ */
+const SQLITE_ONLY = new Set(["clear", "debts", "demo", "denylist", "network", "records"]);
 
 /** Usage with each command's one-line summary (loads every command module: help only). */
 async function usage(): Promise<string> {
@@ -56,6 +62,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    if (SQLITE_ONLY.has(name) && !rest.some((a) => a === "--help" || a === "-h")) {
+      sqliteOnly(name);
+    }
     return await (await load()).run(rest);
   } catch (e) {
     if (e instanceof UsageError) {

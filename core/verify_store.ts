@@ -13,7 +13,12 @@
  * - The workers never see two records with the same card and ATC in one engine call (each chunk
  *   is split into sub-batches with distinct card keys), so their statuses carry no in-call
  *   duplicate finding; the store-wide finding is then combined by the engine's precedence.
+ * - Duplicates are found set-wise: one `Store.originals` call per chunk, and 9F26 ‖ 9F02 kept at
+ *   ingest tell a duplicate from a replay without reopening the original's body.
  * - Verdicts of a chunk are written in one durable transaction.
+ * - Work is claimed from the store (whole batches leased to this run, `Store.claimPending`), so
+ *   several verify processes, on any machines, share the pending records; a killed verifier's
+ *   batches are taken over when its lease runs out (docs/scale.md, "Several verifiers").
  */
 import type { CapkRecord, KeyStore } from "./keys/store.ts";
 import type { IssuerKey } from "./emv/issuer_keys.ts";
@@ -29,7 +34,15 @@ import { flattenValues, parseTlv } from "./tlv/tree.ts";
 import { fromHex, toHex } from "./hex.ts";
 import { acAmountKey, duplicateNote, duplicateStatus } from "./emv/duplicates.ts";
 import type { PanProtector } from "./store/pan.ts";
-import type { CardRecord, PendingRecord, Store, VerificationResult } from "./store/store.ts";
+import {
+  type CardRecord,
+  LeaseLostError,
+  type OriginalRecord,
+  type PendingRecord,
+  type Store,
+  type VerificationResult,
+  type WorkClaim,
+} from "./store/store.ts";
 import type { DenyListedTap } from "./denylist/listed.ts";
 
 /** Keys and CA public keys a verification run hands to its workers. */
@@ -52,6 +65,10 @@ export interface StoreVerifyOptions {
   readonly chunk?: number;
   /** Called after each committed chunk. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Who holds the claims (default: `verify:<pid>:<random>`). */
+  readonly owner?: string;
+  /** How long a claim is leased before another verifier may take it over (default 60 s). */
+  readonly leaseMs?: number;
 }
 
 /** What a run did. */
@@ -270,20 +287,52 @@ export async function verifyStore(
   const bodies = new BodyCache(store, pan);
   const pool = await Pool.start(Math.min(workers, Math.ceil(total / 50)), keys);
   summary.workers = Math.min(workers, Math.ceil(total / 50));
+  const owner = options.owner ?? `verify:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const run: PageRun = { store, bodies, pool, summary };
+  // Three stages overlap: the next claim is read and its bodies opened while this one is on the
+  // workers, and this one's verdicts are committed while the next is verified.
+  const claimNext = () =>
+    store.claimPending(owner, chunk, leaseMs).then((c) => c && prepare(run, c));
+  let next = claimNext();
+  let commit: Promise<void> = Promise.resolve();
+  let commitError: unknown = null;
   try {
-    let afterId = 0;
     for (;;) {
-      const page = await store.pendingRecords(chunk, afterId);
-      if (page.length === 0) break;
-      afterId = page[page.length - 1].id;
-      const items = await verifyPage({ store, bodies, pool, summary }, page);
-      await store.recordVerifications(items);
-      summary.records += items.length;
-      options.onProgress?.(summary.records, total);
+      const cur = await next;
+      if (!cur) {
+        await commit;
+        if (commitError) throw commitError;
+        // what is left is leased to other verifiers: wait for them, or for their leases to lapse
+        if ((await store.counts()).pending === 0) break;
+        await new Promise((r) => setTimeout(r, Math.min(leaseMs, 1000)));
+        next = claimNext();
+        continue;
+      }
+      next = claimNext();
+      const page = emptySummary(summary.workers);
+      let items;
+      try {
+        items = await verifyPage({ ...run, summary: page }, cur);
+      } catch (e) {
+        await store.releaseClaim(cur.claim).catch(() => {});
+        throw e;
+      }
+      await commit;
+      if (commitError) throw commitError;
+      commit = store.completeClaim(cur.claim, items).then(() => {
+        addSummary(summary, page);
+        options.onProgress?.(summary.records, total);
+      }, (e) => {
+        // a lapsed lease: another verifier has these batches now, and nothing was written
+        if (!(e instanceof LeaseLostError)) commitError = e;
+      });
     }
     await pool.end();
   } catch (e) {
     pool.terminate();
+    await next.then((c) => c && store.releaseClaim(c.claim)).catch(() => {});
+    await commit;
     throw e;
   }
   summary.seconds = (performance.now() - t0) / 1000;
@@ -299,17 +348,68 @@ interface PageRun {
   readonly summary: StoreVerifySummary;
 }
 
-/** Verifies one page of pending records on the workers; the verdicts to record. */
-async function verifyPage(
-  run: PageRun,
-  page: readonly PendingRecord[],
-): Promise<{ recordId: number; result: VerificationResult }[]> {
+/** A claim with its records' evidence opened and their originals found: ready for the workers. */
+interface Prepared {
+  readonly claim: WorkClaim;
+  readonly taps: Map<number, TapRecord>;
+  readonly originals: Map<number, OriginalRecord>;
+  /** The records whose card the batch's reported deny-list version listed (DENYLISTED). */
+  readonly listed: Map<number, DenyListedTap>;
+}
+
+/**
+ * Opens the evidence of a claim's records and finds their originals and the deny-listed ones
+ * (one store call each, set-wise: docs/denylist.md).
+ */
+async function prepare(run: PageRun, claim: WorkClaim): Promise<Prepared> {
+  const originals = run.store.originals(claim.records);
+  const listed = run.store.denyListed(claim.records.map((r) => r.id));
   const taps = new Map<number, TapRecord>();
-  for (const r of page) {
+  for (const r of claim.records) {
     const b = (await run.bodies.records(r.batchId))[r.index];
     if (!b) throw new Error(`record ${r.id}: index ${r.index} outside its batch`);
     taps.set(r.id, { seq: r.seq, fare: r.fare, icc: b.icc, oda: b.oda });
   }
+  const byRecord = new Map((await listed).map((t) => [t.recordId, t]));
+  return { claim, taps, originals: await originals, listed: byRecord };
+}
+
+/** A summary with nothing counted yet (one page's counts, added once it is committed). */
+function emptySummary(workers: number): StoreVerifySummary {
+  return {
+    records: 0,
+    status: {},
+    cryptogram: {},
+    cryptogramChecked: 0,
+    leftToIssuer: 0,
+    oda: {},
+    acrossBatches: 0,
+    workers,
+    seconds: 0,
+    perSecond: 0,
+  };
+}
+
+/** Adds a committed page's counts (every number and every count map) into the run's. */
+function addSummary(into: StoreVerifySummary, page: StoreVerifySummary): void {
+  const to = into as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(page)) {
+    if (k === "workers" || k === "seconds" || k === "perSecond") continue;
+    if (typeof v === "number") to[k] = Number(to[k] ?? 0) + v;
+    else if (v && typeof v === "object") {
+      const m = (to[k] ??= {}) as Record<string, number>;
+      for (const [kk, n] of Object.entries(v as Record<string, number>)) m[kk] = (m[kk] ?? 0) + n;
+    }
+  }
+}
+
+/** Verifies one prepared page on the workers; the verdicts to record. */
+async function verifyPage(
+  run: PageRun,
+  prepared: Prepared,
+): Promise<{ recordId: number; result: VerificationResult }[]> {
+  const page = prepared.claim.records;
+  const taps = prepared.taps;
   // Split for the workers: sub-batches of ~chunk/(2·workers) records, no card key twice.
   const size = Math.max(50, Math.ceil(page.length / (2 * run.summary.workers)));
   const jobs: PendingRecord[][] = [];
@@ -317,21 +417,22 @@ async function verifyPage(
     for (let i = 0; i < g.length; i += size) jobs.push(g.slice(i, i + size));
   }
   const done = await Promise.all(jobs.map((j) => run.pool.run(j.map((r) => taps.get(r.id)!))));
-  // DENYLISTED, set-wise: one store query for the page (docs/denylist.md).
-  const listed = new Map((await run.store.denyListed(page.map((r) => r.id))).map((t) => [
-    t.recordId,
-    t,
-  ]));
   const items: { recordId: number; result: VerificationResult }[] = [];
   for (let j = 0; j < jobs.length; j++) {
     for (let i = 0; i < jobs[j].length; i++) {
       const rec = jobs[j][i];
       const res = done[j][i];
       if (res.seq !== rec.seq) throw new Error(`verify worker answered out of order`);
-      const dup = await duplicateFinding(run.store, run.bodies, rec, taps.get(rec.id)!.icc);
-      const result = storedVerdict(res, dup, listed.get(rec.id));
+      const dup = await duplicateFinding(
+        run.bodies,
+        rec,
+        prepared.originals.get(rec.id),
+        taps.get(rec.id)!.icc,
+      );
+      const result = storedVerdict(res, dup, prepared.listed.get(rec.id));
       if (dup && dup.of.batchId !== rec.batchId) run.summary.acrossBatches++;
       items.push({ recordId: rec.id, result });
+      run.summary.records++;
       count(run.summary.status, result.status);
       count(run.summary.cryptogram, res.cryptogram);
       if (res.cryptogram === "ok" || res.cryptogram === "mismatch") run.summary.cryptogramChecked++;
@@ -391,20 +492,32 @@ function storedVerdict(
   return { status, detail: { ...detail }, ...(ec !== undefined ? { ecBalance: ec } : {}) };
 }
 
-/** DUPLICATE / REPLAY_SUSPECT against the earliest accepted record with the same card key. */
+/** 9F26 ‖ 9F02 as stored at ingest, in the form of `acAmountKey` (9F02 is its last 6 bytes). */
+function acKeyText(k: Uint8Array): string {
+  return acAmountKey(k.subarray(0, k.length - 6), k.subarray(k.length - 6));
+}
+
+/**
+ * DUPLICATE / REPLAY_SUSPECT against the earliest accepted record with the same card key (found
+ * for the whole chunk by `Store.originals`). 9F26 ‖ 9F02 come from the store; only records
+ * stored before it kept them are re-read from their bodies.
+ */
 async function duplicateFinding(
-  store: Store,
   bodies: BodyCache,
   rec: PendingRecord,
+  first: OriginalRecord | undefined,
   iccHex: string,
 ): Promise<{ status: RecordStatus; of: CardRecord } | null> {
-  if (!rec.cardHash || rec.atc === null) return null;
-  const same = await store.sameCard(rec.cardHash, rec.psn, rec.atc);
-  const first = same.find((s) => s.status !== "rejected");
-  if (!first || first.id >= rec.id) return null;
-  const orig = (await bodies.records(first.batchId))[first.index];
-  if (!orig) throw new Error(`record ${first.id}: index ${first.index} outside its batch`);
-  return { status: duplicateStatus(acAmountOf(orig.icc), acAmountOf(iccHex)), of: first };
+  if (!first) return null;
+  let orig: string;
+  if (first.acKey) orig = acKeyText(first.acKey);
+  else {
+    const o = (await bodies.records(first.batchId))[first.index];
+    if (!o) throw new Error(`record ${first.id}: index ${first.index} outside its batch`);
+    orig = acAmountOf(o.icc);
+  }
+  const own = rec.acKey ? acKeyText(rec.acKey) : acAmountOf(iccHex);
+  return { status: duplicateStatus(orig, own), of: first };
 }
 
 /**
@@ -452,6 +565,8 @@ export interface VerifyHomeOptions extends StoreVerifyOptions {
   readonly masterKey: Uint8Array;
   /** Who runs it, for the key store's audit trail. */
   readonly actor: string;
+  /** The store (`--store`: a postgres:// URL or an SQLite file; default HOME/icfare.db). */
+  readonly store?: string;
 }
 
 /**
@@ -463,7 +578,7 @@ export async function verifyHome(o: VerifyHomeOptions): Promise<StoreVerifySumma
   const { KeyStore } = await import("./keys/store.ts");
   const { issuerKeySource } = await import("./keys/engine_source.ts");
   const { DevPanProtector } = await import("./store/pan.ts");
-  const { openSqliteStore, STORE_FILE } = await import("./store/sqlite.ts");
+  const { closeStore, openStore, storeLocation } = await import("./store/open.ts");
   const ks = await KeyStore.open(o.home, o.masterKey, o.actor);
   let wipe = () => {};
   try {
@@ -482,11 +597,11 @@ export async function verifyHome(o: VerifyHomeOptions): Promise<StoreVerifySumma
       configs: k.source.listConfigs(),
       capks: ks.capkList(),
     };
-    const store = openSqliteStore(`${o.home}/${STORE_FILE}`);
+    const store = await openStore(storeLocation(o.home, o.store));
     try {
       return await verifyStore(store, pan, keys, o);
     } finally {
-      store.close();
+      await closeStore(store);
     }
   } finally {
     wipe();

@@ -12,9 +12,13 @@
  * text, fixed at start.
  */
 import { join } from "node:path";
-import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
-import { WorkerStore } from "../core/store/worker_store.ts";
-import type { Store } from "../core/store/store.ts";
+import {
+  closeStore,
+  describeLocation,
+  openStore,
+  type StoreLocation,
+  storeLocation,
+} from "../core/store/open.ts";
 import { DevPanProtector, type PanProtector } from "../core/store/pan.ts";
 import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/terminal_keys.ts";
 import { createApp } from "./app.ts";
@@ -58,6 +62,13 @@ export interface ServeOptions {
    * read permission on core/ to load the worker modules).
    */
   readonly storeThread?: "worker" | "main";
+  /**
+   * The store: a `postgres://` URL or an SQLite file (docs/scale.md); default
+   * `ICFARE_DATABASE_URL`, else HOME/icfare.db.
+   */
+  readonly store?: string;
+  /** PostgreSQL: connections in the pool (default 10). */
+  readonly poolSize?: number;
   readonly onListen?: (addr: { hostname: string; port: number }) => void;
   /** The deny-list signer; default: from the key store or the development key file. */
   readonly denyListSigner?: Signer;
@@ -67,6 +78,8 @@ export interface RunningServer {
   readonly url: string;
   /** Where the keys came from (for the start-up line; never a key). */
   readonly keySource: string;
+  /** Where the store is (for the start-up line; never a password). */
+  readonly storeName: string;
   /** Which key signs the deny list, or why none does (never a key). */
   readonly denyListKey: string;
   readonly port: number;
@@ -168,10 +181,12 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       o,
       o.devKeys === undefined && await KeyStore.existsIn(o.home),
     );
-  const path = join(o.home, STORE_FILE);
-  const store: Store & { closeAsync?: () => Promise<void> } = o.storeThread === "worker"
-    ? await WorkerStore.open(path, { busyTimeoutMs: o.busyTimeoutMs })
-    : openSqliteStore(path, { busyTimeoutMs: o.busyTimeoutMs });
+  const where: StoreLocation = storeLocation(o.home, o.store);
+  const store = await openStore(where, {
+    thread: o.storeThread,
+    busyTimeoutMs: o.busyTimeoutMs,
+    poolSize: o.poolSize,
+  });
   const { app, metrics } = createApp({
     store,
     keys,
@@ -197,11 +212,12 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   o.onListen?.(addr);
   const finished = server.finished.then(() => {
     deny.signer?.close();
-    return store.closeAsync ? store.closeAsync() : store.close();
+    return closeStore(store);
   });
   return {
     url: `http://${addr.hostname}:${addr.port}`,
     keySource,
+    storeName: describeLocation(where),
     denyListKey: deny.note,
     port: addr.port,
     metrics,

@@ -19,6 +19,7 @@ import { KeyStore } from "../core/keys/store.ts";
 import { clearingKeyOf } from "../core/clearing/clearing_key.ts";
 import { checkTrailer, openSealed } from "../core/clearing/clearing_file.ts";
 import { shanghaiDayOf } from "../core/store/settlement.ts";
+import { openSqliteStore } from "../core/store/sqlite.ts";
 
 const TERMINALS = ["LC000100", "LC000101", "LC000102"];
 const ODA_TERMINAL = "LC000102";
@@ -238,6 +239,23 @@ Deno.test("clear end to end through the CLI: ledger at 0, idempotent bytes, dupl
       const again = JSON.parse(await ok(e, "clear", "--date", e.day, "--json"));
       assertEquals(again.newLines, 0);
       assertEquals(again.files, first.files);
+      assertEquals(books(e.home), before);
+    });
+    await t.step("a day another operator is clearing is refused (LOCK_BUSY)", async () => {
+      const before = books(e.home);
+      const held = openSqliteStore(join(e.home, "icfare.db"));
+      try {
+        await held.withLock(`clear:${e.day}`, async () => {
+          const r = await icfareRun(
+            ["clear", "--date", e.day, "--home", e.home, "--master-key-file", e.master],
+            { env: { ICFARE_OPERATOR: "e2e" } },
+          );
+          assertEquals(r.code, 1, r.stderr);
+          assert(r.stderr.includes("[LOCK_BUSY]"), r.stderr);
+        });
+      } finally {
+        held.close();
+      }
       assertEquals(books(e.home), before);
     });
     await t.step("a duplicate presentment is never cleared twice", async () => {

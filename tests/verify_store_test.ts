@@ -7,17 +7,16 @@
  * stays pending, and a second run finds nothing to do.
  */
 import { assert, assertEquals } from "@icfare/assert";
-import type { World } from "../sim/world.ts";
 import type { TruthRow } from "../sim/day.ts";
 import { simDay } from "./support/sim_day.ts";
-import { capkFile, keysFile, revocationsFile } from "../sim/simulate.ts";
+import { keysFile } from "../sim/simulate.ts";
+import { capkRecords } from "./support/sim_store.ts";
 import { createApp } from "../server/app.ts";
 import { StaticTerminalKeys } from "../core/auth/terminal_keys.ts";
 import { signRequest } from "../core/auth/hmac.ts";
 import { DevPanProtector } from "../core/store/pan.ts";
 import { openSqliteStore } from "../core/store/sqlite.ts";
 import { parseKeyFile } from "../core/emv/issuer_keys.ts";
-import type { CapkRecord } from "../core/keys/store.ts";
 import { splitDistinct, type StoredVerdictDetail, verifyStore } from "../core/verify_store.ts";
 import type { UploadBatch } from "../core/upload/schema.ts";
 
@@ -153,16 +152,3 @@ Deno.test("verify over the store: ground truth for every record, duplicates and 
     await Deno.remove(tmp, { recursive: true });
   }
 });
-
-function capkRecords(world: World): CapkRecord[] {
-  const revoked = revocationsFile(world).revoked;
-  return capkFile(world).capks.map((c) => ({
-    ...c,
-    algorithm: c.algorithm as "rsa" | "sm2",
-    state: "active" as const,
-    importedAt: "2026-06-24T00:00:00Z",
-    revokedSerials: revoked.filter((r) => r.rid === c.rid && r.index === c.index).map((r) =>
-      r.serial
-    ),
-  }));
-}

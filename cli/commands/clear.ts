@@ -13,12 +13,14 @@ import {
   dateOption,
   homeOf,
   intOption,
+  openHomeSqlite,
   openStore,
   progressBar,
   table,
 } from "../common.ts";
-import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
+import type { SqliteStore } from "../../core/store/sqlite.ts";
+import type { KeyStore } from "../../core/keys/mod.ts";
 import { clearDay, type ClearSummary, closeDay, type Tally } from "../../core/clearing/clear.ts";
 import { clearingKeyOf } from "../../core/clearing/clearing_key.ts";
 import { writeDayFiles } from "../../core/clearing/day_files.ts";
@@ -81,68 +83,77 @@ function summaryLines(s: ClearSummary): string[] {
 
 async function runClear(p: Parsed, json: boolean): Promise<number> {
   const day = dateOption(p, "date")!;
-  const home = homeOf(p);
   const ks = await openStore(p);
-  const store = openSqliteStore(join(home, STORE_FILE));
+  const store = openHomeSqlite(p, "clear");
   try {
-    const pan = DevPanProtector.fromCryptoKeys(
-      await ks.hmacCryptoKey("pan-hash"),
-      await ks.dataCryptoKey(),
-    );
-    const key = await clearingKeyOf(ks, str(p, "clearing-key"));
-    const db = store.connection;
-    const by = actorOf(p);
-    const summary = clearDay(db, {
-      day,
-      by,
-      deny: new SqliteDenyList(db),
-      chunk: intOption(p, "chunk", 1, 1_000_000),
-      onProgress: json ? undefined : progressBar(`clear ${day}`, { rate: true }),
-    });
-    if (flag(p, "close")) {
-      closeDay(db, day, by, new Date().toISOString());
-      summary.state = "closed";
-    }
-    const files = await writeDayFiles({
-      db,
-      pan,
-      key,
-      day,
-      dir: str(p, "out") ?? join(home, "clearing", day),
-      onProgress: json ? undefined : progressBar(`files ${day}`, { rate: true }),
-    });
-    const ledger = checkLedger(db);
-    if (json) {
-      console.log(JSON.stringify({ ...summary, ledger, ...files }, null, 2));
-      return 0;
-    }
-    console.log(summaryLines(summary).join("\n"));
-    console.log(
-      `ledger: ${ledger.entries} entries, ${ledger.postings} postings, sums to ${ledger.total} fen`,
-    );
-    console.log(`\nfiles in ${files.dir}:`);
-    console.log(
-      table(
-        ["file", "bytes", "sha256"],
-        files.files.map((f) => [f.name, f.bytes, f.sha256]),
-      ).map((l) => "  " + l).join("\n"),
-    );
-    console.log(
-      `clearing file: ${files.clearing.count} records, ${yuan(files.clearing.amount)} yuan; ` +
-        `reconciliation: ${
-          files.balanced ? "every batch reconciles" : "UNEXPLAINED differences"
-        }; ` +
-        `EC balances flagged: ${files.balanceFlags}`,
-    );
-    return 0;
+    // one operator at a time per day (docs/scale.md, "Operator locks"): a second is LOCK_BUSY
+    return await store.withLock(`clear:${day}`, () => clearLocked(p, json, ks, store, day));
   } finally {
     store.close();
     ks.close();
   }
 }
 
+/** Clears `day` (and closes it with --close), writes its files and prints the summary. */
+async function clearLocked(
+  p: Parsed,
+  json: boolean,
+  ks: KeyStore,
+  store: SqliteStore,
+  day: string,
+): Promise<number> {
+  const pan = DevPanProtector.fromCryptoKeys(
+    await ks.hmacCryptoKey("pan-hash"),
+    await ks.dataCryptoKey(),
+  );
+  const key = await clearingKeyOf(ks, str(p, "clearing-key"));
+  const db = store.connection;
+  const by = actorOf(p);
+  const summary = clearDay(db, {
+    day,
+    by,
+    deny: new SqliteDenyList(db),
+    chunk: intOption(p, "chunk", 1, 1_000_000),
+    onProgress: json ? undefined : progressBar(`clear ${day}`, { rate: true }),
+  });
+  if (flag(p, "close")) {
+    closeDay(db, day, by, new Date().toISOString());
+    summary.state = "closed";
+  }
+  const files = await writeDayFiles({
+    db,
+    pan,
+    key,
+    day,
+    dir: str(p, "out") ?? join(homeOf(p), "clearing", day),
+    onProgress: json ? undefined : progressBar(`files ${day}`, { rate: true }),
+  });
+  const ledger = checkLedger(db);
+  if (json) {
+    console.log(JSON.stringify({ ...summary, ledger, ...files }, null, 2));
+    return 0;
+  }
+  console.log(summaryLines(summary).join("\n"));
+  console.log(
+    `ledger: ${ledger.entries} entries, ${ledger.postings} postings, sums to ${ledger.total} fen`,
+  );
+  console.log(`\nfiles in ${files.dir}:`);
+  console.log(
+    table(
+      ["file", "bytes", "sha256"],
+      files.files.map((f) => [f.name, f.bytes, f.sha256]),
+    ).map((l) => "  " + l).join("\n"),
+  );
+  console.log(
+    `clearing file: ${files.clearing.count} records, ${yuan(files.clearing.amount)} yuan; ` +
+      `reconciliation: ${files.balanced ? "every batch reconciles" : "UNEXPLAINED differences"}; ` +
+      `EC balances flagged: ${files.balanceFlags}`,
+  );
+  return 0;
+}
+
 function runList(p: Parsed, json: boolean): number {
-  const store = openSqliteStore(join(homeOf(p), STORE_FILE));
+  const store = openHomeSqlite(p, "clear");
   try {
     const rows = store.connection.prepare(
       `SELECT d.day, d.state, d.closed_at, d.closed_by,

@@ -4,19 +4,17 @@
  * declined debts whose retry is due. Collection over ISO 8583 is `core/iso8583`; this command is
  * the file-exchange door to the same debt book.
  */
-import { join } from "node:path";
 import { flag, parseArgs, type Parsed, str, UsageError } from "../args.ts";
 import {
   actorOf,
   type Command,
   dateOption,
-  homeOf,
+  openHomeSqlite,
   openStore,
   out,
   table,
   timeOption,
 } from "../common.ts";
-import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
 import { DebtBook } from "../../core/debts/book.ts";
 import { DEBT_STATES, type DebtState } from "../../core/debts/states.ts";
@@ -115,7 +113,7 @@ export const command: Command = {
     }
     const [sub, ...rest] = p.positionals;
     const json = flag(p, "json");
-    const store = openSqliteStore(join(homeOf(p), STORE_FILE));
+    const store = openHomeSqlite(p, "debts");
     const book = new DebtBook(store.connection, new SqliteDenyList(store.connection), actorOf(p));
     try {
       if (sub === "list") {

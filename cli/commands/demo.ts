@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import { type Command, dateOption, fsRefusal } from "../common.ts";
+import { type Command, dateOption, fsRefusal, sqliteOnly } from "../common.ts";
 import { IcfareError } from "../../core/errors.ts";
 
 const HELP = `usage: icfare demo [--home DIR] [--master-key-file PATH] [--sim-dir DIR] [--taps N]
@@ -76,6 +76,7 @@ export const command: Command = {
       return 0;
     }
     if (p.positionals.length) throw new UsageError(`unexpected argument ${p.positionals[0]}`);
+    sqliteOnly("demo");
     const json = flag(p, "json");
     const { runDemo, reportText, demoOptionProblem } = await import("../../demo/demo.ts");
     const home = str(p, "home") ?? "./.icfare/demo";

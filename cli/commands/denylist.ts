@@ -6,19 +6,18 @@
  * printed; outputs show it masked. Every change goes into the deny-list journal with the
  * operator (`--operator`, `ICFARE_OPERATOR`, else the login name).
  */
-import { join } from "node:path";
 import { flag, type Parsed, str, UsageError } from "../args.ts";
 import {
   actorOf,
   type Command,
   commandArgs,
   COMMON,
-  homeOf,
+  openHomeSqlite,
   openStore,
   out,
   table,
 } from "../common.ts";
-import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
+import type { openSqliteStore } from "../../core/store/sqlite.ts";
 import { panHash } from "../../core/store/pan.ts";
 import { maskPan } from "../../core/mask.ts";
 import { toHex } from "../../core/hex.ts";
@@ -79,7 +78,7 @@ function withList<T>(
   p: Parsed,
   f: (dl: SqliteDenyList, db: ReturnType<typeof openSqliteStore>) => T,
 ) {
-  const s = openSqliteStore(join(homeOf(p), STORE_FILE));
+  const s = openHomeSqlite(p, "denylist");
   try {
     return f(s.denyList, s);
   } finally {

@@ -8,7 +8,7 @@ import { flag, parseArgs, str, UsageError } from "../args.ts";
 import type { Command } from "../common.ts";
 import { explainRecord, renderExplanation } from "../../core/emv/explain.ts";
 import type { TapRecord } from "../../core/emv/verify.ts";
-import { contextOf, homeOf, KEY_OPTIONS, loadBatch, openStore } from "../common.ts";
+import { contextOf, homeOf, KEY_OPTIONS, loadBatch, openStore, sqliteOnly } from "../common.ts";
 import type { Parsed } from "../args.ts";
 import { IcfareError } from "../../core/errors.ts";
 import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
@@ -43,6 +43,7 @@ function storedLine(r: StoredRecord): string {
  */
 async function storedRecord(p: Parsed, id: string) {
   if (!/^[1-9][0-9]{0,15}$/.test(id)) throw new UsageError("--record must be a record id");
+  sqliteOnly("explain --record");
   const path = `${homeOf(p)}/${STORE_FILE}`;
   if (!(await Deno.stat(path).then(() => true, () => false))) {
     throw new IcfareError("STORE_NOT_FOUND", `no store at ${path}`);

@@ -4,10 +4,8 @@
  * presentment window, the ODA fare mode and the fee schedule. Kept in the store; ingest stamps
  * each record with the model and settlement day in force when it arrives.
  */
-import { join } from "node:path";
 import { flag, parseArgs, type Parsed, str, UsageError } from "../args.ts";
-import { actorOf, type Command, homeOf, out, table } from "../common.ts";
-import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
+import { actorOf, type Command, openHomeSqlite, out, table } from "../common.ts";
 import {
   type ClearingSettings,
   listModels,
@@ -97,7 +95,7 @@ export const command: Command = {
     const [sub, ...rest] = p.positionals;
     if (rest.length) throw new UsageError(`unexpected argument ${rest[0]}`);
     const json = flag(p, "json");
-    const store = openSqliteStore(join(homeOf(p), STORE_FILE));
+    const store = openHomeSqlite(p, "network");
     const db = store.connection;
     try {
       if (sub === "list") {

@@ -5,7 +5,16 @@
  * the key store's pan-hash key for each PSN and forgotten; it is never stored, logged or shown.
  */
 import { flag, type Parsed, str, UsageError } from "../args.ts";
-import { type Command, commandArgs, dateOption, homeOf, openStore, out, table } from "../common.ts";
+import {
+  type Command,
+  commandArgs,
+  dateOption,
+  homeOf,
+  openStore,
+  out,
+  sqliteOnly,
+  table,
+} from "../common.ts";
 import { readSecretLine } from "../prompt.ts";
 import { IcfareError } from "../../core/errors.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
@@ -110,6 +119,7 @@ async function cardHashesOf(p: Parsed): Promise<Uint8Array[]> {
 
 /** Opens the store of the home for reading; a home without one is refused. */
 async function openStoreOf(p: Parsed) {
+  sqliteOnly("records");
   const path = `${homeOf(p)}/${STORE_FILE}`;
   const exists = await Deno.stat(path).then(() => true, (e) => {
     if (e instanceof Deno.errors.NotFound) return false;

@@ -10,7 +10,7 @@ const HELP = `usage: icfare serve [--port N] [--hostname H] [--home DIR] [--mast
 
 Serves the v1 upload API (POST /v1/batches, GET /v1/batches/:terminalId/:batchNo,
 GET /v1/denylist, /healthz, /metrics, /openapi.json). The store is HOME/icfare.db (SQLite,
-WAL + synchronous=FULL; the server refuses to start otherwise).
+WAL + synchronous=FULL; the server refuses to start otherwise) unless --store names another.
   --port N            TCP port (default 8080)
   --hostname H        address to bind (default 127.0.0.1)
   --home DIR          icfare home (env ICFARE_HOME, default ./.icfare)
@@ -31,10 +31,16 @@ Without a key store: the INTERIM development key file HOME/dev-keys.json (tests,
   --max-connections N open connections; beyond, 429 and close (default 1024)
   --store-thread T    main (default) or worker: SQLite and its fsyncs on their own thread
                       (add --allow-read=<icfare>/core for the worker modules)
+  --store URL|FILE    postgres://USER@HOST:PORT/DB (several servers on one database;
+                      fsync and synchronous_commit must be on) or an SQLite file; default
+                      env ICFARE_DATABASE_URL, else HOME/icfare.db (docs/scale.md)
+  --pool-size N       PostgreSQL connections of this server (default 10)
   --json              print the listening address as JSON
 Narrow permissions (no -A):
   deno run --allow-net=127.0.0.1:8080 --allow-read=HOME,MASTER_FILE --allow-write=HOME \
-    cli/main.ts serve --home HOME --master-key-file MASTER_FILE`;
+    cli/main.ts serve --home HOME --master-key-file MASTER_FILE
+  with PostgreSQL add the database's host:port to --allow-net and --allow-env for the
+  PG* variables the client reads, or pass -A to trusted deployments only`;
 
 function intOpt(v: string | undefined, name: string, dflt: number, min: number, max: number) {
   if (v === undefined) return dflt;
@@ -101,6 +107,8 @@ export const command: Command = {
       "terminal-inflight": { type: "string" },
       "max-connections": { type: "string" },
       "store-thread": { type: "string" },
+      store: { type: "string" },
+      "pool-size": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     });
@@ -122,6 +130,8 @@ export const command: Command = {
         ratePerS: intOpt(str(p, "rate"), "rate", 10, 1, 1_000_000),
         burst: intOpt(str(p, "burst"), "burst", 20, 1, 1_000_000),
         storeThread: storeThread(str(p, "store-thread")),
+        store: str(p, "store"),
+        poolSize: intOpt(str(p, "pool-size"), "pool-size", 10, 1, 1000),
         ...limitsOf(p),
         busyTimeoutMs: intOpt(str(p, "busy-timeout-ms"), "busy-timeout-ms", 5000, 0, 600_000),
       });
@@ -133,7 +143,7 @@ export const command: Command = {
     if (flag(p, "json")) console.log(JSON.stringify({ listening: server.url, port: server.port }));
     else {
       console.log(
-        `icfare serve: listening on ${server.url} (store ${home}/icfare.db; keys from ${server.keySource})`,
+        `icfare serve: listening on ${server.url} (store ${server.storeName}; keys from ${server.keySource})`,
       );
       console.log(`icfare serve: ${server.denyListKey}`);
     }

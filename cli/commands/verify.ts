@@ -35,7 +35,8 @@ cryptogram type, profile, masked PAN, ATC. Duplicates and replays inside the fil
 Exit codes: 0 every record OK; 1 some record failed or the batch totals do not add up;
 2 bad usage or unreadable/invalid input files.
 
-usage: icfare verify [--home DIR] [--master-key-file PATH] [--workers N] [--chunk N] [--json]
+usage: icfare verify [--home DIR] [--master-key-file PATH] [--workers N] [--chunk N]
+                     [--store postgres://…|FILE] [--json]
 
 Without --file: verifies every pending record in the store of --home (HOME/icfare.db) through
 the kernel batch path on N parallel workers (default one per core), with issuer keys, CA keys
@@ -43,7 +44,28 @@ and the card-data key from the key store (master key: --master-key-file or ICFAR
 Duplicates and replays are found across batches and terminals through the store's card index.
 Each verdict is recorded in the store; a second run finds nothing pending. Prints a table by
 status (--json: {summary}); exit 0 once every pending record has its verdict (whatever it is),
-1 when the run failed, 2 bad usage or keys.`;
+1 when the run failed, 2 bad usage or keys.
+  --store URL    the store: a postgres:// URL or an SQLite file (default env
+                 ICFARE_DATABASE_URL, else HOME/icfare.db). Several verify processes, on any
+                 machines, may run at once on one store: each claims whole batches under a
+                 lease (60 s) and a killed one's batches are taken over (docs/scale.md).`;
+
+/**
+ * `--store VALUE` with a value (store mode) taken out of the arguments before parsing, since the
+ * `--file` mode's `--store` is a flag (keys from the key store).
+ */
+function takeStoreValue(args: string[]): { args: string[]; store?: string } {
+  const out: string[] = [];
+  let store: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a.startsWith("--store=")) store = a.slice("--store=".length);
+    else if (a === "--store" && i + 1 < args.length && !args[i + 1].startsWith("-")) {
+      store = args[++i];
+    } else out.push(a);
+  }
+  return store === undefined ? { args: out } : { args: out, store };
+}
 
 function table(rows: RecordResult[]): string[] {
   const head = ["seq", "status", "cryptogram", "oda", "type", "profile", "PAN", "ATC", "note"];
@@ -79,7 +101,7 @@ function checkedLine(
 }
 
 /** Store mode: every pending record of the home's store. */
-async function verifyPending(p: Parsed): Promise<number> {
+async function verifyPending(p: Parsed, store: string | undefined): Promise<number> {
   if (str(p, "keys") || str(p, "capk")) {
     throw new UsageError("--keys/--capk are for --file; the store mode uses the key store");
   }
@@ -99,6 +121,7 @@ async function verifyPending(p: Parsed): Promise<number> {
         actor: actorOf(p),
         workers,
         chunk,
+        store,
         onProgress: flag(p, "json") ? undefined : progressBar("verify"),
       });
     } finally {
@@ -138,7 +161,8 @@ async function verifyPending(p: Parsed): Promise<number> {
 
 export const command: Command = {
   summary: "verify the store's pending records (parallel workers) or an upload file",
-  async run(args) {
+  async run(argv) {
+    const { args, store } = takeStoreValue(argv);
     const p = parseArgs(args, {
       file: { type: "string" },
       ...KEY_OPTIONS,
@@ -153,7 +177,8 @@ export const command: Command = {
     }
     if (p.positionals.length) throw new UsageError(`unexpected argument ${p.positionals[0]}`);
     const file = str(p, "file");
-    if (!file) return await verifyPending(p);
+    if (!file) return await verifyPending(p, store);
+    if (store !== undefined) throw new UsageError("--store takes no value with --file");
     if (str(p, "workers") || str(p, "chunk")) {
       throw new UsageError("--workers and --chunk are for the store mode (without --file)");
     }

@@ -23,7 +23,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { fromHex, toHex } from "../hex.ts";
 import type { Signer } from "../keys/signing.ts";
-import type { SqliteDenyList } from "./journal.ts";
+import type { ListChange, SqliteDenyList } from "./journal.ts";
 
 /** One entry as served. */
 export interface DenyEntry {
@@ -118,23 +118,38 @@ export function signedBytes(l: UnsignedList & { entriesDigest: string }): Uint8A
  */
 export function unsignedList(dl: SqliteDenyList, since: number): UnsignedList {
   return dl.read(() => {
-    const cards = dl.cards();
-    const v = dl.version();
-    const full = since === 0 || since > v;
-    const { version, changes } = dl.changesSince(full ? 0 : since);
-    return {
-      version,
-      since: full ? 0 : since,
+    const full = since === 0 || since > dl.version();
+    return listOf(
+      since,
       full,
-      entries: changes.map((c) => ({
-        card: c.cardHash,
-        reason: c.reason,
-        action: c.action,
-        version: c.version,
-      })),
-      listDigest: listDigest(cards.map((c) => c.cardHash)),
-    };
+      dl.changesSince(full ? 0 : since),
+      dl.cards().map((c) => c.cardHash),
+    );
   });
+}
+
+/**
+ * The list from what one snapshot read (any store): `full` when `since` is 0 or newer than the
+ * list, the changes after `since` (or every listed card when full) and the cards listed now.
+ */
+export function listOf(
+  since: number,
+  full: boolean,
+  read: { version: number; changes: readonly ListChange[] },
+  listedCards: readonly string[],
+): UnsignedList {
+  return {
+    version: read.version,
+    since: full ? 0 : since,
+    full,
+    entries: read.changes.map((c) => ({
+      card: c.cardHash,
+      reason: c.reason,
+      action: c.action,
+      version: c.version,
+    })),
+    listDigest: listDigest(listedCards),
+  };
 }
 
 /** Signs a list with the deny-list signer. */

@@ -92,6 +92,19 @@ INSERT INTO meta (key, value) VALUES ('deny_list_version', '0');
 ALTER TABLE records ADD COLUMN ec_balance INTEGER;
 `,
   },
+  {
+    version: 5,
+    description: "verification leases per batch (docs/scale.md), 9F26/9F02 kept per record",
+    sql: `
+ALTER TABLE batches ADD COLUMN pending INTEGER NOT NULL DEFAULT 0 CHECK (pending >= 0);
+ALTER TABLE batches ADD COLUMN lease_owner TEXT;
+ALTER TABLE batches ADD COLUMN lease_until INTEGER;
+ALTER TABLE records ADD COLUMN ac_key BLOB;
+UPDATE batches SET pending =
+  (SELECT count(*) FROM records r WHERE r.batch_id = batches.id AND r.status = 'pending');
+CREATE INDEX batches_pending ON batches (id) WHERE pending > 0;
+`,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -4,6 +4,25 @@
  * re-add) and its version counter in `meta`: every row of that table becomes journal rows with
  * its versions, its listed cards holds (reference `''`, PSN `00`: step 1 kept none).
  */
+/**
+ * Step 1's `deny_list` rows as journal rows, holds and listed cards: the same SQL on SQLite and on
+ * PostgreSQL (`pg/schema.ts`, step 2).
+ */
+export const DENY_LIST_FROM_STEP_1 = `
+INSERT INTO deny_journal (card_hash, psn, event, reason, ref, actor, at, version, listed)
+  SELECT card_hash, '00', 'hold', reason, '', 'schema step 2', '1970-01-01T00:00:00.000Z',
+    added_version, 1 FROM deny_list ORDER BY added_version;
+INSERT INTO deny_journal (card_hash, psn, event, reason, ref, actor, at, version, listed)
+  SELECT card_hash, '00', 'release', 'OPERATOR', '', 'schema step 2',
+    '1970-01-01T00:00:00.000Z', removed_version, 0
+  FROM deny_list WHERE removed_version IS NOT NULL ORDER BY removed_version;
+INSERT INTO deny_holds (card_hash, reason, ref, journal_id)
+  SELECT d.card_hash, d.reason, '', j.id FROM deny_list d
+  JOIN deny_journal j ON j.version = d.added_version WHERE d.removed_version IS NULL;
+INSERT INTO deny_cards (card_hash, psn, reason, version)
+  SELECT card_hash, '00', reason, added_version FROM deny_list WHERE removed_version IS NULL;
+`;
+
 export const DENY_LIST_V2 = `
 CREATE TABLE deny_journal (
   id INTEGER PRIMARY KEY,
@@ -31,18 +50,6 @@ CREATE TABLE deny_cards (
   reason TEXT NOT NULL,
   version INTEGER NOT NULL UNIQUE REFERENCES deny_journal (version)
 ) STRICT;
-INSERT INTO deny_journal (card_hash, psn, event, reason, ref, actor, at, version, listed)
-  SELECT card_hash, '00', 'hold', reason, '', 'schema step 2', '1970-01-01T00:00:00.000Z',
-    added_version, 1 FROM deny_list ORDER BY added_version;
-INSERT INTO deny_journal (card_hash, psn, event, reason, ref, actor, at, version, listed)
-  SELECT card_hash, '00', 'release', 'OPERATOR', '', 'schema step 2',
-    '1970-01-01T00:00:00.000Z', removed_version, 0
-  FROM deny_list WHERE removed_version IS NOT NULL ORDER BY removed_version;
-INSERT INTO deny_holds (card_hash, reason, ref, journal_id)
-  SELECT d.card_hash, d.reason, '', j.id FROM deny_list d
-  JOIN deny_journal j ON j.version = d.added_version WHERE d.removed_version IS NULL;
-INSERT INTO deny_cards (card_hash, psn, reason, version)
-  SELECT card_hash, '00', reason, added_version FROM deny_list WHERE removed_version IS NULL;
-DROP TABLE deny_list;
+${DENY_LIST_FROM_STEP_1}DROP TABLE deny_list;
 DELETE FROM meta WHERE key = 'deny_list_version';
 `;

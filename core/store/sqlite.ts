@@ -15,16 +15,22 @@ import {
   asReplay,
   batchAad,
   type CardRecord,
+  cardRecordOf,
   type IngestResult,
+  LeaseLostError,
   type NewBatch,
+  type OriginalRecord,
   type PendingRecord,
   type SealedBody,
+  sinceProblem,
   type Store,
   StoreConfigError,
   type StoreCounts,
   StoreUnavailableError,
   type VerificationResult,
+  type WorkClaim,
 } from "./store.ts";
+import { pendingRow, SqliteClaims, withFileLock } from "./sqlite_claims.ts";
 import { SqliteDenyList } from "../denylist/journal.ts";
 import { type DenyListedTap, denyListedTaps } from "../denylist/listed.ts";
 import { type UnsignedList, unsignedList } from "../denylist/signed.ts";
@@ -83,7 +89,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       cause: e,
     });
   }
-  return new SqliteStore(db);
+  return new SqliteStore(db, path);
 }
 
 /** Reads back the durability pragmas; throws `StoreConfigError` unless WAL + FULL. */
@@ -111,6 +117,13 @@ function migrate(db: DatabaseSync): void {
     if (m.version <= current) continue;
     db.exec("BEGIN IMMEDIATE");
     try {
+      // read again under the write lock: another process opening the same file may have
+      // applied this step meanwhile (two servers started together on one fresh file)
+      const now = Number((db.prepare("PRAGMA user_version").get() as Row).user_version);
+      if (m.version <= now) {
+        db.exec("COMMIT");
+        continue;
+      }
       db.exec(m.sql);
       db.exec(`PRAGMA user_version = ${m.version}`);
       db.exec("COMMIT");
@@ -126,32 +139,30 @@ function unavailable(e: unknown): StoreUnavailableError {
   return new StoreUnavailableError(`storage unavailable: ${msg}`, { cause: e });
 }
 
-/** The EC balance column of a verdict: a safe non-negative integer, else NULL. */
-function ecBalanceOf(result: VerificationResult): number | null {
-  const v = result.ecBalance;
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : null;
-}
-
 /** The SQLite implementation of `Store`. */
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
+  readonly #claims: SqliteClaims;
+  readonly #path: string;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: DatabaseSync, path = "") {
     this.#db = db;
+    this.#path = path;
+    this.#claims = new SqliteClaims(db);
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
       find: p("SELECT digest, receipt FROM batches WHERE terminal_id = ? AND batch_no = ?"),
       insBatch: p(
         `INSERT INTO batches (terminal_id, batch_no, merchant_id, deny_list_version, digest,
-          body_sealed, body_bytes, record_count, amount, receipt, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          body_sealed, body_bytes, record_count, amount, receipt, received_at, pending)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insRecord: p(
         `INSERT INTO records (batch_id, terminal_id, batch_no, seq, tapped_at, line, vehicle,
           stop, fare, card_hash, pan_masked, psn, atc, status, reject_code, reject_message,
-          reject_path, body_index, tap_day, settlement_day, model, track2_sealed)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          reject_path, body_index, tap_day, settlement_day, model, track2_sealed, ac_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       cutoff: p("SELECT value FROM meta WHERE key = 'settlement_cutoff'"),
       closedFrom: p("SELECT day FROM settlement_days WHERE state = 'closed' AND day >= ?"),
@@ -159,11 +170,8 @@ export class SqliteStore implements Store {
       body: p("SELECT terminal_id, batch_no, digest, body_sealed FROM batches WHERE id = ?"),
       pending: p(
         `SELECT id, batch_id, terminal_id, batch_no, seq, tapped_at, fare, card_hash, psn, atc,
-          body_index FROM records WHERE status = 'pending' AND id > ? ORDER BY id LIMIT ?`,
-      ),
-      verify: p(
-        `UPDATE records SET status = 'verified', verification = ?, verified_at = ?, ec_balance = ?
-         WHERE id = ? AND status = 'pending'`,
+          body_index, ac_key FROM records WHERE status = 'pending' AND id > ? ORDER BY id
+          LIMIT ?`,
       ),
       sameCard: p(
         `SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status FROM records
@@ -317,6 +325,7 @@ export class SqliteStore implements Store {
       batch.amount,
       batch.receipt,
       batch.receivedAt,
+      batch.records.filter((x) => x.status === "pending").length,
     );
     const batchId = Number(r.lastInsertRowid);
     const termModel = rules.terminals.get(batch.terminalId);
@@ -346,6 +355,7 @@ export class SqliteStore implements Store {
         firstOpenDay(tapDay, rules.closed),
         model,
         model === "ODA" ? rec.track2Sealed ?? null : null,
+        rec.acKey ?? null,
       );
     }
     return { kind: "stored", receipt: batch.receipt };
@@ -380,33 +390,11 @@ export class SqliteStore implements Store {
     if (!Number.isInteger(limit) || limit < 1) {
       return Promise.reject(new RangeError(`limit must be a positive integer, got ${limit}`));
     }
-    return this.#read(() =>
-      (this.#s.pending.all(afterId, limit) as Row[]).map((r) => ({
-        id: Number(r.id),
-        terminalId: String(r.terminal_id),
-        batchNo: Number(r.batch_no),
-        seq: Number(r.seq),
-        tappedAt: String(r.tapped_at),
-        fare: Number(r.fare),
-        cardHash: r.card_hash == null ? null : new Uint8Array(r.card_hash as Uint8Array),
-        psn: r.psn == null ? null : String(r.psn),
-        atc: r.atc == null ? null : Number(r.atc),
-        batchId: Number(r.batch_id),
-        index: Number(r.body_index),
-      }))
-    );
+    return this.#read(() => (this.#s.pending.all(afterId, limit) as Row[]).map(pendingRow));
   }
 
   recordVerification(recordId: number, result: VerificationResult): Promise<void> {
-    return this.#read(() => {
-      const r = this.#s.verify.run(
-        JSON.stringify(result),
-        new Date().toISOString(),
-        ecBalanceOf(result),
-        recordId,
-      );
-      if (Number(r.changes) !== 1) throw new RangeError(`record ${recordId} is not pending`);
-    });
+    return this.recordVerifications([{ recordId, result }]);
   }
 
   recordVerifications(
@@ -414,13 +402,31 @@ export class SqliteStore implements Store {
   ): Promise<void> {
     if (!Array.isArray(items)) return Promise.reject(new TypeError("items must be an array"));
     if (items.length === 0) return Promise.resolve();
-    const at = new Date().toISOString();
-    return this.#write(() => {
-      for (const { recordId, result } of items) {
-        const r = this.#s.verify.run(JSON.stringify(result), at, ecBalanceOf(result), recordId);
-        if (Number(r.changes) !== 1) throw new RangeError(`record ${recordId} is not pending`);
-      }
-    });
+    return this.#read(() => this.#claims.tx(() => this.#claims.writeVerdicts(items)));
+  }
+
+  originals(records: readonly PendingRecord[]): Promise<Map<number, OriginalRecord>> {
+    return this.#read(() => this.#claims.originals(records));
+  }
+
+  claimPending(owner: string, maxRecords: number, leaseMs: number): Promise<WorkClaim | null> {
+    return this.#read(() => this.#claims.claim(owner, maxRecords, leaseMs));
+  }
+
+  completeClaim(
+    claim: WorkClaim,
+    items: readonly { readonly recordId: number; readonly result: VerificationResult }[],
+  ): Promise<void> {
+    return this.#read(() => this.#claims.complete(claim, items));
+  }
+
+  releaseClaim(claim: WorkClaim): Promise<void> {
+    return this.#read(() => this.#claims.release(claim));
+  }
+
+  withLock<T>(name: string, fn: () => Promise<T>, options: { wait?: boolean } = {}): Promise<T> {
+    if (!this.#path) return Promise.reject(new TypeError("this store has no file to lock beside"));
+    return withFileLock(this.#path, name, fn, options.wait ?? false);
   }
 
   sameCard(cardHash: Uint8Array, psn: string | null, atc: number): Promise<CardRecord[]> {
@@ -428,23 +434,12 @@ export class SqliteStore implements Store {
       return Promise.reject(new TypeError("cardHash must be a Uint8Array"));
     }
     if (!Number.isInteger(atc)) return Promise.reject(new RangeError("atc must be an integer"));
-    return this.#read(() =>
-      (this.#s.sameCard.all(cardHash, psn, atc) as Row[]).map((r) => ({
-        id: Number(r.id),
-        terminalId: String(r.terminal_id),
-        batchNo: Number(r.batch_no),
-        seq: Number(r.seq),
-        batchId: Number(r.batch_id),
-        index: Number(r.body_index),
-        status: String(r.status) as CardRecord["status"],
-      }))
-    );
+    return this.#read(() => (this.#s.sameCard.all(cardHash, psn, atc) as Row[]).map(cardRecordOf));
   }
 
   denyListSince(since: number): Promise<UnsignedList> {
-    if (!Number.isSafeInteger(since) || since < 0) {
-      return Promise.reject(new RangeError(`since must be a non-negative integer, got ${since}`));
-    }
+    const bad = sinceProblem(since);
+    if (bad) return Promise.reject(bad);
     return this.#read(() => unsignedList(this.denyList, since));
   }
 
@@ -489,21 +484,8 @@ export class SqliteStore implements Store {
     try {
       return Promise.resolve(f());
     } catch (e) {
-      return Promise.reject(e instanceof RangeError ? e : unavailable(e));
+      const keep = e instanceof RangeError || e instanceof TypeError || e instanceof LeaseLostError;
+      return Promise.reject(keep ? e : unavailable(e));
     }
-  }
-
-  #write<T>(f: () => T): Promise<T> {
-    return this.#read(() => {
-      this.#db.exec("BEGIN IMMEDIATE");
-      try {
-        const v = f();
-        this.#db.exec("COMMIT");
-        return v;
-      } catch (e) {
-        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-        throw e;
-      }
-    });
   }
 }

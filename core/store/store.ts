@@ -33,6 +33,11 @@ export interface NewRecord {
   /** Position of the record in the batch body's `records` array (its evidence lives there). */
   readonly index: number;
   /**
+   * 9F26 ‖ 9F02 of the chip data (8 + 6 bytes) when both are present: what tells a duplicate
+   * from a replay (docs/verification.md), kept so a verifier need not reopen the original's body.
+   */
+  readonly acKey?: Uint8Array | null;
+  /**
    * The record's tag-57 objects (track 2 equivalent data) sealed under the card-data key with
    * `track2Aad`, when it carried any. The store keeps them only for records taken under the ODA
    * model (docs/clearing.md, "The two models"): collection needs them for field 35.
@@ -79,9 +84,17 @@ export interface PendingRecord {
   readonly atc: number | null;
   readonly batchId: number;
   readonly index: number;
+  /** The settlement day the record is filed under (PostgreSQL: its partition), when known. */
+  readonly day?: string;
+  /** 9F26 ‖ 9F02 as stored at ingest (null for records stored before it was kept). */
+  readonly acKey?: Uint8Array | null;
 }
 
-/** A stored batch body, sealed, with the additional data it was sealed with. */
+/** The original of a record: the earliest accepted record with the same card key. */
+export interface OriginalRecord extends CardRecord {
+  readonly acKey: Uint8Array | null;
+}
+
 /**
  * A record found through the card index (same card hash, PSN and ATC): for duplicate and replay
  * detection across batches and terminals (docs/verification.md).
@@ -96,6 +109,27 @@ export interface CardRecord {
   readonly status: "pending" | "rejected" | "verified";
 }
 
+/** A `CardRecord` from a row of either backend (`id, terminal_id, batch_no, seq, batch_id, body_index, status`). */
+export function cardRecordOf(r: Record<string, unknown>): CardRecord {
+  return {
+    id: Number(r.id),
+    terminalId: String(r.terminal_id),
+    batchNo: Number(r.batch_no),
+    seq: Number(r.seq),
+    batchId: Number(r.batch_id),
+    index: Number(r.body_index),
+    status: String(r.status) as CardRecord["status"],
+  };
+}
+
+/** The `since` of `denyListSince`: a RangeError unless a non-negative safe integer. */
+export function sinceProblem(since: number): RangeError | null {
+  return Number.isSafeInteger(since) && since >= 0
+    ? null
+    : new RangeError(`since must be a non-negative integer, got ${since}`);
+}
+
+/** A stored batch body, sealed, with the additional data it was sealed with. */
 export interface SealedBody {
   readonly sealed: Uint8Array;
   readonly aad: string;
@@ -135,6 +169,36 @@ export class StoreConfigError extends IcfareError {
   }
 }
 
+/** A verifier's lease ran out and another verifier took its work over: nothing was written. */
+export class LeaseLostError extends IcfareError {
+  constructor(message: string) {
+    super("LEASE_LOST", message);
+    this.name = "LeaseLostError";
+  }
+}
+
+/** Another process holds a named operator lock (e.g. the clearing of a day). */
+export class LockBusyError extends IcfareError {
+  constructor(readonly lock: string) {
+    super("LOCK_BUSY", `another process holds the lock "${lock}"; wait for it to finish`, {
+      hint: "run the command again once the other run has ended",
+    });
+    this.name = "LockBusyError";
+  }
+}
+
+/**
+ * Pending work leased to one verifier (docs/scale.md, "Several verifiers"): whole batches, so
+ * a batch is never verified by two verifiers; the lease ends at `completeClaim`, at
+ * `releaseClaim`, or when it runs out (then another verifier may claim the batches).
+ */
+export interface WorkClaim {
+  readonly owner: string;
+  readonly batchIds: readonly number[];
+  /** The pending records of those batches, oldest (lowest id) first. */
+  readonly records: readonly PendingRecord[];
+}
+
 /** The narrow store interface every caller uses. */
 export interface Store {
   /**
@@ -160,8 +224,36 @@ export interface Store {
   recordVerifications(
     items: readonly { readonly recordId: number; readonly result: VerificationResult }[],
   ): Promise<void>;
+  /**
+   * Set-wise card index for a chunk: for each record with a card key whose earliest accepted
+   * (pending or verified) record with the same card hash, PSN and ATC is older (lower id), that
+   * original, by the record's id. One query per call on PostgreSQL.
+   */
+  originals(records: readonly PendingRecord[]): Promise<Map<number, OriginalRecord>>;
   /** Every record with this card hash, PSN and ATC (any status), oldest (lowest id) first. */
   sameCard(cardHash: Uint8Array, psn: string | null, atc: number): Promise<CardRecord[]>;
+  /**
+   * Leases pending batches (at least one, up to about `maxRecords` pending records) to `owner`
+   * for `leaseMs`; batches leased to another owner whose lease has not run out are skipped.
+   * Resolves to null when nothing is left to claim.
+   */
+  claimPending(owner: string, maxRecords: number, leaseMs: number): Promise<WorkClaim | null>;
+  /**
+   * Records the verdicts of a claim in one durable transaction and ends its lease. Throws
+   * `LeaseLostError` (and writes nothing) when the lease has passed to another owner.
+   */
+  completeClaim(
+    claim: WorkClaim,
+    items: readonly { readonly recordId: number; readonly result: VerificationResult }[],
+  ): Promise<void>;
+  /** Gives a claim back unverified (its batches can be claimed at once). */
+  releaseClaim(claim: WorkClaim): Promise<void>;
+  /**
+   * Runs `fn` holding the named operator lock (PostgreSQL: an advisory lock, SQLite: a lock
+   * file beside the database); a crashed holder's lock is released by the database or the
+   * kernel. With `wait: false` (the default) a held lock throws `LockBusyError` at once.
+   */
+  withLock<T>(name: string, fn: () => Promise<T>, options?: { wait?: boolean }): Promise<T>;
   /**
    * The deny list for a holder of version `since`, unsigned: the full list (since = 0, or newer
    * than the list) or the changes after `since` (docs/denylist.md). Changes go through

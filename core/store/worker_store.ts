@@ -6,7 +6,9 @@
 import {
   type CardRecord,
   type IngestResult,
+  LeaseLostError,
   type NewBatch,
+  type OriginalRecord,
   type PendingRecord,
   type SealedBody,
   type Store,
@@ -14,7 +16,9 @@ import {
   type StoreCounts,
   StoreUnavailableError,
   type VerificationResult,
+  type WorkClaim,
 } from "./store.ts";
+import { withFileLock } from "./sqlite_claims.ts";
 import type { UnsignedList } from "../denylist/signed.ts";
 import type { DenyListedTap } from "../denylist/listed.ts";
 
@@ -31,6 +35,8 @@ function revive(r: Extract<Reply, { ok: false }>): Error {
       return new StoreConfigError(r.message);
     case "StoreUnavailableError":
       return new StoreUnavailableError(r.message);
+    case "LeaseLostError":
+      return new LeaseLostError(r.message);
     case "RangeError":
       return new RangeError(r.message);
     case "TypeError":
@@ -50,6 +56,7 @@ export class WorkerStore implements Store {
   >();
   #next = 1;
   #closed = false;
+  #path = "";
 
   private constructor() {
     this.#worker = new Worker(new URL("./sqlite_worker.ts", import.meta.url), { type: "module" });
@@ -72,6 +79,7 @@ export class WorkerStore implements Store {
   /** Opens the store at `path` on a new worker; rejects as `openSqliteStore` would throw. */
   static async open(path: string, options: { busyTimeoutMs?: number } = {}): Promise<WorkerStore> {
     const s = new WorkerStore();
+    s.#path = path;
     try {
       await s.#call("open", [path, options.busyTimeoutMs]);
     } catch (e) {
@@ -121,6 +129,25 @@ export class WorkerStore implements Store {
   }
   denyListSince(since: number): Promise<UnsignedList> {
     return this.#call("denyListSince", [since]);
+  }
+  originals(records: readonly PendingRecord[]): Promise<Map<number, OriginalRecord>> {
+    return this.#call("originals", [records]);
+  }
+  claimPending(owner: string, maxRecords: number, leaseMs: number): Promise<WorkClaim | null> {
+    return this.#call("claimPending", [owner, maxRecords, leaseMs]);
+  }
+  completeClaim(
+    claim: WorkClaim,
+    items: readonly { readonly recordId: number; readonly result: VerificationResult }[],
+  ): Promise<void> {
+    return this.#call("completeClaim", [claim, items]);
+  }
+  releaseClaim(claim: WorkClaim): Promise<void> {
+    return this.#call("releaseClaim", [claim]);
+  }
+  /** The lock file sits beside the database; the lock is taken on this thread. */
+  withLock<T>(name: string, fn: () => Promise<T>, options: { wait?: boolean } = {}): Promise<T> {
+    return withFileLock(this.#path, name, fn, options.wait ?? false);
   }
   counts(): Promise<StoreCounts> {
     return this.#call("counts", []);

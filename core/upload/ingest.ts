@@ -135,6 +135,8 @@ interface Checked {
   readonly pan: string | null;
   readonly psn: string | null;
   readonly atc: number | null;
+  /** 9F26 ‖ 9F02 as captured, kept so verification tells duplicate from replay set-wise. */
+  readonly acKey?: Uint8Array | null;
 }
 
 type Reject = NonNullable<Checked["reject"]>;
@@ -196,7 +198,11 @@ function checkChipData(r: UploadBatch["records"][number], i: number, bytes: Uint
   if (!/^[0-9]{2}$/.test(psn)) return fail("PSN_INVALID", RECORD_CODES.PSN_INVALID);
   const atcV = v.get("9F36")!;
   if (atcV.length !== 2) return fail("ATC_INVALID", RECORD_CODES.ATC_INVALID);
-  return { track2Hex, pan, psn, atc: (atcV[0] << 8) | atcV[1], reject: null };
+  const ac = v.get("9F26")!, amountV = v.get("9F02")!;
+  const acKey = new Uint8Array(ac.length + amountV.length);
+  acKey.set(ac);
+  acKey.set(amountV, ac.length);
+  return { track2Hex, pan, psn, atc: (atcV[0] << 8) | atcV[1], acKey, reject: null };
 }
 
 /** Structural checks of every record: TLV (kernel), required tags, fare = 9F02, card identity. */
@@ -300,6 +306,7 @@ export async function ingestUpload(
       status: c.reject ? "rejected" : "pending",
       reject: c.reject,
       index: i,
+      acKey: c.reject ? null : c.acKey ?? null,
       track2Sealed,
     };
   });

@@ -40,11 +40,21 @@ function readList(home: string, extra: string[]): string {
   return paths.join(",");
 }
 
-/** The exact narrow command line (also in the README). */
+/** A PostgreSQL `--store` URL's host:port (the server must reach it), or null. */
+function databaseHost(extra: string[]): string | null {
+  const i = extra.indexOf("--store");
+  const m = i >= 0 ? /^postgres(?:ql)?:\/\/(?:[^@/]*@)?([^/?]+)/i.exec(extra[i + 1]) : null;
+  return m ? (m[1].includes(":") ? m[1] : `${m[1]}:5432`) : null;
+}
+
+/** The exact narrow command line (also in the README; docs/scale.md for PostgreSQL). */
 export function serveArgs(home: string, port: number, extra: string[] = []): string[] {
+  const db = databaseHost(extra);
   return [
     "run",
-    `--allow-net=127.0.0.1:${port}`,
+    db ? `--allow-net=127.0.0.1:${port},${db}` : `--allow-net=127.0.0.1:${port}`,
+    // the PostgreSQL client reads the libpq variables (PGHOST, PGPORT, …) and nothing else
+    ...(db ? ["--allow-env=PG*"] : []),
     `--allow-read=${readList(home, extra)}`,
     `--allow-write=${home}`,
     join(ROOT, "cli/main.ts"),

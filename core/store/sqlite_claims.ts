@@ -1,0 +1,227 @@
+/**
+ * Shared verification work and operator locks on SQLite (docs/scale.md, "Several verifiers"):
+ * the same per-batch leases as on PostgreSQL (columns `pending`, `lease_owner`, `lease_until` of
+ * `batches`), taken in `BEGIN IMMEDIATE` transactions (SQLite has one writer, so nothing needs
+ * skipping), and operator locks as `flock` locks on files beside the database, released by the
+ * kernel if the holder dies.
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import {
+  type CardRecord,
+  LeaseLostError,
+  LockBusyError,
+  type OriginalRecord,
+  type PendingRecord,
+  type VerificationResult,
+  type WorkClaim,
+} from "./store.ts";
+
+type Row = Record<string, unknown>;
+type Items = readonly { readonly recordId: number; readonly result: VerificationResult }[];
+
+/** The pending record of a row of `records` (SQLite). */
+export function pendingRow(r: Row): PendingRecord {
+  return {
+    id: Number(r.id),
+    terminalId: String(r.terminal_id),
+    batchNo: Number(r.batch_no),
+    seq: Number(r.seq),
+    tappedAt: String(r.tapped_at),
+    fare: Number(r.fare),
+    cardHash: r.card_hash == null ? null : new Uint8Array(r.card_hash as Uint8Array),
+    psn: r.psn == null ? null : String(r.psn),
+    atc: r.atc == null ? null : Number(r.atc),
+    batchId: Number(r.batch_id),
+    index: Number(r.body_index),
+    acKey: r.ac_key == null ? null : new Uint8Array(r.ac_key as Uint8Array),
+  };
+}
+
+/** The card-index key of a record (hex hash, PSN, ATC), or null without one. */
+export function cardIndexKey(r: PendingRecord): string | null {
+  if (!r.cardHash || r.atc === null) return null;
+  let h = "";
+  for (const b of r.cardHash) h += b.toString(16).padStart(2, "0");
+  return `${h}|${r.psn ?? ""}|${r.atc}`;
+}
+
+/** An original from a row of `records`. */
+export function originalRow(r: Row): OriginalRecord {
+  return {
+    id: Number(r.id),
+    terminalId: String(r.terminal_id),
+    batchNo: Number(r.batch_no),
+    seq: Number(r.seq),
+    batchId: Number(r.batch_id),
+    index: Number(r.body_index),
+    status: String(r.status) as CardRecord["status"],
+    acKey: r.ac_key == null ? null : new Uint8Array(r.ac_key as Uint8Array),
+  };
+}
+
+/** Prepared statements and the transaction helper of one connection. */
+export class SqliteClaims {
+  readonly #db: DatabaseSync;
+  readonly #s: Record<string, StatementSync>;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    const p = (sql: string) => db.prepare(sql);
+    this.#s = {
+      verify: p(`UPDATE records SET status = 'verified', verification = ?, verified_at = ?,
+        ec_balance = ? WHERE id = ? AND status = 'pending' RETURNING batch_id`),
+      lower: p("UPDATE batches SET pending = pending - ? WHERE id = ?"),
+      cands: p(`SELECT id, pending FROM batches
+        WHERE pending > 0 AND id > ? AND (lease_until IS NULL OR lease_until < ?)
+        ORDER BY id LIMIT ?`),
+      lease: p("UPDATE batches SET lease_owner = ?, lease_until = ? WHERE id = ?"),
+      first: p(`SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status, ac_key
+        FROM records WHERE card_hash = ? AND psn IS ? AND atc = ? AND status <> 'rejected'
+        ORDER BY id LIMIT 1`),
+      // "+status": through records_batch, never a scan of every pending record in id order
+      records: p(`SELECT id, batch_id, terminal_id, batch_no, seq, tapped_at, fare, card_hash,
+        psn, atc, body_index, ac_key FROM records
+        WHERE batch_id IN (SELECT value FROM json_each(?)) AND +status = 'pending'
+        ORDER BY id`),
+      held: p(`SELECT count(*) AS n FROM batches
+        WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ?`),
+      free: p(`UPDATE batches SET lease_owner = NULL, lease_until = NULL
+        WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ?`),
+    };
+  }
+
+  /** `Store.originals`: one indexed look-up per distinct card key of the chunk (in process). */
+  originals(records: readonly PendingRecord[]): Map<number, OriginalRecord> {
+    const first = new Map<string, OriginalRecord | null>();
+    const out = new Map<number, OriginalRecord>();
+    for (const r of records) {
+      const k = cardIndexKey(r);
+      if (k === null) continue;
+      let o = first.get(k);
+      if (o === undefined) {
+        const row = this.#s.first.get(r.cardHash, r.psn, r.atc) as Row | undefined;
+        first.set(k, o = row ? originalRow(row) : null);
+      }
+      if (o && o.id < r.id) out.set(r.id, o);
+    }
+    return out;
+  }
+
+  /** Writes verdicts (every record must be pending) inside the caller's transaction. */
+  writeVerdicts(items: Items): void {
+    const at = new Date().toISOString();
+    const perBatch = new Map<number, number>();
+    for (const { recordId, result } of items) {
+      const r = this.#s.verify.get(JSON.stringify(result), at, ecBalanceOf(result), recordId) as
+        | Row
+        | undefined;
+      if (!r) throw new RangeError(`record ${recordId} is not pending`);
+      const b = Number(r.batch_id);
+      perBatch.set(b, (perBatch.get(b) ?? 0) + 1);
+    }
+    for (const [b, n] of perBatch) this.#s.lower.run(n, b);
+  }
+
+  /** Runs `f` in a `BEGIN IMMEDIATE` transaction. */
+  tx<T>(f: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const v = f();
+      this.#db.exec("COMMIT");
+      return v;
+    } catch (e) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  claim(owner: string, maxRecords: number, leaseMs: number): WorkClaim | null {
+    if (typeof owner !== "string" || owner.length === 0 || owner.length > 200) {
+      throw new TypeError("owner must be a non-empty string of at most 200 characters");
+    }
+    if (!Number.isInteger(maxRecords) || maxRecords < 1) {
+      throw new RangeError(`maxRecords must be a positive integer, got ${maxRecords}`);
+    }
+    if (!Number.isInteger(leaseMs) || leaseMs < 1) {
+      throw new RangeError(`leaseMs must be a positive integer, got ${leaseMs}`);
+    }
+    const ids = this.tx(() => {
+      const now = Date.now();
+      const take: number[] = [];
+      let n = 0, after = 0;
+      for (let look = Math.min(64, maxRecords); n < maxRecords; look = Math.min(1000, look * 2)) {
+        const cands = this.#s.cands.all(after, now, look) as Row[];
+        for (const c of cands) {
+          if (take.length > 0 && n + Number(c.pending) > maxRecords) {
+            n = maxRecords;
+            break;
+          }
+          take.push(Number(c.id));
+          n += Number(c.pending);
+        }
+        if (cands.length < look) break;
+        after = Number(cands[cands.length - 1].id);
+      }
+      for (const id of take) this.#s.lease.run(owner, now + leaseMs, id);
+      return take;
+    });
+    if (ids.length === 0) return null;
+    const records = (this.#s.records.all(JSON.stringify(ids)) as Row[]).map(pendingRow);
+    return { owner, batchIds: ids, records };
+  }
+
+  complete(claim: WorkClaim, items: Items): void {
+    const ids = JSON.stringify(claim.batchIds);
+    this.tx(() => {
+      const held = Number((this.#s.held.get(ids, claim.owner) as Row).n);
+      if (held !== claim.batchIds.length) {
+        throw new LeaseLostError(
+          `verifier ${claim.owner}: the lease on ${claim.batchIds.length - held} of ` +
+            `${claim.batchIds.length} batches passed to another verifier; nothing written`,
+        );
+      }
+      this.writeVerdicts(items);
+      this.#s.free.run(ids, claim.owner);
+    });
+  }
+
+  release(claim: WorkClaim): void {
+    this.#s.free.run(JSON.stringify(claim.batchIds), claim.owner);
+  }
+}
+
+/**
+ * Runs `fn` holding an exclusive `flock` on `DBPATH.lock-NAME` (created if needed). `wait`
+ * false: a held lock is `LockBusyError` at once.
+ */
+export async function withFileLock<T>(
+  dbPath: string,
+  name: string,
+  fn: () => Promise<T>,
+  wait: boolean,
+): Promise<T> {
+  if (typeof name !== "string" || !/^[A-Za-z0-9._:-]{1,100}$/.test(name)) {
+    throw new TypeError(`lock name must be 1-100 of [A-Za-z0-9._:-], got "${name}"`);
+  }
+  const file = await Deno.open(`${dbPath}.lock-${name.replaceAll(":", "_")}`, {
+    create: true,
+    write: true,
+  });
+  try {
+    if (wait) await file.lock(true);
+    else if (!(await file.tryLock(true))) throw new LockBusyError(name);
+    try {
+      return await fn();
+    } finally {
+      await file.unlock();
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** The EC balance column of a verdict: a safe non-negative integer, else NULL. */
+function ecBalanceOf(result: VerificationResult): number | null {
+  const v = result.ecBalance;
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : null;
+}
