@@ -41,9 +41,9 @@ import {
 import { replayDenyList } from "./denylist.ts";
 import { checkOutcomes, storedOutcomes } from "./money.ts";
 import { writeHtmlReport } from "./report_html.ts";
+import { moneyPerParty } from "../core/clearing/ledger.ts";
 import {
   clearTwice,
-  moneyPerParty,
   readReconciliation,
   reconciliationRows,
   registerModels,

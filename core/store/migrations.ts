@@ -12,6 +12,7 @@ export interface Migration {
 }
 
 import { DENY_LIST_V2 } from "./migrations_denylist.ts";
+import { CONSOLE_SQL } from "./migrations_console.ts";
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -82,6 +83,12 @@ INSERT INTO meta (key, value) VALUES ('deny_list_version', '0');
     description: "clearing: settlement day and model per record, networks, days, clearing lines, " +
       "ledger, debts (docs/clearing.md)",
     sql: CLEARING_SQL,
+  },
+  {
+    version: 4,
+    description: "operator console: accounts, its audit trail, indexes for its pages " +
+      "(docs/console.md)",
+    sql: CONSOLE_SQL,
   },
 ];
 
