@@ -23,6 +23,7 @@ const commands: Record<string, () => Promise<Command>> = {
   simulate: async () => (await import("./commands/simulate.ts")).command,
   "simulate-acquirer": async () => (await import("./commands/simulate_acquirer.ts")).command,
   clear: async () => (await import("./commands/clear.ts")).command,
+  console: async () => (await import("./commands/console.ts")).command,
   debts: async () => (await import("./commands/debts.ts")).command,
   network: async () => (await import("./commands/network.ts")).command,
 };

@@ -83,7 +83,11 @@ export interface ConsoleAuditEntry {
 }
 
 /** Appends to the console audit trail (an append-only table of the store). */
-export function consoleAudit(db: DatabaseSync, e: ConsoleAuditEntry, at = new Date()): void {
+export function consoleAudit(
+  db: DatabaseSync,
+  e: ConsoleAuditEntry,
+  at: Date = new Date(),
+): void {
   db.prepare(
     `INSERT INTO console_audit (at, account, action, target, result, detail)
      VALUES (?, ?, ?, ?, ?, ?)`,
@@ -109,7 +113,10 @@ export function consoleAuditTail(db: DatabaseSync, limit = 100): (ConsoleAuditEn
 
 /** The accounts of a store. */
 export class Accounts {
-  constructor(private readonly db: DatabaseSync, private readonly now = () => new Date()) {}
+  constructor(
+    private readonly db: DatabaseSync,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   list(): Account[] {
     return (this.db.prepare("SELECT * FROM console_accounts ORDER BY name").all() as Row[])
@@ -167,7 +174,14 @@ export class Accounts {
   /** Disables or enables an account; a disabled account cannot log in. */
   setState(name: string, state: "active" | "disabled", by: string): void {
     this.#existing(name);
-    this.#change(name, `account.${state === "active" ? "enable" : "disable"}`, by, state, "state = ?", state);
+    this.#change(
+      name,
+      `account.${state === "active" ? "enable" : "disable"}`,
+      by,
+      state,
+      "state = ?",
+      state,
+    );
   }
 
   #existing(name: string): Account {
@@ -187,7 +201,11 @@ export class Accounts {
     try {
       this.db.prepare(`UPDATE console_accounts SET ${set}, updated_at = ? WHERE name = ?`)
         .run(v, at, name);
-      consoleAudit(this.db, { account: by, action, target: name, result: "ok", detail }, this.now());
+      consoleAudit(
+        this.db,
+        { account: by, action, target: name, result: "ok", detail },
+        this.now(),
+      );
       this.db.exec("COMMIT");
     } catch (e) {
       this.db.exec("ROLLBACK");

@@ -13,9 +13,10 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { IcfareError } from "../core/errors.ts";
-import { consoleAudit, type Role } from "./accounts.ts";
+import { consoleAudit } from "./accounts.ts";
+import { type Env, Refusal } from "./guard.ts";
 import type { ConsoleContext } from "./context.ts";
-import { CSS, Csrf } from "./layout.tsx";
+import { Csrf, CSS } from "./layout.tsx";
 import { COOKIE, sameToken, type Session } from "./sessions.ts";
 import { dayRoutes } from "./pages/day.tsx";
 import { terminalRoutes } from "./pages/terminals.tsx";
@@ -23,36 +24,6 @@ import { recordRoutes } from "./pages/records.tsx";
 import { denyRoutes } from "./pages/denylist.tsx";
 import { clearingRoutes } from "./pages/clearing.tsx";
 import { archiveRoutes } from "./pages/archive.tsx";
-
-/** Which roles may do what; reading any page is open to every role. */
-export const PERMISSIONS = {
-  "terminals.change": ["security"],
-  "denylist.change": ["operator"],
-  "clearing.file": ["operator", "auditor"],
-} as const satisfies Record<string, readonly Role[]>;
-export type Permission = keyof typeof PERMISSIONS;
-
-export type Env = { Variables: { session: Session; form: Record<string, string> } };
-
-/** A refusal the console shows as a page with its HTTP status. */
-export class Refusal extends IcfareError {
-  constructor(readonly status: 400 | 403 | 404 | 429, code: string, message: string) {
-    super(code, message);
-  }
-}
-
-/** Refuses (and audits) unless the session's role has `perm`. */
-export function requireRole(ctx: ConsoleContext, s: Session, perm: Permission, target: string) {
-  if ((PERMISSIONS[perm] as readonly string[]).includes(s.role ?? "")) return;
-  consoleAudit(ctx.store.connection, {
-    account: s.account ?? "anonymous",
-    action: perm,
-    target,
-    result: "refused",
-    detail: `role ${s.role} may not`,
-  });
-  throw new Refusal(403, "ROLE_REFUSED", `the ${s.role} role may not do ${perm}`);
-}
 
 function setSessionCookie(c: Context, token: string) {
   setCookie(c, COOKIE, token, { httpOnly: true, secure: true, sameSite: "Strict", path: "/" });
@@ -96,8 +67,8 @@ function clientOf(c: Context): string {
 async function login(ctx: ConsoleContext, c: Context<Env>) {
   const form = c.get("form");
   const name = (form.name ?? "").trim(), password = form.password ?? "";
-  const keys = [`account:${name}`, `client:${clientOf(c)}`];
-  const wait = Math.max(...keys.map((k) => ctx.limiter.wait(k)));
+  const client = clientOf(c);
+  const wait = Math.max(ctx.limiter.wait(name), ctx.clientLimiter.wait(client));
   const db = ctx.store.connection;
   if (wait > 0) {
     consoleAudit(db, {
@@ -110,12 +81,16 @@ async function login(ctx: ConsoleContext, c: Context<Env>) {
     c.header("Retry-After", String(wait));
     c.status(429);
     return c.html(
-      <LoginPage session={c.get("session")} error={`Too many failed logins; try again in ${wait} s.`} />,
+      <LoginPage
+        session={c.get("session")}
+        error={`Too many failed logins; try again in ${wait} s.`}
+      />,
     );
   }
   const account = await ctx.accounts.verify(name, password);
   if (!account) {
-    for (const k of keys) ctx.limiter.fail(k);
+    ctx.limiter.fail(name);
+    ctx.clientLimiter.fail(client);
     consoleAudit(db, {
       account: name || "anonymous",
       action: "login",
@@ -125,22 +100,32 @@ async function login(ctx: ConsoleContext, c: Context<Env>) {
     });
     c.status(401);
     return c.html(
-      <LoginPage session={c.get("session")} name={name} error="Account or password not accepted." />,
+      <LoginPage
+        session={c.get("session")}
+        name={name}
+        error="Account or password not accepted."
+      />,
     );
   }
-  ctx.limiter.clear(keys[0]);
+  ctx.limiter.clear(name);
   ctx.sessions.end(c.get("session").token);
   const s = ctx.sessions.create(account.name, account.role);
-  consoleAudit(db, { account: account.name, action: "login", target: account.name, result: "ok", detail: `role ${account.role}` });
+  consoleAudit(db, {
+    account: account.name,
+    action: "login",
+    target: account.name,
+    result: "ok",
+    detail: `role ${account.role}`,
+  });
   setSessionCookie(c, s.token);
   return c.redirect("/day", 303);
 }
 
-function errorPage(e: Refusal | IcfareError, status: number) {
+function errorPage(e: IcfareError) {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Refused · icfare console</title>` +
     `<link rel="stylesheet" href="/static/console.css"><link rel="icon" href="data:,"></head><body><main>` +
     `<p class="error" id="refusal">${escapeHtml(e.message)} [${escapeHtml(e.code)}]</p>` +
-    `<p><a href="/day">Back to the day</a></p></main></body></html>` + (status ? "" : "");
+    `<p><a href="/day">Back to the day</a></p></main></body></html>`;
 }
 
 export function escapeHtml(s: string): string {
@@ -153,15 +138,19 @@ async function checkPost(ctx: ConsoleContext, c: Context<Env>, s: Session) {
   const host = c.req.header("host");
   let form: Record<string, string> = {};
   const type = c.req.header("content-type") ?? "";
-  if (type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data")) {
+  if (
+    type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data")
+  ) {
     const body = await c.req.parseBody();
     form = Object.fromEntries(
       Object.entries(body).filter(([, v]) => typeof v === "string"),
     ) as Record<string, string>;
   }
-  const originOk = origin === undefined || origin === "null"
-    ? origin === undefined
-    : host !== undefined && new URL(origin).host === host;
+  // pages are sent with Referrer-Policy same-origin, so a browser names this origin on its own
+  // forms; "null" or another origin is refused, an absent header (not a browser) is left to the
+  // token
+  const originOk = origin === undefined ||
+    (host !== undefined && URL.canParse(origin) && new URL(origin).host === host);
   if (!originOk || !form._csrf || !sameToken(form._csrf, s.csrf)) {
     consoleAudit(ctx.store.connection, {
       account: s.account ?? "anonymous",
@@ -170,7 +159,11 @@ async function checkPost(ctx: ConsoleContext, c: Context<Env>, s: Session) {
       result: "refused",
       detail: originOk ? "missing or wrong CSRF token" : `foreign origin ${origin}`,
     });
-    throw new Refusal(403, "CSRF_REFUSED", "the form's CSRF token is missing or wrong; reload the page");
+    throw new Refusal(
+      403,
+      "CSRF_REFUSED",
+      "the form's CSRF token is missing or wrong; reload the page",
+    );
   }
   c.set("form", form);
 }
@@ -179,9 +172,11 @@ async function checkPost(ctx: ConsoleContext, c: Context<Env>, s: Session) {
 export function consoleApp(ctx: ConsoleContext): Hono<Env> {
   const app = new Hono<Env>();
   app.onError((e, c) => {
-    if (e instanceof Refusal) return c.html(errorPage(e, e.status), e.status);
-    if (e instanceof IcfareError) return c.html(errorPage(e, 400), 400);
-    console.error(`console: ${c.req.method} ${new URL(c.req.url).pathname}: ${(e as Error).stack ?? e}`);
+    if (e instanceof Refusal) return c.html(errorPage(e), e.status);
+    if (e instanceof IcfareError) return c.html(errorPage(e), 400);
+    console.error(
+      `console: ${c.req.method} ${new URL(c.req.url).pathname}: ${(e as Error).stack ?? e}`,
+    );
     return c.text("internal error", 500);
   });
   app.use("*", async (c, next) => {
@@ -189,7 +184,7 @@ export function consoleApp(ctx: ConsoleContext): Hono<Env> {
     c.header("Cache-Control", "no-store");
     c.header("X-Content-Type-Options", "nosniff");
     c.header("X-Frame-Options", "DENY");
-    c.header("Referrer-Policy", "no-referrer");
+    c.header("Referrer-Policy", "same-origin");
     c.header(
       "Content-Security-Policy",
       "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
@@ -219,6 +214,7 @@ export function consoleApp(ctx: ConsoleContext): Hono<Env> {
       throw new Refusal(400, "METHOD", `${c.req.method} is not used here`);
     }
     await next();
+    return undefined;
   });
   app.get("/login", (c) => {
     const s = c.get("session");
@@ -229,7 +225,13 @@ export function consoleApp(ctx: ConsoleContext): Hono<Env> {
   app.post("/logout", (c) => {
     const s = c.get("session");
     ctx.sessions.end(s.token);
-    consoleAudit(ctx.store.connection, { account: s.account!, action: "logout", target: s.account!, result: "ok", detail: "" });
+    consoleAudit(ctx.store.connection, {
+      account: s.account!,
+      action: "logout",
+      target: s.account!,
+      result: "ok",
+      detail: "",
+    });
     deleteCookie(c, COOKIE, { path: "/", secure: true });
     return c.redirect("/login", 303);
   });
@@ -240,6 +242,6 @@ export function consoleApp(ctx: ConsoleContext): Hono<Env> {
   app.route("/denylist", denyRoutes(ctx));
   app.route("/clearing", clearingRoutes(ctx));
   app.route("/archive", archiveRoutes(ctx));
-  app.notFound((c) => c.html(errorPage(new Refusal(404, "NOT_FOUND", "no such page"), 404), 404));
+  app.notFound((c) => c.html(errorPage(new Refusal(404, "NOT_FOUND", "no such page")), 404));
   return app;
 }

@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { KeyStore, keyStorePaths, loadMasterKey } from "../core/keys/mod.ts";
-import { openSqliteStore, STORE_FILE, type SqliteStore } from "../core/store/sqlite.ts";
+import { openSqliteStore, type SqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import { IcfareError } from "../core/errors.ts";
 import { Accounts } from "./accounts.ts";
 import { LoginLimiter, Sessions } from "./sessions.ts";
@@ -18,7 +18,9 @@ export interface ConsoleContext {
   readonly store: SqliteStore;
   readonly accounts: Accounts;
   readonly sessions: Sessions;
+  /** Failed logins per account name (5 in 15 minutes) and per client address (30). */
   readonly limiter: LoginLimiter;
+  readonly clientLimiter: LoginLimiter;
   /** Opens the key store with the held master key; the audit trail names `actor`. */
   keyStore(actor: string): Promise<KeyStore>;
   readonly panHashKey: CryptoKey;
@@ -61,7 +63,8 @@ export async function openConsole(home: string, masterKeyFile?: string): Promise
     store,
     accounts: new Accounts(store.connection),
     sessions: new Sessions(),
-    limiter: new LoginLimiter(),
+    limiter: new LoginLimiter(5),
+    clientLimiter: new LoginLimiter(30),
     keyStore: (actor) => KeyStore.open(home, master, actor),
     panHashKey,
     dataKey,

@@ -41,7 +41,7 @@ export function sameToken(a: string, b: string): boolean {
 export class Sessions {
   readonly #byToken = new Map<string, Session>();
 
-  constructor(private readonly now = () => Date.now()) {}
+  constructor(private readonly now: () => number = () => Date.now()) {}
 
   /** A new session (anonymous when `account` is null). */
   create(account: string | null, role: Role | null): Session {
@@ -101,7 +101,7 @@ export class LoginLimiter {
   constructor(
     readonly max = 5,
     readonly windowMs = 15 * 60_000,
-    private readonly now = () => Date.now(),
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   /** Seconds until `key` may try again (0: it may try now). */

@@ -42,12 +42,7 @@ import { replayDenyList } from "./denylist.ts";
 import { checkOutcomes, storedOutcomes } from "./money.ts";
 import { writeHtmlReport } from "./report_html.ts";
 import { moneyPerParty } from "../core/clearing/ledger.ts";
-import {
-  clearTwice,
-  readReconciliation,
-  reconciliationRows,
-  registerModels,
-} from "./clearing.ts";
+import { clearTwice, readReconciliation, reconciliationRows, registerModels } from "./clearing.ts";
 import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import type { CheckRow } from "../core/report/data.ts";
 import { startServerProcess, uploadAll } from "./upload.ts";

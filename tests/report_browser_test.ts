@@ -8,18 +8,10 @@
  */
 import { assert, assertEquals } from "@icfare/assert";
 import { join } from "node:path";
+import { CHROMIUM, hasChromium, launchChromium, watchErrors } from "./support/browser.ts";
+import { demoHome } from "./support/demo_home.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const main = new URL("../cli/main.ts", import.meta.url).pathname;
 const screenshot = new URL("../docs/img/report.png", import.meta.url).pathname;
-
-function hasChromium(): boolean {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-}
 
 const present = hasChromium();
 if (!present) {
@@ -28,31 +20,7 @@ if (!present) {
 
 /** Runs a small demo; resolves to the HTML report's path. */
 async function demoReport(tmp: string): Promise<string> {
-  const home = join(tmp, "home");
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      main,
-      "demo",
-      "--taps",
-      "1500",
-      "--seed",
-      "report",
-      "--model",
-      "mixed",
-      "--home",
-      home,
-      "--master-key-file",
-      join(tmp, "m.key"),
-      "--sim-dir",
-      join(tmp, "sim"),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
-  assertEquals(r.code, 0, out);
+  const { home } = await demoHome(tmp, { taps: 1500, seed: "report", model: "mixed" });
   const html = [...Deno.readDirSync(join(home, "reports"))].find((e) => e.name.endsWith(".html"));
   assert(html, "an HTML report");
   return join(home, "reports", html.name);
@@ -72,21 +40,8 @@ Deno.test({
   name: "report page in headless Chromium: no console error, no request, every chart has marks",
   ignore: !present,
   async fn() {
-    const { chromium } = await import("playwright-core");
     const tmp = await Deno.makeTempDir({ prefix: "icfare-report-" });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const path = await demoReport(tmp);
       const context = await browser.newContext({
@@ -94,11 +49,7 @@ Deno.test({
         offline: true,
       });
       const page = await context.newPage();
-      const errors: string[] = [], requests: string[] = [];
-      page.on("console", (m) => {
-        if (m.type() === "error") errors.push(m.text());
-      });
-      page.on("pageerror", (e) => errors.push(String(e)));
+      const errors = watchErrors(page), requests: string[] = [];
       page.on("request", (r) => {
         if (!r.url().startsWith("file://")) requests.push(r.url());
       });

@@ -309,4 +309,3 @@ export function moneyPerParty(
     fen: -b.balance,
   }));
 }
-

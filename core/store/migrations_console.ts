@@ -9,7 +9,8 @@
  * - Indexes for the console's pages on a day of a million records: the verdict of a record as a
  *   virtual column (the verification's status, the upload rejection's code, or `PENDING`) with
  *   an index by settlement day, terminal and verdict, batches by arrival time, clearing lines by
- *   day, outcome and reason (covering the fares), and records by card.
+ *   day, outcome and reason (covering the fares), ledger entries by day, and records by the time
+ *   of their verdict (how the console sees that a day changed).
  */
 export const CONSOLE_SQL = `
 CREATE TABLE console_accounts (
@@ -44,5 +45,7 @@ CREATE INDEX records_day_verdict ON records (settlement_day, verdict, tapped_at)
 CREATE INDEX records_day_terminal ON records (settlement_day, terminal_id, tapped_at);
 CREATE INDEX records_day_tapped ON records (settlement_day, tapped_at);
 CREATE INDEX batches_received ON batches (received_at);
+CREATE INDEX records_verified_at ON records (verified_at);
+CREATE INDEX ledger_entries_day ON ledger_entries (settlement_day);
 CREATE INDEX clearing_day_reason ON clearing_lines (settlement_day, outcome, reason, record_id, fare);
 `;
