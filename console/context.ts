@@ -7,7 +7,7 @@
  * record's sealed chip data for its page.
  */
 import { join } from "node:path";
-import { KeyStore, keyStorePaths, loadMasterKey } from "../core/keys/mod.ts";
+import { KeyStore, keyStorePaths, loadMasterKey, type TerminalRecord } from "../core/keys/mod.ts";
 import { openSqliteStore, type SqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import { IcfareError } from "../core/errors.ts";
 import { Accounts } from "./accounts.ts";
@@ -23,6 +23,11 @@ export interface ConsoleContext {
   readonly clientLimiter: LoginLimiter;
   /** Opens the key store with the held master key; the audit trail names `actor`. */
   keyStore(actor: string): Promise<KeyStore>;
+  /**
+   * The key store's terminals with their key KCVs, read again whenever the key store file has
+   * changed (another process, `icfare terminals`, may change it at any time).
+   */
+  terminals(): Promise<(TerminalRecord & { kcv?: string })[]>;
   readonly panHashKey: CryptoKey;
   readonly dataKey: CryptoKey;
   /** Forgets the master key and closes the store. */
@@ -32,6 +37,29 @@ export interface ConsoleContext {
 /** The actor the key store's audit trail and the deny-list journal record for an account. */
 export function actorOf(account: string): string {
   return `console:${account}`;
+}
+
+/** `terminals()` over `open`: the list kept while the key store file stays the same file. */
+export function terminalLister(
+  path: string,
+  open: () => Promise<KeyStore>,
+): () => Promise<(TerminalRecord & { kcv?: string })[]> {
+  let seen = "", list: (TerminalRecord & { kcv?: string })[] = [];
+  return async () => {
+    const st = await Deno.stat(path);
+    // every change writes a new file and renames it over the old one: a new inode
+    const mark = `${st.ino}/${st.size}/${st.mtime?.getTime()}`;
+    if (mark !== seen) {
+      const ks = await open();
+      try {
+        list = ks.terminalList();
+      } finally {
+        ks.close();
+      }
+      seen = mark;
+    }
+    return list;
+  };
 }
 
 /** Opens the home for the console: its store and key store must exist. */
@@ -66,6 +94,10 @@ export async function openConsole(home: string, masterKeyFile?: string): Promise
     limiter: new LoginLimiter(5),
     clientLimiter: new LoginLimiter(30),
     keyStore: (actor) => KeyStore.open(home, master, actor),
+    terminals: terminalLister(
+      keyStorePaths(home).store,
+      () => KeyStore.open(home, master, "console"),
+    ),
     panHashKey,
     dataKey,
     close() {

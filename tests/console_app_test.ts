@@ -16,10 +16,10 @@ import {
 } from "./support/clear_day.ts";
 import { icfareRun } from "./support/icfare_cli.ts";
 import { fromHex } from "../core/hex.ts";
-import { KeyStore } from "../core/keys/mod.ts";
+import { KeyStore, keyStorePaths } from "../core/keys/mod.ts";
 import { Accounts, ConsoleError } from "../console/accounts.ts";
 import { consoleApp } from "../console/app.tsx";
-import type { ConsoleContext } from "../console/context.ts";
+import { type ConsoleContext, terminalLister } from "../console/context.ts";
 import { LoginLimiter, Sessions } from "../console/sessions.ts";
 
 const MASTER = new Uint8Array(32).fill(7);
@@ -47,6 +47,10 @@ async function setup() {
     limiter: new LoginLimiter(5),
     clientLimiter: new LoginLimiter(30),
     keyStore: (actor) => KeyStore.open(f.dir, MASTER, actor),
+    terminals: terminalLister(
+      keyStorePaths(f.dir).store,
+      () => KeyStore.open(f.dir, MASTER, "console"),
+    ),
     panHashKey: await key(PAN_HASH_HEX, { name: "HMAC", hash: "SHA-256" }, ["sign"]),
     dataKey: await key(DATA_KEY_HEX, { name: "AES-GCM" } as AesKeyAlgorithm, ["decrypt"]),
     close: () => {},

@@ -15,7 +15,7 @@ import {
 import type { Chart } from "../../core/report/charts.ts";
 import { dateProblem } from "../../core/dates.ts";
 import type { ConsoleContext } from "../context.ts";
-import { DayCache, type DayFigures, storeDays } from "../day_data.ts";
+import { type DayCache, type DayFigures, storeDays } from "../day_data.ts";
 import { Page, qs, yuan } from "../layout.tsx";
 import { type Env, Refusal } from "../guard.ts";
 
@@ -190,9 +190,33 @@ function Sides(props: { f: DayFigures; missing: string[] }) {
   );
 }
 
-export function dayRoutes(ctx: ConsoleContext) {
+/** The day's charts, drawn once per figures object (a new one comes with every change). */
+const drawn = new WeakMap<DayFigures, Chart[]>();
+
+function chartsOf(f: DayFigures): Chart[] {
+  let charts = drawn.get(f);
+  if (!charts) {
+    charts = [
+      tapsPerHourChart(f.tapsByHour),
+      verdictsChart({
+        records: f.records,
+        byStatus: Object.fromEntries(f.verdicts.map((v) => [v.verdict, v.records])),
+        cryptogramChecked: 0,
+        cryptogramLeftToIssuer: 0,
+        odaChecked: 0,
+        rejectedAtUpload: 0,
+      }),
+      outcomesChart(f.outcomes),
+      moneyChart(f.money),
+      denyChangesChart(f.denyChanges),
+    ];
+    drawn.set(f, charts);
+  }
+  return charts;
+}
+
+export function dayRoutes(ctx: ConsoleContext, cache: DayCache) {
   const app = new Hono<Env>();
-  const cache = new DayCache(ctx.store.connection);
   app.get("/", async (c) => {
     const days = storeDays(ctx.store.connection);
     const day = c.req.query("day") ?? days[0];
@@ -208,25 +232,11 @@ export function dayRoutes(ctx: ConsoleContext) {
     const problem = dateProblem(day);
     if (problem) throw new Refusal(400, "BAD_DATE", `day: ${problem}`);
     const f = cache.get(day);
-    const ks = await ctx.keyStore("console");
-    const active = ks.terminalList().filter((t) => t.state === "active").map((t) => t.terminalId);
-    ks.close();
+    const active = (await ctx.terminals()).filter((t) => t.state === "active")
+      .map((t) => t.terminalId);
     const seen = new Set(f.terminals);
     const missing = active.filter((t) => !seen.has(t));
-    const charts = [
-      tapsPerHourChart(f.tapsByHour),
-      verdictsChart({
-        records: f.records,
-        byStatus: Object.fromEntries(f.verdicts.map((v) => [v.verdict, v.records])),
-        cryptogramChecked: 0,
-        cryptogramLeftToIssuer: 0,
-        odaChecked: 0,
-        rejectedAtUpload: 0,
-      }),
-      outcomesChart(f.outcomes),
-      moneyChart(f.money),
-      denyChangesChart(f.denyChanges),
-    ];
+    const charts = chartsOf(f);
     return c.html(
       <Page title={`Day ${day}`} path="/day" session={s}>
         <form method="get" action="/day">

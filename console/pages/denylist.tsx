@@ -18,6 +18,9 @@ import type { Session } from "../sessions.ts";
 
 type Row = Record<string, unknown>;
 
+/** Listed cards shown on the page, the latest first. */
+const SHOWN = 100;
+
 /** A card's masked PAN from one of its records, when the store has one. */
 function maskedOf(ctx: ConsoleContext, cardHash: string): string {
   const r = ctx.store.connection.prepare(
@@ -38,56 +41,65 @@ function AddForm(props: { session: Session }) {
   if (props.session.role !== "operator") return null;
   return (
     <section class="card">
-      <h3>Add a card</h3>
+      <h3>A card by its PAN</h3>
       <form method="post" action="/denylist/add" id="deny-add" autocomplete="off">
         <Csrf session={props.session} />
         PAN <input name="pan" type="password" size={22} autocomplete="off" /> PSN{" "}
         <input name="psn" size={3} value="01" /> reason{" "}
         <input name="ref" size={40} placeholder="why, or a ticket" />{" "}
-        <button type="submit">Add to the deny list</button>
+        <button type="submit">Add to the deny list</button>{" "}
+        <button type="submit" formaction="/denylist/remove" id="deny-remove-typed">
+          Take off the list
+        </button>
       </form>
     </section>
   );
 }
 
 function Cards(props: { ctx: ConsoleContext; session: Session }) {
-  const cards = props.ctx.store.denyList.cards();
+  const dl = props.ctx.store.denyList;
+  const cards = dl.cards(SHOWN), all = dl.listedCount();
   if (cards.length === 0) return <p class="muted">No card is listed.</p>;
   return (
-    <table id="deny-cards">
-      <tr>
-        <th>card</th>
-        <th>PAN</th>
-        <th>PSN</th>
-        <th>reason</th>
-        <th class="n">version</th>
-        <th>take off</th>
-      </tr>
-      {cards.map((c) => (
+    <>
+      <p id="deny-count">
+        {all} cards listed{all > cards.length ? `; the ${cards.length} listed last are shown` : ""}.
+      </p>
+      <table id="deny-cards">
         <tr>
-          <td>
-            <a href={`/denylist/card/${c.cardHash}/${c.psn}`}>{c.cardHash.slice(0, 16)}…</a>
-          </td>
-          <td>{maskedOf(props.ctx, c.cardHash)}</td>
-          <td>{c.psn}</td>
-          <td>{c.reason}</td>
-          <td class="n">{c.version}</td>
-          <td>
-            {props.session.role === "operator"
-              ? (
-                <form method="post" action="/denylist/remove" class="inline">
-                  <Csrf session={props.session} />
-                  <input type="hidden" name="card" value={c.cardHash} />
-                  <input type="hidden" name="psn" value={c.psn} />
-                  <input name="ref" size={18} placeholder="why, or a ticket" />{" "}
-                  <button type="submit">remove</button>
-                </form>
-              )
-              : <span class="muted">-</span>}
-          </td>
+          <th>card</th>
+          <th>PAN</th>
+          <th>PSN</th>
+          <th>reason</th>
+          <th class="n">version</th>
+          <th>take off</th>
         </tr>
-      ))}
-    </table>
+        {cards.map((c) => (
+          <tr>
+            <td>
+              <a href={`/denylist/card/${c.cardHash}/${c.psn}`}>{c.cardHash.slice(0, 16)}…</a>
+            </td>
+            <td>{maskedOf(props.ctx, c.cardHash)}</td>
+            <td>{c.psn}</td>
+            <td>{c.reason}</td>
+            <td class="n">{c.version}</td>
+            <td>
+              {props.session.role === "operator"
+                ? (
+                  <form method="post" action="/denylist/remove" class="inline">
+                    <Csrf session={props.session} />
+                    <input type="hidden" name="card" value={c.cardHash} />
+                    <input type="hidden" name="psn" value={c.psn} />
+                    <input name="ref" size={18} placeholder="why, or a ticket" />{" "}
+                    <button type="submit">remove</button>
+                  </form>
+                )
+                : <span class="muted">-</span>}
+            </td>
+          </tr>
+        ))}
+      </table>
+    </>
   );
 }
 
@@ -190,19 +202,22 @@ export function denyRoutes(ctx: ConsoleContext) {
   app.post("/:op", async (c) => {
     const s = c.get("session"), form = c.get("form"), op = c.req.param("op");
     if (op !== "add" && op !== "remove") throw new Refusal(404, "NOT_FOUND", `no deny-list ${op}`);
+    const pan = (form.pan ?? "").replace(/[\s-]/g, "");
+    form.pan = "";
+    requireRole(
+      ctx,
+      s,
+      "denylist.change",
+      op === "add" || pan ? "a card typed in" : form.card ?? "",
+    );
     let card: Card;
-    if (op === "add") {
-      const pan = (form.pan ?? "").replace(/[\s-]/g, "");
-      form.pan = "";
-      requireRole(ctx, s, "denylist.change", "a card typed in");
+    if (op === "add" || pan !== "") {
+      // a card typed in (to add, or to take off one not among those shown)
       if (!/^[0-9]{12,19}$/.test(pan)) throw new Refusal(400, "BAD_PAN", "PAN: 12-19 digits");
       const psn = (form.psn ?? "").trim();
       if (!/^[0-9]{2}$/.test(psn)) throw new Refusal(400, "BAD_PSN", "PSN: two digits");
       card = { cardHash: toHex(await panHash(ctx.panHashKey, pan, psn)), psn };
-    } else {
-      card = { cardHash: (form.card ?? "").toUpperCase(), psn: form.psn ?? "" };
-      requireRole(ctx, s, "denylist.change", card.cardHash);
-    }
+    } else card = { cardHash: (form.card ?? "").toUpperCase(), psn: form.psn ?? "" };
     const ref = checkRef(form.ref);
     const before = dl.version();
     const v = op === "add"

@@ -137,9 +137,7 @@ async function change<T>(
 export function terminalRoutes(ctx: ConsoleContext) {
   const app = new Hono<Env>();
   const page = async (s: Session, notice?: Child) => {
-    const ks = await ctx.keyStore("console");
-    const list = ks.terminalList();
-    ks.close();
+    const list = await ctx.terminals();
     const r = rows(ctx, list);
     return (
       <Page title="Terminals" path="/terminals" session={s}>

@@ -8,7 +8,9 @@
  *   in the key store's own audit trail, deny-list changes in the deny list's journal.
  * - Indexes for the console's pages on a day of a million records: the verdict of a record as a
  *   virtual column (the verification's status, the upload rejection's code, or `PENDING`) with
- *   an index by settlement day, terminal and verdict, batches by arrival time, clearing lines by
+ *   an index by settlement day, terminal and verdict; the batches' arrival times and each
+ *   terminal's latest batch beside their ids (a batch row holds its sealed body: reading a column
+ *   after it walks the body's overflow pages, an index does not); clearing lines by
  *   day, outcome and reason (covering the fares), ledger entries by day, and records by the time
  *   of their verdict (how the console sees that a day changed).
  */
@@ -44,7 +46,8 @@ ALTER TABLE records ADD COLUMN verdict TEXT GENERATED ALWAYS AS (
 CREATE INDEX records_day_verdict ON records (settlement_day, verdict, tapped_at);
 CREATE INDEX records_day_terminal ON records (settlement_day, terminal_id, tapped_at);
 CREATE INDEX records_day_tapped ON records (settlement_day, tapped_at);
-CREATE INDEX batches_received ON batches (received_at);
+CREATE INDEX batches_arrival ON batches (id, received_at);
+CREATE INDEX batches_latest ON batches (terminal_id, id, batch_no, received_at, deny_list_version);
 CREATE INDEX records_verified_at ON records (verified_at);
 CREATE INDEX ledger_entries_day ON ledger_entries (settlement_day);
 CREATE INDEX clearing_day_reason ON clearing_lines (settlement_day, outcome, reason, record_id, fare);
