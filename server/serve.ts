@@ -19,7 +19,7 @@ import { DevPanProtector, type PanProtector } from "../core/store/pan.ts";
 import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/terminal_keys.ts";
 import { createApp } from "./app.ts";
 import { serveHttp1 } from "./http1.ts";
-import { KeyStore, keyStorePaths, loadMasterKey } from "../core/keys/mod.ts";
+import { KeyStore, loadMasterKey } from "../core/keys/mod.ts";
 import { IcfareError } from "../core/errors.ts";
 import type { Metrics } from "./metrics.ts";
 import { loadDenyListKey } from "./denylist_key.ts";
@@ -80,16 +80,6 @@ export interface DevKeys {
   panHashKey: string;
   dataKey: string;
   terminals: Record<string, string>;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /** Reads and checks a development key file (tests and demos; clear keys). */
@@ -159,7 +149,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   let pan = o.pan;
   let keySource = "given";
   if (!keys || !pan) {
-    if (o.devKeys === undefined && await exists(keyStorePaths(o.home).store)) {
+    if (o.devKeys === undefined && await KeyStore.existsIn(o.home)) {
       const r = await keyStoreKeys(o, keys, pan);
       keys = r.keys;
       pan = r.pan;
@@ -176,7 +166,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     ? { signer: o.denyListSigner, note: `deny list signed by ${o.denyListSigner.info.keyId}` }
     : await loadDenyListKey(
       o,
-      o.devKeys === undefined && await exists(keyStorePaths(o.home).store),
+      o.devKeys === undefined && await KeyStore.existsIn(o.home),
     );
   const path = join(o.home, STORE_FILE);
   const store: Store & { closeAsync?: () => Promise<void> } = o.storeThread === "worker"

@@ -5,12 +5,13 @@
  * download) are compared in full (before: the combined KCV was cut to 3 bytes); a component
  * ends at Enter — a pipe that stays open no longer hangs the command — and is never echoed on a
  * terminal (checked on a pseudo-terminal made by script(1)). The test key is the EMV test key
- * of domain §6.1 (KCV 08D7B4, full check block 08D7B4FB629D0885), split into two components.
+ * of docs/emv-pboc.md, "Published test vectors" (KCV 08D7B4, full check block 08D7B4FB629D0885), split into two components.
  */
 import { assert, assertEquals, assertMatch } from "@icfare/assert";
 import { fromHex, toHex } from "../core/hex.ts";
 import { kcv } from "../core/keys/kcv.ts";
 import { icfareRun } from "./support/icfare_cli.ts";
+import { keysHome } from "./support/keys_home.ts";
 
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
 const KEY = "0123456789ABCDEFFEDCBA9876543210";
@@ -34,15 +35,7 @@ function spawn(cmd: string, args: string[], env: Record<string, string>) {
 }
 
 async function home(): Promise<Record<string, string>> {
-  const h = await Deno.makeTempDir({ prefix: "icfare-ceremony-" });
-  const env = {
-    ICFARE_HOME: h,
-    ICFARE_MASTER_KEY: toHex(crypto.getRandomValues(new Uint8Array(32))),
-    ICFARE_OPERATOR: "officer",
-    NO_COLOR: "1",
-  };
-  assertEquals((await icfareRun(["keys", "init"], { env })).code, 0);
-  return env;
+  return (await keysHome()).env;
 }
 
 function add(custodian: string, component: string, extra: string[] = []): string[] {

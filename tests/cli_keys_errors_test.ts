@@ -20,31 +20,9 @@ import { fromHex, toHex } from "../core/hex.ts";
 import { kcv } from "../core/keys/kcv.ts";
 import { wrap } from "../core/keys/tr31.ts";
 import { type CliRun, icfareRun } from "./support/icfare_cli.ts";
+import { keysHome, refused } from "./support/keys_home.ts";
 
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
-
-async function setup(init = true) {
-  const home = await Deno.makeTempDir({ prefix: "icfare-err-home-" });
-  const outside = await Deno.makeTempDir({ prefix: "icfare-err-files-" });
-  const env = {
-    ICFARE_HOME: home,
-    ICFARE_MASTER_KEY: toHex(crypto.getRandomValues(new Uint8Array(32))),
-    ICFARE_OPERATOR: "officer",
-    NO_COLOR: "1",
-  };
-  const run = (...args: string[]) => icfareRun(args, { env });
-  if (init) assertEquals((await run("keys", "init")).code, 0);
-  return { home, outside, env, run };
-}
-
-function refused(r: CliRun, code: string): string {
-  assertEquals(r.code, 1, r.stdout + r.stderr);
-  const line = r.stderr.trim();
-  assertEquals(line.split("\n").length, 1, r.stderr);
-  assertMatch(line, new RegExp(`\\[${code}\\]`));
-  assert(!/\bat .*:\d+:\d+/.test(line), line);
-  return line;
-}
 
 /** An input file named on the command line that cannot be read: a usage error (exit 2). */
 function unreadable(r: CliRun, code: string): string {
@@ -56,7 +34,7 @@ function unreadable(r: CliRun, code: string): string {
 }
 
 Deno.test("missing input files and a key store that is a directory: coded one-line refusals", async () => {
-  const { home, outside, run } = await setup();
+  const { home, outside, run } = await keysHome();
   const missing = join(outside, "nope.json");
   assertMatch(unreadable(await run("keys", "import", missing), "FILE_NOT_FOUND"), /nope\.json/);
   assertMatch(
@@ -84,7 +62,7 @@ Deno.test({
   name: "a read-only home (EROFS on the lock): a coded refusal, no stack trace",
   ignore: !canUnshare,
   async fn() {
-    const { home, env } = await setup();
+    const { home, env } = await keysHome();
     // A private mount namespace: the home is bind-mounted read-only for this one command.
     const script = `mount --bind '${home}' '${home}' && mount -o remount,bind,ro '${home}' && ` +
       `exec '${Deno.execPath()}' run --allow-read --allow-write --allow-env '${MAIN}' ` +
@@ -124,7 +102,7 @@ Deno.test("no operator name anywhere (no USER, no --allow-sys): the audit names 
 });
 
 Deno.test("icfare init prepares a home for service; missing keys name it", async () => {
-  const { run } = await setup(false);
+  const { run } = await keysHome(false);
   const none = refused(await run("keys", "list"), "KEYSTORE_MISSING");
   assertMatch(none, /icfare init/);
   const first = await run("init", "--json");
@@ -153,7 +131,7 @@ Deno.test("icfare init prepares a home for service; missing keys name it", async
 });
 
 Deno.test("keys import of terminal-auth keys registers the terminals, or points at terminals add", async () => {
-  const { outside, run } = await setup();
+  const { outside, run } = await keysHome();
   const key = "A5".repeat(32);
   const k = kcv("hmac-sha256", fromHex(key));
   const file = join(outside, "terminals.json");
@@ -196,7 +174,7 @@ Deno.test("keys import of terminal-auth keys registers the terminals, or points 
 });
 
 Deno.test("TR-31: a block wrapped over lines imports; garbage is a malformed key block", async () => {
-  const { outside, run } = await setup();
+  const { outside, run } = await keysHome();
   const kek = "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF";
   const kekFile = join(outside, "kek.json");
   await Deno.writeTextFile(
@@ -238,7 +216,7 @@ Deno.test("TR-31: a block wrapped over lines imports; garbage is a malformed key
 });
 
 Deno.test("rotate-master refusals name --new-master-key-file", async () => {
-  const { outside, run } = await setup();
+  const { outside, run } = await keysHome();
   const none = refused(await run("keys", "rotate-master"), "MASTER_KEY_MISSING");
   assertMatch(none, /ICFARE_NEW_MASTER_KEY.*--new-master-key-file/);
   const loose = join(outside, "new.key");

@@ -8,29 +8,8 @@
  */
 import { assert, assertEquals, assertMatch } from "@icfare/assert";
 import { join } from "node:path";
-import { toHex } from "../core/hex.ts";
-import { type CliRun, icfareRun } from "./support/icfare_cli.ts";
-
-async function setup() {
-  const home = await Deno.makeTempDir({ prefix: "icfare-out-home-" });
-  const outside = await Deno.makeTempDir({ prefix: "icfare-out-files-" });
-  const env = {
-    ICFARE_HOME: home,
-    ICFARE_MASTER_KEY: toHex(crypto.getRandomValues(new Uint8Array(32))),
-    ICFARE_OPERATOR: "officer",
-    NO_COLOR: "1",
-  };
-  const run = (...args: string[]) => icfareRun(args, { env });
-  assertEquals((await run("keys", "init")).code, 0);
-  return { home, outside, run };
-}
-
-function refused(r: CliRun, code: string) {
-  assertEquals(r.code, 1, r.stdout + r.stderr);
-  assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
-  assertMatch(r.stderr, new RegExp(`\\[${code}\\]`));
-  assert(!/\bat .*:\d+:\d+/.test(r.stderr), r.stderr);
-}
+import type { CliRun } from "./support/icfare_cli.ts";
+import { keysHome, refused } from "./support/keys_home.ts";
 
 async function lastAudit(run: (...a: string[]) => Promise<CliRun>) {
   const log = JSON.parse((await run("keys", "audit", "--show", "--json")).stdout).log;
@@ -38,7 +17,7 @@ async function lastAudit(run: (...a: string[]) => Promise<CliRun>) {
 }
 
 Deno.test("terminals add --key-file: existing file, directory, missing directory — nothing registered", async () => {
-  const { outside, run } = await setup();
+  const { outside, run } = await keysHome();
   const existing = join(outside, "taken.key");
   await Deno.writeTextFile(existing, "someone else's file\n");
   const cases: [string, string][] = [
@@ -67,7 +46,7 @@ Deno.test("terminals add --key-file: existing file, directory, missing directory
 });
 
 Deno.test("keys export --out: existing file or directory refused before anything is logged as exported", async () => {
-  const { outside, run } = await setup();
+  const { outside, run } = await keysHome();
   await run("keys", "generate", "--id", "kek-1", "--usage", "kek", "--algorithm", "aes");
   await run(
     "keys",

@@ -1,5 +1,5 @@
 /**
- * S3 (reliability.md): after a full key-management run through the real CLI — init, import,
+ * S3 (docs/reliability.md): after a full key-management run through the real CLI — init, import,
  * generate, components, terminals, KEK export and block import, CAPKs, retire, kcv, list,
  * audit, master-key rotation, refusals — scan every file under the icfare home and every
  * CLI output for the clear bytes of every key (raw, hex either case, base64, base64url) and

@@ -60,7 +60,7 @@ Deno.test("terminal TLV list: eight real UnionPay CA keys, ASCII and BCD expirie
   assertEquals(exp["08"], ["2030-12-31", false]); // 4 BCD bytes
   assertEquals(exp["0B"], ["2030-12-31", false]);
   assertEquals(r.keys.find((k) => k.index === "01")!.notes, ["expired on 2014-12-31"]);
-  // The engine takes every key (it checks each checksum again) — index 08 is domain §6.10's.
+  // The engine takes every key (it checks each checksum again) — index 08 is the checksum vector of docs/emv-pboc.md, "CA public keys".
   const src = capkSource(store);
   assertEquals(src.capk("A000000333", "08")!.modulus!.length, 144);
   assertEquals(

@@ -1,6 +1,6 @@
 /**
- * The upload server authenticating terminals with keys from the key store (design.md §3,
- * issue 8 "the server gets keys only through this module"): a terminal registered with
+ * The upload server authenticating terminals with keys from the key store (docs/upload-api.md;
+ * the server gets keys only through the key store): a terminal registered with
  * `terminalAdd` uploads with its one-time key; a rotated-out key and a disabled terminal are
  * refused; afterwards the home (database, WAL, key files) and every response are scanned for
  * the clear terminal keys and the master key (S3).

@@ -39,6 +39,19 @@ function opt(blocks: { id: string; data: string }[], id: string): string {
   return b.data;
 }
 
+/** A symmetric key wrapped with the given optional blocks (`wrap` writes symmetric keys only). */
+function wrapWith(kbpk: Uint8Array, blocks: { id: string; data: string }[], key: Uint8Array) {
+  return wrap(kbpk, {
+    version: "D",
+    usage: "K0",
+    algorithm: "A",
+    modeOfUse: "B",
+    keyVersion: "00",
+    exportability: "N",
+    optionalBlocks: blocks,
+  }, key);
+}
+
 function spki(k: ReturnType<typeof createPublicKey>): string {
   return toHex(new Uint8Array(k.export({ type: "spki", format: "der" })));
 }
@@ -99,16 +112,12 @@ Deno.test("X9.143 §8.6: a certificate chain in CT; the ECC key matches the leaf
 Deno.test("extended length is written as X9.143 writes it: §8.6's optional blocks byte for byte", () => {
   const p86 = parseBlock(v86.block);
   const kbpk = fromHex(v86.kbpk);
-  // Same optional blocks around a symmetric key (wrap writes symmetric keys only).
-  const block = wrap(kbpk, {
-    version: "D",
-    usage: "K0",
-    algorithm: "A",
-    modeOfUse: "B",
-    keyVersion: "00",
-    exportability: "N",
-    optionalBlocks: p86.header.optionalBlocks,
-  }, crypto.getRandomValues(new Uint8Array(32)));
+  // Same optional blocks around a symmetric key.
+  const block = wrapWith(
+    kbpk,
+    p86.header.optionalBlocks,
+    crypto.getRandomValues(new Uint8Array(32)),
+  );
   const ours = parseBlock(block);
   assertEquals(ours.headerText.slice(16), p86.headerText.slice(16));
   assertEquals(ours.headerText.slice(12, 14), "04", "CT, KP, TS and the PB padding block");
@@ -149,15 +158,7 @@ Deno.test("key store: a CT block is authenticated, then an RSA key is refused wi
     assertEquals((e as Tr31Error).code, "ALGORITHM_UNSUPPORTED");
     // A symmetric key in a block with a long CT block goes in like any other.
     const key = fromHex("00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF");
-    const block = wrap(fromHex(v85.kbpk), {
-      version: "D",
-      usage: "K0",
-      algorithm: "A",
-      modeOfUse: "B",
-      keyVersion: "00",
-      exportability: "N",
-      optionalBlocks: parseBlock(v85.block).header.optionalBlocks,
-    }, key);
+    const block = wrapWith(fromHex(v85.kbpk), parseBlock(v85.block).header.optionalBlocks, key);
     const k = await store.importBlock(block, "kek-x9143", { id: "kek-from-ct", usage: "kek" });
     assertEquals(k.kcv, kcv("aes", key));
   } finally {

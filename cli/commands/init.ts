@@ -7,7 +7,7 @@
  */
 import { flag, parseArgs, str, UsageError } from "../args.ts";
 import { actorOf, type Command, COMMON, guarded, homeOf, out, table } from "../common.ts";
-import { KeyStore, keyStorePaths, loadMasterKey } from "../../core/keys/mod.ts";
+import { KeyStore, loadMasterKey } from "../../core/keys/mod.ts";
 
 const HELP = `usage: icfare init [--home DIR] [--master-key-file PATH] [--operator NAME] [--json]
 
@@ -18,10 +18,6 @@ Next: icfare terminals add ID (each terminal), icfare capk import FILE, icfare s
 global: --home DIR (ICFARE_HOME, default ./.icfare), --json,
         --master-key-file PATH (else ICFARE_MASTER_KEY, 64 hex digits; never inside the home),
         --operator NAME (ICFARE_OPERATOR, else $USER) recorded in the audit trail`;
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
 
 export const command: Command = {
   summary: "prepare a home for service: key store, service keys (KCVs shown), terminal table",
@@ -39,7 +35,7 @@ export const command: Command = {
       let s: KeyStore;
       let createdStore = false;
       try {
-        createdStore = !(await exists(keyStorePaths(home).store));
+        createdStore = !(await KeyStore.existsIn(home));
         s = createdStore
           ? await KeyStore.init(home, m.key, actorOf(p))
           : await KeyStore.open(home, m.key, actorOf(p));

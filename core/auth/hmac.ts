@@ -1,5 +1,5 @@
 /**
- * Terminal request authentication (design.md §3):
+ * Terminal request authentication (docs/upload-api.md):
  *
  *   Authorization: ICFARE-HMAC-SHA256 Credential=<terminalId>, Timestamp=<unix s>, Signature=<hex>
  *   Signature = hex(HMAC-SHA256(key, METHOD "\n" PATH "\n" Timestamp "\n" hex(SHA-256(body))))

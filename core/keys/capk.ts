@@ -16,6 +16,7 @@ import { fromHex, toHex } from "../hex.ts";
 import { sm2IsOnCurve } from "../../kernel-as/pk.ts";
 import { KeyStoreError } from "./errors.ts";
 import type { CapkRecord, KeyStore } from "./store.ts";
+import type { CapkKey } from "./records.ts";
 import { capkChecksum, CapkRegistry, type CapkSource } from "../emv/capk.ts";
 import {
   type CapkCandidate,
@@ -33,14 +34,7 @@ export { type CapkForm, OPEN_EXPIRY, parseCapkInput } from "./capk_forms.ts";
  * SHA-1 checksum of a CAPK as upper-case hex, computed by the engine's `capkChecksum` so
  * that import and verification can never disagree on the rule.
  */
-export function capkChecksumHex(c: {
-  rid: string;
-  index: string;
-  algorithm: "rsa" | "sm2";
-  modulus?: string;
-  exponent?: string;
-  publicKey?: string;
-}): string {
+export function capkChecksumHex(c: CapkKey): string {
   if (c.algorithm === "rsa" && (!c.modulus || !c.exponent)) {
     throw new KeyStoreError("BAD_INPUT", "an RSA CAPK needs modulus and exponent");
   }

@@ -21,22 +21,16 @@ import { z } from "zod";
 import { fromHex, toHex } from "../hex.ts";
 import { parseTlv } from "../tlv/tree.ts";
 import { KeyStoreError } from "./errors.ts";
+import type { CapkKey } from "./records.ts";
 
 /** The form a CA key came in. */
 export type CapkForm = "json" | "tlv" | "unionpay-sm2" | "list";
 
 /** One CA key as read, before any check. */
-export interface CapkCandidate {
+export interface CapkCandidate extends CapkKey {
   /** Where in the input: `capks[2]`, `line 7`, `tlv[3]`. */
   where: string;
   form: CapkForm;
-  rid: string;
-  index: string;
-  algorithm: "rsa" | "sm2";
-  modulus?: string;
-  exponent?: string;
-  /** SM2: x‖y, 64 bytes, upper-case hex. */
-  publicKey?: string;
   /** YYYY-MM-DD; `OPEN_EXPIRY` when the input gives none. */
   expiry: string;
   /** The checksum as given (any length; absent in the UnionPay SM2 form). */

@@ -1,5 +1,5 @@
 /**
- * Key check values (design.md §6): a KCV names a key without revealing it.
+ * Key check values (docs/keys.md, "Key check values"): a KCV names a key without revealing it.
  *
  * - DES/3DES/SM4: encrypt one zero block (8 bytes for DES, 16 for SM4), leftmost 3 bytes
  *   ("legacy" KCV, ANSI X9.24-1).

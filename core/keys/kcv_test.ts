@@ -2,7 +2,7 @@ import { assert, assertEquals, assertThrows } from "@icfare/assert";
 import { fromHex, toHex } from "../hex.ts";
 import { checkKeyLength, kcv, kcvMethod, matchKcv } from "./kcv.ts";
 
-Deno.test("legacy KCV: 3DES key of domain.md §6.1 (pyemv key_check_digits)", () => {
+Deno.test("legacy KCV: 3DES key of docs/emv-pboc.md, 'Published test vectors' (pyemv key_check_digits)", () => {
   const k = fromHex("0123456789ABCDEFFEDCBA9876543210");
   assertEquals(kcv("3des", k), "08D7B4");
   assertEquals(kcv("3des", k, 8), "08D7B4FB629D0885");
@@ -44,7 +44,7 @@ Deno.test("key lengths are checked per algorithm", () => {
   checkKeyLength("hmac-sha256", new Uint8Array(32));
 });
 
-Deno.test("SM4 KCV (kernel): domain.md §6.1 full check block 2677F46B…", () => {
+Deno.test("SM4 KCV (kernel): docs/emv-pboc.md 'Published test vectors', full check block 2677F46B…", () => {
   const k = fromHex("0123456789ABCDEFFEDCBA9876543210");
   assertEquals(kcv("sm4", k), "2677F4");
   assertEquals(kcv("sm4", k, 8), "2677F46B09C122CC");

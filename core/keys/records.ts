@@ -156,14 +156,18 @@ export interface PendingKey {
   components: { custodian: string; kcv: string; at: string; block: string }[];
 }
 
-/** A CA public key (public: stored in clear, checksum verified on import). */
-export interface CapkRecord {
+/** A CA public key's identity and key material (upper-case hex; SM2: x‖y, 64 bytes). */
+export interface CapkKey {
   rid: string;
   index: string;
   algorithm: "rsa" | "sm2";
   modulus?: string;
   exponent?: string;
   publicKey?: string;
+}
+
+/** A CA public key (public: stored in clear, checksum verified on import). */
+export interface CapkRecord extends CapkKey {
   expiry: string;
   checksum: string;
   state: "active" | "revoked";

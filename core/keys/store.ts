@@ -49,6 +49,7 @@ export {
   USAGES,
 } from "./records.ts";
 export { keyStorePaths, readAudit } from "./store_file.ts";
+import { exists, keyStorePaths } from "./store_file.ts";
 
 /** The key store, opened with the master key. */
 export class KeyStore {
@@ -67,6 +68,11 @@ export class KeyStore {
   /** Paths of this store. */
   get paths() {
     return this.v.paths;
+  }
+
+  /** True when `home` has a key store. */
+  static existsIn(home: string): Promise<boolean> {
+    return exists(keyStorePaths(home).store);
   }
 
   /** Creates an empty key store in `home` (refuses when one exists). */

@@ -167,6 +167,17 @@ export async function withLock<T>(path: string, fn: () => Promise<T>): Promise<T
   }
 }
 
+/** True when `path` exists (a missing path is false; any other failure is thrown). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
 /** The system error code of a failed file operation (EROFS, EACCES, …), when there is one. */
 export function ioCode(e: unknown): string | undefined {
   const c = (e as { code?: unknown })?.code;

@@ -7,7 +7,7 @@ import { kcv } from "./kcv.ts";
 import { KeyStore, keyStorePaths } from "./store.ts";
 import { unwrap } from "./tr31.ts";
 
-const IMK = "0123456789ABCDEFFEDCBA9876543210"; // domain.md §6.1, KCV 08D7B4
+const IMK = "0123456789ABCDEFFEDCBA9876543210"; // docs/emv-pboc.md, "Published test vectors": KCV 08D7B4
 const UP08_MODULUS =
   "B61645EDFD5498FB246444037A0FA18C0F101EBD8EFA54573CE6E6A7FBF63ED21D66340852B0211CF5EEF6A1CD989F66AF21A8EB19DBD8DBC3706D135363A0D683D046304F5A836BC1BC632821AFE7A2F75DA3C50AC74C545A754562204137169663CFCC0B06E67E2109EBA41BC67FF20CC8AC80D7B6EE1A95465B3B2657533EA56D92D539E5064360EA4850FED2D1BF";
 
@@ -457,7 +457,7 @@ Deno.test("engine source: IMK-AC keys reach the verification engine's interfaces
   assertEquals([k.id, toHex(k.value), k.kcv], ["imk", IMK, "08D7B4"]);
   assertEquals(s.source.imkAc("6212345678901234", "01", "sm4"), undefined);
   assertEquals(s.source.issuerConfig("6212345678901234").profile, "pboc-cvn01-3des");
-  // The engine derives the card's MK-AC from the store's key: domain.md §6 end-to-end vector.
+  // The engine derives the card's MK-AC from the store's key: the end-to-end vector of docs/emv-pboc.md, "Published test vectors".
   const { deriveIccMk } = await import("../emv/ac.ts");
   assertEquals(
     toHex(deriveIccMk("pboc-cvn01-3des", k.value, "6212345678901234", "01")),

@@ -27,7 +27,7 @@ import {
   type StoreData,
   tr31Binding,
 } from "./records.ts";
-import { ioRefusal, keyStorePaths, readStore, withLock, writeStore } from "./store_file.ts";
+import { exists, ioRefusal, keyStorePaths, readStore, withLock, writeStore } from "./store_file.ts";
 import { Tr31Error, type Tr31Header, unwrap, wrap } from "./tr31.ts";
 import { isSigningAlgorithm, publicKeyOf } from "./ec.ts";
 import { toHex } from "../hex.ts";
@@ -384,16 +384,6 @@ export class Vault {
       this.current = d;
       return { keys: n, newKcv };
     });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
   }
 }
 
