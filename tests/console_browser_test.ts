@@ -180,6 +180,40 @@ Deno.test({
         await s.context.close();
       });
 
+      await t.step("operator: deny list, clearing, archive pages; the clearing file", async () => {
+        const s = await logIn(browser, url, "olga");
+        await s.page.goto(`${url}/denylist`);
+        const listed = count("SELECT count(*) AS n FROM deny_cards WHERE ? IS NOT NULL");
+        assertMatch(
+          (await s.page.textContent("#deny-count"))!,
+          new RegExp(`^${listed} cards listed`),
+        );
+        await shot(s.page, "console-denylist.png");
+        await s.page.goto(`${url}/clearing/${day}`);
+        assertMatch(
+          (await s.page.textContent("#reconciliation-state"))!,
+          /^Every batch reconciles\./,
+        );
+        assertMatch(
+          (await s.page.textContent("#settlement-difference"))!,
+          /difference of 0\.00 yuan/,
+        );
+        const [download] = await Promise.all([
+          s.page.waitForEvent("download"),
+          s.page.click("#download-masked"),
+        ]);
+        assertEquals(download.suggestedFilename(), `clearing-${day}-masked.txt`);
+        await shot(s.page, "console-clearing.png");
+        await s.page.goto(`${url}/archive`);
+        assertMatch((await s.page.textContent("#keys-audit"))!, /^Chain intact: [0-9]+ entries/);
+        assertEquals(s.errors, []);
+        await s.context.close();
+        const sam = await logIn(browser, url, "sam");
+        const r = await sam.context.request.get(`${url}/clearing/${day}/file/sealed`);
+        assertEquals(r.status(), 403, "security officers do not take clearing files");
+        await sam.context.close();
+      });
+
       const terminal = String(
         (db.prepare(
           "SELECT terminal_id AS t FROM records WHERE settlement_day = ? ORDER BY terminal_id LIMIT 1",
