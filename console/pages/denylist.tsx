@@ -5,7 +5,7 @@
  * in words or a ticket — through `SqliteDenyList` as `icfare denylist add|remove` does (reason
  * code OPERATOR, the journal's actor `console:NAME`).
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
 import { fromHex, toHex } from "../../core/hex.ts";
 import { panHash } from "../../core/store/pan.ts";
@@ -139,7 +139,68 @@ function Journal(props: { ctx: ConsoleContext }) {
   );
 }
 
-export function denyRoutes(ctx: ConsoleContext) {
+/** One card: whether it is listed, its open holds, its journal. */
+function cardPage(ctx: ConsoleContext, c: Context<Env>) {
+  const dl = ctx.store.denyList;
+  const card: Card = {
+    cardHash: (c.req.param("hash") ?? "").toUpperCase(),
+    psn: c.req.param("psn") ?? "",
+  };
+  if (!/^[0-9A-F]{64}$/.test(card.cardHash) || !/^[0-9]{2}$/.test(card.psn)) {
+    throw new Refusal(400, "BAD_CARD", "card: 64 hex digits and a two-digit PSN");
+  }
+  const holds = dl.holds(card), history = dl.history(card);
+  return c.html(
+    <Page title="Card on the deny list" path="/denylist" session={c.get("session")}>
+      <h2>
+        Card {maskedOf(ctx, card.cardHash)} PSN {card.psn}:{" "}
+        <span id="card-listed">{dl.isListed(card) ? "listed" : "not listed"}</span>
+      </h2>
+      <section class="card">
+        <p>
+          Open holds:{" "}
+          {holds.length ? holds.map((h) => `${h.reason} ${h.ref ?? ""}`).join(", ") : "none"}
+        </p>
+        <table id="card-history">
+          <tr>
+            <th>at</th>
+            <th>event</th>
+            <th>reason</th>
+            <th>ref</th>
+            <th>by</th>
+            <th class="n">version</th>
+          </tr>
+          {history.map((e) => (
+            <tr>
+              <td>{e.at}</td>
+              <td>{e.event}</td>
+              <td>{e.reason}</td>
+              <td>{e.ref ?? "-"}</td>
+              <td>{e.by}</td>
+              <td class="n">{e.version ?? "-"}</td>
+            </tr>
+          ))}
+        </table>
+      </section>
+    </Page>,
+  );
+}
+
+/** The card a deny-list form names: typed in (hashed at once), or by its hash from a row. */
+async function cardOfForm(ctx: ConsoleContext, op: string, form: Record<string, string>) {
+  const pan = (form.pan ?? "").replace(/[\s-]/g, "");
+  form.pan = "";
+  if (op === "remove" && pan === "") {
+    return { cardHash: (form.card ?? "").toUpperCase(), psn: form.psn ?? "" };
+  }
+  // a card typed in (to add, or to take off one not among those shown)
+  if (!/^[0-9]{12,19}$/.test(pan)) throw new Refusal(400, "BAD_PAN", "PAN: 12-19 digits");
+  const psn = (form.psn ?? "").trim();
+  if (!/^[0-9]{2}$/.test(psn)) throw new Refusal(400, "BAD_PSN", "PSN: two digits");
+  return { cardHash: toHex(await panHash(ctx.panHashKey, pan, psn)), psn };
+}
+
+export function denyRoutes(ctx: ConsoleContext): Hono<Env> {
   const app = new Hono<Env>();
   const dl = ctx.store.denyList;
   const page = (s: Session, notice?: Child) => (
@@ -158,66 +219,12 @@ export function denyRoutes(ctx: ConsoleContext) {
     </Page>
   );
   app.get("/", (c) => c.html(page(c.get("session"))));
-  app.get("/card/:hash/:psn", (c) => {
-    const card: Card = { cardHash: c.req.param("hash").toUpperCase(), psn: c.req.param("psn") };
-    if (!/^[0-9A-F]{64}$/.test(card.cardHash) || !/^[0-9]{2}$/.test(card.psn)) {
-      throw new Refusal(400, "BAD_CARD", "card: 64 hex digits and a two-digit PSN");
-    }
-    const holds = dl.holds(card), history = dl.history(card);
-    return c.html(
-      <Page title="Card on the deny list" path="/denylist" session={c.get("session")}>
-        <h2>
-          Card {maskedOf(ctx, card.cardHash)} PSN {card.psn}:{" "}
-          <span id="card-listed">{dl.isListed(card) ? "listed" : "not listed"}</span>
-        </h2>
-        <section class="card">
-          <p>
-            Open holds:{" "}
-            {holds.length ? holds.map((h) => `${h.reason} ${h.ref ?? ""}`).join(", ") : "none"}
-          </p>
-          <table id="card-history">
-            <tr>
-              <th>at</th>
-              <th>event</th>
-              <th>reason</th>
-              <th>ref</th>
-              <th>by</th>
-              <th class="n">version</th>
-            </tr>
-            {history.map((e) => (
-              <tr>
-                <td>{e.at}</td>
-                <td>{e.event}</td>
-                <td>{e.reason}</td>
-                <td>{e.ref ?? "-"}</td>
-                <td>{e.by}</td>
-                <td class="n">{e.version ?? "-"}</td>
-              </tr>
-            ))}
-          </table>
-        </section>
-      </Page>,
-    );
-  });
+  app.get("/card/:hash/:psn", (c) => cardPage(ctx, c));
   app.post("/:op", async (c) => {
     const s = c.get("session"), form = c.get("form"), op = c.req.param("op");
     if (op !== "add" && op !== "remove") throw new Refusal(404, "NOT_FOUND", `no deny-list ${op}`);
-    const pan = (form.pan ?? "").replace(/[\s-]/g, "");
-    form.pan = "";
-    requireRole(
-      ctx,
-      s,
-      "denylist.change",
-      op === "add" || pan ? "a card typed in" : form.card ?? "",
-    );
-    let card: Card;
-    if (op === "add" || pan !== "") {
-      // a card typed in (to add, or to take off one not among those shown)
-      if (!/^[0-9]{12,19}$/.test(pan)) throw new Refusal(400, "BAD_PAN", "PAN: 12-19 digits");
-      const psn = (form.psn ?? "").trim();
-      if (!/^[0-9]{2}$/.test(psn)) throw new Refusal(400, "BAD_PSN", "PSN: two digits");
-      card = { cardHash: toHex(await panHash(ctx.panHashKey, pan, psn)), psn };
-    } else card = { cardHash: (form.card ?? "").toUpperCase(), psn: form.psn ?? "" };
+    requireRole(ctx, s, "denylist.change", form.card ?? "a card typed in");
+    const card: Card = await cardOfForm(ctx, op, form);
     const ref = checkRef(form.ref);
     const before = dl.version();
     const v = op === "add"

@@ -19,6 +19,7 @@ import { parseTlv, type TlvNode } from "../../core/tlv/tree.ts";
 import { tagName } from "../../core/tlv/dictionary.ts";
 import { renderValue } from "../../core/tlv/values.ts";
 import { fromHex } from "../../core/hex.ts";
+import type { TapRecord } from "../../core/emv/verify.ts";
 import { explainRecord, renderExplanation } from "../../core/emv/explain.ts";
 import { issuerKeySource } from "../../core/keys/engine_source.ts";
 import { capkRegistry } from "../../core/keys/capk.ts";
@@ -152,6 +153,22 @@ function TlvTree(props: { nodes: readonly TlvNode[] }) {
 
 type Row = Record<string, unknown>;
 
+/** The explain trace of a tap with the key store's issuer and CA keys (as explain --record). */
+async function traceOf(ctx: ConsoleContext, record: TapRecord): Promise<string[]> {
+  const ks = await ctx.keyStore("console");
+  try {
+    const keys = issuerKeySource(ks);
+    try {
+      const capks = capkRegistry(ks.capkList());
+      return renderExplanation(explainRecord(record, { keys: keys.source, capks }));
+    } finally {
+      keys.wipe();
+    }
+  } finally {
+    ks.close();
+  }
+}
+
 async function recordPage(ctx: ConsoleContext, s: Session, id: number) {
   const at = locateRecord(ctx.store, id);
   if (!at) throw new Refusal(404, "RECORD_NOT_FOUND", `no record ${id}`);
@@ -161,20 +178,7 @@ async function recordPage(ctx: ConsoleContext, s: Session, id: number) {
     "SELECT outcome, reason, rule, model, fee, deny_reason FROM clearing_lines WHERE record_id = ?",
   ).get(id) as Row | undefined;
   const parsed = parseTlv(fromHex(tap.record.icc));
-  const ks = await ctx.keyStore("console");
-  let trace: string[];
-  try {
-    const keys = issuerKeySource(ks);
-    try {
-      trace = renderExplanation(
-        explainRecord(tap.record, { keys: keys.source, capks: capkRegistry(ks.capkList()) }),
-      );
-    } finally {
-      keys.wipe();
-    }
-  } finally {
-    ks.close();
-  }
+  const trace = await traceOf(ctx, tap.record);
   return (
     <Page title={`Record ${id}`} path="/records" session={s}>
       <h2>Record {id}</h2>
