@@ -1,12 +1,12 @@
 /**
  * The figures of one settlement day for the console's day page (docs/console.md, "The day"),
- * read with plain SQL over the indexes of store step 4, and kept in memory until the store
- * changes: a day's page is recomputed only when a record, a clearing line, a ledger entry, a
- * debt event or a deny-list change has been written since (each checked by its table's highest
- * id, one index lookup each), so a page of a million-record day is read from memory while the
- * day stands still and recomputed once after every change.
+ * read with plain SQL over the indexes of store step 4, and kept in memory part by part until
+ * what a part reads changes: records (a new upload or verdict), clearing lines, ledger entries,
+ * debts, the deny list — each checked by its table's highest id (one index probe), so a page of
+ * a million-record day is read from memory while the day stands still, and a change reads again
+ * only the part it touched.
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { DenyChangeRow, OutcomeCount, PartyMoney, TapsByHour } from "../core/report/data.ts";
 import { dayPostings, moneyPerParty } from "../core/clearing/ledger.ts";
 import { dayState } from "../core/clearing/clear.ts";
@@ -108,6 +108,10 @@ function clearingOf(db: DatabaseSync, day: string) {
     reason: String(r.reason),
     fare: Number(r.fare),
   }));
+  return { outcomes, exceptions };
+}
+
+function debtsOf(db: DatabaseSync, day: string) {
   const debts = (db.prepare(
     `SELECT state, count(*) AS n, sum(amount) AS fen FROM debts WHERE settlement_day = ?
      GROUP BY state ORDER BY state`,
@@ -116,7 +120,7 @@ function clearingOf(db: DatabaseSync, day: string) {
     debts: Number(r.n),
     fen: Number(r.fen),
   }));
-  return { outcomes, exceptions, debts, money: moneyPerParty(db, dayPostings(db, day)) };
+  return { debts };
 }
 
 function denyChangesOf(db: DatabaseSync, day: string) {
@@ -133,8 +137,7 @@ function denyChangesOf(db: DatabaseSync, day: string) {
   }));
 }
 
-/** Reads every figure of `day` (no cache). */
-export function readDayFigures(db: DatabaseSync, day: string): DayFigures {
+function recordsOf(db: DatabaseSync, day: string) {
   const verdicts = (db.prepare(
     `SELECT verdict, count(*) AS n FROM records WHERE settlement_day = ?
      GROUP BY verdict ORDER BY n DESC`,
@@ -142,41 +145,77 @@ export function readDayFigures(db: DatabaseSync, day: string): DayFigures {
   const terminals = (db.prepare(
     "SELECT DISTINCT terminal_id FROM records WHERE settlement_day = ? ORDER BY terminal_id",
   ).all(day) as Row[]).map((r) => String(r.terminal_id));
-  const st = dayState(db, day);
-  return {
-    day,
-    state: st ?? "open",
-    ...tapsAndUploads(db, day),
-    terminals,
-    verdicts,
-    ...clearingOf(db, day),
-    denyChanges: denyChangesOf(db, day),
-  };
+  return { ...tapsAndUploads(db, day), verdicts, terminals };
 }
 
-/** What has been written to the store, as the highest id of each table a day's figures read. */
-export function storeMark(db: DatabaseSync): string {
-  const r = db.prepare(
-    `SELECT (SELECT max(id) FROM records) AS r, (SELECT max(id) FROM clearing_lines) AS c,
-       (SELECT max(id) FROM ledger_entries) AS l, (SELECT max(id) FROM debt_events) AS d,
-       (SELECT max(id) FROM deny_journal) AS j, (SELECT count(*) || ':' || total(state = 'closed') FROM settlement_days) AS s,
-       (SELECT max(verified_at) FROM records) AS v`,
-  ).get() as Row;
-  return [r.r, r.c, r.l, r.d, r.j, r.s, r.v].join("/");
+/**
+ * The parts of a day's figures, each with the SQL that tells whether it may have changed (the
+ * highest id, or latest time, of what it reads): a new upload reads the records part again, a
+ * clearing run the clearing and money parts, and so on.
+ */
+export const DAY_PARTS = {
+  records: {
+    mark: "SELECT (SELECT max(id) FROM records) || '/' || (SELECT max(verified_at) FROM records)",
+    read: recordsOf,
+  },
+  clearing: { mark: "SELECT max(id) FROM clearing_lines", read: clearingOf },
+  money: {
+    mark: "SELECT max(id) FROM ledger_entries",
+    read: (db: DatabaseSync, day: string) => ({ money: moneyPerParty(db, dayPostings(db, day)) }),
+  },
+  debts: {
+    mark: "SELECT (SELECT max(id) FROM debts) || '/' || (SELECT max(id) FROM debt_events)",
+    read: debtsOf,
+  },
+  deny: {
+    mark: "SELECT max(id) FROM deny_journal",
+    read: (db: DatabaseSync, day: string) => ({ denyChanges: denyChangesOf(db, day) }),
+  },
+} as const;
+type PartName = keyof typeof DAY_PARTS;
+
+function stateOf(db: DatabaseSync, day: string): DayFigures["state"] {
+  return dayState(db, day) ?? "open";
 }
 
-/** Day figures kept until the store changes (at most `size` days). */
+/** Reads every figure of `day` (no cache). */
+export function readDayFigures(db: DatabaseSync, day: string): DayFigures {
+  const parts = Object.values(DAY_PARTS).map((p) => p.read(db, day));
+  return Object.assign({ day, state: stateOf(db, day) }, ...parts) as DayFigures;
+}
+
+/**
+ * Day figures kept until what they read changes, part by part (at most `size` days); the
+ * figures object is new only when a part (or the day's state) changed, so what is drawn from it
+ * can be kept with it.
+ */
 export class DayCache {
-  readonly #days = new Map<string, { mark: string; figures: DayFigures }>();
-  constructor(private readonly db: DatabaseSync, private readonly size = 8) {}
+  readonly #days = new Map<
+    string,
+    { marks: Map<PartName, string>; parts: Map<PartName, object>; figures: DayFigures }
+  >();
+  readonly #marks: Map<PartName, StatementSync>;
+  constructor(private readonly db: DatabaseSync, private readonly size = 8) {
+    this.#marks = new Map(
+      (Object.keys(DAY_PARTS) as PartName[]).map((k) => [k, db.prepare(DAY_PARTS[k].mark)]),
+    );
+  }
 
   get(day: string): DayFigures {
-    const mark = storeMark(this.db);
     const hit = this.#days.get(day);
-    if (hit && hit.mark === mark) return hit.figures;
-    const figures = readDayFigures(this.db, day);
+    const marks = new Map<PartName, string>(), parts = new Map<PartName, object>();
+    let changed = !hit;
+    for (const [k, st] of this.#marks) {
+      const mark = String(Object.values(st.get() as Row)[0]);
+      marks.set(k, mark);
+      if (hit && hit.marks.get(k) === mark) parts.set(k, hit.parts.get(k)!);
+      else (parts.set(k, DAY_PARTS[k].read(this.db, day)), changed = true);
+    }
+    const state = stateOf(this.db, day);
+    if (hit && !changed && hit.figures.state === state) return hit.figures;
+    const figures = Object.assign({ day, state }, ...parts.values()) as DayFigures;
     this.#days.delete(day);
-    this.#days.set(day, { mark, figures });
+    this.#days.set(day, { marks, parts, figures });
     if (this.#days.size > this.size) this.#days.delete(this.#days.keys().next().value!);
     return figures;
   }

@@ -78,6 +78,17 @@ export function Page(
   );
 }
 
+/** A table's head row; a column named with a trailing " #" is numeric (right-aligned). */
+export function Head(props: { cols: string[] }) {
+  return (
+    <tr>
+      {props.cols.map((c) =>
+        c.endsWith(" #") ? <th key={c} class="n">{c.slice(0, -2)}</th> : <th key={c}>{c}</th>
+      )}
+    </tr>
+  );
+}
+
 /** Fen as yuan with two decimals. */
 export function yuan(fen: number): string {
   const s = fen < 0 ? "-" : "";

@@ -12,7 +12,7 @@ import { panHash } from "../../core/store/pan.ts";
 import type { Card } from "../../core/denylist/journal.ts";
 import { consoleAudit } from "../accounts.ts";
 import { actorOf, type ConsoleContext } from "../context.ts";
-import { Csrf, Page } from "../layout.tsx";
+import { Csrf, Head, Page } from "../layout.tsx";
 import { type Env, Refusal, requireRole } from "../guard.ts";
 import type { Session } from "../sessions.ts";
 
@@ -110,15 +110,7 @@ function Journal(props: { ctx: ConsoleContext }) {
   ).all() as Row[];
   return (
     <table id="deny-journal">
-      <tr>
-        <th>at</th>
-        <th>card</th>
-        <th>event</th>
-        <th>reason</th>
-        <th>ref</th>
-        <th>by</th>
-        <th class="n">version</th>
-      </tr>
+      <Head cols={["at", "card", "event", "reason", "ref", "by", "version #"]} />
       {rows.map((r) => {
         const h = toHex(r.card_hash as Uint8Array);
         return (
@@ -162,14 +154,7 @@ function cardPage(ctx: ConsoleContext, c: Context<Env>) {
           {holds.length ? holds.map((h) => `${h.reason} ${h.ref ?? ""}`).join(", ") : "none"}
         </p>
         <table id="card-history">
-          <tr>
-            <th>at</th>
-            <th>event</th>
-            <th>reason</th>
-            <th>ref</th>
-            <th>by</th>
-            <th class="n">version</th>
-          </tr>
+          <Head cols={["at", "event", "reason", "ref", "by", "version #"]} />
           {history.map((e) => (
             <tr>
               <td>{e.at}</td>

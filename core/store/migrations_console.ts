@@ -45,7 +45,8 @@ ALTER TABLE records ADD COLUMN verdict TEXT GENERATED ALWAYS AS (
        WHEN status = 'rejected' THEN reject_code ELSE 'PENDING' END) VIRTUAL;
 CREATE INDEX records_day_verdict ON records (settlement_day, verdict, tapped_at);
 CREATE INDEX records_day_terminal ON records (settlement_day, terminal_id, tapped_at);
-CREATE INDEX records_day_tapped ON records (settlement_day, tapped_at);
+CREATE INDEX records_day_tapped ON records (settlement_day, tapped_at, line, fare);
+CREATE INDEX records_day_batch ON records (settlement_day, batch_id);
 CREATE INDEX batches_arrival ON batches (id, received_at);
 CREATE INDEX batches_latest ON batches (terminal_id, id, batch_no, received_at, deny_list_version);
 CREATE INDEX records_verified_at ON records (verified_at);
