@@ -326,6 +326,11 @@ Deno.test("icfare console user: add reads the password from a pipe; refusals are
     assertMatch(none.stderr, /\[ACCOUNT_NOT_FOUND\]/);
     const usage = await icfareRun(["console", "user", "add", "kim", ...home], { stdin: "x\n" });
     assertEquals(usage.code, 2);
+    const empty = await Deno.makeTempDir({ prefix: "icfare-console-empty-" });
+    const noStore = await icfareRun(["console", "--home", empty, "--port", "0"]);
+    await Deno.remove(empty);
+    assertEquals(noStore.code, 1);
+    assertMatch(noStore.stderr, /^icfare console: no store at .*\[STORE_NOT_FOUND\]/);
   } finally {
     await Deno.remove(f.dir, { recursive: true });
   }
