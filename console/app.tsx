@@ -13,6 +13,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { IcfareError } from "../core/errors.ts";
+import { esc } from "../core/report/html.ts";
 import { consoleAudit } from "./accounts.ts";
 import { type Env, Refusal } from "./guard.ts";
 import type { ConsoleContext } from "./context.ts";
@@ -69,13 +70,15 @@ async function login(ctx: ConsoleContext, c: Context<Env>) {
   const form = c.get("form");
   const name = (form.name ?? "").trim(), password = form.password ?? "";
   const client = clientOf(c);
-  const wait = Math.max(ctx.limiter.wait(name), ctx.clientLimiter.wait(client));
+  // what was typed as a name goes to the audit trail, so only as much as a name can be
+  const shown = name.slice(0, 32);
+  const wait = Math.max(ctx.limiter.wait(shown), ctx.clientLimiter.wait(client));
   const db = ctx.store.connection;
   if (wait > 0) {
     consoleAudit(db, {
-      account: name || "anonymous",
+      account: shown || "anonymous",
       action: "login",
-      target: name,
+      target: shown,
       result: "refused",
       detail: "too many failed logins",
     });
@@ -90,12 +93,12 @@ async function login(ctx: ConsoleContext, c: Context<Env>) {
   }
   const account = await ctx.accounts.verify(name, password);
   if (!account) {
-    ctx.limiter.fail(name);
+    ctx.limiter.fail(shown);
     ctx.clientLimiter.fail(client);
     consoleAudit(db, {
-      account: name || "anonymous",
+      account: shown || "anonymous",
       action: "login",
-      target: name,
+      target: shown,
       result: "refused",
       detail: "unknown account, wrong password or disabled account",
     });
@@ -125,12 +128,8 @@ async function login(ctx: ConsoleContext, c: Context<Env>) {
 function errorPage(e: IcfareError) {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Refused · icfare console</title>` +
     `<link rel="stylesheet" href="/static/console.css"><link rel="icon" href="data:,"></head><body><main>` +
-    `<p class="error" id="refusal">${escapeHtml(e.message)} [${escapeHtml(e.code)}]</p>` +
+    `<p class="error" id="refusal">${esc(e.message)} [${esc(e.code)}]</p>` +
     `<p><a href="/day">Back to the day</a></p></main></body></html>`;
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
 /** Checks a POST: the session's CSRF token and, when sent, an Origin of this host. */

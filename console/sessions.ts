@@ -108,7 +108,9 @@ export class LoginLimiter {
   wait(key: string): number {
     const t = this.now();
     const f = (this.#failures.get(key) ?? []).filter((x) => t - x < this.windowMs);
-    this.#failures.set(key, f);
+    // keys without a failure in the window are dropped: typed names do not pile up
+    if (f.length === 0) this.#failures.delete(key);
+    else this.#failures.set(key, f);
     if (f.length < this.max) return 0;
     return Math.max(1, Math.ceil((f[0] + this.windowMs - t) / 1000));
   }
