@@ -15,17 +15,14 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { openSqliteStore } from "../core/store/sqlite.ts";
 import { DevPanProtector } from "../core/store/pan.ts";
-import { batchAad } from "../core/store/store.ts";
-import { setModel } from "../core/clearing/settings.ts";
 import { clearDay } from "../core/clearing/clear.ts";
 import { writeDayFiles } from "../core/clearing/day_files.ts";
 import { clearingKeyFrom } from "../core/clearing/clearing_key.ts";
 import { SqliteDenyList } from "../core/denylist/journal.ts";
-import { sampleIcc } from "../tests/support/terminal.ts";
+import { buildVerifiedDay } from "./day_store.ts";
 
 const N = Deno.env.get("ICFARE_SLOW") ? 1_000_000 : 50_000;
 const DAY = "2026-06-24";
-const PER_BATCH = 50, TERMINALS = 400, CARDS = 100_000;
 /** ICFARE_BENCH_DIR keeps the stores (for profiling); otherwise a temporary directory. */
 const keep = Deno.env.get("ICFARE_BENCH_DIR");
 const dir = keep ?? await Deno.makeTempDir({ prefix: "icfare-clear-bench-" });
@@ -33,100 +30,7 @@ const pristine = join(dir, "pristine.db");
 const pan = await DevPanProtector.fromHex("11".repeat(32), "22".repeat(32));
 const key = await clearingKeyFrom(new Uint8Array(32).fill(7), "clearing-bench", "000000");
 
-/** The verdict of record i: 84 % OK TC (10 % of them no-key), 5 % ARQC, 3 % duplicates, … */
-function verdictOf(i: number): string {
-  const k = i % 100;
-  const status = k < 3 ? "DUPLICATE" : k < 5 ? "AC_MISMATCH" : k < 6 ? "ODA_FAILED" : "OK";
-  const type = k >= 6 && k < 11 ? "ARQC" : "TC";
-  const cryptogram = k >= 90 ? "no-key" : status === "AC_MISMATCH" ? "mismatch" : "ok";
-  return JSON.stringify({ status, detail: { cryptogram, oda: "ok", cryptogramType: type } });
-}
-
-function cardHash(card: number): Uint8Array {
-  const h = new Uint8Array(32);
-  new DataView(h.buffer).setUint32(0, card + 1);
-  return h;
-}
-
-/** One batch: its sealed body and its record rows. */
-async function insertBatch(
-  b: number,
-  ins: Record<string, ReturnType<DatabaseSync["prepare"]>>,
-) {
-  const terminal = `LC${String(100000 + (b % TERMINALS)).padStart(6, "0")}`;
-  const batchNo = Math.floor(b / TERMINALS) + 1;
-  const first = b * PER_BATCH;
-  const n = Math.min(PER_BATCH, N - first);
-  const recs = Array.from({ length: n }, (_, k) => {
-    const i = first + k, card = i % CARDS, atc = Math.floor(i / CARDS) + 1;
-    return { i, card, atc, pan: `623456${String(card).padStart(10, "0")}` };
-  });
-  const body = {
-    records: recs.map((r) => ({ icc: sampleIcc({ pan: r.pan, atc: r.atc, fare: 200 }) })),
-  };
-  const digest = b.toString(16).padStart(64, "0");
-  const sealed = await pan.seal(
-    new TextEncoder().encode(JSON.stringify(body)),
-    batchAad(terminal, batchNo, digest),
-  );
-  const batchId = Number(
-    ins.batch.run(terminal, batchNo, digest, sealed, n, n * 200).lastInsertRowid,
-  );
-  recs.forEach((r, k) =>
-    ins.record.run(
-      batchId,
-      terminal,
-      batchNo,
-      k + 1,
-      cardHash(r.card),
-      `623456******${r.pan.slice(-4)}`,
-      r.atc,
-      k,
-      verdictOf(r.i),
-      b % 10 === 0 ? "ODA" : "EC",
-    )
-  );
-}
-
-async function build(path: string): Promise<void> {
-  const t0 = performance.now();
-  const store = openSqliteStore(path);
-  const db = store.connection;
-  for (let t = 0; t < TERMINALS; t += 10) {
-    const id = `LC${String(100000 + t).padStart(6, "0")}`;
-    setModel(db, {
-      scope: "terminal",
-      key: id,
-      model: "ODA",
-      by: "bench",
-      at: "2026-06-01T00:00:00Z",
-    });
-  }
-  const ins = {
-    batch: db.prepare(
-      `INSERT INTO batches (terminal_id, batch_no, merchant_id, deny_list_version, digest,
-         body_sealed, body_bytes, record_count, amount, receipt, received_at)
-       VALUES (?, ?, '898371641110001', 0, ?, ?, 0, ?, ?, '{}', '${DAY}T12:00:00.000Z')`,
-    ),
-    record: db.prepare(
-      `INSERT INTO records (batch_id, terminal_id, batch_no, seq, tapped_at, line, vehicle, fare,
-         card_hash, pan_masked, psn, atc, status, body_index, verification, verified_at, tap_day,
-         settlement_day, model)
-       VALUES (?, ?, ?, ?, '${DAY}T08:00:00+08:00', 'K1', 'V1', 200, ?, ?, '01', ?, 'verified', ?,
-         ?, '${DAY}T13:00:00Z', '${DAY}', '${DAY}', ?)`,
-    ),
-  };
-  const batches = Math.ceil(N / PER_BATCH);
-  for (let b = 0; b < batches; b += 200) {
-    db.exec("BEGIN");
-    for (let k = b; k < Math.min(batches, b + 200); k++) await insertBatch(k, ins);
-    db.exec("COMMIT");
-  }
-  store.close();
-  console.log(`built ${N} verified records in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-}
-
-await build(pristine);
+await buildVerifiedDay(pristine, { n: N, day: DAY, pan, odaEvery: 10 });
 
 let run = 0;
 /** A fresh copy of the pristine store (not timed). */

@@ -24,6 +24,7 @@ const commands: Record<string, () => Promise<Command>> = {
   "simulate-acquirer": async () => (await import("./commands/simulate_acquirer.ts")).command,
   collect: async () => (await import("./commands/collect.ts")).command,
   clear: async () => (await import("./commands/clear.ts")).command,
+  console: async () => (await import("./commands/console.ts")).command,
   debts: async () => (await import("./commands/debts.ts")).command,
   network: async () => (await import("./commands/network.ts")).command,
   archive: async () => (await import("./commands/archive.ts")).command,

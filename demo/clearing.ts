@@ -2,18 +2,17 @@
  * The demo's clearing steps over `core/clearing`: the network registry told which lines run the
  * ODA model (before any upload, since the model is stamped at ingest), the day cleared twice (the
  * second run must write nothing and give byte-identical files), and what the report draws of it:
- * money per party from the ledger's balances and reconciliation per line.
+ * reconciliation per line (money per party is core/clearing/ledger.ts `moneyPerParty`).
  */
 import { join } from "node:path";
-import type { DatabaseSync } from "node:sqlite";
 import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import { setModel } from "../core/clearing/settings.ts";
 import { clearDay, type ClearSummary } from "../core/clearing/clear.ts";
 import { clearingKeyOf } from "../core/clearing/clearing_key.ts";
 import { type DayFiles, writeDayFiles } from "../core/clearing/day_files.ts";
-import { balances, CHART, checkLedger, type LedgerCheck } from "../core/clearing/ledger.ts";
+import { checkLedger, type LedgerCheck } from "../core/clearing/ledger.ts";
 import type { ReconciliationReport } from "../core/clearing/reports.ts";
-import type { PartyMoney, ReconciliationRow } from "../core/report/data.ts";
+import type { ReconciliationRow } from "../core/report/data.ts";
 import { withHome } from "./steps.ts";
 
 const ACTOR = "icfare demo";
@@ -66,37 +65,6 @@ export function clearTwice(home: string, masterKeyFile: string, day: string): Pr
       ledger: checkLedger(db),
     };
   });
-}
-
-/** A ledger account as the party it concerns (CHART of core/clearing/ledger.ts). */
-function partyOf(account: string): { party: string; account: string } {
-  const [code, ...rest] = account.split(":");
-  const line = rest.length > 1 ? decodeURIComponent(rest[1]) : "";
-  switch (code) {
-    case CHART.issuer.code:
-      return { party: `issuer ${rest[0]}`, account: "owes cleared fares" };
-    case CHART.debts.code:
-      return { party: `issuer ${rest[0]}`, account: "debts to collect" };
-    case CHART.payable.code:
-      return { party: "bus company", account: `line ${line}` };
-    case CHART.fees.code:
-      return { party: "acquirer", account: "fee income" };
-    case CHART.writeOffs.code:
-      return { party: "acquirer", account: `written off, line ${line}` };
-    default:
-      return { party: account, account: "" };
-  }
-}
-
-/**
- * Money per party from the ledger: each account's balance seen from its party (an issuer's
- * receivable is what it owes, negative; the bus company's payable is what it is owed).
- */
-export function moneyPerParty(db: DatabaseSync): PartyMoney[] {
-  return balances(db).filter((b) => b.balance !== 0).map((b) => ({
-    ...partyOf(b.account),
-    fen: -b.balance,
-  }));
 }
 
 /** Reconciliation per line and per terminal with a difference, for the report's table. */

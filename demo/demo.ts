@@ -48,13 +48,8 @@ import { collectDemoDebts, type CollectionSummary } from "./collect.ts";
 import type { Tally } from "../core/collect/mod.ts";
 import { writeHtmlReport } from "./report_html.ts";
 import { archiveAndAudit, archiveLine } from "./archive.ts";
-import {
-  clearTwice,
-  moneyPerParty,
-  readReconciliation,
-  reconciliationRows,
-  registerModels,
-} from "./clearing.ts";
+import { moneyPerParty } from "../core/clearing/ledger.ts";
+import { clearTwice, readReconciliation, reconciliationRows, registerModels } from "./clearing.ts";
 import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import type { CheckRow } from "../core/report/data.ts";
 import { startServerProcess, uploadAll } from "./upload.ts";

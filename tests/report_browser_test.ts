@@ -8,40 +8,19 @@
  */
 import { assert, assertEquals } from "@icfare/assert";
 import { join } from "node:path";
-import { chromiumPresent, launchChromium } from "./support/chromium.ts";
+import { CHROMIUM, hasChromium, launchChromium, watchErrors } from "./support/browser.ts";
+import { demoHome } from "./support/demo_home.ts";
 
-const main = new URL("../cli/main.ts", import.meta.url).pathname;
 const screenshot = new URL("../docs/img/report.png", import.meta.url).pathname;
 
-const present = chromiumPresent("report browser test");
+const present = hasChromium();
+if (!present) {
+  console.log(`report browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+}
 
 /** Runs a small demo; resolves to the HTML report's path. */
 async function demoReport(tmp: string): Promise<string> {
-  const home = join(tmp, "home");
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      main,
-      "demo",
-      "--taps",
-      "1500",
-      "--seed",
-      "report",
-      "--model",
-      "mixed",
-      "--home",
-      home,
-      "--master-key-file",
-      join(tmp, "m.key"),
-      "--sim-dir",
-      join(tmp, "sim"),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
-  assertEquals(r.code, 0, out);
+  const { home } = await demoHome(tmp, { taps: 1500, seed: "report", model: "mixed" });
   const html = [...Deno.readDirSync(join(home, "reports"))].find((e) => e.name.endsWith(".html"));
   assert(html, "an HTML report");
   return join(home, "reports", html.name);
@@ -70,11 +49,7 @@ Deno.test({
         offline: true,
       });
       const page = await context.newPage();
-      const errors: string[] = [], requests: string[] = [];
-      page.on("console", (m) => {
-        if (m.type() === "error") errors.push(m.text());
-      });
-      page.on("pageerror", (e) => errors.push(String(e)));
+      const errors = watchErrors(page), requests: string[] = [];
       page.on("request", (r) => {
         if (!r.url().startsWith("file://")) requests.push(r.url());
       });

@@ -12,8 +12,7 @@ import { contextOf, homeOf, KEY_OPTIONS, loadBatch, openStore, sqliteOnly } from
 import type { Parsed } from "../args.ts";
 import { IcfareError } from "../../core/errors.ts";
 import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
-import { locateRecord, type StoredRecord } from "../../core/store/records.ts";
-import { openSealed } from "../../core/store/pan.ts";
+import { locateRecord, type StoredRecord, storedTap } from "../../core/store/records.ts";
 
 const HELP =
   `usage: icfare explain (--file BATCH.json --seq N | --icc HEX [--oda-tlv HEX] [--static-data HEX])
@@ -39,7 +38,7 @@ function storedLine(r: StoredRecord): string {
 
 /**
  * A stored record and its chip data: the record located in the store, its batch's sealed body
- * opened with the key store's card-data key, and the record's entry taken from it.
+ * opened with the key store's card-data key (core/store/records.ts `storedTap`).
  */
 async function storedRecord(p: Parsed, id: string) {
   if (!/^[1-9][0-9]{0,15}$/.test(id)) throw new UsageError("--record must be a record id");
@@ -50,21 +49,15 @@ async function storedRecord(p: Parsed, id: string) {
   }
   const store = openSqliteStore(path);
   try {
-    const at = locateRecord(store, Number(id));
-    if (!at) throw new IcfareError("RECORD_NOT_FOUND", `no record ${id} in ${path}`);
-    const sealed = await store.batchBody(at.batchId);
-    if (!sealed) throw new Error(`record ${id}: its batch ${at.batchId} is missing`); // a bug
+    if (!locateRecord(store, Number(id))) {
+      throw new IcfareError("RECORD_NOT_FOUND", `no record ${id} in ${path}`);
+    }
     const ks = await openStore(p);
-    let body: { records: TapRecord[] };
     try {
-      const key = await ks.dataCryptoKey();
-      const opened = await openSealed(key, sealed.sealed, sealed.aad);
-      body = JSON.parse(new TextDecoder().decode(opened));
+      return (await storedTap(store, await ks.dataCryptoKey(), Number(id)))!;
     } finally {
       ks.close();
     }
-    const r = body.records[at.index];
-    return { record: { seq: r.seq, fare: r.fare, icc: r.icc, oda: r.oda }, stored: at.record };
   } finally {
     store.close();
   }

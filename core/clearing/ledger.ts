@@ -9,6 +9,7 @@
  * carry debit (positive) balances, liabilities and income credit (negative) balances.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { PartyMoney } from "../report/data.ts";
 
 /** The chart of accounts. An account name is `code` then its parties, joined by `:`. */
 export const CHART = {
@@ -260,4 +261,51 @@ export function balances(db: DatabaseSync): { account: string; balance: number }
       account: r.account,
       balance: Number(r.balance),
     }));
+}
+
+/** The sum of each account's postings made by the clearing of settlement day `day`. */
+export function dayPostings(db: DatabaseSync, day: string): { account: string; balance: number }[] {
+  return (db.prepare(
+    `SELECT p.account, sum(p.amount) AS balance FROM ledger_entries e
+     JOIN ledger_postings p ON p.entry_id = e.id WHERE e.settlement_day = ?
+     GROUP BY p.account ORDER BY p.account`,
+  ).all(day) as { account: string; balance: number }[]).map((r) => ({
+    account: r.account,
+    balance: Number(r.balance),
+  }));
+}
+
+/** A ledger account as the party it concerns (`CHART`). */
+export function partyOf(account: string): { party: string; account: string } {
+  const [code, ...rest] = account.split(":");
+  const line = rest.length > 1 ? decodeURIComponent(rest[1]) : "";
+  switch (code) {
+    case CHART.issuer.code:
+      return { party: `issuer ${rest[0]}`, account: "owes cleared fares" };
+    case CHART.debts.code:
+      return { party: `issuer ${rest[0]}`, account: "debts to collect" };
+    case CHART.payable.code:
+      return { party: "bus company", account: `line ${line}` };
+    case CHART.fees.code:
+      return { party: "acquirer", account: "fee income" };
+    case CHART.writeOffs.code:
+      return { party: "acquirer", account: `written off, line ${line}` };
+    default:
+      return { party: account, account: "" };
+  }
+}
+
+/**
+ * Money per party from the ledger: each account's balance seen from its party (an issuer's
+ * receivable is what it owes, negative; the bus company's payable is what it is owed); every
+ * account's balance now, or the given `rows` (a day's postings, `dayPostings`).
+ */
+export function moneyPerParty(
+  db: DatabaseSync,
+  rows: readonly { account: string; balance: number }[] = balances(db),
+): PartyMoney[] {
+  return rows.filter((b) => b.balance !== 0).map((b) => ({
+    ...partyOf(b.account),
+    fen: -b.balance,
+  }));
 }

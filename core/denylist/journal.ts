@@ -154,6 +154,10 @@ function statements(db: DatabaseSync): Record<string, StatementSync> {
        WHERE card_hash = ? ORDER BY id`,
     ),
     all: p("SELECT card_hash, psn, reason, version FROM deny_cards ORDER BY version"),
+    latest: p(
+      "SELECT card_hash, psn, reason, version FROM deny_cards ORDER BY version DESC LIMIT ?",
+    ),
+    count: p("SELECT count(*) AS n FROM deny_cards"),
     // Each card's last change after version ?1, with whether it was listed at ?1.
     since: p(
       `SELECT j.card_hash, j.psn, j.reason, j.version, j.listed,
@@ -251,14 +255,20 @@ export class SqliteDenyList implements DenyList {
     }));
   }
 
-  /** The listed cards, in the order they were listed. */
-  cards(): ListedCard[] {
-    return (this.#s.all.all() as Row[]).map((x) => ({
+  /** The listed cards, in the order they were listed (the latest `latest`, newest first). */
+  cards(latest?: number): ListedCard[] {
+    const rows = latest === undefined ? this.#s.all.all() : this.#s.latest.all(latest);
+    return (rows as Row[]).map((x) => ({
       cardHash: toHex(x.card_hash as Uint8Array),
       psn: String(x.psn),
       reason: String(x.reason),
       version: Number(x.version),
     }));
+  }
+
+  /** How many cards are listed. */
+  listedCount(): number {
+    return Number((this.#s.count.get() as Row).n);
   }
 
   /**

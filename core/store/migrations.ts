@@ -12,6 +12,7 @@ export interface Migration {
 }
 
 import { DENY_LIST_V2 } from "./migrations_denylist.ts";
+import { CONSOLE_SQL } from "./migrations_console.ts";
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -104,6 +105,12 @@ UPDATE batches SET pending =
   (SELECT count(*) FROM records r WHERE r.batch_id = batches.id AND r.status = 'pending');
 CREATE INDEX batches_pending ON batches (id) WHERE pending > 0;
 `,
+  },
+  {
+    version: 6,
+    description: "operator console: accounts, its audit trail, indexes for its pages " +
+      "(docs/console.md)",
+    sql: CONSOLE_SQL,
   },
 ];
 

@@ -8,11 +8,15 @@
  * Read-only queries on the SQLite connection; the upload and verify paths do not use them.
  */
 import type { SqliteStore } from "./sqlite.ts";
+import type { TapRecord } from "../emv/verify.ts";
+import { openSealed } from "./pan.ts";
 
 /** Filters; absent ones do not filter. Dates are the tap's local date, YYYY-MM-DD, inclusive. */
 export interface RecordFilter {
   readonly from?: string;
   readonly to?: string;
+  /** The settlement day (YYYY-MM-DD) the record was stamped with at ingest. */
+  readonly day?: string;
   readonly terminalId?: string;
   /**
    * `pending`, `rejected` or `verified` (the record's state), or a status code: a verdict
@@ -21,8 +25,16 @@ export interface RecordFilter {
   readonly status?: string;
   /** Keyed hashes of the card (one per PSN tried); matches any. */
   readonly cardHashes?: readonly Uint8Array[];
+  /**
+   * The clearing outcome (`CLEARED`, `DEBT`, `EXCEPTION`, `DUPLICATE`) and, optionally, its
+   * reason: only records with such a clearing line, listed by record id (docs/clearing.md).
+   */
+  readonly outcome?: string;
+  readonly reason?: string;
   /** Most records returned (0: all). Default 1,000. */
   readonly limit?: number;
+  /** Records skipped before the first returned (paging). Default 0. */
+  readonly offset?: number;
 }
 
 /** One stored record as operators see it: never a clear PAN, never a key. */
@@ -72,13 +84,23 @@ function where(f: RecordFilter): { sql: string; params: (string | number | Uint8
   const params: (string | number | Uint8Array)[] = [];
   if (f.from !== undefined) (parts.push("substr(r.tapped_at, 1, 10) >= ?"), params.push(f.from));
   if (f.to !== undefined) (parts.push("substr(r.tapped_at, 1, 10) <= ?"), params.push(f.to));
+  if (f.day !== undefined) (parts.push("r.settlement_day = ?"), params.push(f.day));
   if (f.terminalId !== undefined) (parts.push("r.terminal_id = ?"), params.push(f.terminalId));
   if (f.status !== undefined) {
     if (STATES.has(f.status)) (parts.push("r.status = ?"), params.push(f.status));
     else {
-      parts.push("(json_extract(r.verification, '$.status') = ? OR r.reject_code = ?)");
-      params.push(f.status, f.status);
+      // the verdict column (schema step 4): the verification's status or the rejection's code
+      parts.push("r.verdict = ?");
+      params.push(f.status);
     }
+  }
+  if (f.reason !== undefined && f.outcome === undefined) {
+    throw new RangeError("a clearing reason needs its outcome");
+  }
+  if (f.outcome !== undefined) (parts.push("c.outcome = ?"), params.push(f.outcome));
+  if (f.reason !== undefined) (parts.push("c.reason = ?"), params.push(f.reason));
+  if (f.outcome !== undefined && f.day !== undefined) {
+    (parts.push("c.settlement_day = ?"), params.push(f.day));
   }
   if (f.cardHashes !== undefined) {
     if (f.cardHashes.length === 0) parts.push("0");
@@ -128,10 +150,16 @@ export function queryRecords(
   store: SqliteStore,
   f: RecordFilter,
 ): { records: StoredRecord[]; more: boolean } {
-  const limit = f.limit ?? 1000;
+  const limit = f.limit ?? 1000, offset = f.offset ?? 0;
   if (!Number.isInteger(limit) || limit < 0) throw new RangeError("limit must be 0 or more");
+  if (!Number.isInteger(offset) || offset < 0) throw new RangeError("offset must be 0 or more");
   const w = where(f);
-  const sql = `${SELECT}${w.sql} ORDER BY r.tapped_at, r.id${limit ? " LIMIT ?" : ""}`;
+  const page = limit ? ` LIMIT ? OFFSET ${offset}` : offset ? ` LIMIT -1 OFFSET ${offset}` : "";
+  // by clearing outcome: the clearing lines drive the query in record order (index
+  // clearing_day_reason); otherwise by tap time
+  const sql = f.outcome !== undefined
+    ? `${SELECT} JOIN clearing_lines c ON c.record_id = r.id${w.sql} ORDER BY c.record_id${page}`
+    : `${SELECT}${w.sql} ORDER BY r.tapped_at, r.id${page}`;
   const params = limit ? [...w.params, limit + 1] : w.params;
   const rows = store.connection.prepare(sql).all(...params) as Row[];
   const more = limit > 0 && rows.length > limit;
@@ -143,4 +171,24 @@ export function locateRecord(store: SqliteStore, id: number): RecordLocation | n
   const r = store.connection.prepare(`${SELECT} WHERE r.id = ?`).get(id) as Row | undefined;
   if (!r) return null;
   return { record: recordOf(r), batchId: Number(r.batch_id), index: Number(r.body_index) };
+}
+
+/**
+ * A stored record's tap as the terminal sent it (chip data, ODA data), opened from its batch's
+ * sealed body with the card-data key, for `explain`; null when there is no such record.
+ */
+export async function storedTap(
+  store: SqliteStore,
+  dataKey: CryptoKey,
+  id: number,
+): Promise<{ record: TapRecord; stored: StoredRecord } | null> {
+  const at = locateRecord(store, id);
+  if (!at) return null;
+  const sealed = await store.batchBody(at.batchId);
+  if (!sealed) throw new Error(`record ${id}: its batch ${at.batchId} is missing`); // a bug
+  const opened = await openSealed(dataKey, sealed.sealed, sealed.aad);
+  const body = JSON.parse(new TextDecoder().decode(opened)) as { records: TapRecord[] };
+  opened.fill(0);
+  const r = body.records[at.index];
+  return { record: { seq: r.seq, fare: r.fare, icc: r.icc, oda: r.oda }, stored: at.record };
 }

@@ -88,6 +88,18 @@ export async function spawnServer(
   const args = wrap.length > 0
     ? [...wrap.slice(1), Deno.execPath(), ...serveArgs(home, port, extra)]
     : serveArgs(home, port, extra);
+  return await spawnListening(cmd, args, port);
+}
+
+/**
+ * Spawns `cmd args…` (an icfare process that prints "listening on" when it is ready: the upload
+ * server, the console) and waits until it listens on `port`.
+ */
+export async function spawnListening(
+  cmd: string,
+  args: string[],
+  port: number,
+): Promise<ServerProcess> {
   const child = new Deno.Command(cmd, {
     args,
     cwd: ROOT,
