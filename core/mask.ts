@@ -1,5 +1,5 @@
 /**
- * PAN masking for every human-facing output (design.md §5; PCI DSS 3.4.1: BIN and last four
+ * PAN masking for every human-facing output (docs/reliability.md; PCI DSS 3.4.1: BIN and last four
  * at most): first 6 and last 4 digits shown, the rest as '*'.
  */
 export function maskPan(pan: string): string {

@@ -45,7 +45,7 @@ function b64url(bytes: Uint8Array): string {
     .replace(/=+$/, "");
 }
 
-Deno.test("RSA: Proxmark3 SDA chain (domain.md §6.9) — issuer certificate and SSAD", () => {
+Deno.test("RSA: Proxmark3 SDA chain (docs/emv-pboc.md, Published test vectors) — issuer certificate and SSAD", () => {
   const nCa = fromHex(sda.ca.modulus);
   assertEquals(
     sha1(fromHex(sda.ca.rid), fromHex(sda.ca.index), nCa, fromHex(sda.ca.exponent)),
@@ -92,7 +92,7 @@ Deno.test("RSA: Proxmark3 SDA chain (domain.md §6.9) — issuer certificate and
   );
 });
 
-Deno.test("RSA: UnionPay CAPK 08 checksum (domain.md §6.10) and a public op with it", () => {
+Deno.test("RSA: UnionPay CAPK 08 checksum (docs/emv-pboc.md, CA public keys) and a public op with it", () => {
   const k = capk.capks[0];
   const n = fromHex(k.modulus);
   assertEquals(n.length, 144);

@@ -102,7 +102,7 @@ function modInv(a: bigint, m: bigint): bigint {
   return mod(s0, m);
 }
 
-Deno.test("SM2: GM/T 0003.5 Annex A vector (domain.md §6.8): Z, e, signature, verification", () => {
+Deno.test("SM2: GM/T 0003.5 Annex A vector (docs/emv-pboc.md, Published test vectors): Z, e, signature, verification", () => {
   const a = V.annexA;
   const pub = fromHex(a.publicKey);
   assertEquals(toHex(sm2PublicKey(fromHex(a.privateKey))), a.publicKey);
@@ -120,7 +120,7 @@ Deno.test("SM2: GM/T 0003.5 Annex A vector (domain.md §6.8): Z, e, signature, v
   assert(!sm2VerifyDigest(pub, sm2DigestReference(pub, fromHex(a.failsWithMessage)), sig));
 });
 
-Deno.test("SM2: PBOC ICC certificate sample verifies with the issuer key (domain.md §6.11)", () => {
+Deno.test("SM2: PBOC ICC certificate sample verifies with the issuer key (docs/emv-pboc.md, Published test vectors)", () => {
   const c = V.pbocCertificate;
   const issuer = fromHex(c.issuerCertificate);
   const icc = fromHex(c.iccCertificate);
@@ -138,7 +138,7 @@ Deno.test("SM2: PBOC ICC certificate sample verifies with the issuer key (domain
   assert(sm2IsOnCurve(icc.subarray(20, 84)));
 });
 
-Deno.test("SM2: PBOC dynamic-signature sample (domain.md §6.12)", () => {
+Deno.test("SM2: PBOC dynamic-signature sample (docs/emv-pboc.md, Published test vectors)", () => {
   const d = V.pbocDynamic;
   const pub = fromHex(d.publicKey);
   const msg = fromHex(d.message);

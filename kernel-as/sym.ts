@@ -547,7 +547,7 @@ export type KcvAlgorithm = "des" | "3des" | "sm4";
 
 /**
  * Legacy key check value: encrypt a zero block (8 bytes for DES/3DES, 16 for SM4) and keep
- * the leftmost `length` bytes (default 3; design.md §6). AES keys use a CMAC KCV elsewhere.
+ * the leftmost `length` bytes (default 3; docs/keys.md, Key check values). AES keys use a CMAC KCV elsewhere.
  */
 export function kcv(algorithm: KcvAlgorithm, key: Uint8Array, length = 3): Uint8Array {
   bytes(key, "key");

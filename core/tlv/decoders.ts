@@ -1,7 +1,7 @@
 /**
  * Decoders for the bit fields and structured values of EMV/PBOC chip data: TVR (95),
  * AIP (82), TTQ (9F66), CTQ (9F6C), CID (9F27), the PBOC Issuer Application Data (9F10)
- * and its Card Verification Results (domain.md §4.5-4.6). Bits are numbered b8 (MSB) .. b1
+ * and its Card Verification Results (docs/emv-pboc.md, Issuer application data). Bits are numbered b8 (MSB) .. b1
  * within each byte, as in the specifications.
  */
 
@@ -99,7 +99,7 @@ const CTQ_BITS: readonly BitDef[] = [
   b(2, 7, "Card supports issuer update processing at the POS"),
 ];
 
-// PBOC CVR bytes after the length byte (domain.md §4.6; rows other than byte 1 b6-b5 UNSURE).
+// PBOC CVR bytes after the length byte (docs/emv-pboc.md, Issuer application data; rows other than byte 1 b6-b5 UNSURE).
 const CVR_BITS: readonly BitDef[] = [
   b(1, 4, "Issuer authentication performed and failed"),
   b(1, 3, "Offline PIN verification performed"),
@@ -192,7 +192,7 @@ export interface PbocIad {
   /** The CVR including its length byte (4 bytes), as the AC input uses it. */
   readonly cvrWithLength: Uint8Array;
   readonly cvr: Cvr;
-  /** Algorithm identifier (算法标识): 0x01 3DES, 0x04 SM4 (design.md §6). */
+  /** Algorithm identifier (算法标识): 0x01 3DES, 0x04 SM4 (docs/verification.md, Profile selection). */
   readonly algorithm: number;
   readonly algorithmName: "3DES" | "SM4" | "unknown";
   /** Issuer discretionary data (without its length byte), possibly empty. */
@@ -200,7 +200,7 @@ export interface PbocIad {
 }
 
 /**
- * PBOC Issuer Application Data (9F10), domain.md §4.5: `07 | DKI | CVN | 03 CVR(3) | alg`
+ * PBOC Issuer Application Data (9F10), docs/emv-pboc.md (Issuer application data): `07 | DKI | CVN | 03 CVR(3) | alg`
  * then optionally `len | IDD`. Throws (naming the field) when the layout does not hold.
  */
 export function decodePbocIad(v: Uint8Array): PbocIad {

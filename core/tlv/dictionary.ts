@@ -162,7 +162,7 @@ const entries: TagInfo[] = [
   T("DF4D", "EC Load Log Entry (PBOC 3.0)", "b", 2, 2),
   T("DF4F", "EC Load Log Format (PBOC 3.0)", "dol", 0, 252),
   T("DF60", "CAPP Transaction Indicator (CAPP交易指示位)", "b", 1, 1, {
-    note: "semantics unsure (domain.md §2.2)",
+    note: "semantics unsure (docs/emv-pboc.md, Still unknown)",
   }),
   T("DF62", "Segmented Fare Deduction Limit (分段扣费抵扣限额)", "n", 6, 6, { render: "amount" }),
   T("DF63", "Segmented Fare Amount Deducted (分段扣费已抵扣额)", "n", 6, 6, { render: "amount" }),

@@ -7,7 +7,7 @@ import { renderTree, treeToJson } from "./render.ts";
 import { cryptogramType, decodeCid, decodeCvr, decodePbocIad, decodeTvr } from "./decoders.ts";
 import { tagInfo, TAGS } from "./dictionary.ts";
 
-// Field-55 style EC offline TC built around the public sample of domain.md §4.5
+// Field-55 style EC offline TC built around the public sample in docs/emv-pboc.md (Issuer application data)
 // (9F10 13 07 01 01 03 90 00 00 01 0A …, 9F74 ECC001).
 const EC_TC = "9F2608 1122334455667788 9F2701 40" +
   "9F1013 07010103900000010A010000077347A057AB9E 9F7406 454343303031" +
@@ -127,7 +127,7 @@ Deno.test("encoder uses minimal lengths and refuses bad tags", () => {
 });
 
 Deno.test("DOL related data follows the EMV padding and truncation rules", () => {
-  // qPBOC PDOL from domain.md §1.2.
+  // qPBOC PDOL (docs/emv-pboc.md, The transit tag set).
   const pdol = fromHex("9F6604 9F0206 9F0306 9F1A02 9505 5F2A02 9A03 9C01 9F3704 DF6001 DF6901");
   const entries = parseDol(pdol);
   assertEquals(entries.length, 11);

@@ -4,7 +4,7 @@
 // data; the MAC is the last block. Algorithm 3: CBC under single DES with K (left half of a
 // 16-byte key) over all blocks, then the final block is decrypted with K' (right half) and
 // encrypted with K again: G = E_K(D_K'(H_q)). EMV/PBOC AC uses algorithm 3 with padding
-// method 2 (domain.md §4.3).
+// method 2 (ISO/IEC 9797-1 §6.1.2; docs/emv-pboc.md, MAC algorithms and padding).
 //
 // For other kernel families (the verification engine):
 //   macAlg3Into(key16, src, len, padding, dst): i32   8-byte MAC at dst
