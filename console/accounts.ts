@@ -111,6 +111,25 @@ export function consoleAuditTail(db: DatabaseSync, limit = 100): (ConsoleAuditEn
     }));
 }
 
+/** The latest entry of `action` per target (e.g. the last audit of each archived day). */
+export function consoleAuditLatest(
+  db: DatabaseSync,
+  action: string,
+): Map<string, ConsoleAuditEntry & { at: string }> {
+  const rows = db.prepare(
+    `SELECT * FROM console_audit WHERE id IN
+       (SELECT max(id) FROM console_audit WHERE action = ? GROUP BY target)`,
+  ).all(action) as Row[];
+  return new Map(rows.map((r) => [String(r.target), {
+    at: String(r.at),
+    account: String(r.account),
+    action: String(r.action),
+    target: String(r.target),
+    result: String(r.result) as "ok" | "refused",
+    detail: String(r.detail),
+  }]));
+}
+
 /** The accounts of a store. */
 export class Accounts {
   constructor(

@@ -15,6 +15,7 @@ import {
   PAN_HASH_HEX,
 } from "./support/clear_day.ts";
 import { icfareRun } from "./support/icfare_cli.ts";
+import { Client } from "./support/console_client.ts";
 import { fromHex } from "../core/hex.ts";
 import { KeyStore, keyStorePaths } from "../core/keys/mod.ts";
 import { Accounts, ConsoleError } from "../console/accounts.ts";
@@ -56,45 +57,6 @@ async function setup() {
     close: () => {},
   };
   return { f, ids, ctx, app: consoleApp(ctx) };
-}
-
-type App = ReturnType<typeof consoleApp>;
-
-/** A browser-like client: keeps the session cookie, reads the CSRF token of each page. */
-class Client {
-  cookie = "";
-  csrf = "";
-  constructor(readonly app: App) {}
-  async get(path: string) {
-    const r = await this.app.request(path, { headers: { cookie: this.cookie } });
-    this.#take(r);
-    const text = await r.text();
-    const m = /name="_csrf" value="([^"]+)"/.exec(text);
-    if (m) this.csrf = m[1];
-    return { status: r.status, text, location: r.headers.get("location") };
-  }
-  async post(path: string, form: Record<string, string>, headers: Record<string, string> = {}) {
-    const r = await this.app.request(path, {
-      method: "POST",
-      body: new URLSearchParams(form),
-      headers: {
-        cookie: this.cookie,
-        "content-type": "application/x-www-form-urlencoded",
-        ...headers,
-      },
-    });
-    this.#take(r);
-    return { status: r.status, text: await r.text(), location: r.headers.get("location") };
-  }
-  #take(r: Response) {
-    const c = r.headers.get("set-cookie");
-    const m = c ? /icfare_console=([^;]*)/.exec(c) : null;
-    if (m) this.cookie = `icfare_console=${m[1]}`;
-  }
-  async logIn(name: string, password: string) {
-    await this.get("/login");
-    return await this.post("/login", { _csrf: this.csrf, name, password });
-  }
 }
 
 Deno.test("console app: login, sessions, CSRF and Origin", async (t) => {

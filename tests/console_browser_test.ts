@@ -112,7 +112,7 @@ interface World {
 
 /** operator: the day's figures are the store's, every chart drawn. */
 async function dayStep(w: World) {
-  const { browser, url, count } = w;
+  const { browser, url, count, db, day } = w;
   const s = await logIn(browser, url, "olga");
   assertEquals(await s.page.textContent("#account"), "olga");
   assertEquals(await s.page.textContent("#role"), "operator");
@@ -126,7 +126,12 @@ async function dayStep(w: World) {
       "SELECT count(*) AS n FROM clearing_lines WHERE settlement_day = ? AND outcome = 'EXCEPTION'",
     ),
   );
-  assertEquals(await s.page.textContent("#fig-state"), "cleared");
+  // The demo clears and then archives its day, which closes it.
+  const state = db.prepare("SELECT state FROM settlement_days WHERE day = ?").get(day) as {
+    state: string;
+  };
+  assertEquals(state.state, "closed");
+  assertEquals(await s.page.textContent("#fig-state"), state.state);
   const charts = await s.page.evaluate(`[...document.querySelectorAll("section.chart")]
       .map((e) => ({ id: e.dataset.chart, rows: Number(e.dataset.rows),
         marks: e.querySelectorAll("svg rect, svg path, svg circle").length }))`) as {
@@ -200,6 +205,18 @@ async function pagesStep(w: World) {
   await shot(s.page, "console-clearing.png");
   await s.page.goto(`${url}/archive`);
   assertMatch((await s.page.textContent("#keys-audit"))!, /^Chain intact: [0-9]+ entries/);
+  // the demo archived its day: listed with its head; an audit of it here is CLEAN
+  const records = count("SELECT count(*) AS n FROM records WHERE settlement_day = ?");
+  assertMatch((await s.page.textContent(`#archive-${day}`))!, /first/);
+  await Promise.all([
+    s.page.waitForURL(`${url}/archive/audit`),
+    s.page.click(`#archive-${day} button[type=submit]`),
+  ]);
+  assertMatch(
+    (await s.page.textContent("#audit-verdict"))!,
+    new RegExp(`^CLEAN: ${records} records`),
+  );
+  await shot(s.page, "console-archive.png", true);
   assertEquals(s.errors, []);
   await s.context.close();
   const sam = await logIn(browser, url, "sam");

@@ -63,7 +63,7 @@ Deno.test("icfare demo end to end: 100 % agreement, reports, no clear key or PAN
     assertEquals(rep.upload.unexpected, []);
     assertEquals(rep.secondRunPending, 0);
     assertEquals(rep.verify.records, rep.upload.recordsAccepted);
-    assertEquals(rep.steps.length, 12);
+    assertEquals(rep.steps.length, 13);
     // The money end: every record's final state, the ledger, the cleared and debt totals, a
     // second clear, the deny list's version, the ODA line registered.
     const money = rep.money;

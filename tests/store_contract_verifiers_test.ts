@@ -26,9 +26,16 @@ interface Runner {
   readonly done: Promise<void>;
 }
 
-function startVerifier(where: string, keyFile: string, owner: string, chunk: number): Runner {
+function startVerifier(
+  where: string,
+  keyFile: string,
+  owner: string,
+  chunk: number,
+  die = false,
+): Runner {
+  const args = [where, keyFile, owner, String(chunk), String(LEASE_MS), ...(die ? ["die"] : [])];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", RUNNER, where, keyFile, owner, String(chunk), String(LEASE_MS)],
+    args: ["run", "-A", RUNNER, ...args],
     stdout: "piped",
     stderr: "inherit",
     stdin: "null",
@@ -96,11 +103,9 @@ eachBackend(
         }),
       );
       try {
-        const a = startVerifier(loc, keyFile, "verifier-a", 300);
-        const c = startVerifier(loc, keyFile, "verifier-b", 300);
-        await a.firstCommit;
-        await new Promise((r) => setTimeout(r, 40)); // into its next claim
-        a.child.kill("SIGKILL");
+        // verifier-a kills itself (SIGKILL) after its first commit, holding its next claim
+        const a = startVerifier(loc, keyFile, "verifier-a", 100, true);
+        const c = startVerifier(loc, keyFile, "verifier-b", 100);
         assertEquals((await a.child.status).signal, "SIGKILL");
         await a.done;
         const orphaned = await leasedTo(loc, "verifier-a");

@@ -16,16 +16,15 @@ import {
   table,
 } from "../common.ts";
 import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
-import { archiveDay, archivedDays, headOf } from "../../core/archive/archive.ts";
+import { archiveDay, listArchive } from "../../core/archive/archive.ts";
 import { addAuditor, readAuditors } from "../../core/archive/auditors.ts";
-import { archiveName } from "../../core/archive/format.ts";
 import { publicKeyInfo } from "../../core/keys/signing.ts";
 
 const HELP = `usage: icfare archive --date YYYY-MM-DD [--clearing-file F] [--home DIR]
                       [--master-key-file F] [--json]
        icfare archive auditors add FILE [--json]     register an auditor's public key
        icfare archive auditors list [--json]
-       icfare archive list [--json]                  archived days and their heads
+       icfare archive list [--json]                  archived days, heads and links (exit 1 on a break)
        icfare archive key [--json]                   the archive signing key (auditors pin it)
 
 Seals a closed settlement day into HOME/archive/icfare-archive-DAY.jsonl: every record of the
@@ -101,17 +100,24 @@ async function runAuditors(p: Parsed, json: boolean, rest: string[]): Promise<nu
 }
 
 async function runList(p: Parsed, json: boolean): Promise<number> {
-  const dir = join(homeOf(p), "archive");
-  const days: { day: string; head: string; file: string }[] = [];
-  for (const d of await archivedDays(dir)) {
-    days.push({ ...(await headOf(join(dir, archiveName(d)))), file: archiveName(d) });
-  }
+  const days = await listArchive(join(homeOf(p), "archive"));
   out(
     json,
     { days },
-    () => table(["day", "head", "file"], days.map((d) => [d.day, d.head, d.file])),
+    () =>
+      table(
+        ["day", "records", "head", "chains to the day before", "file"],
+        days.map((d) => [
+          d.day,
+          d.records === null ? "-" : String(d.records),
+          d.head ?? `NO HEAD: ${d.problem}`,
+          d.linked === null ? "(first)" : d.linked ? "yes" : "NO",
+          d.file,
+        ]),
+      ),
   );
-  return 0;
+  // a day without a head, or one that does not chain, is a reason to run the audit
+  return days.every((d) => d.head !== null && d.linked !== false) ? 0 : 1;
 }
 
 async function runKey(p: Parsed, json: boolean): Promise<number> {

@@ -28,6 +28,7 @@ import {
   archiveName,
   type DenyLine,
   type HeaderLine,
+  type HeadLine,
   ICFARE_VERSION,
   kernelHash,
   type KeysLine,
@@ -85,20 +86,87 @@ export async function archivedDays(dir: string): Promise<string[]> {
 
 /** The head hash of an archive file (its last line), or a refusal naming the file. */
 export async function headOf(file: string): Promise<{ day: string; head: string }> {
-  const last = await lastLine(file);
-  const closed = openLine(last, "sig");
-  let day: unknown;
+  const { line, head } = await signedHead(file);
+  return { day: line.day, head };
+}
+
+/** The signed head line of an archive file and its hash (structure only, not the signature). */
+async function signedHead(file: string): Promise<{ line: HeadLine; head: string }> {
+  const closed = openLine(await lastLine(file), "sig");
+  let line: HeadLine | undefined;
   try {
-    day = closed ? JSON.parse(closed.body).day : undefined;
+    line = closed ? JSON.parse(closed.body) : undefined;
   } catch { /* below */ }
-  if (!closed || typeof day !== "string") {
+  if (!closed || typeof line?.day !== "string") {
     throw new ArchiveError(
       "ARCHIVE_PREVIOUS_BROKEN",
       `${file}: no signed head; the chain cannot go on from it`,
       `icfare audit ${file}`,
     );
   }
-  return { day, head: sha256Hex(closed.body) };
+  return { line, head: sha256Hex(closed.body) };
+}
+
+/** One archived day as `icfare archive list` and the console show it. */
+export interface ArchivedDay {
+  readonly day: string;
+  /** The file's name in the archive directory. */
+  readonly file: string;
+  readonly bytes: number;
+  /** The head hash (of the signed head line), or null with `problem` when it has none. */
+  readonly head: string | null;
+  readonly records: number | null;
+  readonly previous: { readonly day: string; readonly head: string } | null;
+  readonly signer:
+    | { readonly keyId: string; readonly algorithm: string; readonly kcv: string }
+    | null;
+  /**
+   * Whether the head names the listed day before it and that day's head (null for the first
+   * listed day). A structural reading only: `icfare audit` checks the signatures and the seals.
+   */
+  readonly linked: boolean | null;
+  readonly problem?: string;
+}
+
+/** The archived days of a home's archive directory with their heads, ascending. */
+export async function listArchive(dir: string): Promise<ArchivedDay[]> {
+  const out: ArchivedDay[] = [];
+  for (const day of await archivedDays(dir)) {
+    const file = archiveName(day);
+    const path = join(dir, file);
+    const bytes = (await Deno.stat(path)).size;
+    const before = out[out.length - 1];
+    try {
+      const { line: h, head } = await signedHead(path);
+      const linked = before
+        ? h.previous?.day === before.day && h.previous.head === before.head
+        : null;
+      out.push({
+        day,
+        file,
+        bytes,
+        head,
+        records: h.records ?? null,
+        previous: h.previous ?? null,
+        signer: h.signer ?? null,
+        linked,
+      });
+    } catch (e) {
+      if (!(e instanceof ArchiveError)) throw e;
+      out.push({
+        day,
+        file,
+        bytes,
+        head: null,
+        records: null,
+        previous: null,
+        signer: null,
+        linked: before ? false : null,
+        problem: e.message,
+      });
+    }
+  }
+  return out;
 }
 
 /** The previous archived day of `day`, after the order and gap checks. */

@@ -2,7 +2,10 @@
  * One verify process for the shared-work tests: `verifyStore` over a store named by URL or
  * path, with the issuer and CA keys of a JSON file ({imkAc: [{...value: hex}], capks}) and the
  * test pan keys. Prints `committed N` after each committed chunk and `summary JSON` at the end.
- * Usage: deno run -A verify_runner.ts STORE KEYS.json OWNER CHUNK LEASE_MS
+ * Usage: deno run -A verify_runner.ts STORE KEYS.json OWNER CHUNK LEASE_MS [die]
+ * With `die`, the process SIGKILLs itself right after its first committed chunk: verification
+ * is pipelined (the next chunk is claimed while this one is verified), so at that moment it
+ * holds a claim, however fast the machine is.
  */
 import { closeStore, openStore, storeLocation } from "../../core/store/open.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
@@ -10,7 +13,7 @@ import { type VerifyKeys, verifyStore } from "../../core/verify_store.ts";
 import { fromHex } from "../../core/hex.ts";
 import { PAN_KEYS } from "./sim_store.ts";
 
-const [where, keyFile, owner, chunk, leaseMs] = Deno.args;
+const [where, keyFile, owner, chunk, leaseMs, die] = Deno.args;
 const raw = JSON.parse(await Deno.readTextFile(keyFile));
 const keys: VerifyKeys = {
   imkAc: raw.imkAc.map((k: { value: string }) => ({ ...k, value: fromHex(k.value, "key") })),
@@ -29,6 +32,7 @@ try {
     onProgress: (done) => {
       console.log(`committed ${done - last}`);
       last = done;
+      if (die === "die") Deno.kill(Deno.pid, "SIGKILL");
     },
   });
   console.log(`summary ${JSON.stringify(summary)}`);
