@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type ArchiveHome, archiveHome } from "../tests/support/archive_day.ts";
 import { segmentsOf } from "../tests/support/restamp.ts";
-import { launchChromium } from "../tests/support/chromium.ts";
+import { launchChromium } from "../tests/support/browser.ts";
 import { auditArchives } from "../core/audit/audit.ts";
 import { trustedSigner } from "../core/audit/head.ts";
 import { Books } from "../core/audit/books.ts";

@@ -10,7 +10,7 @@
 import { assert, assertEquals } from "@icfare/assert";
 import { join } from "node:path";
 import { archiveHome } from "./support/archive_day.ts";
-import { chromiumPresent, launchChromium } from "./support/chromium.ts";
+import { chromiumPresent, launchChromium } from "./support/browser.ts";
 import { icfareRun } from "./support/icfare_cli.ts";
 import type { AuditReport } from "../core/audit/audit.ts";
 

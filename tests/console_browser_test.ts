@@ -13,7 +13,7 @@ import { assert, assertEquals, assertMatch } from "@icfare/assert";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { CHROMIUM, hasChromium, launchChromium, watchErrors } from "./support/browser.ts";
+import { chromiumPresent, launchChromium, watchErrors } from "./support/browser.ts";
 import { demoHome } from "./support/demo_home.ts";
 import { icfareRun } from "./support/icfare_cli.ts";
 import {
@@ -26,10 +26,7 @@ import { enc, sampleBatch, send } from "./support/terminal.ts";
 import { fromHex } from "../core/hex.ts";
 import { importHmacKey } from "../core/auth/terminal_keys.ts";
 
-const present = hasChromium();
-if (!present) {
-  console.log(`console browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
-}
+const present = chromiumPresent("console browser test");
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
 const IMG = new URL("../docs/img/", import.meta.url).pathname;
 const PASSWORDS = {

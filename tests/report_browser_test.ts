@@ -8,15 +8,12 @@
  */
 import { assert, assertEquals } from "@icfare/assert";
 import { join } from "node:path";
-import { CHROMIUM, hasChromium, launchChromium, watchErrors } from "./support/browser.ts";
+import { chromiumPresent, launchChromium, watchErrors } from "./support/browser.ts";
 import { demoHome } from "./support/demo_home.ts";
 
 const screenshot = new URL("../docs/img/report.png", import.meta.url).pathname;
 
-const present = hasChromium();
-if (!present) {
-  console.log(`report browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
-}
+const present = chromiumPresent("report browser test");
 
 /** Runs a small demo; resolves to the HTML report's path. */
 async function demoReport(tmp: string): Promise<string> {

@@ -1,20 +1,23 @@
 /**
- * Headless Chromium for the browser tests: Debian's `chromium` driven by playwright-core
- * (`.ci/run` installs it when missing; without it the tests say so in one line and are
- * skipped), launched with the flags the team machine and CI need, and a watch on a page that
- * collects every console error and uncaught page error.
+ * Headless Chromium for the browser tests and the audit benchmark: Debian's `chromium` driven
+ * by playwright-core with `executablePath` (`.ci/run` installs it when missing; without it the
+ * tests say so in one line and are skipped), launched with background networking, component
+ * updates, sync and QUIC off so the page under test is the only thing that could make a
+ * request, and a watch on a page that collects every console error and uncaught page error.
  */
 import type { Browser, Page } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
-/** Whether Debian's Chromium is installed. */
-export function hasChromium(): boolean {
+/** Whether Debian's Chromium is installed; when not, says in one line that `what` is skipped. */
+export function chromiumPresent(what: string): boolean {
   try {
-    return Deno.statSync(CHROMIUM).isFile;
+    if (Deno.statSync(CHROMIUM).isFile) return true;
   } catch {
-    return false;
+    // not installed
   }
+  console.log(`${what} skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+  return false;
 }
 
 /** Headless Chromium without sandbox, GPU, QUIC or background traffic. */
