@@ -100,34 +100,31 @@ export function consoleAuditTail(db: DatabaseSync, limit = 100): (ConsoleAuditEn
   at: string;
 })[] {
   return (db.prepare("SELECT * FROM console_audit ORDER BY id DESC LIMIT ?").all(limit) as Row[])
-    .map((r) => ({
-      id: Number(r.id),
-      at: String(r.at),
-      account: String(r.account),
-      action: String(r.action),
-      target: String(r.target),
-      result: String(r.result) as "ok" | "refused",
-      detail: String(r.detail),
-    }));
+    .map(auditEntryOf);
 }
 
-/** The latest entry of `action` per target (e.g. the last audit of each archived day). */
-export function consoleAuditLatest(
-  db: DatabaseSync,
-  action: string,
-): Map<string, ConsoleAuditEntry & { at: string }> {
-  const rows = db.prepare(
-    `SELECT * FROM console_audit WHERE id IN
-       (SELECT max(id) FROM console_audit WHERE action = ? GROUP BY target)`,
-  ).all(action) as Row[];
-  return new Map(rows.map((r) => [String(r.target), {
+function auditEntryOf(r: Row): ConsoleAuditEntry & { id: number; at: string } {
+  return {
+    id: Number(r.id),
     at: String(r.at),
     account: String(r.account),
     action: String(r.action),
     target: String(r.target),
     result: String(r.result) as "ok" | "refused",
     detail: String(r.detail),
-  }]));
+  };
+}
+
+/** The latest entry of `action` per target (e.g. the last audit of each archived day). */
+export function consoleAuditLatest(
+  db: DatabaseSync,
+  action: string,
+): Map<string, ConsoleAuditEntry & { id: number; at: string }> {
+  const rows = db.prepare(
+    `SELECT * FROM console_audit WHERE id IN
+       (SELECT max(id) FROM console_audit WHERE action = ? GROUP BY target)`,
+  ).all(action) as Row[];
+  return new Map(rows.map((r) => [String(r.target), auditEntryOf(r)]));
 }
 
 /** The accounts of a store. */
