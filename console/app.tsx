@@ -113,7 +113,7 @@ async function login(ctx: ConsoleContext, c: Context<Env>) {
   }
   ctx.limiter.clear(name);
   ctx.sessions.end(c.get("session").token);
-  const s = ctx.sessions.create(account.name, account.role);
+  const s = ctx.sessions.create(account.name, account.role, account.updatedAt);
   consoleAudit(db, {
     account: account.name,
     action: "login",
@@ -123,6 +123,16 @@ async function login(ctx: ConsoleContext, c: Context<Env>) {
   });
   setSessionCookie(c, s.token);
   return c.redirect("/day", 303);
+}
+
+/**
+ * Whether a logged-in session's account is still as it was at login: active, same password and
+ * role (its `updated_at` unchanged). `icfare console user` runs in another process, so the
+ * account row is read on every request (one primary-key lookup).
+ */
+function accountUnchanged(ctx: ConsoleContext, s: Session): boolean {
+  const a = ctx.accounts.get(s.account!);
+  return a !== null && a.state === "active" && a.updatedAt === s.accountStamp;
 }
 
 function errorPage(e: IcfareError) {
@@ -199,6 +209,10 @@ export function consoleApp(ctx: ConsoleContext): Hono<Env> {
   app.use("*", async (c, next) => {
     const path = new URL(c.req.url).pathname;
     let s = ctx.sessions.get(getCookie(c, COOKIE));
+    if (s?.account && !accountUnchanged(ctx, s)) {
+      ctx.sessions.end(s.token);
+      s = null;
+    }
     if (path === "/login") {
       if (!s) {
         s = ctx.sessions.create(null, null);

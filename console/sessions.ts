@@ -2,7 +2,8 @@
  * Console sessions and the login limit (docs/console.md, "Sessions"). A session is a random
  * 256-bit token held only in this process's memory and in the browser's cookie (Secure, HttpOnly,
  * SameSite=Strict); each has its own CSRF token, which every form carries and every POST must
- * return. A session ends at logout, after 30 minutes without a request or 12 hours after login.
+ * return. A session ends at logout, after 30 minutes without a request, 12 hours after login, or
+ * at the first request after its account changed (password, state, role) in any process.
  * The login page gets an anonymous session, so the login form carries a CSRF token too.
  */
 import type { Role } from "./accounts.ts";
@@ -17,6 +18,11 @@ export interface Session {
   /** Null before login. */
   readonly account: string | null;
   readonly role: Role | null;
+  /**
+   * The account's `updated_at` at login: a request finding another (a password change, a
+   * disable, a role change by any process) ends the session.
+   */
+  readonly accountStamp: string | null;
   readonly createdAt: number;
   lastSeen: number;
 }
@@ -44,7 +50,7 @@ export class Sessions {
   constructor(private readonly now: () => number = () => Date.now()) {}
 
   /** A new session (anonymous when `account` is null). */
-  create(account: string | null, role: Role | null): Session {
+  create(account: string | null, role: Role | null, accountStamp: string | null = null): Session {
     this.#sweep();
     const t = this.now();
     const s: Session = {
@@ -52,6 +58,7 @@ export class Sessions {
       csrf: randomToken(),
       account,
       role,
+      accountStamp,
       createdAt: t,
       lastSeen: t,
     };
@@ -75,11 +82,6 @@ export class Sessions {
 
   end(token: string): void {
     this.#byToken.delete(token);
-  }
-
-  /** Ends every session of an account (its password changed, it was disabled). */
-  endAccount(account: string): void {
-    for (const [k, s] of this.#byToken) if (s.account === account) this.#byToken.delete(k);
   }
 
   #sweep(): void {

@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals, assertMatch, assertRejects } from "@icfare/assert";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import {
   addTaps,
   DATA_KEY_HEX,
@@ -202,6 +203,33 @@ Deno.test("console app: card search and deny list by role, the account in both t
       }
     });
   } finally {
+    await f.close();
+  }
+});
+
+Deno.test("console sessions end at the next request after the account changes in another process", async () => {
+  const { f, app } = await setup();
+  // what `icfare console user` does: its own connection to the store file
+  const other = new DatabaseSync(join(f.dir, "icfare.db"));
+  try {
+    const cli = new Accounts(other);
+    const olga = new Client(app), anna = new Client(app);
+    await olga.logIn("olga", PW.olga);
+    await anna.logIn("anna", PW.anna);
+    assertEquals((await olga.get("/day")).status, 200);
+    await cli.setPassword("olga", "olga's new password, long enough", "sam");
+    assertEquals((await olga.get("/day")).location, "/login", "a password change ends it");
+    assertEquals((await anna.get("/day")).status, 200, "other accounts' sessions stay");
+    cli.setState("anna", "disabled", "sam");
+    const r = await anna.post("/denylist/add", { _csrf: anna.csrf, pan: fixturePan(3) });
+    assertEquals(r.status, 403);
+    assertMatch(r.text, /NOT_LOGGED_IN/);
+    cli.setState("anna", "active", "sam");
+    assertEquals((await anna.get("/day")).location, "/login", "enabling again does not revive it");
+    assertEquals((await anna.logIn("anna", PW.anna)).status, 303);
+    assertEquals((await anna.get("/day")).status, 200);
+  } finally {
+    other.close();
     await f.close();
   }
 });
