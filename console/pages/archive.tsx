@@ -14,6 +14,7 @@ import { auditArchives, type DayReport } from "../../core/audit/audit.ts";
 import { trustedSigner } from "../../core/audit/head.ts";
 import type { Finding } from "../../core/audit/findings.ts";
 import { publicKeyInfo } from "../../core/keys/signing.ts";
+import type { AuditVerdict } from "../../core/keys/audit.ts";
 import { IcfareError } from "../../core/errors.ts";
 import { consoleAudit, consoleAuditLatest, consoleAuditTail } from "../accounts.ts";
 import type { ConsoleContext } from "../context.ts";
@@ -121,54 +122,54 @@ function AuditResult(props: { r: DayReport }) {
   );
 }
 
-async function archivePage(ctx: ConsoleContext, session: Session, result?: DayReport) {
-  const days = await listArchive(join(ctx.home, "archive"));
-  const house = await houseSigner(ctx);
-  const latest = consoleAuditLatest(ctx.store.connection, AUDIT_ACTION);
-  const ks = await ctx.keyStore("console");
-  let v;
-  try {
-    v = await ks.verifyAudit();
-  } finally {
-    ks.close();
-  }
-  const trail = consoleAuditTail(ctx.store.connection, 100);
+function ArchivedDays(props: {
+  days: ArchivedDay[];
+  house: { kcv: string; publicKey: string } | string;
+  latest: Map<string, { at: string; account: string; detail: string }>;
+  session: Session;
+}) {
+  const { days, house } = props;
   return (
-    <Page title="Archive and audit" path="/archive" session={session}>
-      <h2>Archive and audit</h2>
-      {result ? <AuditResult r={result} /> : null}
-      <section class="card">
-        <h3>Archived days</h3>
-        <p class="muted" id="archive-signer">
-          {typeof house === "string"
-            ? `No archive signing key: ${house}`
-            : `House archive signing key KCV ${house.kcv}; an audit here trusts only it.`}{" "}
-          Sealed evidence opens only with an auditor's key: icfare audit FILE --auditor-key.
-        </p>
-        {days.length === 0
-          ? <p class="muted" id="archive-none">No day is archived yet (icfare archive --date).</p>
-          : (
-            <table id="archive-days">
-              <tr>
-                <th>day</th>
-                <th class="n">records</th>
-                <th>head</th>
-                <th>chains to the day before</th>
-                <th>signer</th>
-                <th>latest audit</th>
-                <th></th>
-              </tr>
-              {days.map((d) => (
-                <DayRow
-                  d={d}
-                  last={latest.get(d.day)}
-                  houseKcv={typeof house === "string" ? null : house.kcv}
-                  session={session}
-                />
-              ))}
-            </table>
-          )}
-      </section>
+    <section class="card">
+      <h3>Archived days</h3>
+      <p class="muted" id="archive-signer">
+        {typeof house === "string"
+          ? `No archive signing key: ${house}`
+          : `House archive signing key KCV ${house.kcv}; an audit here trusts only it.`}{" "}
+        Sealed evidence opens only with an auditor's key: icfare audit FILE --auditor-key.
+      </p>
+      {days.length === 0
+        ? <p class="muted" id="archive-none">No day is archived yet (icfare archive --date).</p>
+        : (
+          <table id="archive-days">
+            <tr>
+              <th>day</th>
+              <th class="n">records</th>
+              <th>head</th>
+              <th>chains to the day before</th>
+              <th>signer</th>
+              <th>latest audit</th>
+              <th></th>
+            </tr>
+            {days.map((d) => (
+              <DayRow
+                d={d}
+                last={props.latest.get(d.day)}
+                houseKcv={typeof house === "string" ? null : house.kcv}
+                session={props.session}
+              />
+            ))}
+          </table>
+        )}
+    </section>
+  );
+}
+
+function Trails(props: { ctx: ConsoleContext; keys: AuditVerdict }) {
+  const v = props.keys;
+  const trail = consoleAuditTail(props.ctx.store.connection, 100);
+  return (
+    <>
       <section class="card">
         <h3>Key store audit trail</h3>
         <p id="keys-audit" class={v.ok ? "ok" : "bad"}>
@@ -201,6 +202,27 @@ async function archivePage(ctx: ConsoleContext, session: Session, result?: DayRe
           ))}
         </table>
       </section>
+    </>
+  );
+}
+
+async function archivePage(ctx: ConsoleContext, session: Session, result?: DayReport) {
+  const days = await listArchive(join(ctx.home, "archive"));
+  const house = await houseSigner(ctx);
+  const latest = consoleAuditLatest(ctx.store.connection, AUDIT_ACTION);
+  const ks = await ctx.keyStore("console");
+  let keys;
+  try {
+    keys = await ks.verifyAudit();
+  } finally {
+    ks.close();
+  }
+  return (
+    <Page title="Archive and audit" path="/archive" session={session}>
+      <h2>Archive and audit</h2>
+      {result ? <AuditResult r={result} /> : null}
+      <ArchivedDays days={days} house={house} latest={latest} session={session} />
+      <Trails ctx={ctx} keys={keys} />
     </Page>
   );
 }
