@@ -10,10 +10,19 @@
  * Results of up to 256 bytes are views into a shared pool buffer (`copyOut` in kernel.ts): use
  * `byteOffset`/`byteLength` with `.buffer`, never transfer it.
  *
- * @example
+ * @example The kernel against node:crypto's key and BigInt: 2^3 mod n
  * ```ts
- * import { rsaPublic } from "@icfare/kernel";
- * const recovered = rsaPublic(caModulus, Uint8Array.of(3), issuerCertificate);
+ * import { assertEquals } from "@icfare/assert";
+ * import { Buffer } from "node:buffer";
+ * import { generateKeyPairSync } from "node:crypto";
+ * import { rsaPublic } from "./mod.ts";
+ * const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 1024, publicExponent: 3 });
+ * const n = new Uint8Array(Buffer.from(publicKey.export({ format: "jwk" }).n!, "base64url"));
+ * const two = new Uint8Array(n.length);
+ * two[n.length - 1] = 2;
+ * const out = rsaPublic(n, Uint8Array.of(3), two);
+ * assertEquals(out.length, 128);
+ * assertEquals(out.reduce((v, b) => v * 256n + BigInt(b), 0n), 8n);
  * ```
  */
 import { copyOut, fn, mem, mem32 } from "./kernel.ts";

@@ -16,11 +16,17 @@
  * SHA-1 is kept for EMV certificate hashes. None of this code is constant-time against
  * cache-timing attackers on the same machine (table-driven DES and SM4).
  *
- * @example
+ * @example SM3 of "abc" (GB/T 32905 Appendix A) and a 2-byte KCV (the pyemv vector's IMK)
  * ```ts
- * import { kcv, sm3 } from "@icfare/kernel";
- * sm3(new TextEncoder().encode("abc")); // 66C7F0F4…
- * kcv("3des", key); // 3 bytes
+ * import { assertEquals } from "@icfare/assert";
+ * import { kcv, sm3 } from "./mod.ts";
+ * const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+ * assertEquals(
+ *   hex(sm3(new TextEncoder().encode("abc"))),
+ *   "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0",
+ * );
+ * const imk = Uint8Array.from("0123456789ABCDEFFEDCBA9876543210".match(/../g)!, (h) => parseInt(h, 16));
+ * assertEquals(hex(kcv("3des", imk, 2)), "08d7");
  * ```
  */
 import { copyOut, fn, mem, mem32 } from "./kernel.ts";

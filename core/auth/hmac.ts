@@ -50,9 +50,26 @@ export interface SignInput {
  *
  * @example
  * ```ts
- * const auth = await signRequest({ key, terminalId: "LC000123", method: "POST",
- *   path: "/v1/batches", body });
- * await fetch(url, { method: "POST", body, headers: { authorization: auth } });
+ * import { assertMatch } from "@icfare/assert";
+ * import { signRequest } from "./hmac.ts";
+ * const key = await crypto.subtle.importKey(
+ *   "raw",
+ *   new Uint8Array(32).fill(0x11),
+ *   { name: "HMAC", hash: "SHA-256" },
+ *   false,
+ *   ["sign"],
+ * );
+ * const body = new TextEncoder().encode('{"batchNo":1}');
+ * const auth = await signRequest({
+ *   key,
+ *   terminalId: "LC000123",
+ *   method: "POST",
+ *   path: "/v1/batches",
+ *   body,
+ *   timestamp: 1764547200,
+ * });
+ * // sent as the Authorization header of POST /v1/batches (docs/upload-api.md)
+ * assertMatch(auth, /Credential=LC000123, Timestamp=1764547200, Signature=[0-9a-f]{64}$/);
  * ```
  */
 export async function signRequest(input: SignInput): Promise<string> {

@@ -3,11 +3,19 @@
  * bytes exactly as the card saw them (docs/emv-pboc.md, cryptograms and IAD). Both directions live here: the
  * simulator computes with these functions, the verifier compares with them.
  *
- * @example
+ * @example Visa CVN 10, the published pyemv vector (fixtures/vectors/emv_cryptogram.json)
  * ```ts
- * const p = PROFILES["pboc-cvn01-3des"];
- * const mk = deriveIccMk(p, imk, "6212345678901234", "01");
- * const { ac } = computeAc(p, mk, values); // values: Map of tag → bytes
+ * import { assertEquals } from "@icfare/assert";
+ * import { fromHex, toHex } from "../hex.ts";
+ * import { computeAc, deriveIccMk } from "./ac.ts";
+ * const imk = fromHex("0123456789ABCDEFFEDCBA9876543210");
+ * const mk = deriveIccMk("visa-cvn10", imk, "1234567890123456", "00");
+ * const values = new Map(Object.entries({
+ *   "9F02": "000000004000", "9F03": "000000000000", "9F1A": "0124", "95": "8000048000",
+ *   "5F2A": "0124", "9A": "191105", "9C": "01", "9F37": "52BF4585", "82": "1800",
+ *   "9F36": "001C", "9F10": "06010A03A06010",
+ * }).map(([tag, hex]) => [tag, fromHex(hex)]));
+ * assertEquals(toHex(computeAc("visa-cvn10", mk, values).ac), "29CCA15AE665FA2E");
  * ```
  */
 import {

@@ -7,10 +7,15 @@
  * Every function checks its inputs first and names the argument in its error. Keys are
  * returned as new arrays; callers wipe them (`.fill(0)`) when done.
  *
- * @example
+ * @example Option A, the pyemv vector (fixtures/vectors/emv_cryptogram.json)
  * ```ts
- * const mk = deriveIccMkOptionA(fromHex("0123456789ABCDEFFEDCBA9876543210"), "6212345678901234", "01");
- * toHex(mk) // "D943A14951D0F48C1662D692E6977976" (docs/emv-pboc.md, test vectors)
+ * import { assertEquals } from "@icfare/assert";
+ * import { fromHex, toHex } from "../hex.ts";
+ * import { deriveIccMkOptionA } from "./keys.ts";
+ * const imk = fromHex("0123456789ABCDEFFEDCBA9876543210");
+ * const mk = deriveIccMkOptionA(imk, "12345678901234567", "01");
+ * assertEquals(toHex(mk), "73AD54688CEF2934B0979857E3C719F1");
+ * mk.fill(0);
  * ```
  */
 import { adjustParity, concat, desEncryptEcb, sha1, sm4EncryptEcb, xor } from "./primitives.ts";
