@@ -16,7 +16,12 @@ import type { StoredVerdictDetail } from "../core/verify_store.ts";
 import type { TruthRow } from "../sim/day.ts";
 
 const RUNNER = new URL("./support/verify_runner.ts", import.meta.url).pathname;
-const LEASE_MS = 1500;
+/**
+ * Long enough that the killed verifier's claim is still its own when the test looks, however
+ * loaded the machine (the lease runs from the claim, before the first commit); the survivor
+ * waits this long once before it takes the claim over.
+ */
+const LEASE_MS = 6000;
 
 interface Runner {
   readonly child: Deno.ChildProcess;
