@@ -271,18 +271,7 @@ export async function verifyStore(
   }
   const t0 = performance.now();
   const total = (await store.counts()).pending;
-  const summary: StoreVerifySummary = {
-    records: 0,
-    status: {},
-    cryptogram: {},
-    cryptogramChecked: 0,
-    leftToIssuer: 0,
-    oda: {},
-    acrossBatches: 0,
-    workers,
-    seconds: 0,
-    perSecond: 0,
-  };
+  const summary = emptySummary(workers);
   if (total === 0) return summary;
   const bodies = new BodyCache(store, pan);
   const pool = await Pool.start(Math.min(workers, Math.ceil(total / 50)), keys);
@@ -374,7 +363,7 @@ async function prepare(run: PageRun, claim: WorkClaim): Promise<Prepared> {
   return { claim, taps, originals: await originals, listed: byRecord };
 }
 
-/** A summary with nothing counted yet (one page's counts, added once it is committed). */
+/** A summary with nothing counted yet (a run's, or one page's, added once it is committed). */
 function emptySummary(workers: number): StoreVerifySummary {
   return {
     records: 0,

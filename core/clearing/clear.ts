@@ -16,7 +16,7 @@ import { toHex } from "../hex.ts";
 import { daysBetween, shanghaiDayOf } from "../store/settlement.ts";
 import { dateProblem } from "../dates.ts";
 import { DebtBook } from "../debts/book.ts";
-import type { DenyList } from "./deny_port.ts";
+import type { DenyList } from "../denylist/journal.ts";
 import { entries, feeOf, LedgerWriter } from "./ledger.ts";
 import { decideOutcome, type Decision, type Model, type Outcome } from "./outcomes.ts";
 import { type ClearingSettings, inTransaction, readSettings } from "./settings.ts";

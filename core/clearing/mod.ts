@@ -1,5 +1,5 @@
 /** Clearing and settlement (docs/clearing.md): outcomes, ledger, clearing file, reports. */
-export * from "./deny_port.ts";
+export type { Card as DenyCard, DenyList, DenyReason } from "../denylist/journal.ts";
 export * from "./outcomes.ts";
 export * from "./settings.ts";
 export * from "./ledger.ts";

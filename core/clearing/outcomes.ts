@@ -28,7 +28,7 @@
  * `issuerVerifies`: its issuer verifies the cryptogram on presentment. The summaries count
  * these apart.
  */
-import type { DenyReason } from "./deny_port.ts";
+import type { DenyReason } from "../denylist/journal.ts";
 
 /** The four outcomes of clearing, and the two final states of a debt. */
 export const OUTCOMES = ["CLEARED", "DEBT", "EXCEPTION", "DUPLICATE"] as const;

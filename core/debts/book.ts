@@ -14,7 +14,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { toHex } from "../hex.ts";
 import { IcfareError } from "../errors.ts";
 import { shanghaiDayOf } from "../store/settlement.ts";
-import type { DenyList } from "../clearing/deny_port.ts";
+import type { DenyList } from "../denylist/journal.ts";
 import { entries, LedgerWriter } from "../clearing/ledger.ts";
 import { inTransaction } from "../clearing/settings.ts";
 import {

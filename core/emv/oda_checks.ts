@@ -75,6 +75,36 @@ export function pass(steps: OdaStep[], step: string, detail: string): void {
   steps.push({ step, ok: true, detail });
 }
 
+/**
+ * The issuer certificate's identifier, expiry and serial, laid out alike in RSA (from byte 2)
+ * and SM2 (from byte 1) certificates: issuer identifier (4 bytes cn) against the leftmost PAN
+ * digits, expiry (MMYY) against the transaction date, serial (3 bytes) against the revocation
+ * list (EMV 4.4 Book 2 §5.3 steps 8–10; docs/verification.md). The failure, or the three in hex.
+ */
+export function checkIssuerFields(
+  steps: OdaStep[],
+  fields: Uint8Array,
+  input: { readonly pan: string; readonly txnDate: string },
+  revoked: (serial: string) => boolean,
+): Failure | {
+  readonly ok: true;
+  readonly id: string;
+  readonly expiry: string;
+  readonly serial: string;
+} {
+  const id = cnField(fields.subarray(0, 4));
+  if (id === undefined || id.length < 3 || !input.pan.startsWith(id)) {
+    return fail(steps, "ISSUER_ID_MISMATCH", `issuer id ${toHex(fields.subarray(0, 4))}`);
+  }
+  const expiry = toHex(fields.subarray(4, 6));
+  if (mmyyExpired(fields.subarray(4, 6), input.txnDate) !== false) {
+    return fail(steps, "ISSUER_CERT_EXPIRED", `expiry ${expiry} (MMYY), 9A ${input.txnDate}`);
+  }
+  const serial = toHex(fields.subarray(6, 9));
+  if (revoked(serial)) return fail(steps, "ISSUER_CERT_REVOKED", `serial ${serial}`);
+  return { ok: true, id, expiry, serial };
+}
+
 /** A recovered key with its fingerprint. */
 export function recoveredKey(
   algorithm: "rsa" | "sm2",

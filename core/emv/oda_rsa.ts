@@ -10,7 +10,7 @@ import { concat, equalBytes, rsaPublic, sha1 } from "./primitives.ts";
 import { toHex } from "../hex.ts";
 import {
   certPan,
-  cnField,
+  checkIssuerFields,
   fail,
   type Failure,
   type IccCertInput,
@@ -173,19 +173,10 @@ export function recoverIssuerKeyRsa(
   const r = recoverRsaCert(TABLE_6, signer, input, new Uint8Array(0), steps);
   if (!r.ok) return r;
   const x = r.x;
-  // Step 8: issuer identifier matches the leftmost PAN digits.
-  const id = cnField(x.subarray(2, 6));
-  if (id === undefined || id.length < 3 || !input.pan.startsWith(id)) {
-    return fail(steps, "ISSUER_ID_MISMATCH", `issuer id ${toHex(x.subarray(2, 6))}`);
-  }
-  // Step 9: expiry against the transaction date.
-  const expiry = toHex(x.subarray(6, 8));
-  if (mmyyExpired(x.subarray(6, 8), input.txnDate) !== false) {
-    return fail(steps, "ISSUER_CERT_EXPIRED", `expiry ${expiry} (MMYY), 9A ${input.txnDate}`);
-  }
-  // Step 10: revocation list on (RID, index, serial).
-  const serial = toHex(x.subarray(8, 11));
-  if (revoked(serial)) return fail(steps, "ISSUER_CERT_REVOKED", `serial ${serial}`);
+  // Steps 8-10: issuer identifier, expiry, revocation list on (RID, index, serial).
+  const f = checkIssuerFields(steps, x.subarray(2, 11), input, revoked);
+  if (!f.ok) return f;
+  const { id, expiry, serial } = f;
   // Step 11: public key algorithm.
   if (x[12] !== 0x01) return fail(steps, "ISSUER_PK_ALGORITHM");
   if (r.keyLength < 64 || r.keyLength > 248) {

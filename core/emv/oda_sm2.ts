@@ -9,7 +9,7 @@ import { concat, SM2_DEFAULT_ID, sm2IsOnCurve, sm2Verify } from "./primitives.ts
 import { toHex } from "../hex.ts";
 import {
   certPan,
-  cnField,
+  checkIssuerFields,
   fail,
   type Failure,
   type IccCertInput,
@@ -50,16 +50,9 @@ export function recoverIssuerKeySm2(
     return fail(steps, "ISSUER_CERT_SIGNATURE");
   }
   pass(steps, "SM2 signature of the CA over 90[0..77]", `CA ${capk.rid}/${capk.index}`);
-  const id = cnField(c.subarray(1, 5));
-  if (id === undefined || id.length < 3 || !input.pan.startsWith(id)) {
-    return fail(steps, "ISSUER_ID_MISMATCH", `issuer id ${toHex(c.subarray(1, 5))}`);
-  }
-  const expiry = toHex(c.subarray(5, 7));
-  if (mmyyExpired(c.subarray(5, 7), input.txnDate) !== false) {
-    return fail(steps, "ISSUER_CERT_EXPIRED", `expiry ${expiry} (MMYY), 9A ${input.txnDate}`);
-  }
-  const serial = toHex(c.subarray(7, 10));
-  if (revoked(serial)) return fail(steps, "ISSUER_CERT_REVOKED", `serial ${serial}`);
+  const f = checkIssuerFields(steps, c.subarray(1, 10), input, revoked);
+  if (!f.ok) return f;
+  const { id, expiry, serial } = f;
   const pub = c.slice(14, 14 + 64);
   if (!sm2IsOnCurve(pub)) return fail(steps, "ISSUER_KEY_INVALID", "not a point of the SM2 curve");
   pass(steps, "issuer id, expiry, serial, key on curve", `id ${id}, serial ${serial}`);

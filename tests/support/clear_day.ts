@@ -10,7 +10,7 @@ import { bodyDigestHex } from "../../core/auth/hmac.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
 import { openSqliteStore, type SqliteStore } from "../../core/store/sqlite.ts";
 import { setModel } from "../../core/clearing/settings.ts";
-import type { DenyCard, DenyList, DenyReason } from "../../core/clearing/deny_port.ts";
+import type { Card as DenyCard, DenyList, DenyReason } from "../../core/denylist/journal.ts";
 import { enc, sampleIcc } from "./terminal.ts";
 
 /** One tap of the fixture day and the verdict it is given. */
