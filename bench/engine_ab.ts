@@ -24,6 +24,27 @@ const SM2_SETS = 10;
 
 /** The cases of one tree, built with that tree's own modules. */
 async function casesOf(root: URL): Promise<Record<string, () => void>> {
+  const t = await treeModules(root);
+  const keys = t.parseKeyFile(t.s.testKeyFile());
+  const capks = t.parseCapkFile(t.s.testCapkFile());
+  const { setA, setB, setsD } = testSets(t);
+  assertSetsVerify(root, t, { setA, setB, setsD }, keys, capks);
+  const engineKeys = keys.listImkAc().map((k: object) => ({ ...k }));
+  const engineRecords = setA.map((r: Rec) => ({ icc: r.icc, fare: r.fare }));
+  const { engineCacheClear, engineVerify, verifyBatchBytes } = t;
+  let nextD = 0;
+  return {
+    "a-engine": () => engineVerify(engineRecords, engineKeys),
+    "a": () => verifyBatchBytes(setA, { keys }),
+    "b": () => (engineCacheClear(2), verifyBatchBytes(setB, { keys, capks })),
+    "c": () => (engineCacheClear(3), verifyBatchBytes(setB, { keys, capks })),
+    "d": () => (engineCacheClear(2), verifyBatchBytes(setsD[nextD++ % SM2_SETS], { keys, capks })),
+    "d1": () => verifyBatchBytes(setsD[nextD++ % SM2_SETS], { keys, capks }),
+  };
+}
+
+/** The modules the cases use, imported from the tree at `root` (each tree its own kernel). */
+async function treeModules(root: URL) {
   const m = (p: string) => import(new URL(p, root).href);
   const { fromHex, toHex } = await m("core/hex.ts");
   const { encodePrimitives } = await m("core/tlv/encode.ts");
@@ -34,14 +55,33 @@ async function casesOf(root: URL): Promise<Record<string, () => void>> {
   const { parseCapkFile } = await m("core/emv/capk.ts");
   const { engineCacheClear, engineVerify } = await m("kernel-as/engine.ts");
   const s = await m("tests/support/emv_signing.ts");
-  const keys = parseKeyFile(s.testKeyFile());
-  const capks = parseCapkFile(s.testCapkFile());
+  return {
+    fromHex,
+    toHex,
+    encodePrimitives,
+    computeAc,
+    deriveIccMk,
+    PROFILES,
+    verifyBatchBytes,
+    parseKeyFile,
+    parseCapkFile,
+    engineCacheClear,
+    engineVerify,
+    s,
+  };
+}
+
+type Tree = Awaited<ReturnType<typeof treeModules>>;
+
+const CHIP = ["9F26", "9F27", "9F10", "9F37", "9F36", "95", "9A", "9C", "9F02", "5F2A", "82"]
+  .concat(["9F1A", "9F03", "5A", "5F34", "4F", "9F69", "9F4B"]);
+const ODA = ["8F", "90", "92", "9F32", "9F46", "9F47", "9F48", "9F4A"];
+
+/** An upload record of a signed test card, its AC computed by the tree's own engine formulas. */
+function recordMaker(tree: Tree) {
+  const { fromHex, toHex, encodePrimitives, computeAc, deriveIccMk, PROFILES, s } = tree;
   const sm4Id = PROFILES["pboc-cvn01-sm4"] ? "pboc-cvn01-sm4" : "pboc-sm4";
-  const CHIP = ["9F26", "9F27", "9F10", "9F37", "9F36", "95", "9A", "9C", "9F02", "5F2A", "82"]
-    .concat(["9F1A", "9F03", "5A", "5F34", "4F", "9F69", "9F4B"]);
-  const ODA = ["8F", "90", "92", "9F32", "9F46", "9F47", "9F48", "9F4A"];
-  const atcHex = (i: number) => (i + 1).toString(16).toUpperCase().padStart(4, "0");
-  const record = (
+  return (
     seq: number,
     tags: Map<string, Uint8Array>,
     sm4: boolean,
@@ -70,6 +110,22 @@ async function casesOf(root: URL): Promise<Record<string, () => void>> {
       fare: 200,
     };
   };
+}
+
+interface TestSets {
+  readonly setA: Rec[];
+  readonly setB: Rec[];
+  readonly setsD: Rec[][];
+}
+
+/**
+ * Set A (cryptogram only) and B (RSA fDDA) over the same RSA cards; SM2_SETS sets D of SM4 +
+ * SM2 fDDA cards, every card with its own SM2 ICC key.
+ */
+function testSets(t: Tree): TestSets {
+  const { s } = t;
+  const record = recordMaker(t);
+  const atcHex = (i: number) => (i + 1).toString(16).toUpperCase().padStart(4, "0");
   const pan = (i: number) => "62123456" + String(10000000 + i).slice(-8);
   // The old signing helpers sign 02 00D1 whatever the ATC; the new ones 02 ‖ ATC.
   const rsa = Array.from({ length: CARDS }, (_, i) => s.rsaCard({ pan: pan(i), atc: atcHex(i) }));
@@ -96,13 +152,23 @@ async function casesOf(root: URL): Promise<Record<string, () => void>> {
         i: number,
       ) => record(i + 1, c.tags, true, true, c.staticData)),
   );
-  for (
-    const [name, set] of [["a", setA], ["b", setB], ...setsD.map((x, i) => [`d${i}`, x])] as [
-      string,
-      Rec[],
-    ][]
-  ) {
-    const r = verifyBatchBytes(set, { keys, capks }) as { status: string; oda: string }[];
+  return { setA, setB, setsD };
+}
+
+/** Fails unless every record verifies OK, with ODA ok in every set but a (it has no ODA data). */
+function assertSetsVerify(
+  root: URL,
+  t: Tree,
+  { setA, setB, setsD }: TestSets,
+  keys: unknown,
+  capks: unknown,
+): void {
+  const sets = [["a", setA], ["b", setB], ...setsD.map((x, i) => [`d${i}`, x])] as [
+    string,
+    Rec[],
+  ][];
+  for (const [name, set] of sets) {
+    const r = t.verifyBatchBytes(set, { keys, capks }) as { status: string; oda: string }[];
     if (r.some((x) => x.status !== "OK" || (name !== "a" && x.oda !== "ok"))) {
       throw new Error(
         `${root.pathname}: set ${name} does not verify: ${
@@ -111,17 +177,6 @@ async function casesOf(root: URL): Promise<Record<string, () => void>> {
       );
     }
   }
-  const engineKeys = keys.listImkAc().map((k: object) => ({ ...k }));
-  const engineRecords = setA.map((r: Rec) => ({ icc: r.icc, fare: r.fare }));
-  let nextD = 0;
-  return {
-    "a-engine": () => engineVerify(engineRecords, engineKeys),
-    "a": () => verifyBatchBytes(setA, { keys }),
-    "b": () => (engineCacheClear(2), verifyBatchBytes(setB, { keys, capks })),
-    "c": () => (engineCacheClear(3), verifyBatchBytes(setB, { keys, capks })),
-    "d": () => (engineCacheClear(2), verifyBatchBytes(setsD[nextD++ % SM2_SETS], { keys, capks })),
-    "d1": () => verifyBatchBytes(setsD[nextD++ % SM2_SETS], { keys, capks }),
-  };
 }
 
 function cpuMs(): number {

@@ -109,6 +109,13 @@ async function post(url: string, ti: number): Promise<number> {
   return r.status;
 }
 
+/** Answers by HTTP status over the whole run, printed last. */
+type Codes = Map<number, number>;
+
+function count(codes: Codes, c: number): void {
+  codes.set(c, (codes.get(c) ?? 0) + 1);
+}
+
 /** The load run (only when executed directly: `deno bench` imports this file and must not run it). */
 async function main(): Promise<void> {
   templates = terminals.map((t, i) =>
@@ -124,97 +131,118 @@ async function main(): Promise<void> {
     "--store-thread",
     THREAD,
   ]);
-  const codes = new Map<number, number>();
+  const codes: Codes = new Map();
   try {
     // warm-up
     for (let i = 0; i < 20; i++) await post(srv.url, i % TERMS);
-
-    // 1. closed loop (enough prepared requests for 400 batches/s)
-    for (let ti = 0; ti < TERMS; ti++) await prepare(ti, Math.ceil((400 * SECONDS) / TERMS));
-    const cpu1 = cpuS(srv.child.pid);
-    const lat1: number[] = [];
-    let done1 = 0;
-    const end1 = performance.now() + SECONDS * 1000;
-    const t1 = performance.now();
-    await Promise.all(Array.from({ length: CONC }, async (_, w) => {
-      let ti = w;
-      while (performance.now() < end1) {
-        const s = performance.now();
-        const c = await post(srv.url, ti);
-        lat1.push(performance.now() - s);
-        codes.set(c, (codes.get(c) ?? 0) + 1);
-        if (c === 200) done1++;
-        ti = (ti + CONC) % TERMS;
-      }
-    }));
-    const el1 = (performance.now() - t1) / 1000;
-    const cpuPerBatchMs = ((cpuS(srv.child.pid) - cpu1) * 1000) / Math.max(1, done1);
-
-    // 2. open loop at each rate, latency from the intended send time
+    const closed = await closedLoop(srv.url, srv.child.pid, codes);
     const openLines: string[] = [];
-    for (const RATE of RATES) {
-      prepared.clear();
-      for (let ti = 0; ti < TERMS; ti++) await prepare(ti, Math.ceil((RATE * SECONDS) / TERMS));
-      const lat2: number[] = [];
-      let done2 = 0, late = 0, shed = 0;
-      const total = Math.floor(RATE * SECONDS);
-      const t2 = performance.now();
-      const inflight: Promise<void>[] = [];
-      for (let i = 0; i < total; i++) {
-        const intended = t2 + (i * 1000) / RATE;
-        const wait = intended - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-        else if (wait < -50) late++;
-        inflight.push(
-          post(srv.url, i % TERMS).then((c) => {
-            codes.set(c, (codes.get(c) ?? 0) + 1);
-            if (c === 200) (done2++, lat2.push(performance.now() - intended));
-            else shed++;
-          }),
-        );
-      }
-      await Promise.all(inflight);
-      const el2 = (performance.now() - t2) / 1000;
-      const open = done2 / el2;
-      openLines.push(
-        `open loop, offered ${RATE} batches/s (${
-          RATE * TAPS
-        } records/s) over ${TERMS} terminals, ${SECONDS} s: ` +
-          `held ${open.toFixed(0)} batches/s, ${(open * TAPS).toFixed(0)} records/s, ` +
-          `p50 ${pct(lat2, 50).toFixed(1)} ms, p99 ${pct(lat2, 99).toFixed(1)} ms, ` +
-          `max ${
-            Math.max(...lat2).toFixed(1)
-          } ms of accepted uploads from the intended send time; ${shed} shed with 429; ` +
-          `${late} sends late by >50 ms`,
-      );
-    }
+    for (const rate of RATES) openLines.push(await openLoop(srv.url, rate, codes));
     const floor = await storageFloor();
-
-    const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
-    const closed = done1 / el1;
-    const load = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-    console.log(
-      `machine: ${cpu}, ${navigator.hardwareConcurrency} cores, load average ${load}; ` +
-        `Deno ${Deno.version.deno}; server and load generator share the cores; store thread ${THREAD}`,
-    );
-    console.log(
-      `closed loop, ${CONC} terminals back to back, ${TAPS}-tap batches, ${SECONDS} s: ` +
-        `${closed.toFixed(0)} batches/s, ${(closed * TAPS).toFixed(0)} records/s, ` +
-        `p50 ${pct(lat1, 50).toFixed(1)} ms, p99 ${pct(lat1, 99).toFixed(1)} ms; ` +
-        `server CPU ${cpuPerBatchMs.toFixed(2)} ms per batch`,
-    );
-    for (const l of openLines) console.log(l);
-    console.log(
-      `reference, same run: bare node:sqlite commit of a ${TAPS}-record batch (WAL, FULL): ` +
-        `${floor.perS.toFixed(0)} batches/s; server closed loop = ${
-          (closed / floor.perS).toFixed(2)
-        }x of it`,
-    );
-    console.log(`answers by status: ${JSON.stringify(Object.fromEntries(codes))}`);
+    printReport(THREAD, closed, openLines, floor.perS, codes);
   } finally {
     await srv.stop();
     await Deno.remove(home, { recursive: true });
   }
+}
+
+interface ClosedLoop {
+  /** Accepted batches per second. */
+  readonly perS: number;
+  readonly latencies: number[];
+  readonly cpuPerBatchMs: number;
+}
+
+/** 1. Closed loop: CONC terminals post back to back for SECONDS. */
+async function closedLoop(url: string, pid: number, codes: Codes): Promise<ClosedLoop> {
+  // enough prepared requests for 400 batches/s
+  for (let ti = 0; ti < TERMS; ti++) await prepare(ti, Math.ceil((400 * SECONDS) / TERMS));
+  const cpu1 = cpuS(pid);
+  const lat1: number[] = [];
+  let done1 = 0;
+  const end1 = performance.now() + SECONDS * 1000;
+  const t1 = performance.now();
+  await Promise.all(Array.from({ length: CONC }, async (_, w) => {
+    let ti = w;
+    while (performance.now() < end1) {
+      const s = performance.now();
+      const c = await post(url, ti);
+      lat1.push(performance.now() - s);
+      count(codes, c);
+      if (c === 200) done1++;
+      ti = (ti + CONC) % TERMS;
+    }
+  }));
+  const el1 = (performance.now() - t1) / 1000;
+  const cpuPerBatchMs = ((cpuS(pid) - cpu1) * 1000) / Math.max(1, done1);
+  return { perS: done1 / el1, latencies: lat1, cpuPerBatchMs };
+}
+
+/** 2. Open loop at `rate` batches/s, latency from the intended send time; its report line. */
+async function openLoop(url: string, rate: number, codes: Codes): Promise<string> {
+  prepared.clear();
+  for (let ti = 0; ti < TERMS; ti++) await prepare(ti, Math.ceil((rate * SECONDS) / TERMS));
+  const lat2: number[] = [];
+  let done2 = 0, late = 0, shed = 0;
+  const total = Math.floor(rate * SECONDS);
+  const t2 = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const intended = t2 + (i * 1000) / rate;
+    const wait = intended - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    else if (wait < -50) late++;
+    inflight.push(
+      post(url, i % TERMS).then((c) => {
+        count(codes, c);
+        if (c === 200) (done2++, lat2.push(performance.now() - intended));
+        else shed++;
+      }),
+    );
+  }
+  await Promise.all(inflight);
+  const el2 = (performance.now() - t2) / 1000;
+  const open = done2 / el2;
+  return `open loop, offered ${rate} batches/s (${
+    rate * TAPS
+  } records/s) over ${TERMS} terminals, ${SECONDS} s: ` +
+    `held ${open.toFixed(0)} batches/s, ${(open * TAPS).toFixed(0)} records/s, ` +
+    `p50 ${pct(lat2, 50).toFixed(1)} ms, p99 ${pct(lat2, 99).toFixed(1)} ms, ` +
+    `max ${
+      Math.max(...lat2).toFixed(1)
+    } ms of accepted uploads from the intended send time; ${shed} shed with 429; ` +
+    `${late} sends late by >50 ms`;
+}
+
+/** What the run printed: the machine, the closed loop, each open loop, the storage floor. */
+function printReport(
+  thread: string,
+  closedRun: ClosedLoop,
+  openLines: string[],
+  floorPerS: number,
+  codes: Codes,
+): void {
+  const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
+  const { perS: closed, latencies: lat1, cpuPerBatchMs } = closedRun;
+  const load = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  console.log(
+    `machine: ${cpu}, ${navigator.hardwareConcurrency} cores, load average ${load}; ` +
+      `Deno ${Deno.version.deno}; server and load generator share the cores; store thread ${thread}`,
+  );
+  console.log(
+    `closed loop, ${CONC} terminals back to back, ${TAPS}-tap batches, ${SECONDS} s: ` +
+      `${closed.toFixed(0)} batches/s, ${(closed * TAPS).toFixed(0)} records/s, ` +
+      `p50 ${pct(lat1, 50).toFixed(1)} ms, p99 ${pct(lat1, 99).toFixed(1)} ms; ` +
+      `server CPU ${cpuPerBatchMs.toFixed(2)} ms per batch`,
+  );
+  for (const l of openLines) console.log(l);
+  console.log(
+    `reference, same run: bare node:sqlite commit of a ${TAPS}-record batch (WAL, FULL): ` +
+      `${floorPerS.toFixed(0)} batches/s; server closed loop = ${
+        (closed / floorPerS).toFixed(2)
+      }x of it`,
+  );
+  console.log(`answers by status: ${JSON.stringify(Object.fromEntries(codes))}`);
 }
 
 if (import.meta.main) await main();

@@ -174,95 +174,114 @@ interface Row {
 }
 
 export function runComparison(): Row[] {
-  const rows: Row[] = [];
-  const sm4Data = DATA.subarray(0, BLOCKS * 8);
-  rows.push({
-    what: "3DES-ECB (3-key), 8-byte block",
-    unit: "block",
-    kernelBatch: measure(() => desEncryptEcb(KEY24, DATA), BLOCKS),
-    kernelCall: measure(() => desEncryptEcb(KEY24, DATA.subarray(0, 8)), 1),
-    openssl: opensslSpeed("des-ede3-ecb", 8),
-    node: measure(() => node3des.update(DATA.subarray(0, 8)), 1),
-    js: measure(forgeBlock, 1),
-    jsName: "node-forge",
-    target: 0.75,
-  });
-  rows.push({
-    what: "SM4-ECB, 16-byte block",
-    unit: "block",
-    kernelBatch: measure(() => sm4EncryptEcb(KEY16, sm4Data), sm4Data.length / 16),
-    kernelCall: measure(() => sm4EncryptEcb(KEY16, DATA.subarray(0, 16)), 1),
-    openssl: opensslSpeed("sm4-ecb", 16),
-    node: null,
-    js: measure(
-      () => smCrypto.sm4.encrypt(sm4Block, KEY16HEX, { padding: "none", output: "array" }),
-      1,
-    ),
-    jsName: "sm-crypto",
-    target: 0.85,
-  });
-  rows.push({
-    what: "SHA-1, 64-byte message",
-    unit: "message",
-    kernelBatch: measure(() => sha1Batch(MSGS), MSGS.length),
-    kernelCall: measure(() => sha1(m64), 1),
-    openssl: opensslSpeed("sha1", 64),
-    node: measure(() => createHash("sha1").update(m64).digest(), 1),
-    js: measure(() => nobleSha1(m64), 1),
-    jsName: "@noble/hashes",
-    target: 0.4,
-  });
-  rows.push({
-    what: "SHA-256, 64-byte message",
-    unit: "message",
-    kernelBatch: measure(() => sha256Batch(MSGS), MSGS.length),
-    kernelCall: measure(() => sha256(m64), 1),
-    openssl: opensslSpeed("sha256", 64),
-    node: measure(() => createHash("sha256").update(m64).digest(), 1),
-    js: measure(() => nobleSha256(m64), 1),
-    jsName: "@noble/hashes",
-  });
-  rows.push({
-    what: "SM3, 64-byte message",
-    unit: "message",
-    kernelBatch: measure(() => sm3Batch(MSGS), MSGS.length),
-    kernelCall: measure(() => sm3(m64), 1),
-    openssl: opensslSpeed("sm3", 64),
-    node: measure(() => createHash("sm3").update(m64).digest(), 1),
-    js: measure(() => smCrypto.sm3(m64arr), 1),
-    jsName: "sm-crypto",
-    target: 0.8,
-  });
-  // MACs over a 40-byte EMV AC input (48 bytes padded: 6 blocks), per MAC; OpenSSL has no
-  // retail MAC in `speed`, so its column is 6 blocks of its single-stream 3DES rate.
-  const des3Block = rows[0].openssl;
-  rows.push({
-    what: "ISO 9797-1 alg 3 MAC, 40 B (EMV AC), new key each",
-    unit: "MAC",
-    kernelBatch: measure(() => macIso9797Alg3Batch(MAC_ITEMS, 2), MAC_ITEMS.length),
-    kernelCall: measure(() => macIso9797Alg3(MAC_ITEMS[0].key, MAC_ITEMS[0].data, 2), 1),
-    openssl: 6 * des3Block,
-    node: measure(() => nodeAlg3(MAC_ITEMS[0].key, MAC_ITEMS[0].data), 1),
-    js: measure(() => forgeAlg3(MAC_ITEMS[0].key, MAC_ITEMS[0].data), 1),
-    jsName: "node-forge",
-  });
-  const sm4Blk = rows[1].openssl;
-  rows.push({
-    what: "SM4 CBC-MAC, 40 B (3 blocks), new key each",
-    unit: "MAC",
-    kernelBatch: measure(() => sm4CbcMacBatch(MAC_ITEMS, 2), MAC_ITEMS.length),
-    kernelCall: measure(() => sm4CbcMac(MAC_ITEMS[0].key, MAC_ITEMS[0].data, 2), 1),
-    openssl: 3 * sm4Blk,
-    node: null,
-    js: measure(() =>
-      smCrypto.sm4.encrypt(Array.from(MAC_ITEMS[0].data), KEY16HEX, {
-        mode: "cbc",
-        iv: "00".repeat(16),
-        output: "array",
-      }), 1),
-    jsName: "sm-crypto (CBC, pkcs#7)",
-  });
+  const rows = [...blockCipherRows(), ...hashRows()];
+  // The MAC rows' OpenSSL column is derived from the block ciphers' (see macRows).
+  rows.push(...macRows(rows[0].openssl, rows[1].openssl));
   return rows;
+}
+
+/** 3DES and SM4 per block (rows 0 and 1, in that order: macRows uses their OpenSSL figures). */
+function blockCipherRows(): Row[] {
+  const sm4Data = DATA.subarray(0, BLOCKS * 8);
+  return [
+    {
+      what: "3DES-ECB (3-key), 8-byte block",
+      unit: "block",
+      kernelBatch: measure(() => desEncryptEcb(KEY24, DATA), BLOCKS),
+      kernelCall: measure(() => desEncryptEcb(KEY24, DATA.subarray(0, 8)), 1),
+      openssl: opensslSpeed("des-ede3-ecb", 8),
+      node: measure(() => node3des.update(DATA.subarray(0, 8)), 1),
+      js: measure(forgeBlock, 1),
+      jsName: "node-forge",
+      target: 0.75,
+    },
+    {
+      what: "SM4-ECB, 16-byte block",
+      unit: "block",
+      kernelBatch: measure(() => sm4EncryptEcb(KEY16, sm4Data), sm4Data.length / 16),
+      kernelCall: measure(() => sm4EncryptEcb(KEY16, DATA.subarray(0, 16)), 1),
+      openssl: opensslSpeed("sm4-ecb", 16),
+      node: null,
+      js: measure(
+        () => smCrypto.sm4.encrypt(sm4Block, KEY16HEX, { padding: "none", output: "array" }),
+        1,
+      ),
+      jsName: "sm-crypto",
+      target: 0.85,
+    },
+  ];
+}
+
+/** SHA-1, SHA-256 and SM3 per 64-byte message. */
+function hashRows(): Row[] {
+  return [
+    {
+      what: "SHA-1, 64-byte message",
+      unit: "message",
+      kernelBatch: measure(() => sha1Batch(MSGS), MSGS.length),
+      kernelCall: measure(() => sha1(m64), 1),
+      openssl: opensslSpeed("sha1", 64),
+      node: measure(() => createHash("sha1").update(m64).digest(), 1),
+      js: measure(() => nobleSha1(m64), 1),
+      jsName: "@noble/hashes",
+      target: 0.4,
+    },
+    {
+      what: "SHA-256, 64-byte message",
+      unit: "message",
+      kernelBatch: measure(() => sha256Batch(MSGS), MSGS.length),
+      kernelCall: measure(() => sha256(m64), 1),
+      openssl: opensslSpeed("sha256", 64),
+      node: measure(() => createHash("sha256").update(m64).digest(), 1),
+      js: measure(() => nobleSha256(m64), 1),
+      jsName: "@noble/hashes",
+    },
+    {
+      what: "SM3, 64-byte message",
+      unit: "message",
+      kernelBatch: measure(() => sm3Batch(MSGS), MSGS.length),
+      kernelCall: measure(() => sm3(m64), 1),
+      openssl: opensslSpeed("sm3", 64),
+      node: measure(() => createHash("sm3").update(m64).digest(), 1),
+      js: measure(() => smCrypto.sm3(m64arr), 1),
+      jsName: "sm-crypto",
+      target: 0.8,
+    },
+  ];
+}
+
+/**
+ * MACs over a 40-byte EMV AC input (48 bytes padded: 6 blocks), per MAC; OpenSSL has no retail
+ * MAC in `speed`, so its column is 6 blocks of its single-stream 3DES rate (3 of SM4's).
+ */
+function macRows(des3Block: number, sm4Blk: number): Row[] {
+  return [
+    {
+      what: "ISO 9797-1 alg 3 MAC, 40 B (EMV AC), new key each",
+      unit: "MAC",
+      kernelBatch: measure(() => macIso9797Alg3Batch(MAC_ITEMS, 2), MAC_ITEMS.length),
+      kernelCall: measure(() => macIso9797Alg3(MAC_ITEMS[0].key, MAC_ITEMS[0].data, 2), 1),
+      openssl: 6 * des3Block,
+      node: measure(() => nodeAlg3(MAC_ITEMS[0].key, MAC_ITEMS[0].data), 1),
+      js: measure(() => forgeAlg3(MAC_ITEMS[0].key, MAC_ITEMS[0].data), 1),
+      jsName: "node-forge",
+    },
+    {
+      what: "SM4 CBC-MAC, 40 B (3 blocks), new key each",
+      unit: "MAC",
+      kernelBatch: measure(() => sm4CbcMacBatch(MAC_ITEMS, 2), MAC_ITEMS.length),
+      kernelCall: measure(() => sm4CbcMac(MAC_ITEMS[0].key, MAC_ITEMS[0].data, 2), 1),
+      openssl: 3 * sm4Blk,
+      node: null,
+      js: measure(() =>
+        smCrypto.sm4.encrypt(Array.from(MAC_ITEMS[0].data), KEY16HEX, {
+          mode: "cbc",
+          iv: "00".repeat(16),
+          output: "array",
+        }), 1),
+      jsName: "sm-crypto (CBC, pkcs#7)",
+    },
+  ];
 }
 
 function ns(x: number): string {

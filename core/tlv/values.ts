@@ -4,7 +4,7 @@
  */
 import { toHex } from "../hex.ts";
 import { cnDigits, maskPan } from "../mask.ts";
-import { tagInfo } from "./dictionary.ts";
+import { type TagInfo, tagInfo } from "./dictionary.ts";
 import {
   type BitFlag,
   decodeAip,
@@ -80,95 +80,129 @@ function flagLines(flags: BitFlag[]): string[] {
 export function renderValue(tag: string, v: Uint8Array): Rendered {
   const info = tagInfo(tag);
   const hex = toHex(v);
-  try {
-    switch (info?.render) {
-      case "amount": {
-        const y = amountYuan(v);
-        return y === undefined
-          ? bad(hex, "not BCD")
-          : { text: `${y} yuan`, details: [], json: { fen: Number(bcdDigits(v)), yuan: y } };
-      }
-      case "date": {
-        const d = bcdDigits(v);
-        if (v.length !== 3 || d.includes("?")) return bad(hex, "not a YYMMDD date");
-        const iso = `20${d.slice(0, 2)}-${d.slice(2, 4)}-${d.slice(4, 6)}`;
-        return { text: iso, details: [], json: iso };
-      }
-      case "time": {
-        const d = bcdDigits(v);
-        if (v.length !== 3 || d.includes("?")) return bad(hex, "not an HHMMSS time");
-        const t = `${d.slice(0, 2)}:${d.slice(2, 4)}:${d.slice(4, 6)}`;
-        return { text: t, details: [], json: t };
-      }
-      case "currency":
-      case "country": {
-        const d = bcdDigits(v);
-        const name = (info.render === "currency" ? CURRENCIES : COUNTRIES)[d];
-        return { text: name ? `${d} (${name})` : d, details: [], json: { code: d, name } };
-      }
-      case "txnType": {
-        const d = bcdDigits(v);
-        const name = TXN_TYPES[d];
-        return { text: name ? `${d} (${name})` : d, details: [], json: { code: d, name } };
-      }
-      case "pan": {
-        const masked = maskPan(cnDigits(v));
-        return { text: masked, details: [], json: { masked } };
-      }
-      case "track2": {
-        const digits = cnDigits(v).split("D")[0];
-        const masked = maskPan(digits);
-        return { text: `${masked} (track 2 masked)`, details: [], json: { masked } };
-      }
-      case "tvr":
-      case "aip":
-      case "ttq":
-      case "ctq": {
-        const decode = { tvr: decodeTvr, aip: decodeAip, ttq: decodeTtq, ctq: decodeCtq }[
-          info.render
-        ];
-        const flags = decode(v);
-        return {
-          text: flags.length ? hex : `${hex} (no bits set)`,
-          details: flagLines(flags),
-          json: { hex, flags: flags.map((f) => f.name) },
-        };
-      }
-      case "cid": {
-        const c = decodeCid(v);
-        return {
-          text: `${hex} (${c.type}${c.adviceRequired ? ", advice required" : ""})`,
-          details: c.reason === "no information given" ? [] : [`reason: ${c.reason}`],
-          json: { hex, ...c },
-        };
-      }
-      case "iad": {
-        const d = decodePbocIad(v);
-        const details = [
-          `DKI ${h2(d.dki)}, CVN ${h2(d.cvn)}, algorithm ${h2(d.algorithm)} (${d.algorithmName})`,
-          `CVR ${toHex(d.cvrWithLength)}: first AC ${d.cvr.firstAc}, second AC ${d.cvr.secondAc}`,
-          ...flagLines(d.cvr.flags).map((l) => `  CVR ${l}`),
-        ];
-        if (d.idd.length) details.push(`issuer discretionary data ${toHex(d.idd)}`);
-        return {
-          text: `${hex} (PBOC)`,
-          details,
-          json: {
-            hex,
-            dki: d.dki,
-            cvn: d.cvn,
-            cvr: toHex(d.cvrWithLength),
-            cryptogramType: d.cvr.firstAc,
-            algorithm: d.algorithmName,
-            idd: toHex(d.idd),
-          },
-        };
-      }
+  const special = info?.render && RENDERERS[info.render];
+  if (special) {
+    try {
+      return special(v, hex);
+    } catch (e) {
+      return bad(hex, (e as Error).message);
     }
-  } catch (e) {
-    return bad(hex, (e as Error).message);
   }
-  switch (info?.format) {
+  return renderByFormat(info?.format, v, hex);
+}
+
+type Renderer = (v: Uint8Array, hex: string) => Rendered;
+
+/** One renderer per dictionary `render` kind; a decoder that throws yields `bad`. */
+const RENDERERS: Record<NonNullable<TagInfo["render"]>, Renderer> = {
+  amount: renderAmount,
+  date: renderDate,
+  time: renderTime,
+  currency: namedCode(CURRENCIES),
+  country: namedCode(COUNTRIES),
+  txnType: namedCode(TXN_TYPES),
+  pan: renderPan,
+  track2: renderTrack2,
+  tvr: flagRenderer(decodeTvr),
+  aip: flagRenderer(decodeAip),
+  ttq: flagRenderer(decodeTtq),
+  ctq: flagRenderer(decodeCtq),
+  cid: renderCid,
+  iad: renderIad,
+};
+
+function renderAmount(v: Uint8Array, hex: string): Rendered {
+  const y = amountYuan(v);
+  return y === undefined
+    ? bad(hex, "not BCD")
+    : { text: `${y} yuan`, details: [], json: { fen: Number(bcdDigits(v)), yuan: y } };
+}
+
+function renderDate(v: Uint8Array, hex: string): Rendered {
+  const d = bcdDigits(v);
+  if (v.length !== 3 || d.includes("?")) return bad(hex, "not a YYMMDD date");
+  const iso = `20${d.slice(0, 2)}-${d.slice(2, 4)}-${d.slice(4, 6)}`;
+  return { text: iso, details: [], json: iso };
+}
+
+function renderTime(v: Uint8Array, hex: string): Rendered {
+  const d = bcdDigits(v);
+  if (v.length !== 3 || d.includes("?")) return bad(hex, "not an HHMMSS time");
+  const t = `${d.slice(0, 2)}:${d.slice(2, 4)}:${d.slice(4, 6)}`;
+  return { text: t, details: [], json: t };
+}
+
+/** A BCD code with its name from `names` when known: "0156 (CNY)". */
+function namedCode(names: Record<string, string>): Renderer {
+  return (v) => {
+    const d = bcdDigits(v);
+    const name = names[d];
+    return { text: name ? `${d} (${name})` : d, details: [], json: { code: d, name } };
+  };
+}
+
+function renderPan(v: Uint8Array): Rendered {
+  const masked = maskPan(cnDigits(v));
+  return { text: masked, details: [], json: { masked } };
+}
+
+function renderTrack2(v: Uint8Array): Rendered {
+  const digits = cnDigits(v).split("D")[0];
+  const masked = maskPan(digits);
+  return { text: `${masked} (track 2 masked)`, details: [], json: { masked } };
+}
+
+/** A bit-field value (TVR, AIP, TTQ, CTQ): the hex, then one detail line per set bit. */
+function flagRenderer(decode: (v: Uint8Array) => BitFlag[]): Renderer {
+  return (v, hex) => {
+    const flags = decode(v);
+    return {
+      text: flags.length ? hex : `${hex} (no bits set)`,
+      details: flagLines(flags),
+      json: { hex, flags: flags.map((f) => f.name) },
+    };
+  };
+}
+
+function renderCid(v: Uint8Array, hex: string): Rendered {
+  const c = decodeCid(v);
+  return {
+    text: `${hex} (${c.type}${c.adviceRequired ? ", advice required" : ""})`,
+    details: c.reason === "no information given" ? [] : [`reason: ${c.reason}`],
+    json: { hex, ...c },
+  };
+}
+
+function renderIad(v: Uint8Array, hex: string): Rendered {
+  const d = decodePbocIad(v);
+  const details = [
+    `DKI ${h2(d.dki)}, CVN ${h2(d.cvn)}, algorithm ${h2(d.algorithm)} (${d.algorithmName})`,
+    `CVR ${toHex(d.cvrWithLength)}: first AC ${d.cvr.firstAc}, second AC ${d.cvr.secondAc}`,
+    ...flagLines(d.cvr.flags).map((l) => `  CVR ${l}`),
+  ];
+  if (d.idd.length) details.push(`issuer discretionary data ${toHex(d.idd)}`);
+  return {
+    text: `${hex} (PBOC)`,
+    details,
+    json: {
+      hex,
+      dki: d.dki,
+      cvn: d.cvn,
+      cvr: toHex(d.cvrWithLength),
+      cryptogramType: d.cvr.firstAc,
+      algorithm: d.algorithmName,
+      idd: toHex(d.idd),
+    },
+  };
+}
+
+/** Tags without a `render` kind (or unknown tags): text formats quoted, n as digits, else hex. */
+function renderByFormat(
+  format: TagInfo["format"] | undefined,
+  v: Uint8Array,
+  hex: string,
+): Rendered {
+  switch (format) {
     case "a":
     case "an":
     case "ans":
