@@ -390,6 +390,39 @@ function checkRows(r: Omit<DemoReport, "ok" | "checks">): CheckRow[] {
   ];
 }
 
+/** The report's archive part: the sealed file and what the offline audit said of it. */
+function archiveSummary(
+  arch: Awaited<ReturnType<typeof archiveAndAudit>>,
+  dayRecords: number,
+): DemoReport["archive"] {
+  return {
+    file: arch.archive.file,
+    records: arch.archive.records,
+    dayRecords,
+    sha256: arch.archive.sha256,
+    head: arch.archive.head,
+    clean: arch.audit.clean,
+    findings: arch.audit.days.reduce((a, d) => a + d.findings.length, 0),
+    recordsPerSecond: arch.audit.recordsPerSecond,
+  };
+}
+
+/** Writes the report as JSON and text, and the day's HTML page beside them. */
+async function writeReports(o: DemoOptions, report: DemoReport) {
+  const files = await writeReport(o.home, report);
+  const html = await writeHtmlReport(o.home, `demo-${report.date}.html`, {
+    title: "icfare demo",
+    day: report.day,
+    subtitle: `seed ${o.seed}, ${o.taps} taps drawn, model ${report.model}; ` +
+      `${report.world.terminals} terminals, ${report.world.cards} cards; test keys only`,
+    outcomes: report.money.outcomes,
+    money: ledgerMoney(o.home),
+    reconciliation: report.money.reconciliation,
+    checks: report.checks,
+  });
+  return { ...files, html };
+}
+
 /** Runs the whole demo; returns the report (written to HOME/reports as JSON, text and HTML). */
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const problem = demoOptionProblem(o);
@@ -444,36 +477,18 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     secondRunPending: v.secondRunPending,
     truth: cmp,
     money: money_,
-    archive: {
-      file: arch.archive.file,
-      records: arch.archive.records,
-      dayRecords: storedOutcomes(o.home, day).size,
-      sha256: arch.archive.sha256,
-      head: arch.archive.head,
-      clean: arch.audit.clean,
-      findings: arch.audit.days.reduce((a, d) => a + d.findings.length, 0),
-      recordsPerSecond: arch.audit.recordsPerSecond,
-    },
+    archive: archiveSummary(arch, storedOutcomes(o.home, day).size),
     collection,
     steps: step.steps,
     totalSeconds: 0,
   };
   const checks = checkRows(base);
   const report: DemoReport = { ...base, checks, ok: checks.every((c) => c.ok) };
-  await step.run("reports", async () => {
-    const files = await writeReport(o.home, report);
-    const html = await writeHtmlReport(o.home, `demo-${report.date}.html`, {
-      title: "icfare demo",
-      day,
-      subtitle: `seed ${o.seed}, ${o.taps} taps drawn, model ${report.model}; ` +
-        `${sim.terminals} terminals, ${sim.cards} cards; test keys only`,
-      outcomes: money_.outcomes,
-      money: ledgerMoney(o.home),
-      reconciliation: money_.reconciliation,
-      checks,
-    });
-    return { ...files, html };
-  }, (f) => `${f.json}, ${f.txt}, ${f.html}`);
+  await step.run(
+    "reports",
+    () => writeReports(o, report),
+    (f) => `${f.json}, ${f.txt}, ${f.html}`,
+  );
   report.totalSeconds = Math.round((performance.now() - t0) / 10) / 100;
   await writeReport(o.home, report);
   return report;

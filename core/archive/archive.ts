@@ -400,6 +400,40 @@ export async function archiveDay(o: ArchiveOptions): Promise<ArchiveResult> {
   return await withDayLock(dir, o.day, () => build(o, dir));
 }
 
+/** The archive's first line: the day, the versions, the settings, signer and evidence keys. */
+function headerOf(
+  o: ArchiveOptions,
+  existing: HeaderLine | null,
+  signer: HeaderLine["signer"],
+  data: { id: string; kcv: string },
+  recipients: HeaderLine["evidence"]["recipients"],
+  previous: HeaderLine["previous"],
+): HeaderLine {
+  const settings = readSettings(o.db);
+  return {
+    t: "A",
+    format: ARCHIVE_FORMAT,
+    day: o.day,
+    icfare: ICFARE_VERSION,
+    kernel: kernelHash(),
+    settings: {
+      cutoff: settings.cutoff,
+      presentmentDays: settings.presentmentDays,
+      fareMode: settings.fareMode,
+      feeBp: { EC: settings.feeBp.EC, ODA: settings.feeBp.ODA },
+    },
+    segmentRecords: o.segmentRecords ?? existing?.segmentRecords ?? SEGMENT_RECORDS,
+    signer: {
+      keyId: signer.keyId,
+      algorithm: signer.algorithm,
+      publicKey: signer.publicKey,
+      kcv: signer.kcv,
+    },
+    evidence: { cipher: "AES-256-GCM", dataKey: { id: data.id, kcv: data.kcv }, recipients },
+    previous,
+  };
+}
+
 async function build(o: ArchiveOptions, dir: string): Promise<ArchiveResult> {
   const file = join(dir, archiveName(o.day));
   const previous = await previousOf(o, dir, await archivedDays(dir));
@@ -423,33 +457,7 @@ async function build(o: ArchiveOptions, dir: string): Promise<ArchiveResult> {
   const signer = openSigner(o.ks, "archive-sign");
   try {
     const scan = await scanDay(o.db, pan, o.day);
-    const settings = readSettings(o.db);
-    const header: HeaderLine = {
-      t: "A",
-      format: ARCHIVE_FORMAT,
-      day: o.day,
-      icfare: ICFARE_VERSION,
-      kernel: kernelHash(),
-      settings: {
-        cutoff: settings.cutoff,
-        presentmentDays: settings.presentmentDays,
-        fareMode: settings.fareMode,
-        feeBp: { EC: settings.feeBp.EC, ODA: settings.feeBp.ODA },
-      },
-      segmentRecords: o.segmentRecords ?? existing?.segmentRecords ?? SEGMENT_RECORDS,
-      signer: {
-        keyId: signer.info.keyId,
-        algorithm: signer.info.algorithm,
-        publicKey: signer.info.publicKey,
-        kcv: signer.info.kcv,
-      },
-      evidence: {
-        cipher: "AES-256-GCM",
-        dataKey: { id: data.id, kcv: data.kcv },
-        recipients: sealed.recipients,
-      },
-      previous,
-    };
+    const header = headerOf(o, existing, signer.info, data, sealed.recipients, previous);
     const tmp = join(dir, `.${archiveName(o.day)}.tmp`);
     const out = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
     const hash = new HashingSink(out);
