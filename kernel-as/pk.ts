@@ -3,10 +3,11 @@
  * EMV certificates and signatures (EMV 4.4 Book 2 §5–6), and SM2 signature verification over
  * the recommended 256-bit curve (GB/T 32918.2, GM/T 0003.2) with `e = SM3(Z ‖ M)`.
  *
- * See `assembly/rsa.ts` and `assembly/sm2.ts` for the arithmetic and the internal entry points
- * the verification engine calls. Bad data (wrong lengths, input ≥ modulus, an off-curve key)
- * throws {@link PkError} with a stable code from the RSA wrapper; SM2 verification answers
- * `false` for any signature that does not verify and throws only for wrong argument lengths.
+ * See `assembly/rsa.ts` and `assembly/sm2.ts` for the internal entry points the verification
+ * engine calls, and the files they name for the arithmetic. Bad data (wrong lengths, input ≥
+ * modulus, an off-curve key) throws {@link PkError} with a stable code from the RSA wrapper; SM2
+ * verification answers `false` for any signature that does not verify and throws only for wrong
+ * argument lengths.
  * Results of up to 256 bytes are views into a shared pool buffer (`copyOut` in kernel.ts): use
  * `byteOffset`/`byteLength` with `.buffer`, never transfer it.
  *

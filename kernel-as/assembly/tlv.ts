@@ -50,6 +50,40 @@ export function tlvErrorOffset(): u32 {
   return resultErrorOffset;
 }
 
+/** The `n` (1-3) big-endian bytes at `p` as a number (a long-form length's value). */
+// @ts-ignore: decorator
+@inline function bigEndianLength(p: usize, n: u32): u32 {
+  let vlen: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) vlen = (vlen << 8) | <u32>load<u8>(p + i);
+  return vlen;
+}
+
+/** Opens a constructed object: its value ends at `end`, its entry is `idx`. */
+// @ts-ignore: decorator
+@inline function pushOpen(depth: i32, end: u32, idx: u32): void {
+  store<u32>(STACK_END + (<usize>depth << 2), end);
+  store<u32>(STACK_IDX + (<usize>depth << 2), idx);
+}
+
+/** Writes one 24-byte index entry (layout at the top of this file). */
+// @ts-ignore: decorator
+@inline function storeEntry(
+  e: usize,
+  tag: u32,
+  header: u32,
+  value: u32,
+  vlen: u32,
+  flags: u32,
+  parent: u32,
+): void {
+  store<u32>(e, tag);
+  store<u32>(e, header, 4);
+  store<u32>(e, value, 8);
+  store<u32>(e, vlen, 12);
+  store<u32>(e, flags, 16);
+  store<u32>(e, parent, 20);
+}
+
 /**
  * Decodes `len` bytes at `src` into index entries at `index` (room for `capacity` entries).
  * Used by the exported entry points and by other kernel families (the verification engine).
@@ -108,25 +142,18 @@ export function decodeInto(
       const n = l0 & 0x7F;
       if (n > 3) return fail(ST_TLV_LENGTH_FORM, lenOffset, count);
       if (n > end - pos) return fail(ST_TLV_TRUNCATED_LENGTH, lenOffset, count);
-      vlen = 0;
-      for (let i: u32 = 0; i < n; i++) vlen = (vlen << 8) | <u32>load<u8>(src + pos + i);
+      vlen = bigEndianLength(src + pos, n);
       pos += n;
       lenBytes += n;
     }
     if (vlen > end - pos) return fail(ST_TLV_VALUE_OVERRUN, lenOffset, count);
     if (count >= capacity) return fail(ST_TLV_TOO_MANY_OBJECTS, header, count);
     const constructed: u32 = (first & 0x20) != 0 ? 1 : 0;
-    const e = index + <usize>count * TLV_ENTRY_BYTES;
-    store<u32>(e, tag);
-    store<u32>(e, header, 4);
-    store<u32>(e, pos, 8);
-    store<u32>(e, vlen, 12);
-    store<u32>(e, <u32>depth | (constructed << 8) | (tagBytes << 16) | (lenBytes << 24), 16);
-    store<u32>(e, parent, 20);
+    const flags = <u32>depth | (constructed << 8) | (tagBytes << 16) | (lenBytes << 24);
+    storeEntry(index + <usize>count * TLV_ENTRY_BYTES, tag, header, pos, vlen, flags, parent);
     if (constructed) {
       if (depth + 1 >= maxDepth) return fail(ST_TLV_DEPTH_EXCEEDED, header, count);
-      store<u32>(STACK_END + (<usize>depth << 2), pos + vlen);
-      store<u32>(STACK_IDX + (<usize>depth << 2), count);
+      pushOpen(depth, pos + vlen, count);
       parent = count;
       depth++;
       end = pos + vlen;
