@@ -7,11 +7,8 @@
  */
 import { assert, assertEquals } from "@icfare/assert";
 import { simDay } from "./support/sim_day.ts";
+import { appUploader } from "./support/sim_store.ts";
 import { capkFile, keysFile } from "../sim/simulate.ts";
-import { createApp } from "../server/app.ts";
-import { StaticTerminalKeys } from "../core/auth/terminal_keys.ts";
-import { signRequest } from "../core/auth/hmac.ts";
-import { DevPanProtector } from "../core/store/pan.ts";
 import { openSqliteStore } from "../core/store/sqlite.ts";
 import type { Store } from "../core/store/store.ts";
 import { parseKeyFile } from "../core/emv/issuer_keys.ts";
@@ -60,14 +57,10 @@ Deno.test("DENYLISTED: a tap in a batch that reported a list with the card on it
     faults: ["duplicate=0", "replay=0"],
   });
   const kf = keysFile(world);
-  const termKeys: Record<string, string> = {};
-  for (const k of kf.keys) if (k.usage === "terminal-auth") termKeys[k.id] = k.value;
   const tmp = await Deno.makeTempDir({ prefix: "icfare-denylisted-" });
   const store = openSqliteStore(`${tmp}/icfare.db`);
   try {
-    const keys = await StaticTerminalKeys.fromHex(termKeys);
-    const pan = await DevPanProtector.fromHex("11".repeat(32), "22".repeat(32));
-    const { app } = createApp({ store, keys, pan, ratePerS: 10_000, burst: 10_000 });
+    const { upload, pan } = await appUploader(store, world);
     const stored: UploadBatch[] = [];
     const truth = new Map<string, TruthRow>();
     for (const m of manifest) {
@@ -88,19 +81,7 @@ Deno.test("DENYLISTED: a tap in a batch that reported a list with the card on it
     assertEquals(store.denyList.remove(card, "DEBT_RECOVERED", "icfare collect", "debt-1"), 2);
 
     for (const body of stored) {
-      const bytes = new TextEncoder().encode(JSON.stringify(body));
-      const auth = await signRequest({
-        key: (await keys.hmacKey(body.terminalId))!,
-        terminalId: body.terminalId,
-        method: "POST",
-        path: "/v1/batches",
-        body: bytes,
-      });
-      const res = await app.request("/v1/batches", {
-        method: "POST",
-        body: bytes,
-        headers: { authorization: auth, "content-type": "application/json" },
-      });
+      const res = await upload(body);
       assertEquals(res.status, 200, await res.text());
     }
 

@@ -10,11 +10,7 @@ import { assert, assertEquals } from "@icfare/assert";
 import type { TruthRow } from "../sim/day.ts";
 import { simDay } from "./support/sim_day.ts";
 import { keysFile } from "../sim/simulate.ts";
-import { capkRecords } from "./support/sim_store.ts";
-import { createApp } from "../server/app.ts";
-import { StaticTerminalKeys } from "../core/auth/terminal_keys.ts";
-import { signRequest } from "../core/auth/hmac.ts";
-import { DevPanProtector } from "../core/store/pan.ts";
+import { appUploader, capkRecords } from "./support/sim_store.ts";
 import { openSqliteStore } from "../core/store/sqlite.ts";
 import { parseKeyFile } from "../core/emv/issuer_keys.ts";
 import { splitDistinct, type StoredVerdictDetail, verifyStore } from "../core/verify_store.ts";
@@ -34,29 +30,10 @@ Deno.test("verify over the store: ground truth for every record, duplicates and 
     faults: ["duplicate=0.03", "replay=0.03"],
   });
   const kf = keysFile(world);
-  const termKeys: Record<string, string> = {};
-  for (const k of kf.keys) if (k.usage === "terminal-auth") termKeys[k.id] = k.value;
   const tmp = await Deno.makeTempDir({ prefix: "icfare-verify-store-" });
   const store = openSqliteStore(`${tmp}/icfare.db`);
   try {
-    const keys = await StaticTerminalKeys.fromHex(termKeys);
-    const pan = await DevPanProtector.fromHex("11".repeat(32), "22".repeat(32));
-    const { app } = createApp({ store, keys, pan, ratePerS: 10_000, burst: 10_000 });
-    const upload = async (body: UploadBatch) => {
-      const bytes = new TextEncoder().encode(JSON.stringify(body));
-      const auth = await signRequest({
-        key: (await keys.hmacKey(body.terminalId))!,
-        terminalId: body.terminalId,
-        method: "POST",
-        path: "/v1/batches",
-        body: bytes,
-      });
-      return await app.request("/v1/batches", {
-        method: "POST",
-        body: bytes,
-        headers: { authorization: auth, "content-type": "application/json" },
-      });
-    };
+    const { upload, pan } = await appUploader(store, world);
     const truth = new Map<string, TruthRow>();
     let original: { body: UploadBatch; seq: number } | undefined;
     for (const m of manifest) {

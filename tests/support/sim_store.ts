@@ -44,25 +44,14 @@ export function verifyKeysOf(world: World): VerifyKeys {
   };
 }
 
-export interface LoadedDay {
-  readonly world: World;
-  /** Ground truth by `terminal/batchNo/seq`, for the stored batches. */
-  readonly truth: Map<string, TruthRow>;
-  /** Upload function through the same app (for extra batches made by a test). */
-  readonly upload: (body: UploadBatch) => Promise<Response>;
-}
-
-/** Simulates a day and uploads every batch the manifest stores into `store`. */
-export async function loadSimDay(
-  store: Store,
-  o: { seed: string; cards: number; terminals: number; taps: number; faults?: string[] },
-): Promise<LoadedDay> {
-  const { world, batches, manifest } = simDay(o);
+/** The real upload app over `store` with the world's terminal keys, and a signed upload. */
+export async function appUploader(store: Store, world: World) {
   const termKeys: Record<string, string> = {};
   for (const k of keysFile(world).keys) if (k.usage === "terminal-auth") termKeys[k.id] = k.value;
   const keys = await StaticTerminalKeys.fromHex(termKeys);
   const pan = await DevPanProtector.fromHex(PAN_KEYS.panHash, PAN_KEYS.data);
   const { app } = createApp({ store, keys, pan, ratePerS: 1e6, burst: 1e6 });
+  /** POSTs one batch, signed by its terminal's key, through the app. */
   const upload = async (body: UploadBatch) => {
     const bytes = new TextEncoder().encode(JSON.stringify(body));
     const auth = await signRequest({
@@ -78,6 +67,24 @@ export async function loadSimDay(
       headers: { authorization: auth, "content-type": "application/json" },
     });
   };
+  return { upload, pan };
+}
+
+export interface LoadedDay {
+  readonly world: World;
+  /** Ground truth by `terminal/batchNo/seq`, for the stored batches. */
+  readonly truth: Map<string, TruthRow>;
+  /** Upload function through the same app (for extra batches made by a test). */
+  readonly upload: (body: UploadBatch) => Promise<Response>;
+}
+
+/** Simulates a day and uploads every batch the manifest stores into `store`. */
+export async function loadSimDay(
+  store: Store,
+  o: { seed: string; cards: number; terminals: number; taps: number; faults?: string[] },
+): Promise<LoadedDay> {
+  const { world, batches, manifest } = simDay(o);
+  const { upload } = await appUploader(store, world);
   const truth = new Map<string, TruthRow>();
   for (const m of manifest) {
     const out = batches.get(m.file)!;
