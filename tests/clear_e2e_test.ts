@@ -10,7 +10,7 @@
 import { assert, assertEquals } from "@icfare/assert";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { icfareRun } from "./support/icfare_cli.ts";
+import { type E2eHome, icfareOk, icfareRun } from "./support/icfare_cli.ts";
 import { send } from "./support/terminal.ts";
 import { spawnServer } from "./support/server_process.ts";
 import { importHmacKey } from "../core/auth/terminal_keys.ts";
@@ -24,21 +24,8 @@ import { openSqliteStore } from "../core/store/sqlite.ts";
 const TERMINALS = ["LC000100", "LC000101", "LC000102"];
 const ODA_TERMINAL = "LC000102";
 
-interface Env {
-  tmp: string;
-  home: string;
-  master: string;
-  sim: string;
-  day: string;
-}
-
-async function ok(e: Env, ...args: string[]): Promise<string> {
-  const r = await icfareRun([...args, "--home", e.home, "--master-key-file", e.master], {
-    env: { ICFARE_OPERATOR: "e2e" },
-  });
-  assertEquals(r.code, 0, `icfare ${args.join(" ")}: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
+type Env = E2eHome;
+const ok = icfareOk;
 
 /** Key store, keys, simulated day, issuer and CA keys, terminals with their key files. */
 async function setup(e: Env): Promise<Map<string, CryptoKey>> {

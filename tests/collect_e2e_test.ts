@@ -13,7 +13,7 @@
 import { assert, assertEquals } from "@icfare/assert";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { icfareRun } from "./support/icfare_cli.ts";
+import { type E2eHome, icfareOk, icfareRun } from "./support/icfare_cli.ts";
 import { send } from "./support/terminal.ts";
 import { spawnServer } from "./support/server_process.ts";
 import { importHmacKey } from "../core/auth/terminal_keys.ts";
@@ -36,21 +36,8 @@ const FAULTS = [
 ];
 const dec = new TextDecoder();
 
-interface Env {
-  tmp: string;
-  home: string;
-  master: string;
-  sim: string;
-  day: string;
-}
-
-async function ok(e: Env, ...args: string[]): Promise<string> {
-  const r = await icfareRun([...args, "--home", e.home, "--master-key-file", e.master], {
-    env: { ICFARE_OPERATOR: "e2e" },
-  });
-  assertEquals(r.code, 0, `icfare ${args.join(" ")}: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
+type Env = E2eHome;
+const ok = icfareOk;
 
 /** Key store and keys, the ODA day, its issuer and CA keys, terminals; the ODA lines registered. */
 async function setup(e: Env): Promise<Map<string, CryptoKey>> {
