@@ -74,6 +74,41 @@ pgTest("pg store: records are filed in their settlement day's partition", async 
   }
 });
 
+pgTest(
+  "pg store: a new day's partition made beside a running ingest does not deadlock",
+  async () => {
+    // An ingest locks `batches` and then `records`; creating a partition locks `records` and then
+    // `batches` (its foreign key). Two servers did deadlock this way under load (40P01, 503): the
+    // partition is now made with `batches` locked first, and an ingest that still meets a
+    // deadlock retries.
+    const url = await (await pgCluster()).createDatabase("partlock");
+    const maker = await openPostgresStore(url);
+    const other = await openPostgresStore(url);
+    try {
+      await other.ingest(batch(1, "01".repeat(32), [record(1)])); // schema and the first day
+      const steps: string[] = [];
+      let made: Promise<unknown> = Promise.resolve();
+      await other.sql.begin(async (tx) => {
+        // an ingest half way: `batches` held, `records` next
+        await tx`LOCK TABLE batches IN ROW EXCLUSIVE MODE`;
+        made = maker.ingest(batch(2, "02".repeat(32), [
+          record(1, { tappedAt: "2016-07-01T07:31:02+08:00" }), // a day without a partition
+        ])).then((r) => steps.push(`maker ${r.kind}`), (e) => steps.push(`maker failed ${e}`));
+        await new Promise((r) => setTimeout(r, 500)); // the maker waits on a lock by now
+        await tx`LOCK TABLE records IN ROW EXCLUSIVE MODE`;
+        steps.push("ingest got records");
+      }).catch((e) => steps.push(`ingest failed ${e.code ?? e}`));
+      await made;
+      assertEquals(steps, ["ingest got records", "maker stored"]);
+      const [n] = await maker.sql`SELECT count(*)::int AS n FROM records_20160701`;
+      assertEquals(n.n, 1);
+    } finally {
+      await maker.closeAsync();
+      await other.closeAsync();
+    }
+  },
+);
+
 Deno.test("store location: --store first, then ICFARE_DATABASE_URL, else HOME/icfare.db", () => {
   assertEquals(storeLocation("/h", undefined, undefined), { kind: "sqlite", path: "/h/icfare.db" });
   assertEquals(storeLocation("/h", undefined, "postgres://u@db:5432/icfare"), {

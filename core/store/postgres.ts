@@ -121,9 +121,12 @@ export class PostgresStore implements Store {
     return this.#run(async () => {
       const stamps = await stampBatch(this.#sql, batch);
       const json = recordsJson(batch, stamps);
-      await this.#partitions.ensure(stamps.map((x) => x.settlementDay));
       const pending = batch.records.filter((r) => r.status === "pending").length;
-      const [row] = await this.#sql`
+      // Partitions are made in the writers' lock order (`Partitions.ensure`); should a deadlock
+      // still abort this statement (40P01), nothing was written and it is tried again.
+      const insert = async () => {
+        await this.#partitions.ensure(stamps.map((x) => x.settlementDay));
+        return await this.#sql`
         WITH b AS (
           INSERT INTO batches (terminal_id, batch_no, merchant_id, deny_list_version, digest,
             body_sealed, body_bytes, record_count, amount, receipt, received_at, pending)
@@ -146,6 +149,17 @@ export class PostgresStore implements Store {
             pm text, psn text, atc int, ac text, st text, rc text, rm text, rp text, i int)
           RETURNING 1)
         SELECT (SELECT id FROM b) AS id, (SELECT count(*) FROM r) AS n`;
+      };
+      let row;
+      for (let k = 0;; k++) {
+        try {
+          [row] = await insert();
+          break;
+        } catch (e) {
+          if (k < 5 && (e as { code?: string }).code === "40P01") continue;
+          throw e;
+        }
+      }
       if (row.id !== null) return { kind: "stored", receipt: batch.receipt };
       const [found] = await this.#sql`SELECT digest, receipt FROM batches
         WHERE terminal_id = ${batch.terminalId} AND batch_no = ${batch.batchNo}`;

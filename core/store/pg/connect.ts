@@ -107,7 +107,8 @@ export async function migrate(sql: Sql): Promise<number> {
 
 /**
  * The partitions of `records` known to exist. `ensure(days)` makes the missing ones, each in its
- * own short transaction under an advisory lock (so concurrent servers never race on the DDL).
+ * own short transaction under an advisory lock (so concurrent servers never race on the DDL),
+ * taking the table locks in ingest's order.
  */
 export class Partitions {
   readonly #known = new Set<string>();
@@ -118,6 +119,10 @@ export class Partitions {
     if (missing.length === 0) return;
     await this.sql.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(${LOCK_PARTITION})`;
+      // Writers lock `batches`, then `records` (ingest, verdicts); a new partition's foreign key
+      // would lock `records`, then `batches`, and the two deadlock. Take `batches` first, in a
+      // mode that waits for every writer (row locks included) and holds the next ones back.
+      await tx`LOCK TABLE batches IN EXCLUSIVE MODE`;
       for (const d of missing) {
         await tx.unsafe(
           `CREATE TABLE IF NOT EXISTS ${

@@ -35,6 +35,8 @@ export async function writeVerdicts(
 ): Promise<void> {
   const at = new Date().toISOString();
   const json = JSON.stringify(items.map((x) => ({ id: x.recordId, v: JSON.stringify(x.result) })));
+  // `batches` before `records`, the order every writer keeps (`Partitions.ensure` says why)
+  await tx`LOCK TABLE batches IN ROW EXCLUSIVE MODE`;
   const rows = await tx`
     WITH v AS (SELECT * FROM jsonb_to_recordset(${json}::text::jsonb) AS v(id bigint, v text)),
     u AS (UPDATE records SET status = 'verified', verification = v.v, verified_at = ${at}
