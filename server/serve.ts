@@ -186,6 +186,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     thread: o.storeThread,
     busyTimeoutMs: o.busyTimeoutMs,
     poolSize: o.poolSize,
+    tempStore: "memory", // one batch per statement: small journals
   });
   const { app, metrics } = createApp({
     store,

@@ -59,6 +59,8 @@ export interface OpenStoreOptions {
   readonly busyTimeoutMs?: number;
   /** SQLite: the connection on its own worker thread. */
   readonly thread?: "main" | "worker";
+  /** SQLite: statement journals in memory, for the upload server (`SqliteStoreOptions`). */
+  readonly tempStore?: "memory" | "file";
   /** PostgreSQL: connections in the pool. */
   readonly poolSize?: number;
 }
@@ -71,10 +73,13 @@ export async function openStore(l: StoreLocation, o: OpenStoreOptions = {}): Pro
   }
   if (o.thread === "worker") {
     const { WorkerStore } = await import("./worker_store.ts");
-    return await WorkerStore.open(l.path, { busyTimeoutMs: o.busyTimeoutMs });
+    return await WorkerStore.open(l.path, {
+      busyTimeoutMs: o.busyTimeoutMs,
+      tempStore: o.tempStore,
+    });
   }
   const { openSqliteStore } = await import("./sqlite.ts");
-  return openSqliteStore(l.path, { busyTimeoutMs: o.busyTimeoutMs });
+  return openSqliteStore(l.path, { busyTimeoutMs: o.busyTimeoutMs, tempStore: o.tempStore });
 }
 
 /** Closes a store returned by `openStore`, waiting where the backend needs it. */

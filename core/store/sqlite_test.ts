@@ -60,8 +60,12 @@ Deno.test("store: opens with WAL + synchronous=FULL read back, migrates once", a
     (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
     SCHEMA_VERSION,
   );
+  const tempStore = (c: typeof db) =>
+    (c.prepare("PRAGMA temp_store").get() as { temp_store: number }).temp_store;
+  assertEquals(tempStore(db), 0, "statement journals in files by default (clearing)");
   s.close();
-  const again = openSqliteStore(path); // reopening applies nothing twice
+  const again = openSqliteStore(path, { tempStore: "memory" }); // reopening applies nothing twice
+  assertEquals(tempStore(again.connection), 2, "in memory for the upload server");
   assertEquals(await again.integrityCheck(), "ok");
   again.close();
 });

@@ -9,7 +9,11 @@ import { openSqliteStore, type SqliteStore } from "./sqlite.ts";
 let store: SqliteStore | null = null;
 
 type Msg =
-  | { id: number; method: "open"; args: [string, number | undefined] }
+  | {
+    id: number;
+    method: "open";
+    args: [string, number | undefined, "memory" | "file" | undefined];
+  }
   | { id: number; method: string; args: unknown[] };
 
 self.onmessage = async (ev: MessageEvent<Msg>) => {
@@ -17,8 +21,12 @@ self.onmessage = async (ev: MessageEvent<Msg>) => {
   try {
     let value: unknown;
     if (method === "open") {
-      const [path, busyTimeoutMs] = args as [string, number | undefined];
-      store = openSqliteStore(path, { busyTimeoutMs });
+      const [path, busyTimeoutMs, tempStore] = args as [
+        string,
+        number | undefined,
+        "memory" | "file" | undefined,
+      ];
+      store = openSqliteStore(path, { busyTimeoutMs, tempStore });
       value = null;
     } else if (method === "close") {
       store?.close();

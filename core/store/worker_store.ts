@@ -77,11 +77,14 @@ export class WorkerStore implements Store {
   }
 
   /** Opens the store at `path` on a new worker; rejects as `openSqliteStore` would throw. */
-  static async open(path: string, options: { busyTimeoutMs?: number } = {}): Promise<WorkerStore> {
+  static async open(
+    path: string,
+    options: { busyTimeoutMs?: number; tempStore?: "memory" | "file" } = {},
+  ): Promise<WorkerStore> {
     const s = new WorkerStore();
     s.#path = path;
     try {
-      await s.#call("open", [path, options.busyTimeoutMs]);
+      await s.#call("open", [path, options.busyTimeoutMs, options.tempStore]);
     } catch (e) {
       s.#worker.terminate();
       throw e;
