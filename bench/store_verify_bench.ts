@@ -143,7 +143,10 @@ for (const w of WORKERS) {
 }
 const backends: [string, () => Promise<OpenStore>][] = [[
   "sqlite",
-  async () => openStore({ kind: "sqlite", path: `${await Deno.makeTempDir()}/icfare.db` }),
+  async () =>
+    openStore({ kind: "sqlite", path: `${await Deno.makeTempDir()}/icfare.db` }, {
+      tempStore: "memory", // as `icfare verify` opens it
+    }),
 ]];
 let cluster: Awaited<ReturnType<typeof startPgCluster>> | null = null;
 if (pgAvailable()) {

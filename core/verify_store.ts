@@ -279,17 +279,35 @@ export async function verifyStore(
   const owner = options.owner ?? `verify:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
   const leaseMs = options.leaseMs ?? 60_000;
   const run: PageRun = { store, bodies, pool, summary };
-  // Three stages overlap: the next claim is read and its bodies opened while this one is on the
-  // workers, and this one's verdicts are committed while the next is verified.
+  // Three stages overlap. A page goes to the workers first; while they verify it, the page
+  // before is committed and the next one claimed and opened. (SQLite calls run synchronously
+  // when made: made before the page is posted, they would leave the workers idle.)
   const claimNext = () =>
     store.claimPending(owner, chunk, leaseMs).then((c) => c && prepare(run, c));
   let next = claimNext();
+  /** The page verified last, its verdicts not yet handed to the store. */
+  let verified: { claim: WorkClaim; items: VerdictItem[]; page: StoreVerifySummary } | null = null;
   let commit: Promise<void> = Promise.resolve();
   let commitError: unknown = null;
+  const commitVerified = async () => {
+    await commit;
+    if (commitError) throw commitError;
+    if (!verified) return;
+    const { claim, items, page } = verified;
+    verified = null;
+    commit = store.completeClaim(claim, items).then(() => {
+      addSummary(summary, page);
+      options.onProgress?.(summary.records, total);
+    }, (e) => {
+      // a lapsed lease: another verifier has these batches now, and nothing was written
+      if (!(e instanceof LeaseLostError)) commitError = e;
+    });
+  };
   try {
     for (;;) {
       const cur = await next;
       if (!cur) {
+        await commitVerified();
         await commit;
         if (commitError) throw commitError;
         // what is left is leased to other verifiers: wait for them, or for their leases to lapse
@@ -298,29 +316,25 @@ export async function verifyStore(
         next = claimNext();
         continue;
       }
-      next = claimNext();
       const page = emptySummary(summary.workers);
+      const verifying = verifyPage({ ...run, summary: page }, cur); // posted to the workers now
+      verifying.catch(() => {}); // awaited below; not unhandled meanwhile
       let items;
       try {
-        items = await verifyPage({ ...run, summary: page }, cur);
+        await commitVerified();
+        next = claimNext();
+        items = await verifying;
       } catch (e) {
         await store.releaseClaim(cur.claim).catch(() => {});
         throw e;
       }
-      await commit;
-      if (commitError) throw commitError;
-      commit = store.completeClaim(cur.claim, items).then(() => {
-        addSummary(summary, page);
-        options.onProgress?.(summary.records, total);
-      }, (e) => {
-        // a lapsed lease: another verifier has these batches now, and nothing was written
-        if (!(e instanceof LeaseLostError)) commitError = e;
-      });
+      verified = { claim: cur.claim, items, page };
     }
     await pool.end();
   } catch (e) {
     pool.terminate();
     await next.then((c) => c && store.releaseClaim(c.claim)).catch(() => {});
+    if (verified) await store.releaseClaim(verified.claim).catch(() => {});
     await commit;
     throw e;
   }
@@ -328,6 +342,9 @@ export async function verifyStore(
   summary.perSecond = summary.seconds > 0 ? Math.round(summary.records / summary.seconds) : 0;
   return summary;
 }
+
+/** A record's verdict as handed to the store. */
+type VerdictItem = { recordId: number; result: VerificationResult };
 
 /** What verifying one page of pending records needs. */
 interface PageRun {
@@ -396,7 +413,7 @@ function addSummary(into: StoreVerifySummary, page: StoreVerifySummary): void {
 async function verifyPage(
   run: PageRun,
   prepared: Prepared,
-): Promise<{ recordId: number; result: VerificationResult }[]> {
+): Promise<VerdictItem[]> {
   const page = prepared.claim.records;
   const taps = prepared.taps;
   // Split for the workers: sub-batches of ~chunk/(2·workers) records, no card key twice.
@@ -406,7 +423,7 @@ async function verifyPage(
     for (let i = 0; i < g.length; i += size) jobs.push(g.slice(i, i + size));
   }
   const done = await Promise.all(jobs.map((j) => run.pool.run(j.map((r) => taps.get(r.id)!))));
-  const items: { recordId: number; result: VerificationResult }[] = [];
+  const items: VerdictItem[] = [];
   for (let j = 0; j < jobs.length; j++) {
     for (let i = 0; i < jobs[j].length; i++) {
       const rec = jobs[j][i];
@@ -586,7 +603,8 @@ export async function verifyHome(o: VerifyHomeOptions): Promise<StoreVerifySumma
       configs: k.source.listConfigs(),
       capks: ks.capkList(),
     };
-    const store = await openStore(storeLocation(o.home, o.store));
+    // one chunk's verdicts per transaction: its statement journals fit in memory
+    const store = await openStore(storeLocation(o.home, o.store), { tempStore: "memory" });
     try {
       return await verifyStore(store, pan, keys, o);
     } finally {

@@ -59,7 +59,7 @@ export interface OpenStoreOptions {
   readonly busyTimeoutMs?: number;
   /** SQLite: the connection on its own worker thread. */
   readonly thread?: "main" | "worker";
-  /** SQLite: statement journals in memory, for the upload server (`SqliteStoreOptions`). */
+  /** SQLite: statement journals in memory, for the upload server and verifiers (`SqliteStoreOptions`). */
   readonly tempStore?: "memory" | "file";
   /** PostgreSQL: connections in the pool. */
   readonly poolSize?: number;

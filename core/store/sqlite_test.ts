@@ -65,7 +65,7 @@ Deno.test("store: opens with WAL + synchronous=FULL read back, migrates once", a
   assertEquals(tempStore(db), 0, "statement journals in files by default (clearing)");
   s.close();
   const again = openSqliteStore(path, { tempStore: "memory" }); // reopening applies nothing twice
-  assertEquals(tempStore(again.connection), 2, "in memory for the upload server");
+  assertEquals(tempStore(again.connection), 2, "in memory for the upload server and verifiers");
   assertEquals(await again.integrityCheck(), "ok");
   again.close();
 });
