@@ -321,8 +321,8 @@ export async function verifyStore(
       verifying.catch(() => {}); // awaited below; not unhandled meanwhile
       let items;
       try {
-        await commitVerified();
         next = claimNext();
+        await commitVerified();
         items = await verifying;
       } catch (e) {
         await store.releaseClaim(cur.claim).catch(() => {});
