@@ -83,6 +83,25 @@ Deno.test("ingest: tag 57 is never stored — blanked in the sealed body, eviden
   store.close();
 });
 
+Deno.test("ingest: a short tag 57 is blanked where it is, not wherever its hex recurs", async () => {
+  // An empty tag 57 is the hex text "5700"; the other record's ATC 0x5700 carries the same text
+  // ("9F36025700"). Only the tag 57 object may become zeros: the other record keeps its data.
+  const { store, pan } = await setup();
+  const b = sampleBatch({ records: 3 });
+  b.records[0].icc = sampleIcc({ pan: "6234567890000000", atc: 0x5700 });
+  b.records[1].icc = sampleIcc({ pan: "6234567890000001", atc: 2 }) + "5700";
+  b.records[2].icc = b.records[1].icc; // the same tap twice: blanked in both places
+  const raw = enc.encode(JSON.stringify(b));
+  const a = await ingestUpload({ store, pan }, raw, await bodyDigestHex(raw), "LC000123");
+  assertEquals([a.accepted, a.rejected], [3, 0]);
+  const pending = await store.pendingRecords(10);
+  const ev = await openEvidence(store, pan, pending);
+  assertEquals(toHex(ev.get(pending[0].id)!.icc), b.records[0].icc);
+  assertEquals(toHex(ev.get(pending[1].id)!.icc), b.records[1].icc.slice(0, -4) + "0000");
+  assertEquals(toHex(ev.get(pending[2].id)!.icc), b.records[1].icc.slice(0, -4) + "0000");
+  store.close();
+});
+
 Deno.test("ingest: validation paths and totals", () => {
   const bad = sampleBatch() as Record<string, unknown>;
   (bad.records as Record<string, unknown>[])[0].tappedAt = "2016-02-30T07:31:02+08:00";

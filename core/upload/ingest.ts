@@ -130,8 +130,8 @@ export function n12Amount(v: Uint8Array): number | null {
 /** Per-record outcome of the structural checks, before protection. */
 interface Checked {
   readonly reject: { code: string; message: string; path: string } | null;
-  /** Hex text of each tag-57 object as it appears in the upload (to blank in the raw body). */
-  readonly track2Hex: string[];
+  /** Each tag-57 object: its hex text as uploaded and where it starts in the icc text. */
+  readonly track2: Track2Object[];
   readonly pan: string | null;
   readonly psn: string | null;
   readonly atc: number | null;
@@ -152,19 +152,27 @@ function tlvReject(
     : { code: c.code, message: `Cannot decode ${what} at offset ${c.offset}`, path };
 }
 
-/** Tag 57 objects (track 2 equivalent) as hex text of the upload, to blank before sealing. */
-function track2Objects(icc: string, entries: readonly TlvEntry[]): string[] {
+/** A tag-57 object (track 2 equivalent) of a record's chip data, as hex text of the upload. */
+interface Track2Object {
+  readonly hex: string;
+  /** Offset of `hex` in the record's icc text. */
+  readonly at: number;
+}
+
+/** Tag 57 objects of chip data, to blank before sealing. */
+function track2Objects(icc: string, entries: readonly TlvEntry[]): Track2Object[] {
   // Tag 57 is sensitive authentication data: drop it after parsing.
-  return entries.filter((e) => e.tag === 0x57 && e.tagBytes === 1).map((e) =>
-    icc.slice(2 * e.header, 2 * (e.value + e.length))
-  );
+  return entries.filter((e) => e.tag === 0x57 && e.tagBytes === 1).map((e) => ({
+    hex: icc.slice(2 * e.header, 2 * (e.value + e.length)),
+    at: 2 * e.header,
+  }));
 }
 
 /** Required tags, fare = 9F02 and the card's identity (PAN, PSN, ATC) of well-formed chip data. */
 function checkChipData(r: UploadBatch["records"][number], i: number, bytes: Uint8Array): Checked {
   const d = decodeTlv(bytes);
   if (!d.ok) throw new Error("kernel batch check and single decode disagree"); // a bug: stop
-  const track2Hex = track2Objects(r.icc, d.entries);
+  const track2 = track2Objects(r.icc, d.entries);
   // Primitive values by tag, first occurrence wins (as flattenValues, without building a tree).
   const v = new Map<string, Uint8Array>();
   for (const e of d.entries) {
@@ -173,7 +181,7 @@ function checkChipData(r: UploadBatch["records"][number], i: number, bytes: Uint
     if (!v.has(t)) v.set(t, bytes.subarray(e.value, e.value + e.length));
   }
   const fail = (code: keyof typeof RECORD_CODES, message: string, path = `records[${i}].icc`) => ({
-    track2Hex,
+    track2,
     pan: null,
     psn: null,
     atc: null,
@@ -202,7 +210,7 @@ function checkChipData(r: UploadBatch["records"][number], i: number, bytes: Uint
   const acKey = new Uint8Array(ac.length + amountV.length);
   acKey.set(ac);
   acKey.set(amountV, ac.length);
-  return { track2Hex, pan, psn, atc: (atcV[0] << 8) | atcV[1], acKey, reject: null };
+  return { track2, pan, psn, atc: (atcV[0] << 8) | atcV[1], acKey, reject: null };
 }
 
 /** Structural checks of every record: TLV (kernel), required tags, fare = 9F02, card identity. */
@@ -217,7 +225,7 @@ export function checkRecords(b: UploadBatch): Checked[] {
   const odaChecks = checkTlvBatch(odas);
   const odaStatus = new Map<number, (typeof odaChecks)[number]>();
   odaIdx.forEach((rec, k) => odaStatus.set(rec, odaChecks[k]));
-  const none = { track2Hex: [], pan: null, psn: null, atc: null };
+  const none = { track2: [], pan: null, psn: null, atc: null };
   return b.records.map((r, i): Checked => {
     const iccReject = tlvReject(iccChecks[i], "TLV", `records[${i}].icc`);
     if (iccReject) return { ...none, reject: iccReject };
@@ -283,13 +291,13 @@ export async function ingestUpload(
   if (replay) return replay;
 
   const checked = checkRecords(b);
-  const redacted = redactTrack2(raw, checked);
+  const redacted = redactTrack2(raw, b.records, checked);
   const bodySealed = deps.pan.seal(redacted, batchAad(b.terminalId, b.batchNo, digest));
   const records: Promise<NewRecord>[] = b.records.map(async (r, i): Promise<NewRecord> => {
     const c = checked[i];
     const cardHash = c.pan !== null && c.psn !== null ? await deps.pan.hash(c.pan, c.psn) : null;
-    const track2Sealed = c.reject || c.track2Hex.length === 0 ? null : await deps.pan.seal(
-      fromHex(c.track2Hex.join(""), "tag 57"),
+    const track2Sealed = c.reject || c.track2.length === 0 ? null : await deps.pan.seal(
+      fromHex(c.track2.map((o) => o.hex).join(""), "tag 57"),
       track2Aad(b.terminalId, b.batchNo, r.seq),
     );
     return {
@@ -371,21 +379,46 @@ async function storeCall<T>(f: () => Promise<T>): Promise<T> {
 
 /**
  * The raw body with each tag-57 object's hex blanked to '0's of the same length, so the
- * stored body keeps its shape but never the track 2 equivalent data.
+ * stored body keeps its shape but never the track 2 equivalent data. Each record's chip data
+ * is blanked at its own objects' offsets and replaced as a whole (its text holds the record's
+ * cryptogram: it recurs only where the same chip data does); then copies of a long object
+ * elsewhere (ODA evidence read from the card's records) are blanked too. A short object (an
+ * empty tag 57 is the text "5700") is never searched for: it would match unrelated hex.
  */
-function redactTrack2(raw: Uint8Array, checked: readonly Checked[]): Uint8Array {
-  // Once each: a card that taps twice in a batch brings the same tag 57 twice.
-  const all = [...new Set(checked.flatMap((c) => c.track2Hex))];
-  if (all.length === 0) return raw;
+function redactTrack2(
+  raw: Uint8Array,
+  records: UploadBatch["records"],
+  checked: readonly Checked[],
+): Uint8Array {
+  if (!checked.some((c) => c.track2.length > 0)) return raw;
   let text = utf8.decode(raw);
-  for (const h of all) {
-    if (!text.includes(h)) {
+  const long = new Set<string>(), done = new Set<string>();
+  checked.forEach((c, i) => {
+    const icc = records[i].icc;
+    // once each: a tap uploaded twice in a batch brings the same chip data twice
+    if (c.track2.length === 0 || done.has(icc)) return;
+    done.add(icc);
+    let blanked = icc;
+    for (const o of c.track2) {
+      blanked = blanked.slice(0, o.at) + "0".repeat(o.hex.length) +
+        blanked.slice(o.at + o.hex.length);
+      if (o.hex.length >= TRACK2_SEARCH_MIN) long.add(o.hex);
+    }
+    if (!text.includes(icc)) {
       throw new ApiError(
         "VALIDATION_FAILED",
         "icc carrying tag 57 must be plain hex text (no JSON escapes)",
       );
     }
-    text = text.split(h).join("0".repeat(h.length));
-  }
+    text = text.split(icc).join(blanked);
+  });
+  for (const h of long) text = text.split(h).join("0".repeat(h.length));
   return enc.encode(text);
 }
+
+/**
+ * Hex length from which a tag-57 object is also blanked wherever it recurs: tag, length and 8
+ * value bytes, fewer than any track 2 with a PAN (ISO/IEC 7813: PAN of 12 or more digits, a
+ * separator, expiry and service code).
+ */
+const TRACK2_SEARCH_MIN = 2 * (2 + 8);
