@@ -68,7 +68,10 @@ export async function loadDenyListKey(
   }
   const priv = fromHex(String(k.privateKey ?? ""), "denyListKey.privateKey");
   try {
-    return noted(signerFromPrivateKey("dev-denylist", k.algorithm, priv), `INTERIM ${file}`);
+    return noted(
+      signerFromPrivateKey("dev-denylist", k.algorithm, priv),
+      `development key file ${file} (clear keys: tests and demos only)`,
+    );
   } finally {
     priv.fill(0);
   }

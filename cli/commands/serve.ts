@@ -17,9 +17,9 @@ WAL + synchronous=FULL; the server refuses to start otherwise) unless --store na
 Keys: the key store of the home (HOME/keys, icfare keys/terminals) when it exists: terminal
 keys, the pan-hash key and the card-data key; the master key from --master-key-file (outside
 the home; give the server --allow-read for it) or ICFARE_MASTER_KEY (--allow-env for it).
-Without a key store: the INTERIM development key file HOME/dev-keys.json (tests, demos).
+Without a key store: the development key file HOME/dev-keys.json (clear keys: tests, demos).
   --master-key-file F master key of the key store
-  --dev-keys FILE     use this INTERIM development key file instead of the key store
+  --dev-keys FILE     use this development key file (clear keys) instead of the key store
   --rate N, --burst N per-terminal rate limit (default 10/s, burst 20)
   --busy-timeout-ms N how long a write waits for a lock before 503 (default 5000)
   --max-inflight N    uploads processed at once; beyond, 429 + Retry-After (default 64)
