@@ -3,7 +3,7 @@
  * verifiers"), on both backends: a verifier subprocess on a simulated day is SIGKILLed while
  * it holds a claim; two more then share what is left, one taking the killed one's batches over
  * once its lease has lapsed. Every record ends with exactly one verdict: nothing
- * stays pending, the records committed by the two add up to the records that were pending, and
+ * stays pending, the records committed by the three add up to the records that were pending, and
  * each verdict is the ground truth's.
  */
 import { assert, assertEquals } from "@icfare/assert";

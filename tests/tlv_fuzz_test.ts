@@ -1,5 +1,5 @@
 /**
- * Property and fuzz tests of the kernel's BER-TLV decoder (reliability.md F1/F3):
+ * Property and fuzz tests of the kernel's BER-TLV decoder (docs/reliability.md F1/F3):
  * random valid trees round-trip; random and mutated byte strings never crash, never hang,
  * always end in a coded status, and agree exactly with an independent TS decoder.
  * 100,000+ inputs in the normal suite; 1,000,000+ with ICFARE_SLOW=1.

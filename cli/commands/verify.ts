@@ -109,7 +109,7 @@ async function verifyPending(p: Parsed, store: string | undefined): Promise<numb
   const chunk = intOption(p, "chunk", 1, 100_000);
   const { loadMasterKey } = await import("../../core/keys/master.ts");
   const { KeyStoreError } = await import("../../core/keys/errors.ts");
-  const { verifyHome } = await import("../../core/verify_store.ts");
+  const { verifyHome } = await import("../../core/verify_home.ts");
   const home = homeOf(p);
   let summary;
   try {

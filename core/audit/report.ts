@@ -14,7 +14,8 @@ function dayBlock(d: DayReport): string[] {
     `  signed by ${
       d.signer ? `${d.signer.keyId} (${d.signer.algorithm}, KCV ${d.signer.kcv})` : "—"
     }`,
-    `  evidence opened ${c.evidenceOpened}; verdicts re-derived ${c.verdicts} from public evidence (ODA, data, dates), ` +
+    `  evidence opened ${c.evidenceOpened}; verdicts re-derived ${c.verdicts} ` +
+    "from public evidence (ODA, data, dates), " +
     `${c.cryptograms} with cryptograms; clearing lines ${c.clearing}; trailer SHA-256 ` +
     (c.trailerSha256 ? "re-derived" : "not re-derived"),
   ];

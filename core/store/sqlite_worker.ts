@@ -4,16 +4,15 @@
  * `{id, ok: true, value}` or `{id, ok: false, name, message}`.
  */
 /// <reference lib="deno.worker" />
-import { openSqliteStore, type SqliteStore } from "./sqlite.ts";
+import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
 
 let store: SqliteStore | null = null;
 
+/** `open`'s arguments: the path, then the options a worker store passes on. */
+type OpenArgs = [string, SqliteStoreOptions["busyTimeoutMs"], SqliteStoreOptions["tempStore"]];
+
 type Msg =
-  | {
-    id: number;
-    method: "open";
-    args: [string, number | undefined, "memory" | "file" | undefined];
-  }
+  | { id: number; method: "open"; args: OpenArgs }
   | { id: number; method: string; args: unknown[] };
 
 self.onmessage = async (ev: MessageEvent<Msg>) => {
@@ -21,11 +20,7 @@ self.onmessage = async (ev: MessageEvent<Msg>) => {
   try {
     let value: unknown;
     if (method === "open") {
-      const [path, busyTimeoutMs, tempStore] = args as [
-        string,
-        number | undefined,
-        "memory" | "file" | undefined,
-      ];
+      const [path, busyTimeoutMs, tempStore] = args as OpenArgs;
       store = openSqliteStore(path, { busyTimeoutMs, tempStore });
       value = null;
     } else if (method === "close") {

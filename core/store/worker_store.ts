@@ -18,6 +18,7 @@ import {
   type VerificationResult,
   type WorkClaim,
 } from "./store.ts";
+import type { SqliteStoreOptions } from "./sqlite.ts";
 import { withFileLock } from "./sqlite_claims.ts";
 import type { UnsignedList } from "../denylist/signed.ts";
 import type { DenyListedTap } from "../denylist/listed.ts";
@@ -79,7 +80,7 @@ export class WorkerStore implements Store {
   /** Opens the store at `path` on a new worker; rejects as `openSqliteStore` would throw. */
   static async open(
     path: string,
-    options: { busyTimeoutMs?: number; tempStore?: "memory" | "file" } = {},
+    options: Pick<SqliteStoreOptions, "busyTimeoutMs" | "tempStore"> = {},
   ): Promise<WorkerStore> {
     const s = new WorkerStore();
     s.#path = path;

@@ -13,7 +13,7 @@ import { openSqliteStore, type SqliteStore } from "../../core/store/sqlite.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
 import { ingestUpload } from "../../core/upload/ingest.ts";
 import { bodyDigestHex } from "../../core/auth/hmac.ts";
-import { verifyHome } from "../../core/verify_store.ts";
+import { verifyHome } from "../../core/verify_home.ts";
 import { clearDay, closeDay } from "../../core/clearing/clear.ts";
 import { clearingKeyOf } from "../../core/clearing/clearing_key.ts";
 import { writeDayFiles } from "../../core/clearing/day_files.ts";

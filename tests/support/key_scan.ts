@@ -1,5 +1,5 @@
 /**
- * Clear-key scanning for S3 (reliability.md): looks for the bytes of secret keys in files
+ * Clear-key scanning for S3 (docs/reliability.md): looks for the bytes of secret keys in files
  * and in text, in every form a key could leak in — raw bytes, hex in either case, base64 and
  * base64url with or without padding. Reusable after any full run (demo, server tests): give it
  * the icfare home (database, WAL, key files, logs, archive) and every output captured.
