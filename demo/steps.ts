@@ -11,7 +11,8 @@ import { openSqliteStore, type SqliteStore, STORE_FILE } from "../core/store/sql
 import { importCapks } from "../core/keys/capk.ts";
 import { importHmacKey } from "../core/auth/terminal_keys.ts";
 import { fromHex, toHex } from "../core/hex.ts";
-import { type StoreVerifySummary, verifyHome } from "../core/verify_store.ts";
+import type { StoreVerifySummary } from "../core/verify_store.ts";
+import { verifyHome } from "../core/verify_home.ts";
 import { type SimulateReport, simulateToDir } from "../sim/simulate.ts";
 import { DEFAULT_FAULTS } from "../sim/faults.ts";
 
