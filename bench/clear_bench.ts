@@ -18,7 +18,7 @@ import { DevPanProtector } from "../core/store/pan.ts";
 import { clearDay } from "../core/clearing/clear.ts";
 import { writeDayFiles } from "../core/clearing/day_files.ts";
 import { clearingKeyFrom } from "../core/clearing/clearing_key.ts";
-import { SqliteDenyList } from "../core/denylist/journal.ts";
+import { JournalDenyList } from "../core/denylist/journal.ts";
 import { buildVerifiedDay } from "./day_store.ts";
 
 const N = Deno.env.get("ICFARE_SLOW") ? 1_000_000 : 50_000;
@@ -77,7 +77,7 @@ function clearPass(path: string, b?: Deno.BenchContext): number {
   const db = store.connection;
   b?.start();
   const t0 = performance.now();
-  const s = clearDay(db, { day: DAY, by: "bench", deny: new SqliteDenyList(db) });
+  const s = clearDay(db, { day: DAY, by: "bench", deny: new JournalDenyList(db) });
   const sec = (performance.now() - t0) / 1000;
   b?.end();
   if (s.newLines !== N) throw new Error(`cleared ${s.newLines} of ${N}`);
@@ -89,7 +89,7 @@ function clearPass(path: string, b?: Deno.BenchContext): number {
 async function filesPass(path: string, b?: Deno.BenchContext): Promise<number> {
   const store = openSqliteStore(path);
   const db = store.connection;
-  clearDay(db, { day: DAY, by: "bench", deny: new SqliteDenyList(db) });
+  clearDay(db, { day: DAY, by: "bench", deny: new JournalDenyList(db) });
   b?.start();
   const t0 = performance.now();
   const files = await writeDayFiles({ db, pan, key, day: DAY, dir: join(dir, `files-${run}`) });

@@ -13,7 +13,7 @@ import { addTaps, FIXTURE_DAY, fixtureStore } from "../tests/support/clear_day.t
 import { clearDay } from "../core/clearing/clear.ts";
 import { openSqliteStore } from "../core/store/sqlite.ts";
 import { DebtBook } from "../core/debts/book.ts";
-import { SqliteDenyList } from "../core/denylist/journal.ts";
+import { JournalDenyList } from "../core/denylist/journal.ts";
 import { collectDebts, DebtRequests } from "../core/collect/mod.ts";
 import { AcquirerLink } from "../core/iso8583/link.ts";
 import { envelopeBytes, packagerOf, PROFILES } from "../core/iso8583/profile.ts";
@@ -48,11 +48,11 @@ await addTaps(
 clearDay(template.db, {
   day: FIXTURE_DAY,
   by: "bench",
-  deny: new SqliteDenyList(template.db),
+  deny: new JournalDenyList(template.db),
   now: () => new Date("2026-06-25T02:00:00Z"),
 });
 template.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-const sampleDebt = new DebtBook(template.db, new SqliteDenyList(template.db), "bench").list()[0];
+const sampleDebt = new DebtBook(template.db, new JournalDenyList(template.db), "bench").list()[0];
 const sampleReq = await new DebtRequests(template.db, template.pan).of(sampleDebt, "000001");
 template.store.close();
 const TEMPLATE_DB = join(template.dir, "icfare.db");
@@ -104,7 +104,7 @@ async function freshStore() {
   store.connection.prepare("UPDATE meta SET value = ? WHERE key = 'debt_stan'").run(
     String(run * 2000),
   );
-  const book = new DebtBook(store.connection, new SqliteDenyList(store.connection), "bench");
+  const book = new DebtBook(store.connection, new JournalDenyList(store.connection), "bench");
   return { store, book, requests: new DebtRequests(store.connection, template.pan) };
 }
 

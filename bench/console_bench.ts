@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { openSqliteStore } from "../core/store/sqlite.ts";
 import { DevPanProtector } from "../core/store/pan.ts";
 import { clearDay } from "../core/clearing/clear.ts";
-import { SqliteDenyList } from "../core/denylist/journal.ts";
+import { JournalDenyList } from "../core/denylist/journal.ts";
 import { fromHex, toHex } from "../core/hex.ts";
 import { KeyStore, keyStorePaths } from "../core/keys/mod.ts";
 import { Accounts } from "../console/accounts.ts";
@@ -45,7 +45,7 @@ async function buildHome(): Promise<void> {
   });
   const store = openSqliteStore(join(dir, "icfare.db"));
   const db = store.connection;
-  const deny = new SqliteDenyList(db, { now: () => `${DAY}T10:00:00.000Z` });
+  const deny = new JournalDenyList(db, { now: () => `${DAY}T10:00:00.000Z` });
   const t0 = performance.now();
   const s = clearDay(db, { day: DAY, by: "bench", deny });
   console.log(`cleared ${s.newLines} lines in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -15,10 +15,9 @@ import { KeyImportError, parseKeyFile } from "../core/emv/issuer_keys.ts";
 import { CapkImportError, parseCapkFile } from "../core/emv/capk.ts";
 import { dateProblem } from "../core/dates.ts";
 import { type AcquirerProfile, parseProfile, profileNamed } from "../core/iso8583/profile.ts";
-import { join } from "node:path";
-import { databaseUrlFromEnv } from "../core/store/open.ts";
+import { databaseUrlFromEnv, storeLocation } from "../core/store/open.ts";
+import { type BackOffice, openBackOffice } from "../core/store/back_office.ts";
 import { isPostgresUrl, redactUrl } from "../core/store/pg/connect.ts";
-import { openSqliteStore, type SqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 
 /** One `icfare` command: a one-line summary for the help and its entry. */
 export type Command = {
@@ -55,10 +54,9 @@ export function homeOf(p: Parsed): string {
 }
 
 /**
- * Refuses a command that runs on the SQLite store only (clearing, debts, the deny list's
- * changes, the network registry, records, explain of a stored record, the demo: docs/scale.md,
- * "What runs on PostgreSQL") when `ICFARE_DATABASE_URL` names a PostgreSQL database: run there
- * it would read and write the home's SQLite file, not the database the servers share.
+ * Refuses a command that runs on the SQLite store only (the console: docs/scale.md, "What runs
+ * on PostgreSQL") when `ICFARE_DATABASE_URL` names a PostgreSQL database: run there it would read
+ * and write the home's SQLite file, not the database the servers share.
  */
 export function sqliteOnly(command: string): void {
   const url = databaseUrlFromEnv();
@@ -74,10 +72,28 @@ export function sqliteOnly(command: string): void {
   );
 }
 
-/** The home's SQLite store for a command that runs on SQLite only (see `sqliteOnly`). */
-export function openHomeSqlite(p: Parsed, command: string): SqliteStore {
-  sqliteOnly(command);
-  return openSqliteStore(join(homeOf(p), STORE_FILE));
+/**
+ * The back office of the home's store: `--store` (where the command has it), else
+ * `ICFARE_DATABASE_URL`, else `HOME/icfare.db` (docs/scale.md, "Choosing the store"). With
+ * `existing`, a home without an SQLite store is refused (STORE_NOT_FOUND) rather than created.
+ */
+export async function openHomeBackOffice(
+  p: Parsed,
+  o: { readonly existing?: boolean } = {},
+): Promise<BackOffice> {
+  const l = storeLocation(homeOf(p), str(p, "store"));
+  if (o.existing && l.kind === "sqlite") {
+    const found = await Deno.stat(l.path).then(() => true, (e) => {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    });
+    if (!found) {
+      throw new IcfareError("STORE_NOT_FOUND", `no store at ${l.path}`, {
+        hint: "give --home the icfare home that `icfare serve` writes to",
+      });
+    }
+  }
+  return await openBackOffice(l);
 }
 
 /** Who is acting, for the audit trail (the uid when nothing names the operator). */

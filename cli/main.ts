@@ -35,7 +35,7 @@ const commands: Record<string, () => Promise<Command>> = {
  * Commands that run on the SQLite store only (docs/scale.md, "What runs on PostgreSQL"):
  * refused with STORE_SQLITE_ONLY while ICFARE_DATABASE_URL names PostgreSQL.
  */
-const SQLITE_ONLY = new Set(["clear", "debts", "demo", "denylist", "network", "records"]);
+const SQLITE_ONLY = new Set(["console"]);
 
 /** Usage with each command's one-line summary (loads every command module: help only). */
 async function usage(): Promise<string> {

@@ -51,10 +51,10 @@ export function archiveAndAudit(
   day: string,
 ): Promise<ArchiveAudit> {
   return withHome(home, masterKeyFile, async ({ ks, store }) => {
-    closeDay(store.connection, day, ACTOR, new Date().toISOString());
+    closeDay(store.db, day, ACTOR, new Date().toISOString());
     const auditor = await auditorKeys(home, simDir);
     try {
-      const archive = await archiveDay({ home, day, db: store.connection, ks });
+      const archive = await archiveDay({ home, day, db: store.db, ks });
       const signerInfo = publicKeyInfo(ks, "archive-sign");
       const signer = join(simDir, "archive-sign.pub.json");
       await Deno.writeTextFile(signer, JSON.stringify(signerInfo, null, 2) + "\n");

@@ -5,7 +5,6 @@
  * reconciliation per line (money per party is core/clearing/ledger.ts `moneyPerParty`).
  */
 import { join } from "node:path";
-import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import { setModel } from "../core/clearing/settings.ts";
 import { clearDay, type ClearSummary } from "../core/clearing/clear.ts";
 import { clearingKeyOf } from "../core/clearing/clearing_key.ts";
@@ -13,7 +12,7 @@ import { type DayFiles, writeDayFiles } from "../core/clearing/day_files.ts";
 import { checkLedger, type LedgerCheck } from "../core/clearing/ledger.ts";
 import type { ReconciliationReport } from "../core/clearing/reports.ts";
 import type { ReconciliationRow } from "../core/report/data.ts";
-import { withHome } from "./steps.ts";
+import { withHome, withOffice } from "./steps.ts";
 
 const ACTOR = "icfare demo";
 
@@ -22,17 +21,12 @@ export async function registerModels(home: string, simDir: string): Promise<numb
   const w = JSON.parse(await Deno.readTextFile(join(simDir, "world.json"))) as {
     lines: { id: string; model: "EC" | "ODA" }[];
   };
-  const store = openSqliteStore(join(home, STORE_FILE));
-  try {
+  return await withOffice(home, ({ db }) => {
     const at = new Date().toISOString();
     const oda = w.lines.filter((l) => l.model === "ODA");
-    for (const l of oda) {
-      setModel(store.connection, { scope: "line", key: l.id, model: "ODA", by: ACTOR, at });
-    }
+    for (const l of oda) setModel(db, { scope: "line", key: l.id, model: "ODA", by: ACTOR, at });
     return oda.length;
-  } finally {
-    store.close();
-  }
+  });
 }
 
 /** What the clearing step did. */
@@ -49,7 +43,7 @@ export interface DayCleared {
 export function clearTwice(home: string, masterKeyFile: string, day: string): Promise<DayCleared> {
   return withHome(home, masterKeyFile, async ({ ks, store, pan }) => {
     const key = await clearingKeyOf(ks);
-    const db = store.connection;
+    const db = store.db;
     const run = async (dir: string) => {
       const summary = clearDay(db, { day, by: ACTOR, deny: store.denyList });
       return { summary, files: await writeDayFiles({ db, pan, key, day, dir }) };

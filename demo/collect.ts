@@ -92,7 +92,7 @@ export function collectDemoDebts(
       lateMs: 1200,
     });
     await ks.importDev(tmkImportFile(seed, [TERMINAL]));
-    const book = new DebtBook(store.connection, store.denyList, ACTOR);
+    const book = new DebtBook(store.db, store.denyList, ACTOR);
     const link = new AcquirerLink({
       hostname: "127.0.0.1",
       port: host.port,
@@ -116,7 +116,7 @@ export function collectDemoDebts(
       standing: 0,
     };
     try {
-      const requests = new DebtRequests(store.connection, pan);
+      const requests = new DebtRequests(store.db, pan);
       const t0 = Date.now();
       for (const d of RUN_DAYS) {
         const at = new Date(t0 + d * 86_400_000).toISOString();

@@ -32,8 +32,10 @@
 import { join } from "node:path";
 import type { TruthRow, UploadEntry } from "../sim/day.ts";
 import { dateProblem } from "../core/dates.ts";
+import { describeLocation, storeLocation } from "../core/store/open.ts";
 import { IcfareError } from "../core/errors.ts";
 import {
+  checkEmptyStore,
   demoDay,
   freshHome,
   importKeys,
@@ -41,6 +43,7 @@ import {
   keysInit,
   simulateDay,
   verifyTwice,
+  withOffice,
 } from "./steps.ts";
 import { replayDenyList } from "./denylist.ts";
 import { checkOutcomes, storedOutcomes } from "./money.ts";
@@ -50,7 +53,6 @@ import { writeHtmlReport } from "./report_html.ts";
 import { archiveAndAudit, archiveLine } from "./archive.ts";
 import { moneyPerParty } from "../core/clearing/ledger.ts";
 import { clearTwice, readReconciliation, reconciliationRows, registerModels } from "./clearing.ts";
-import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
 import type { CheckRow } from "../core/report/data.ts";
 import { startServerProcess, uploadAll } from "./upload.ts";
 import {
@@ -189,8 +191,13 @@ function uploadLine(u: UploadSummary): string {
 async function prepare(o: DemoOptions, step: StepRunner, day: string) {
   await step.run(
     "fresh home",
-    () => freshHome(o.home, o.masterKeyFile),
-    () => `${o.home}; DEMO master key file ${o.masterKeyFile} (mode 600)`,
+    async () => {
+      await checkEmptyStore(o.home);
+      await freshHome(o.home, o.masterKeyFile);
+    },
+    () =>
+      `${o.home}; DEMO master key file ${o.masterKeyFile} (mode 600); store ` +
+      describeLocation(storeLocation(o.home)),
   );
   await step.run(
     "keys init",
@@ -253,7 +260,7 @@ async function money(o: DemoOptions, step: StepRunner, truth: readonly TruthRow[
       `${x.agree}/${x.debts} as the truth says; ${x.faults} faults, ${x.reversals} reversals, ` +
       `${x.doubleApproved} taps charged twice`,
   );
-  const stored = storedOutcomes(o.home, day);
+  const stored = await storedOutcomes(o.home, day);
   const summary = await step.run(
     "money checks",
     async () => {
@@ -298,12 +305,7 @@ const yuan = (fen: number) => (fen / 100).toFixed(2);
 
 /** Money per party from the store's ledger. */
 function ledgerMoney(home: string) {
-  const store = openSqliteStore(join(home, STORE_FILE));
-  try {
-    return moneyPerParty(store.connection);
-  } finally {
-    store.close();
-  }
+  return withOffice(home, ({ db }) => moneyPerParty(db));
 }
 
 /** Every debt as the truth says, the money equal, no tap charged twice at the host. */
@@ -416,7 +418,7 @@ async function writeReports(o: DemoOptions, report: DemoReport) {
     subtitle: `seed ${o.seed}, ${o.taps} taps drawn, model ${report.model}; ` +
       `${report.world.terminals} terminals, ${report.world.cards} cards; test keys only`,
     outcomes: report.money.outcomes,
-    money: ledgerMoney(o.home),
+    money: await ledgerMoney(o.home),
     reconciliation: report.money.reconciliation,
     checks: report.checks,
   });
@@ -477,7 +479,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     secondRunPending: v.secondRunPending,
     truth: cmp,
     money: money_,
-    archive: archiveSummary(arch, storedOutcomes(o.home, day).size),
+    archive: archiveSummary(arch, (await storedOutcomes(o.home, day)).size),
     collection,
     steps: step.steps,
     totalSeconds: 0,

@@ -6,8 +6,7 @@
  * core/clearing/reports.ts), and for a debt what its collection made of it: RECOVERED or
  * WRITTEN_OFF, as the truth's `debtEnd` says.
  */
-import { join } from "node:path";
-import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
+import { withOffice } from "./steps.ts";
 import { recordStates } from "../core/clearing/reports.ts";
 import type { OutcomeCount } from "../core/report/data.ts";
 import type { TruthRow } from "../sim/day.ts";
@@ -33,18 +32,14 @@ export interface OutcomeCheck {
 }
 
 /** Every cleared record of `day` with its final state, keyed `terminal/batch/seq`. */
-export function storedOutcomes(home: string, day: string): Map<string, StoredOutcome> {
-  const store = openSqliteStore(join(home, STORE_FILE));
-  try {
-    return new Map(
-      recordStates(store.connection, day).map((r) => [
+export function storedOutcomes(home: string, day: string): Promise<Map<string, StoredOutcome>> {
+  return withOffice(home, ({ db }) =>
+    new Map(
+      recordStates(db, day).map((r) => [
         `${r.terminalId}/${r.batchNo}/${r.seq}`,
         { outcome: r.state, reason: r.reason ?? "", fare: r.fare },
       ]),
-    );
-  } finally {
-    store.close();
-  }
+    ));
 }
 
 /** Why a stored outcome disagrees with the truth, or null. */

@@ -3,7 +3,7 @@
  * ground truth, the readable summary, and the report files under HOME/reports.
  */
 import { join } from "node:path";
-import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
+import { withOffice } from "./steps.ts";
 import type { StoreVerifySummary } from "../core/verify_store.ts";
 import type { TruthRow } from "../sim/day.ts";
 import type { CheckRow, OutcomeCount, ReconciliationRow } from "../core/report/data.ts";
@@ -101,11 +101,10 @@ const enc = new TextEncoder();
 type StoredRow = { status: string; reject: string | null; v: string | null };
 
 /** Every record of the store by `terminal/batch/seq`. */
-function storedRows(home: string): Map<string, StoredRow> {
-  const store = openSqliteStore(join(home, STORE_FILE));
+function storedRows(home: string): Promise<Map<string, StoredRow>> {
   const rows = new Map<string, StoredRow>();
-  try {
-    const all = store.connection.prepare(
+  return withOffice(home, ({ db }) => {
+    const all = db.prepare(
       "SELECT terminal_id, batch_no, seq, status, reject_code, verification FROM records",
     ).all() as Record<string, unknown>[];
     for (const r of all) {
@@ -115,10 +114,8 @@ function storedRows(home: string): Map<string, StoredRow> {
         v: r.verification == null ? null : String(r.verification),
       });
     }
-  } finally {
-    store.close();
-  }
-  return rows;
+    return rows;
+  });
 }
 
 /** Why one stored row disagrees with its truth row, or null when it agrees. */
@@ -137,8 +134,11 @@ function disagreement(t: TruthRow, r: StoredRow | undefined): string | null {
 }
 
 /** Every record of the store against its truth row (status, cryptogram and ODA flags). */
-export function compareWithTruth(home: string, truth: readonly TruthRow[]): TruthComparison {
-  const rows = storedRows(home);
+export async function compareWithTruth(
+  home: string,
+  truth: readonly TruthRow[],
+): Promise<TruthComparison> {
+  const rows = await storedRows(home);
   const dis: string[] = [];
   let agree = 0;
   for (const t of truth) {

@@ -4,7 +4,7 @@
  * self-contained page.
  */
 import { join } from "node:path";
-import { openSqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
+import { withOffice } from "./steps.ts";
 import {
   type CheckRow,
   type DenyChangeRow,
@@ -19,10 +19,9 @@ import { renderReportHtml } from "../core/report/html.ts";
 type Row = Record<string, unknown>;
 
 /** The deny list's changes from its journal: every event that made a new version. */
-export function denyChanges(home: string): DenyChangeRow[] {
-  const store = openSqliteStore(join(home, STORE_FILE));
-  try {
-    const rows = store.connection.prepare(
+export function denyChanges(home: string): Promise<DenyChangeRow[]> {
+  return withOffice(home, ({ db }) => {
+    const rows = db.prepare(
       `SELECT version, event, reason FROM deny_journal WHERE version IS NOT NULL
        ORDER BY version`,
     ).all() as Row[];
@@ -31,9 +30,7 @@ export function denyChanges(home: string): DenyChangeRow[] {
       action: r.event === "hold" ? "add" : "remove",
       reason: String(r.reason),
     }));
-  } finally {
-    store.close();
-  }
+  });
 }
 
 /** What the page shows besides what the store gives. */
@@ -49,13 +46,7 @@ export interface HtmlParts {
 
 /** Writes the page to `HOME/reports/<file>`; resolves to its path. */
 export async function writeHtmlReport(home: string, file: string, p: HtmlParts): Promise<string> {
-  const store = openSqliteStore(join(home, STORE_FILE));
-  let figures;
-  try {
-    figures = storeFigures(store.connection, p.day);
-  } finally {
-    store.close();
-  }
+  const figures = await withOffice(home, ({ db }) => storeFigures(db, p.day));
   const data: ReportData = {
     title: p.title,
     day: p.day,
@@ -63,7 +54,7 @@ export async function writeHtmlReport(home: string, file: string, p: HtmlParts):
     tapsByHour: figures.tapsByHour,
     outcomes: p.outcomes,
     money: p.money,
-    denyChanges: denyChanges(home),
+    denyChanges: await denyChanges(home),
     verification: figures.verification,
     reconciliation: p.reconciliation,
     checks: p.checks,

@@ -7,7 +7,8 @@ import { join, resolve } from "node:path";
 import { IcfareError } from "../core/errors.ts";
 import { KeyStore } from "../core/keys/store.ts";
 import { DevPanProtector } from "../core/store/pan.ts";
-import { openSqliteStore, type SqliteStore, STORE_FILE } from "../core/store/sqlite.ts";
+import { type BackOffice, openBackOffice } from "../core/store/back_office.ts";
+import { storeLocation } from "../core/store/open.ts";
 import { importCapks } from "../core/keys/capk.ts";
 import { importHmacKey } from "../core/auth/terminal_keys.ts";
 import { fromHex, toHex } from "../core/hex.ts";
@@ -80,6 +81,25 @@ export async function freshHome(home: string, masterKeyFile: string): Promise<vo
   master.fill(0);
 }
 
+/**
+ * On PostgreSQL (the demo home cannot hold the database, so it is not wiped with it) the demo
+ * needs a database without batches: its checks compare the whole store with one simulated day.
+ */
+export async function checkEmptyStore(home: string): Promise<void> {
+  if (storeLocation(home).kind !== "postgres") return;
+  const n = await withOffice(
+    home,
+    ({ db }) => Number(db.prepare("SELECT count(*) AS n FROM batches").get()!.n),
+  );
+  if (n > 0) {
+    throw new IcfareError(
+      "DEMO_STORE_NOT_EMPTY",
+      `the demo's PostgreSQL database already holds ${n} batch(es); the demo needs an empty one`,
+      { hint: "CREATE DATABASE a new one and give its URL to --store" },
+    );
+  }
+}
+
 /** Runs `f` with the DEMO master key, zeroed afterwards. */
 export async function withMaster<T>(
   masterKeyFile: string,
@@ -96,8 +116,24 @@ export async function withMaster<T>(
 /** What a step working on the store needs: the key store, the store, the card-data protector. */
 export interface HomeParts {
   readonly ks: KeyStore;
-  readonly store: SqliteStore;
+  readonly store: BackOffice;
   readonly pan: DevPanProtector;
+}
+
+/**
+ * Runs `f` on the home's back office: the store `ICFARE_DATABASE_URL` names (`icfare demo
+ * --store URL` sets it), else `HOME/icfare.db`.
+ */
+export async function withOffice<T>(
+  home: string,
+  f: (bo: BackOffice) => T | Promise<T>,
+): Promise<T> {
+  const bo = await openBackOffice(storeLocation(home));
+  try {
+    return await f(bo);
+  } finally {
+    await bo.close();
+  }
 }
 
 /** Runs `f` with the home's key store, store and card-data protector, all closed afterwards. */
@@ -108,15 +144,13 @@ export function withHome<T>(
 ): Promise<T> {
   return withMaster(masterKeyFile, async (m) => {
     const ks = await KeyStore.open(home, m, ACTOR);
-    const store = openSqliteStore(join(home, STORE_FILE));
     try {
       const pan = DevPanProtector.fromCryptoKeys(
         await ks.hmacCryptoKey("pan-hash"),
         await ks.dataCryptoKey(),
       );
-      return await f({ ks, store, pan });
+      return await withOffice(home, (store) => f({ ks, store, pan }));
     } finally {
-      store.close();
       ks.close();
     }
   });

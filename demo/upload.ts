@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { signRequest } from "../core/auth/hmac.ts";
 import type { TruthRow, UploadEntry } from "../sim/day.ts";
 import type { UploadSummary } from "./report.ts";
+import { storeLocation } from "../core/store/open.ts";
 
 /** A running server subprocess. */
 export interface ServerProcess {
@@ -23,11 +24,24 @@ function freePort(): number {
   return port;
 }
 
-/** The narrow command line: this port, the home and the master key file, nothing else. */
-function serveArgs(root: string, home: string, master: string, port: number): string[] {
+/**
+ * The narrow command line: this port, the home and the master key file, nothing else; with a
+ * PostgreSQL store also its host and the libpq variables (docs/scale.md).
+ */
+function serveArgs(
+  root: string,
+  home: string,
+  master: string,
+  port: number,
+  db?: string,
+): string[] {
+  const host = db === undefined ? null : /^postgres(?:ql)?:\/\/(?:[^@/]*@)?([^/?]+)/i.exec(db)?.[1];
   return [
     "run",
-    `--allow-net=127.0.0.1:${port}`,
+    host
+      ? `--allow-net=127.0.0.1:${port},${host.includes(":") ? host : `${host}:5432`}`
+      : `--allow-net=127.0.0.1:${port}`,
+    ...(host ? ["--allow-env=PG*"] : []),
     `--allow-read=${home},${master}`,
     `--allow-write=${home}`,
     join(root, "cli/main.ts"),
@@ -43,6 +57,7 @@ function serveArgs(root: string, home: string, master: string, port: number): st
     "--burst",
     "1000",
     "--json",
+    ...(db === undefined ? [] : ["--store", db]),
   ];
 }
 
@@ -72,7 +87,9 @@ export async function startServerProcess(
   home: string,
   masterKeyFile: string,
 ): Promise<ServerProcess> {
-  const args = serveArgs(root, resolve(home), resolve(masterKeyFile), freePort());
+  const l = storeLocation(home);
+  const db = l.kind === "postgres" ? l.url : undefined;
+  const args = serveArgs(root, resolve(home), resolve(masterKeyFile), freePort(), db);
   const child = new Deno.Command(Deno.execPath(), {
     args,
     stdin: "null",

@@ -19,7 +19,7 @@ import { spawnServer } from "./support/server_process.ts";
 import { importHmacKey } from "../core/auth/terminal_keys.ts";
 import { fromHex, toHex } from "../core/hex.ts";
 import { shanghaiDayOf } from "../core/store/settlement.ts";
-import { SqliteDenyList } from "../core/denylist/journal.ts";
+import { JournalDenyList } from "../core/denylist/journal.ts";
 import { Rng } from "../sim/prng.ts";
 
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
@@ -213,7 +213,7 @@ async function checkEnd(e: Env, host: Record<string, unknown>): Promise<void> {
   }
   const db = new DatabaseSync(join(e.home, "icfare.db"), { readOnly: true });
   try {
-    const deny = new SqliteDenyList(db);
+    const deny = new JournalDenyList(db);
     for (const r of rows) {
       const card = { cardHash: toHex(r.card_hash as Uint8Array), psn: String(r.psn) };
       const held = deny.holds(card).some((h) => h.ref === `debt:${r.id}`);

@@ -13,7 +13,7 @@ import { icfareRun } from "./support/icfare_cli.ts";
 import { clearDay } from "../core/clearing/clear.ts";
 import { checkLedger } from "../core/clearing/ledger.ts";
 import { DebtBook } from "../core/debts/book.ts";
-import { SqliteDenyList } from "../core/denylist/journal.ts";
+import { JournalDenyList } from "../core/denylist/journal.ts";
 import { AcquirerLink } from "../core/iso8583/link.ts";
 import { PROFILES } from "../core/iso8583/profile.ts";
 import { authChipData, collectDebts, DebtRequests, shanghaiStamp } from "../core/collect/mod.ts";
@@ -33,7 +33,7 @@ const truth: HostOptions["truth"] = (q) => (q.pan === fixturePan(7) ? "51" : "00
 
 async function debtsOf(cards: number[], track2 = true) {
   const f = await fixtureStore([ODA]);
-  const deny = new SqliteDenyList(f.db);
+  const deny = new JournalDenyList(f.db);
   await addTaps(
     f,
     cards.map((card) => ({ terminalId: ODA, card, cryptogramType: "ARQC", fare: 300, track2 })),

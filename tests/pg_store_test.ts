@@ -4,7 +4,9 @@
  * database together, a newer schema is refused, records land in their settlement day's
  * partition, and a URL selects the backend.
  */
+import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertRejects } from "@icfare/assert";
+import { MIGRATIONS } from "../core/store/migrations.ts";
 import { openPostgresStore } from "../core/store/postgres.ts";
 import { PG_MIGRATIONS } from "../core/store/pg/schema.ts";
 import { StoreConfigError } from "../core/store/store.ts";
@@ -42,7 +44,7 @@ pgTest("pg store: servers opening together migrate once; a newer schema is refus
   const url = await c.createDatabase("migrate");
   const stores = await Promise.all([1, 2, 3, 4].map(() => openPostgresStore(url)));
   const rows = await stores[0].sql`SELECT version FROM icfare_migrations ORDER BY version`;
-  assertEquals(rows.map((r) => Number(r.version)), [1, 2]);
+  assertEquals(rows.map((r) => Number(r.version)), PG_MIGRATIONS.map((m) => m.version));
   await stores[0].sql`INSERT INTO icfare_migrations (version, description) VALUES (999, 'x')`;
   await Promise.all(stores.map((s) => s.closeAsync()));
   const e = await assertRejects(() => openPostgresStore(url), StoreConfigError);
@@ -133,26 +135,26 @@ Deno.test("store location: --store first, then ICFARE_DATABASE_URL, else HOME/ic
   assertEquals(redactUrl("postgres://icfare:s3cret@db:5432/x"), "postgres://icfare:***@db:5432/x");
 });
 
-Deno.test("SQLite-only commands are refused (STORE_SQLITE_ONLY) while ICFARE_DATABASE_URL names PostgreSQL", async () => {
-  const home = await Deno.makeTempDir({ prefix: "icfare-sqlite-only-" });
+Deno.test("ICFARE_DATABASE_URL: back-office commands go to PostgreSQL (unreachable: one coded line), the console is refused (STORE_SQLITE_ONLY)", async () => {
+  const home = await Deno.makeTempDir({ prefix: "icfare-back-office-url-" });
   try {
     const env = { ICFARE_DATABASE_URL: "postgres://icfare:s3cret@127.0.0.1:1/icfare" };
-    const runs = [
-      ["clear", "--date", "2026-11-27"],
-      ["debts", "list"],
-      ["demo"],
-      ["denylist", "list"],
-      ["network", "list"],
-      ["records"],
-      ["explain", "--record", "1"],
+    const runs: [string[], string][] = [
+      [["clear", "--list"], "STORE_UNAVAILABLE"],
+      [["debts", "list"], "STORE_UNAVAILABLE"],
+      [["denylist", "list"], "STORE_UNAVAILABLE"],
+      [["network", "list"], "STORE_UNAVAILABLE"],
+      [["records"], "STORE_UNAVAILABLE"],
+      [["console"], "STORE_SQLITE_ONLY"],
     ];
-    for (const args of runs) {
+    for (const [args, code] of runs) {
       const r = await icfareRun([...args, "--home", home], { env });
+      const err = r.stderr.split("\n").filter((l) => l && !/^(Download|Initialize) /.test(l));
       assertEquals(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
-      assert(r.stderr.includes("STORE_SQLITE_ONLY"), r.stderr);
-      assert(r.stderr.includes("postgres://icfare:***@127.0.0.1:1/icfare"), r.stderr);
+      assert(err.join("\n").includes(code), `${args.join(" ")}: ${r.stderr}`);
+      assert(err.join("\n").includes("postgres://icfare:***@127.0.0.1:1/icfare"), r.stderr);
       assert(!r.stderr.includes("s3cret"), r.stderr);
-      assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assertEquals(err.length, 1, r.stderr);
     }
     // nothing was made in the home: no SQLite store opened beside the database
     assertEquals([...Deno.readDirSync(home)], []);
@@ -200,3 +202,132 @@ pgTest(
     }
   },
 );
+
+/** The tables PostgreSQL's step 3 makes after SQLite's (clearing, ledger, debts, console). */
+const STEP_3_TABLES = [
+  "debts",
+  "debt_records",
+  "debt_events",
+  "ledger_entries",
+  "ledger_postings",
+  "ledger_accounts",
+  "clearing_lines",
+  "console_accounts",
+  "console_audit",
+];
+
+pgTest(
+  "pg store: schema step 3 has SQLite's clearing, ledger, debt and console tables",
+  async () => {
+    const lite = new DatabaseSync(":memory:");
+    for (const m of MIGRATIONS) lite.exec(m.sql);
+    const s = await openPostgresStore(await (await pgCluster()).createDatabase("step3"));
+    try {
+      for (const t of STEP_3_TABLES) {
+        // the same columns in the same order, and as many CHECK constraints
+        const want = lite.prepare(`SELECT name FROM pragma_table_info('${t}') ORDER BY cid`).all()
+          .map((r) => r.name);
+        const have = await s.sql`SELECT column_name FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name = ${t} ORDER BY ordinal_position`;
+        assertEquals(have.map((r) => r.column_name), want, t);
+        const ddl = String(
+          lite.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").get(t)!
+            .sql,
+        );
+        const [c] = await s.sql`SELECT count(*)::int AS n FROM pg_constraint
+        WHERE conrelid = ${t}::regclass AND contype = 'c'`;
+        assertEquals(c.n, ddl.match(/CHECK \(/g)?.length ?? 0, `${t} checks`);
+      }
+      const [ec] = await s.sql`SELECT data_type FROM information_schema.columns
+      WHERE table_name = 'records' AND column_name = 'ec_balance'`;
+      assertEquals(ec.data_type, "bigint"); // the IDD's n10 balance passes 2^31
+      const [idx] = await s.sql`SELECT indexdef FROM pg_indexes
+      WHERE tablename = 'clearing_lines' AND indexname = 'clearing_presented_once'`;
+      assert(
+        /^CREATE UNIQUE INDEX .* \(card_hash, psn, atc\) WHERE .*CLEARED.*DEBT/.test(idx.indexdef),
+        idx.indexdef,
+      );
+    } finally {
+      await s.closeAsync();
+      lite.close();
+    }
+  },
+);
+
+pgTest(
+  "pg store: the ledger is append-only, clearing lines are written once, closed days are frozen",
+  async () => {
+    const s = await openPostgresStore(await (await pgCluster()).createDatabase("frozen"));
+    const refused = (q: () => Promise<unknown>, msg: string) => assertRejects(q, Error, msg);
+    try {
+      await s.ingest(batch(1, "01".repeat(32), [record(1), record(2), record(3)]));
+      const [r1, r2, r3] = (await s.sql`SELECT id FROM records ORDER BY seq`).map((r) => r.id);
+      const [e] = await s.sql`INSERT INTO ledger_entries (kind, settlement_day, record_id)
+        VALUES ('clear', '2016-06-24', ${r1}) RETURNING id`;
+      await s.sql`INSERT INTO ledger_postings (entry_id, account, amount)
+        VALUES (${e.id}, 'a', 200), (${e.id}, 'b', -200)`;
+      const ledger = "the ledger is append-only";
+      await refused(() => s.sql`UPDATE ledger_entries SET kind = 'debt'`, ledger);
+      await refused(() => s.sql`DELETE FROM ledger_entries`, ledger);
+      await refused(() => s.sql`TRUNCATE ledger_entries CASCADE`, ledger);
+      await refused(() => s.sql`UPDATE ledger_postings SET amount = 1`, ledger);
+      await refused(() => s.sql`DELETE FROM ledger_postings`, ledger);
+
+      const line = (id: number, outcome: string) =>
+        s.sql`INSERT INTO clearing_lines (record_id, settlement_day, outcome, reason, rule, model,
+          issuer_verifies, fare, fee, fee_bp, card_hash, psn, atc, terminal_id, merchant_id, line)
+          VALUES (${id}, '2016-06-24', ${outcome}, 'OK', 'r', 'EC', 0, 200, 1, 50,
+            ${new Uint8Array(32).fill(7)}, '01', 5, 'LC000123', 'm', 'K1')`;
+      await line(r1, "CLEARED");
+      await refused(() => line(r2, "DEBT"), "clearing_presented_once"); // the same tap again
+      await line(r2, "DUPLICATE");
+      await refused(() => s.sql`UPDATE clearing_lines SET reason = 'x'`, "written once");
+      await refused(() => s.sql`DELETE FROM clearing_lines`, "written once");
+
+      await s.sql`INSERT INTO settlement_days (day, state, closed_at, closed_by)
+        VALUES ('2016-06-24', 'closed', '2016-06-26T00:00:00Z', 'op')`;
+      await refused(() => line(r3, "EXCEPTION"), "settlement day is closed");
+      await refused(
+        () => s.sql`UPDATE settlement_days SET state = 'cleared'`,
+        "a closed settlement day stays closed",
+      );
+      await refused(
+        () => s.recordVerification(r3, { status: "VALID" }),
+        "record of a closed settlement day",
+      );
+      await refused(
+        () =>
+          s.sql`INSERT INTO records (settlement_day, batch_id, terminal_id, batch_no, seq,
+          tapped_at, line, vehicle, fare, status, body_index)
+          SELECT settlement_day, batch_id, terminal_id, batch_no, 9, tapped_at, line, vehicle,
+            fare, status, body_index FROM records WHERE id = ${r3}`,
+        "settlement day is closed",
+      );
+      // ingest stamps a tap of the closed day on the next open one
+      await s.ingest(batch(2, "02".repeat(32), [record(1)]));
+      const [late] = await s.sql`SELECT settlement_day FROM records WHERE batch_no = 2`;
+      assertEquals(late.settlement_day, "2016-06-25");
+    } finally {
+      await s.closeAsync();
+    }
+  },
+);
+
+pgTest("pg store: verdicts store the EC balance as SQLite does", async () => {
+  const s = await openPostgresStore(await (await pgCluster()).createDatabase("ecbal"));
+  try {
+    await s.ingest(batch(1, "01".repeat(32), [1, 2, 3, 4, 5].map((i) => record(i))));
+    const ids = (await s.sql`SELECT id FROM records ORDER BY seq`).map((r) => Number(r.id));
+    const balances = [12_345, 9_999_999_999, -1, 1.5, undefined];
+    await s.recordVerifications(ids.map((recordId, i) => ({
+      recordId,
+      result: balances[i] === undefined
+        ? { status: "VALID" }
+        : { status: "VALID", ecBalance: balances[i] },
+    })));
+    const rows = await s.sql`SELECT ec_balance FROM records ORDER BY seq`;
+    assertEquals(rows.map((r) => r.ec_balance), [12_345, 9_999_999_999, null, null, null]);
+  } finally {
+    await s.closeAsync();
+  }
+});

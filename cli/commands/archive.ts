@@ -10,12 +10,12 @@ import {
   COMMON,
   dateOption,
   homeOf,
+  openHomeBackOffice,
   openStore,
   out,
   progressBar,
   table,
 } from "../common.ts";
-import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
 import { archiveDay, listArchive } from "../../core/archive/archive.ts";
 import { addAuditor, readAuditors } from "../../core/archive/auditors.ts";
 import { publicKeyInfo } from "../../core/keys/signing.ts";
@@ -48,12 +48,12 @@ async function runArchive(p: Parsed, json: boolean): Promise<number> {
   const home = homeOf(p);
   const ks = await openStore(p);
   try {
-    const store = openSqliteStore(join(home, STORE_FILE));
+    const bo = await openHomeBackOffice(p);
     try {
       const r = await archiveDay({
         home,
         day,
-        db: store.connection,
+        db: bo.db,
         ks,
         clearingFile: str(p, "clearing-file"),
         onProgress: json ? undefined : progressBar(`archive ${day}`),
@@ -67,7 +67,7 @@ async function runArchive(p: Parsed, json: boolean): Promise<number> {
       ]);
       return 0;
     } finally {
-      store.close();
+      await bo.close();
     }
   } finally {
     ks.close();

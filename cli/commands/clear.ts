@@ -13,19 +13,18 @@ import {
   dateOption,
   homeOf,
   intOption,
-  openHomeSqlite,
+  openHomeBackOffice,
   openStore,
   progressBar,
   table,
 } from "../common.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
-import type { SqliteStore } from "../../core/store/sqlite.ts";
+import type { BackOffice } from "../../core/store/back_office.ts";
 import type { KeyStore } from "../../core/keys/mod.ts";
 import { clearDay, type ClearSummary, closeDay, type Tally } from "../../core/clearing/clear.ts";
 import { clearingKeyOf } from "../../core/clearing/clearing_key.ts";
 import { writeDayFiles } from "../../core/clearing/day_files.ts";
 import { checkLedger } from "../../core/clearing/ledger.ts";
-import { SqliteDenyList } from "../../core/denylist/journal.ts";
 import { checkTrailer, openSealed } from "../../core/clearing/clearing_file.ts";
 import { yuan } from "../../core/clearing/report_text.ts";
 
@@ -84,12 +83,12 @@ function summaryLines(s: ClearSummary): string[] {
 async function runClear(p: Parsed, json: boolean): Promise<number> {
   const day = dateOption(p, "date")!;
   const ks = await openStore(p);
-  const store = openHomeSqlite(p, "clear");
+  const bo = await openHomeBackOffice(p);
   try {
     // one operator at a time per day (docs/scale.md, "Operator locks"): a second is LOCK_BUSY
-    return await store.withLock(`clear:${day}`, () => clearLocked(p, json, ks, store, day));
+    return await bo.withLock(`clear:${day}`, () => clearLocked(p, json, ks, bo, day));
   } finally {
-    store.close();
+    await bo.close();
     ks.close();
   }
 }
@@ -99,7 +98,7 @@ async function clearLocked(
   p: Parsed,
   json: boolean,
   ks: KeyStore,
-  store: SqliteStore,
+  bo: BackOffice,
   day: string,
 ): Promise<number> {
   const pan = DevPanProtector.fromCryptoKeys(
@@ -107,12 +106,12 @@ async function clearLocked(
     await ks.dataCryptoKey(),
   );
   const key = await clearingKeyOf(ks, str(p, "clearing-key"));
-  const db = store.connection;
+  const db = bo.db;
   const by = actorOf(p);
   const summary = clearDay(db, {
     day,
     by,
-    deny: new SqliteDenyList(db),
+    deny: bo.denyList,
     chunk: intOption(p, "chunk", 1, 1_000_000),
     onProgress: json ? undefined : progressBar(`clear ${day}`, { rate: true }),
   });
@@ -152,10 +151,10 @@ async function clearLocked(
   return 0;
 }
 
-function runList(p: Parsed, json: boolean): number {
-  const store = openHomeSqlite(p, "clear");
+async function runList(p: Parsed, json: boolean): Promise<number> {
+  const bo = await openHomeBackOffice(p);
   try {
-    const rows = store.connection.prepare(
+    const rows = bo.db.prepare(
       `SELECT d.day, d.state, d.closed_at, d.closed_by,
          (SELECT count(*) FROM clearing_lines c WHERE c.settlement_day = d.day) AS lines
        FROM settlement_days d ORDER BY d.day`,
@@ -178,7 +177,7 @@ function runList(p: Parsed, json: boolean): number {
     }
     return 0;
   } finally {
-    store.close();
+    await bo.close();
   }
 }
 
@@ -223,7 +222,7 @@ export const command: Command = {
     const modes = [str(p, "date"), flag(p, "list") || undefined, str(p, "check-file")]
       .filter((x) => x !== undefined);
     if (modes.length !== 1) throw new UsageError("give one of --date, --list, --check-file");
-    if (flag(p, "list")) return runList(p, json);
+    if (flag(p, "list")) return await runList(p, json);
     const file = str(p, "check-file");
     if (file) return await runCheckFile(p, file, json);
     return await runClear(p, json);

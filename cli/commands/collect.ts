@@ -4,24 +4,21 @@
  * `core/collect`; this file reads the options, opens the stores and the key store (the card-data
  * key to open track 2 in memory, the terminal's acquirer TMK for the sign-on) and prints.
  */
-import { join } from "node:path";
 import { flag, type Parsed, str, UsageError } from "../args.ts";
 import {
   actorOf,
   type Command,
   commandArgs,
-  homeOf,
   intOption,
+  openHomeBackOffice,
   openStore,
   profileOption,
   progressBar,
   table,
   timeOption,
 } from "../common.ts";
-import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
 import { DebtBook } from "../../core/debts/book.ts";
-import { SqliteDenyList } from "../../core/denylist/journal.ts";
 import { AcquirerLink } from "../../core/iso8583/link.ts";
 import { collectDebts, type CollectSummary } from "../../core/collect/collect.ts";
 import { DebtRequests } from "../../core/collect/request.ts";
@@ -192,15 +189,15 @@ async function runCollect(p: Parsed): Promise<number> {
   const o = optionsOf(p);
   const json = flag(p, "json");
   const ks = await openStore(p);
-  const store = openSqliteStore(join(homeOf(p), STORE_FILE));
+  const bo = await openHomeBackOffice(p);
   let link: AcquirerLink | undefined;
   try {
     const pan = DevPanProtector.fromCryptoKeys(
       await ks.hmacCryptoKey("pan-hash"),
       await ks.dataCryptoKey(),
     );
-    const db = store.connection;
-    const book = new DebtBook(db, new SqliteDenyList(db), actorOf(p));
+    const db = bo.db;
+    const book = new DebtBook(db, bo.denyList, actorOf(p));
     const requests = new DebtRequests(db, pan);
     link = await linkOf(o, p, ks);
     const summary = await collectDebts({
@@ -226,7 +223,7 @@ async function runCollect(p: Parsed): Promise<number> {
     return 0;
   } finally {
     await link?.close();
-    store.close();
+    await bo.close();
     ks.close();
   }
 }

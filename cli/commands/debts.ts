@@ -9,7 +9,7 @@ import {
   actorOf,
   type Command,
   dateOption,
-  openHomeSqlite,
+  openHomeBackOffice,
   openStore,
   out,
   table,
@@ -19,7 +19,6 @@ import { DevPanProtector } from "../../core/store/pan.ts";
 import { DebtBook } from "../../core/debts/book.ts";
 import { DEBT_STATES, type DebtState } from "../../core/debts/states.ts";
 import { exportDue, intake } from "../../core/debts/files.ts";
-import { SqliteDenyList } from "../../core/denylist/journal.ts";
 import { yuan } from "../../core/clearing/report_text.ts";
 
 const HELP = `usage: icfare debts list [--state S[,S…]] [--date YYYY-MM-DD] [--json]
@@ -113,8 +112,8 @@ export const command: Command = {
     }
     const [sub, ...rest] = p.positionals;
     const json = flag(p, "json");
-    const store = openHomeSqlite(p, "debts");
-    const book = new DebtBook(store.connection, new SqliteDenyList(store.connection), actorOf(p));
+    const bo = await openHomeBackOffice(p);
+    const book = new DebtBook(bo.db, bo.denyList, actorOf(p));
     try {
       if (sub === "list") {
         const debts = book.list({ states: statesOf(p), day: dateOption(p, "date") });
@@ -165,7 +164,7 @@ export const command: Command = {
       }
       throw new UsageError(`unknown subcommand "${sub}" (list, export, intake, sweep)`);
     } finally {
-      store.close();
+      await bo.close();
     }
   },
 };

@@ -4,12 +4,14 @@
  */
 import { join } from "node:path";
 import { flag, parseArgs, str, UsageError } from "../args.ts";
-import { type Command, dateOption, fsRefusal, sqliteOnly } from "../common.ts";
+import { type Command, dateOption, fsRefusal } from "../common.ts";
+import { DATABASE_URL_ENV } from "../../core/store/open.ts";
+import { isPostgresUrl } from "../../core/store/pg/connect.ts";
 import { IcfareError } from "../../core/errors.ts";
 
 const HELP = `usage: icfare demo [--home DIR] [--master-key-file PATH] [--sim-dir DIR] [--taps N]
                   [--seed S] [--date YYYY-MM-DD] [--model ec|oda|mixed] [--workers N]
-                  [--concurrency N] [--json]
+                  [--concurrency N] [--store postgres://…] [--json]
 
 The main job end to end, one progress line per step:
   1. a fresh demo home (default ./.icfare/demo; wiped first — only a directory holding the
@@ -32,6 +34,8 @@ The main job end to end, one progress line per step:
  11. the reports
 --date      the simulated settlement day (default: yesterday in Shanghai, so no record is late)
 --model     the lines' transit model: ec (default), oda (every line deferred debit), mixed
+--store     run on this PostgreSQL database (an empty one: the demo compares the whole store
+            with one simulated day) instead of HOME/icfare.db; same as ICFARE_DATABASE_URL
 Report: HOME/reports/demo-YYYY-MM-DD.json, .txt and .html (a self-contained page with charts).
 Exit 0 only when every check passes: every record agrees with the ground truth (verdict and
 final state), every upload got its expected answer, nothing is left pending, and the cleared
@@ -68,6 +72,7 @@ export const command: Command = {
       model: { type: "string" },
       workers: { type: "string" },
       concurrency: { type: "string" },
+      store: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     });
@@ -76,7 +81,12 @@ export const command: Command = {
       return 0;
     }
     if (p.positionals.length) throw new UsageError(`unexpected argument ${p.positionals[0]}`);
-    sqliteOnly("demo");
+    const store = str(p, "store");
+    if (store !== undefined) {
+      if (!isPostgresUrl(store)) throw new UsageError("--store takes a postgres:// URL");
+      // every step opens the store the way each command does: ICFARE_DATABASE_URL names it
+      Deno.env.set(DATABASE_URL_ENV, store);
+    }
     const json = flag(p, "json");
     const { runDemo, reportText, demoOptionProblem } = await import("../../demo/demo.ts");
     const home = str(p, "home") ?? "./.icfare/demo";

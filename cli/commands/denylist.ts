@@ -12,16 +12,16 @@ import {
   type Command,
   commandArgs,
   COMMON,
-  openHomeSqlite,
+  openHomeBackOffice,
   openStore,
   out,
   table,
 } from "../common.ts";
-import type { openSqliteStore } from "../../core/store/sqlite.ts";
+import type { SqlDb } from "../../core/store/sql.ts";
 import { panHash } from "../../core/store/pan.ts";
 import { maskPan } from "../../core/mask.ts";
 import { toHex } from "../../core/hex.ts";
-import type { Card, SqliteDenyList } from "../../core/denylist/journal.ts";
+import type { Card, JournalDenyList } from "../../core/denylist/journal.ts";
 import { staleReport } from "../../core/denylist/stale.ts";
 import { publicKeyInfo } from "../../core/keys/signing.ts";
 
@@ -74,15 +74,12 @@ async function cardOf(p: Parsed): Promise<{ card: Card; shown: string }> {
   }
 }
 
-function withList<T>(
-  p: Parsed,
-  f: (dl: SqliteDenyList, db: ReturnType<typeof openSqliteStore>) => T,
-) {
-  const s = openHomeSqlite(p, "denylist");
+async function withList<T>(p: Parsed, f: (dl: JournalDenyList, db: SqlDb) => T): Promise<T> {
+  const bo = await openHomeBackOffice(p);
   try {
-    return f(s.denyList, s);
+    return f(bo.denyList, bo.db);
   } finally {
-    s.close();
+    await bo.close();
   }
 }
 
@@ -99,7 +96,7 @@ async function change(p: Parsed, sub: "add" | "remove", json: boolean): Promise<
   if (ref === undefined || ref.trim() === "") throw new UsageError("--ref TEXT: why, or a ticket");
   const { card, shown } = await cardOf(p);
   const by = actorOf(p);
-  const r = withList(p, (dl) => {
+  const r = await withList(p, (dl) => {
     const before = dl.version();
     const v = sub === "add"
       ? dl.add(card, "OPERATOR", by, ref)
@@ -113,8 +110,8 @@ async function change(p: Parsed, sub: "add" | "remove", json: boolean): Promise<
   return 0;
 }
 
-function list(p: Parsed, json: boolean): number {
-  const r = withList(p, (dl) => ({ version: dl.version(), cards: dl.cards() }));
+async function list(p: Parsed, json: boolean): Promise<number> {
+  const r = await withList(p, (dl) => ({ version: dl.version(), cards: dl.cards() }));
   out(json, r, () => [
     `deny list version ${r.version}: ${r.cards.length} cards`,
     ...table(
@@ -127,7 +124,7 @@ function list(p: Parsed, json: boolean): number {
 
 async function show(p: Parsed, json: boolean): Promise<number> {
   const { card, shown } = await cardOf(p);
-  const r = withList(p, (dl) => ({
+  const r = await withList(p, (dl) => ({
     card: card.cardHash,
     psn: card.psn,
     listed: dl.isListed(card),
@@ -149,13 +146,13 @@ async function show(p: Parsed, json: boolean): Promise<number> {
   return 0;
 }
 
-function stale(p: Parsed, json: boolean): number {
+async function stale(p: Parsed, json: boolean): Promise<number> {
   const mv = str(p, "max-versions") ?? "0";
   if (!/^[0-9]{1,9}$/.test(mv)) throw new UsageError("--max-versions: a non-negative integer");
   const maxAgeMs = duration(str(p, "max-age"), 5 * 60_000);
-  const r = withList(
+  const r = await withList(
     p,
-    (dl, s) => staleReport(s.connection, dl, { maxVersions: Number(mv), maxAgeMs }),
+    (dl, db) => staleReport(db, dl, { maxVersions: Number(mv), maxAgeMs }),
   );
   const shown = r.terminals.filter((t) => t.state !== "current");
   out(json, r, () => [
@@ -213,11 +210,11 @@ export const command: Command = {
       case "remove":
         return await change(p, sub, json);
       case "list":
-        return list(p, json);
+        return await list(p, json);
       case "show":
         return await show(p, json);
       case "stale":
-        return stale(p, json);
+        return await stale(p, json);
       case "key":
         return await key(p, json);
     }

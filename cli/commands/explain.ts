@@ -8,10 +8,9 @@ import { flag, parseArgs, str, UsageError } from "../args.ts";
 import type { Command } from "../common.ts";
 import { explainRecord, renderExplanation } from "../../core/emv/explain.ts";
 import type { TapRecord } from "../../core/emv/verify.ts";
-import { contextOf, homeOf, KEY_OPTIONS, loadBatch, openStore, sqliteOnly } from "../common.ts";
+import { contextOf, KEY_OPTIONS, loadBatch, openHomeBackOffice, openStore } from "../common.ts";
 import type { Parsed } from "../args.ts";
 import { IcfareError } from "../../core/errors.ts";
-import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
 import { locateRecord, type StoredRecord, storedTap } from "../../core/store/records.ts";
 
 const HELP =
@@ -42,24 +41,19 @@ function storedLine(r: StoredRecord): string {
  */
 async function storedRecord(p: Parsed, id: string) {
   if (!/^[1-9][0-9]{0,15}$/.test(id)) throw new UsageError("--record must be a record id");
-  sqliteOnly("explain --record");
-  const path = `${homeOf(p)}/${STORE_FILE}`;
-  if (!(await Deno.stat(path).then(() => true, () => false))) {
-    throw new IcfareError("STORE_NOT_FOUND", `no store at ${path}`);
-  }
-  const store = openSqliteStore(path);
+  const bo = await openHomeBackOffice(p, { existing: true });
   try {
-    if (!locateRecord(store, Number(id))) {
-      throw new IcfareError("RECORD_NOT_FOUND", `no record ${id} in ${path}`);
+    if (!locateRecord(bo.db, Number(id))) {
+      throw new IcfareError("RECORD_NOT_FOUND", `no record ${id} in the store`);
     }
     const ks = await openStore(p);
     try {
-      return (await storedTap(store, await ks.dataCryptoKey(), Number(id)))!;
+      return (await storedTap(bo.db, bo.store, await ks.dataCryptoKey(), Number(id)))!;
     } finally {
       ks.close();
     }
   } finally {
-    store.close();
+    await bo.close();
   }
 }
 

@@ -5,7 +5,7 @@
  * each record with the model and settlement day in force when it arrives.
  */
 import { flag, parseArgs, type Parsed, str, UsageError } from "../args.ts";
-import { actorOf, type Command, openHomeSqlite, out, table } from "../common.ts";
+import { actorOf, type Command, openHomeBackOffice, out, table } from "../common.ts";
 import {
   type ClearingSettings,
   listModels,
@@ -72,7 +72,7 @@ function configChange(p: Parsed): Partial<ClearingSettings> {
 
 export const command: Command = {
   summary: "network registry (EC/ODA per terminal or line) and clearing settings",
-  run(args) {
+  async run(args) {
     const p = parseArgs(args, {
       terminal: { type: "string" },
       line: { type: "string" },
@@ -90,13 +90,13 @@ export const command: Command = {
     });
     if (flag(p, "help") || p.positionals.length === 0) {
       console.log(HELP);
-      return Promise.resolve(flag(p, "help") ? 0 : 2);
+      return flag(p, "help") ? 0 : 2;
     }
     const [sub, ...rest] = p.positionals;
     if (rest.length) throw new UsageError(`unexpected argument ${rest[0]}`);
     const json = flag(p, "json");
-    const store = openHomeSqlite(p, "network");
-    const db = store.connection;
+    const bo = await openHomeBackOffice(p);
+    const db = bo.db;
     try {
       if (sub === "list") {
         const models = listModels(db), settings = readSettings(db);
@@ -133,9 +133,9 @@ export const command: Command = {
       } else {throw new UsageError(
           `unknown subcommand "${sub}" (list, set-model, unset-model, config)`,
         );}
-      return Promise.resolve(0);
+      return 0;
     } finally {
-      store.close();
+      await bo.close();
     }
   },
 };

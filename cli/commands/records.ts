@@ -9,16 +9,13 @@ import {
   type Command,
   commandArgs,
   dateOption,
-  homeOf,
+  openHomeBackOffice,
   openStore,
   out,
-  sqliteOnly,
   table,
 } from "../common.ts";
 import { readSecretLine } from "../prompt.ts";
-import { IcfareError } from "../../core/errors.ts";
 import { DevPanProtector } from "../../core/store/pan.ts";
-import { openSqliteStore, STORE_FILE } from "../../core/store/sqlite.ts";
 import { queryRecords, type RecordFilter, type StoredRecord } from "../../core/store/records.ts";
 
 const HELP =
@@ -117,22 +114,6 @@ async function cardHashesOf(p: Parsed): Promise<Uint8Array[]> {
   }
 }
 
-/** Opens the store of the home for reading; a home without one is refused. */
-async function openStoreOf(p: Parsed) {
-  sqliteOnly("records");
-  const path = `${homeOf(p)}/${STORE_FILE}`;
-  const exists = await Deno.stat(path).then(() => true, (e) => {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  });
-  if (!exists) {
-    throw new IcfareError("STORE_NOT_FOUND", `no store at ${path}`, {
-      hint: "give --home the icfare home that `icfare serve` writes to",
-    });
-  }
-  return openSqliteStore(path);
-}
-
 const CSV_HEAD = [
   "id",
   "tapped_at",
@@ -225,12 +206,12 @@ export const command: Command = {
     if (str(p, "psn") !== undefined && !flag(p, "card")) throw new UsageError("--psn needs --card");
     const filter = filterOf(p);
     const cardHashes = flag(p, "card") ? await cardHashesOf(p) : undefined;
-    const store = await openStoreOf(p);
+    const bo = await openHomeBackOffice(p, { existing: true });
     let found;
     try {
-      found = queryRecords(store, { ...filter, cardHashes });
+      found = queryRecords(bo.db, { ...filter, cardHashes });
     } finally {
-      store.close();
+      await bo.close();
     }
     const { records, more } = found;
     if (flag(p, "json")) {

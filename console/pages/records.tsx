@@ -170,9 +170,9 @@ async function traceOf(ctx: ConsoleContext, record: TapRecord): Promise<string[]
 }
 
 async function recordPage(ctx: ConsoleContext, s: Session, id: number) {
-  const at = locateRecord(ctx.store, id);
+  const at = locateRecord(ctx.store.connection, id);
   if (!at) throw new Refusal(404, "RECORD_NOT_FOUND", `no record ${id}`);
-  const tap = (await storedTap(ctx.store, ctx.dataKey, id))!;
+  const tap = (await storedTap(ctx.store.connection, ctx.store, ctx.dataKey, id))!;
   const r = tap.stored;
   const line = ctx.store.connection.prepare(
     "SELECT outcome, reason, rule, model, fee, deny_reason FROM clearing_lines WHERE record_id = ?",
@@ -248,7 +248,7 @@ export function recordRoutes(ctx: ConsoleContext) {
   app.get("/", (c) => {
     const q = c.req.query();
     const f = filterOf(q);
-    const { records, more } = queryRecords(ctx.store, f);
+    const { records, more } = queryRecords(ctx.store.connection, f);
     const s = c.get("session");
     const base = {
       day: q.day,
@@ -286,7 +286,7 @@ export function recordRoutes(ctx: ConsoleContext) {
     if (psn !== "" && !/^[0-9]{2}$/.test(psn)) throw new Refusal(400, "BAD_PSN", "PSN: two digits");
     const psns = psn ? [psn] : Array.from({ length: 100 }, (_, i) => String(i).padStart(2, "0"));
     const cardHashes = await Promise.all(psns.map((p) => panHash(ctx.panHashKey, pan, p)));
-    const { records, more } = queryRecords(ctx.store, { cardHashes, limit: 500 });
+    const { records, more } = queryRecords(ctx.store.connection, { cardHashes, limit: 500 });
     const s = c.get("session");
     return c.html(
       <Page title="Records of a card" path="/records" session={s}>

@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDb } from "../store/sql.ts";
 import type { KeyStore } from "../keys/store.ts";
 import { openSigner } from "../keys/signing.ts";
 import { DevPanProtector } from "../store/pan.ts";
@@ -18,7 +18,7 @@ import { checkDay, dayState, daySummary } from "../clearing/clear.ts";
 import { clearingKeyOf } from "../clearing/clearing_key.ts";
 import { checkTrailer, openSealed } from "../clearing/clearing_file.ts";
 import { readSettings } from "../clearing/settings.ts";
-import { SqliteDenyList } from "../denylist/journal.ts";
+import { JournalDenyList } from "../denylist/journal.ts";
 import { ArchiveError } from "./auditor_key.ts";
 import { readAuditors } from "./auditors.ts";
 import { recordLines, scanDay } from "./collect.ts";
@@ -46,7 +46,7 @@ type Row = Record<string, unknown>;
 export interface ArchiveOptions {
   readonly home: string;
   readonly day: string;
-  readonly db: DatabaseSync;
+  readonly db: SqlDb;
   readonly ks: KeyStore;
   /** The sealed clearing file of the day (default HOME/clearing/DAY/clearing-DAY.icfc). */
   readonly clearingFile?: string;
@@ -256,7 +256,7 @@ function keysLine(ks: KeyStore, scan: Awaited<ReturnType<typeof scanDay>>): Keys
  * before the day was closed (later changes belong to later days; so the line never moves).
  */
 function denyLine(
-  db: DatabaseSync,
+  db: SqlDb,
   day: string,
   scan: Awaited<ReturnType<typeof scanDay>>,
 ): DenyLine {
@@ -264,7 +264,7 @@ function denyLine(
   const closedAt = String(
     (db.prepare("SELECT closed_at FROM settlement_days WHERE day = ?").get(day) as Row).closed_at,
   );
-  const dl = new SqliteDenyList(db);
+  const dl = new JournalDenyList(db);
   const events: [string, number, number, string, string][] = [];
   for (const card of scan.cards) {
     for (const e of dl.history({ cardHash: card, psn: "00" })) {
@@ -278,7 +278,7 @@ function denyLine(
 }
 
 /** The `L` line: debts of earlier days that ended on this day. */
-function laterLine(db: DatabaseSync, day: string): LaterLine {
+function laterLine(db: SqlDb, day: string): LaterLine {
   const post = db.prepare(
     "SELECT account, amount FROM ledger_postings WHERE entry_id = ? ORDER BY account",
   );
@@ -303,7 +303,7 @@ function laterLine(db: DatabaseSync, day: string): LaterLine {
 
 /** The `Z` line: the store's figures of the day and the clearing file's. */
 function summaryLine(
-  db: DatabaseSync,
+  db: SqlDb,
   day: string,
   file: Awaited<ReturnType<typeof clearingFileOf>>,
 ): SummaryLine {

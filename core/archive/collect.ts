@@ -7,7 +7,7 @@
  * Two passes over the day: the first finds what the archive's first segment names (CA keys,
  * issuer certificates, issuer keys, cards, deny-list versions), the second yields the records.
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDb } from "../store/sql.ts";
 import { toHex } from "../hex.ts";
 import type { PanProtector } from "../store/pan.ts";
 import { batchAad } from "../store/store.ts";
@@ -34,7 +34,7 @@ const DAY_SQL = `SELECT r.id, r.batch_id, r.body_index, r.terminal_id, r.batch_n
 export class BodyReader {
   #id = -1;
   #records: RawRecord[] = [];
-  constructor(readonly db: DatabaseSync, readonly pan: PanProtector) {}
+  constructor(readonly db: SqlDb, readonly pan: PanProtector) {}
 
   async record(batchId: number, index: number): Promise<RawRecord> {
     if (batchId !== this.#id) {
@@ -68,7 +68,7 @@ export interface DayScan {
 }
 
 /** The first pass: SQL rows and the ODA evidence of each record. */
-export async function scanDay(db: DatabaseSync, pan: PanProtector, day: string): Promise<DayScan> {
+export async function scanDay(db: SqlDb, pan: PanProtector, day: string): Promise<DayScan> {
   const bodies = new BodyReader(db, pan);
   const s: DayScan = {
     records: 0,
@@ -131,7 +131,7 @@ function verdictOf(r: Row): Record<string, unknown> {
 
 /** Inputs of the second pass. */
 export interface RecordsOptions {
-  readonly db: DatabaseSync;
+  readonly db: SqlDb;
   readonly pan: PanProtector;
   readonly day: string;
   readonly evidence: EvidenceKey;

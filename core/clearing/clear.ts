@@ -10,7 +10,7 @@
  * still waiting for verification is refused (`CLEAR_UNVERIFIED`): clearing half a day and the
  * rest later would split one day's presentment over two clearing files.
  */
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { SqlDb, SqlStatement } from "../store/sql.ts";
 import { IcfareError } from "../errors.ts";
 import { toHex } from "../hex.ts";
 import { daysBetween, shanghaiDayOf } from "../store/settlement.ts";
@@ -82,7 +82,7 @@ const ROWS_SQL = `SELECT r.id, r.line, r.fare, r.card_hash, r.psn, r.atc, r.pan_
 
 /** The statements and helpers of one run, over one connection. */
 class Run {
-  readonly s: Record<string, StatementSync>;
+  readonly s: Record<string, SqlStatement>;
   readonly ledger: LedgerWriter;
   readonly debts: DebtBook;
   denyAdds = 0;
@@ -91,7 +91,7 @@ class Run {
   readonly #late = new Map<string, boolean>();
 
   constructor(
-    readonly db: DatabaseSync,
+    readonly db: SqlDb,
     readonly o: ClearDayOptions,
     readonly settings: ClearingSettings,
   ) {
@@ -205,14 +205,14 @@ class Run {
 }
 
 /** The day's state, or null when it was never cleared. */
-export function dayState(db: DatabaseSync, day: string): "cleared" | "closed" | null {
+export function dayState(db: SqlDb, day: string): "cleared" | "closed" | null {
   const r = db.prepare("SELECT state FROM settlement_days WHERE day = ?").get(day) as
     | Row
     | undefined;
   return r ? (r.state as "cleared" | "closed") : null;
 }
 
-function count(db: DatabaseSync, sql: string, ...args: (string | number)[]): number {
+function count(db: SqlDb, sql: string, ...args: (string | number)[]): number {
   return Number((db.prepare(sql).get(...args) as Row).n);
 }
 
@@ -226,7 +226,7 @@ export function checkDay(day: string): void {
  * Clears one settlement day. Refuses (`CLEAR_UNVERIFIED`) while any of its records waits for
  * verification. On a closed day it writes nothing and reports what is there.
  */
-export function clearDay(db: DatabaseSync, o: ClearDayOptions): ClearSummary {
+export function clearDay(db: SqlDb, o: ClearDayOptions): ClearSummary {
   checkDay(o.day);
   const t0 = performance.now();
   const chunk = o.chunk ?? 2000;
@@ -291,7 +291,7 @@ export function clearDay(db: DatabaseSync, o: ClearDayOptions): ClearSummary {
 
 /** The day's lines summed by outcome and reason (what `clear` reports; no run figures). */
 export function daySummary(
-  db: DatabaseSync,
+  db: SqlDb,
   day: string,
 ): Omit<ClearSummary, "newLines" | "denyAdds" | "seconds" | "perSecond"> {
   const outcomes = {
@@ -344,7 +344,7 @@ export function daySummary(
  * is unverified or has no clearing line (`DAY_NOT_CLEARED`). Closing a closed day changes
  * nothing.
  */
-export function closeDay(db: DatabaseSync, day: string, by: string, at: string): void {
+export function closeDay(db: SqlDb, day: string, by: string, at: string): void {
   checkDay(day);
   inTransaction(db, () => {
     if (dayState(db, day) === "closed") return;

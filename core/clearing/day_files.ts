@@ -13,7 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDb } from "../store/sql.ts";
 import type { PanProtector } from "../store/pan.ts";
 import { cnDigits, maskPan } from "../mask.ts";
 import { fromHex, toHex } from "../hex.ts";
@@ -42,7 +42,7 @@ import {
 } from "./reports.ts";
 
 export interface DayFilesOptions {
-  readonly db: DatabaseSync;
+  readonly db: SqlDb;
   /** Opens the sealed batch bodies (the card-data key). */
   readonly pan: PanProtector;
   readonly key: ClearingKey;
@@ -242,7 +242,7 @@ async function writeClearing(
 class Bodies {
   #id = -1;
   #body: { records: { icc: string }[] } | null = null;
-  constructor(readonly db: DatabaseSync, readonly pan: PanProtector) {}
+  constructor(readonly db: SqlDb, readonly pan: PanProtector) {}
   async of(batchId: number): Promise<{ records: { icc: string }[] }> {
     if (batchId !== this.#id || !this.#body) {
       const b = this.db.prepare(

@@ -8,7 +8,7 @@
  * Sign convention: a debit is a positive amount, a credit a negative one; assets and expenses
  * carry debit (positive) balances, liabilities and income credit (negative) balances.
  */
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { SqlDb, SqlStatement } from "../store/sql.ts";
 import type { PartyMoney } from "../report/data.ts";
 
 /** The chart of accounts. An account name is `code` then its parties, joined by `:`. */
@@ -156,22 +156,23 @@ export function assertBalanced(e: Entry): void {
  * Call `seal` before every COMMIT.
  */
 export class LedgerWriter {
-  readonly #insEntry: StatementSync;
-  readonly #insPosting: StatementSync;
-  readonly #addBalance: StatementSync;
-  readonly #total: StatementSync;
+  readonly #insEntry: SqlStatement;
+  readonly #insPosting: SqlStatement;
+  readonly #addBalance: SqlStatement;
+  readonly #total: SqlStatement;
   #delta = new Map<string, number>();
 
-  constructor(readonly db: DatabaseSync) {
+  constructor(readonly db: SqlDb) {
     this.#insEntry = db.prepare(
-      `INSERT INTO ledger_entries (kind, settlement_day, record_id, debt_id) VALUES (?, ?, ?, ?)`,
+      `INSERT INTO ledger_entries (kind, settlement_day, record_id, debt_id) VALUES (?, ?, ?, ?)
+       RETURNING id`,
     );
     this.#insPosting = db.prepare(
       "INSERT INTO ledger_postings (entry_id, account, amount) VALUES (?, ?, ?)",
     );
     this.#addBalance = db.prepare(
       `INSERT INTO ledger_accounts (account, balance) VALUES (?, ?)
-       ON CONFLICT (account) DO UPDATE SET balance = balance + excluded.balance`,
+       ON CONFLICT (account) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance`,
     );
     this.#total = db.prepare(
       "SELECT coalesce(sum(balance), 0) AS total, count(*) AS n FROM ledger_accounts",
@@ -183,9 +184,7 @@ export class LedgerWriter {
     assertBalanced(e);
     const live = e.postings.filter(([, fen]) => fen !== 0);
     if (live.length === 0) return null;
-    const id = Number(
-      this.#insEntry.run(e.kind, e.day, e.recordId, e.debtId ?? null).lastInsertRowid,
-    );
+    const id = Number(this.#insEntry.get(e.kind, e.day, e.recordId, e.debtId ?? null)!.id);
     for (const [account, fen] of live) {
       this.#insPosting.run(id, account, fen);
       this.#delta.set(account, (this.#delta.get(account) ?? 0) + fen);
@@ -227,7 +226,7 @@ export interface LedgerCheck {
 }
 
 /** Recounts the whole ledger from its postings (for tests, `clear --check` and auditors). */
-export function checkLedger(db: DatabaseSync): LedgerCheck {
+export function checkLedger(db: SqlDb): LedgerCheck {
   const t = db.prepare(
     `SELECT (SELECT count(*) FROM ledger_entries) AS entries, count(*) AS postings,
        coalesce(sum(amount), 0) AS total FROM ledger_postings`,
@@ -255,7 +254,7 @@ export function checkLedger(db: DatabaseSync): LedgerCheck {
 }
 
 /** Every account with its balance, in account order. */
-export function balances(db: DatabaseSync): { account: string; balance: number }[] {
+export function balances(db: SqlDb): { account: string; balance: number }[] {
   return (db.prepare("SELECT account, balance FROM ledger_accounts ORDER BY account")
     .all() as { account: string; balance: number }[]).map((r) => ({
       account: r.account,
@@ -264,7 +263,7 @@ export function balances(db: DatabaseSync): { account: string; balance: number }
 }
 
 /** The sum of each account's postings made by the clearing of settlement day `day`. */
-export function dayPostings(db: DatabaseSync, day: string): { account: string; balance: number }[] {
+export function dayPostings(db: SqlDb, day: string): { account: string; balance: number }[] {
   return (db.prepare(
     `SELECT p.account, sum(p.amount) AS balance FROM ledger_entries e
      JOIN ledger_postings p ON p.entry_id = e.id WHERE e.settlement_day = ?
@@ -301,7 +300,7 @@ export function partyOf(account: string): { party: string; account: string } {
  * account's balance now, or the given `rows` (a day's postings, `dayPostings`).
  */
 export function moneyPerParty(
-  db: DatabaseSync,
+  db: SqlDb,
   rows: readonly { account: string; balance: number }[] = balances(db),
 ): PartyMoney[] {
   return rows.filter((b) => b.balance !== 0).map((b) => ({

@@ -10,7 +10,7 @@
  *   day's records ended (cleared, debt, each exception reason, duplicate); every difference has
  *   its reason. EC balances per card come from the day-files pass (`day_files.ts`).
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDb } from "../store/sql.ts";
 import type { Tally } from "./clear.ts";
 
 type Row = Record<string, unknown>;
@@ -42,11 +42,11 @@ export interface SettlementReport {
 const tally = (n: unknown, fen: unknown): Tally => ({ count: Number(n), amount: Number(fen ?? 0) });
 
 /** The settlement report of `day` from its clearing lines. */
-export function settlementReport(db: DatabaseSync, day: string): SettlementReport {
+export function settlementReport(db: SqlDb, day: string): SettlementReport {
   const issuers = (db.prepare(
     `SELECT bin,
-       sum(outcome = 'CLEARED') AS cn, sum(CASE WHEN outcome = 'CLEARED' THEN fare END) AS cf,
-       sum(outcome = 'DEBT') AS dn, sum(CASE WHEN outcome = 'DEBT' THEN fare END) AS df,
+       count(CASE WHEN outcome = 'CLEARED' THEN 1 END) AS cn, sum(CASE WHEN outcome = 'CLEARED' THEN fare END) AS cf,
+       count(CASE WHEN outcome = 'DEBT' THEN 1 END) AS dn, sum(CASE WHEN outcome = 'DEBT' THEN fare END) AS df,
        sum(issuer_verifies) AS iv
      FROM clearing_lines WHERE settlement_day = ? AND outcome IN ('CLEARED', 'DEBT')
      GROUP BY bin ORDER BY bin`,
@@ -58,7 +58,7 @@ export function settlementReport(db: DatabaseSync, day: string): SettlementRepor
   }));
   const payees = (db.prepare(
     `SELECT merchant_id, line, count(*) AS n, sum(fare) AS gross, sum(fee) AS fees,
-       sum(reason = 'LATE') AS ln, sum(CASE WHEN reason = 'LATE' THEN fare END) AS lf
+       count(CASE WHEN reason = 'LATE' THEN 1 END) AS ln, sum(CASE WHEN reason = 'LATE' THEN fare END) AS lf
      FROM clearing_lines WHERE settlement_day = ? AND entry_id IS NOT NULL
      GROUP BY merchant_id, line ORDER BY merchant_id, line`,
   ).all(day) as Row[]).map((r) => ({
@@ -161,7 +161,7 @@ function add(m: Record<string, Tally>, k: string, n: number, fen: number): void 
 const STATE = `CASE WHEN c.outcome IS NULL THEN 'NOT_CLEARED:' || r.status
   WHEN c.outcome = 'EXCEPTION' THEN 'EXCEPTION:' || c.reason ELSE c.outcome END`;
 
-function batchesOf(db: DatabaseSync, day: string): BatchReconciliation[] {
+function batchesOf(db: SqlDb, day: string): BatchReconciliation[] {
   const out = new Map<number, BatchReconciliation>();
   for (
     const r of db.prepare(
@@ -228,7 +228,7 @@ function unexplained(b: BatchReconciliation): string[] {
   return u;
 }
 
-function grouped(db: DatabaseSync, day: string, key: string) {
+function grouped(db: SqlDb, day: string, key: string) {
   const m = new Map<string, { inDay: Tally; outcomes: Record<string, Tally> }>();
   for (
     const r of db.prepare(
@@ -250,7 +250,7 @@ function grouped(db: DatabaseSync, day: string, key: string) {
 
 /** The reconciliation report of `day`; `balances` from the day-files pass. */
 export function reconciliationReport(
-  db: DatabaseSync,
+  db: SqlDb,
   day: string,
   balances: ReconciliationReport["ecBalances"],
 ): ReconciliationReport {
@@ -342,7 +342,7 @@ export interface RecordState {
 }
 
 /** Every record stamped with `day`, in (terminal, batch, seq) order, with its final state. */
-export function recordStates(db: DatabaseSync, day: string): RecordState[] {
+export function recordStates(db: SqlDb, day: string): RecordState[] {
   return (db.prepare(
     `SELECT r.terminal_id, r.batch_no, r.seq, r.fare, r.status, r.reject_code, c.outcome,
        c.reason, d.state AS debt_state

@@ -4,7 +4,7 @@
  * window, the fare mode of ODA debts and the fee schedule. Read at ingest (cut-off, models) and
  * at clearing (everything else).
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDb } from "../store/sql.ts";
 import { IcfareError } from "../errors.ts";
 import { cutoffMinutes } from "../store/settlement.ts";
 import type { Model } from "./outcomes.ts";
@@ -41,14 +41,14 @@ export class SettingsError extends IcfareError {
 
 type Row = Record<string, unknown>;
 
-function meta(db: DatabaseSync, key: string): string {
+function meta(db: SqlDb, key: string): string {
   const r = db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined;
   if (!r) throw new Error(`meta ${key} missing: the store was not migrated`);
   return String(r.value);
 }
 
 /** The current settings. */
-export function readSettings(db: DatabaseSync): ClearingSettings {
+export function readSettings(db: SqlDb): ClearingSettings {
   return {
     cutoff: meta(db, "settlement_cutoff"),
     presentmentDays: Number(meta(db, "presentment_days")),
@@ -65,7 +65,7 @@ function intIn(v: number, lo: number, hi: number, what: string): string {
 }
 
 /** Changes some settings (all checked before any is written, in one transaction). */
-export function writeSettings(db: DatabaseSync, change: Partial<ClearingSettings>): void {
+export function writeSettings(db: SqlDb, change: Partial<ClearingSettings>): void {
   const out: [string, string][] = [];
   if (change.cutoff !== undefined) {
     try {
@@ -98,7 +98,7 @@ export function writeSettings(db: DatabaseSync, change: Partial<ClearingSettings
 
 /** Registers the model of a terminal (8 letters or digits) or a line. */
 export function setModel(
-  db: DatabaseSync,
+  db: SqlDb,
   e: { scope: "terminal" | "line"; key: string; model: Model; by: string; at: string },
 ): void {
   if (e.scope === "terminal" && !/^[0-9A-Za-z]{8}$/.test(e.key)) {
@@ -120,7 +120,7 @@ export function setModel(
 }
 
 /** Removes a registry row (the terminal or line falls back to its line, then EC). */
-export function unsetModel(db: DatabaseSync, scope: "terminal" | "line", key: string): boolean {
+export function unsetModel(db: SqlDb, scope: "terminal" | "line", key: string): boolean {
   return inTransaction(db, () =>
     Number(
       db.prepare("DELETE FROM network_models WHERE scope = ? AND key = ?").run(scope, key).changes,
@@ -128,7 +128,7 @@ export function unsetModel(db: DatabaseSync, scope: "terminal" | "line", key: st
 }
 
 /** Every registry row, terminals first, each in key order. */
-export function listModels(db: DatabaseSync): ModelEntry[] {
+export function listModels(db: SqlDb): ModelEntry[] {
   return (db.prepare(
     "SELECT scope, key, model, set_by, set_at FROM network_models ORDER BY scope DESC, key",
   ).all() as Row[]).map((r) => ({
@@ -141,7 +141,7 @@ export function listModels(db: DatabaseSync): ModelEntry[] {
 }
 
 /** Runs `f` in a `BEGIN IMMEDIATE` transaction (or inside the caller's, when one is open). */
-export function inTransaction<T>(db: DatabaseSync, f: () => T): T {
+export function inTransaction<T>(db: SqlDb, f: () => T): T {
   if (db.isTransaction) return f();
   db.exec("BEGIN IMMEDIATE");
   try {

@@ -187,7 +187,7 @@ class Run {
     this.s.resumed.found = half.length;
     this.s.swept = book.sweep(this.s.at);
     // The debts of this run: those left half done, and the due ones (up to the limit).
-    const chosen = new Set([...half, ...book.due(this.s.at, this.o.limit ?? -1)].map((d) => d.id));
+    const chosen = new Set([...half, ...book.due(this.s.at, this.o.limit)].map((d) => d.id));
     this.#chosen = chosen;
     this.#total = chosen.size;
     await this.#resume(half, true);

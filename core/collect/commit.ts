@@ -6,7 +6,7 @@
  * and rejected; the others commit. A step's promise resolves only after the COMMIT: a debt made
  * `sent` this way is durable before its 0200 leaves, as the exactly-once rule wants.
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDb } from "../store/sql.ts";
 
 interface Step {
   readonly run: () => unknown;
@@ -21,7 +21,7 @@ export class GroupCommit {
   commits = 0;
   steps = 0;
 
-  constructor(readonly db: DatabaseSync) {}
+  constructor(readonly db: SqlDb) {}
 
   /** Runs `f` in the next group transaction; resolves with its value once committed. */
   run<T>(f: () => T): Promise<T> {

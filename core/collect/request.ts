@@ -7,7 +7,7 @@
  *
  * Nothing here logs or keeps the track data: the request object lives as long as the attempt.
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDb } from "../store/sql.ts";
 import { IcfareError } from "../errors.ts";
 import { fromHex } from "../hex.ts";
 import type { PanProtector } from "../store/pan.ts";
@@ -97,7 +97,7 @@ export class DebtRequests {
   readonly #bodies = new Map<number, string[]>();
 
   constructor(
-    readonly db: DatabaseSync,
+    readonly db: SqlDb,
     readonly pan: PanProtector,
     readonly cacheSize = 32,
   ) {

@@ -10,7 +10,7 @@
  * Every method is synchronous and runs in its own `BEGIN IMMEDIATE` transaction, or inside the
  * caller's when one is open. Each change is kept in `debt_events`.
  */
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { SqlDb, SqlStatement } from "../store/sql.ts";
 import { toHex } from "../hex.ts";
 import { IcfareError } from "../errors.ts";
 import { shanghaiDayOf } from "../store/settlement.ts";
@@ -102,10 +102,10 @@ const COLS = `id, card_hash, psn, bin, settlement_day, mode, amount, state, stan
 
 /** The debts of one store, with the deny list they change and the actor they record. */
 export class DebtBook {
-  readonly #s: Record<string, StatementSync>;
+  readonly #s: Record<string, SqlStatement>;
   readonly #ledger: LedgerWriter;
 
-  constructor(readonly db: DatabaseSync, readonly deny: DenyList, readonly by: string) {
+  constructor(readonly db: SqlDb, readonly deny: DenyList, readonly by: string) {
     const p = (sql: string) => db.prepare(sql);
     this.#ledger = new LedgerWriter(db);
     this.#s = {
@@ -117,7 +117,7 @@ export class DebtBook {
       insert: p(
         `INSERT INTO debts (card_hash, psn, bin, settlement_day, mode, amount, state,
            next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING id`,
       ),
       grow: p("UPDATE debts SET amount = amount + ?, updated_at = ? WHERE id = ?"),
       link: p("INSERT INTO debt_records (debt_id, record_id, fare) VALUES (?, ?, ?)"),
@@ -149,8 +149,7 @@ export class DebtBook {
         }
       }
       const id = Number(
-        this.#s.insert.run(d.cardHash, d.psn, d.bin, d.day, d.mode, d.fare, d.at, d.at, d.at)
-          .lastInsertRowid,
+        this.#s.insert.get(d.cardHash, d.psn, d.bin, d.day, d.mode, d.fare, d.at, d.at, d.at)!.id,
       );
       this.#s.link.run(id, d.recordId, d.fare);
       this.#s.event.run(id, d.at, null, "pending", null, `record ${d.recordId}`);
@@ -175,7 +174,9 @@ export class DebtBook {
     if (f.day) (where.push("settlement_day = ?"), args.push(f.day));
     const sql = `SELECT ${COLS} FROM debts ${where.length ? "WHERE " + where.join(" AND ") : ""}
       ORDER BY id LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, f.limit ?? -1) as Row[]).map(debtOf);
+    return (this.db.prepare(sql).all(...args, f.limit ?? Number.MAX_SAFE_INTEGER) as Row[]).map(
+      debtOf,
+    );
   }
 
   /** The records of a debt with their fares. */
@@ -279,12 +280,12 @@ export class DebtBook {
     });
   }
 
-  /** Pending debts due at `at`, oldest first. */
-  due(at: string, limit = -1): Debt[] {
+  /** Pending debts due at `at`, oldest first (all of them unless `limit`). */
+  due(at: string, limit?: number): Debt[] {
     return (this.db.prepare(
       `SELECT ${COLS} FROM debts WHERE state = 'pending' AND next_attempt_at <= ?
        ORDER BY id LIMIT ?`,
-    ).all(at, limit) as Row[]).map(debtOf);
+    ).all(at, limit ?? Number.MAX_SAFE_INTEGER) as Row[]).map(debtOf);
   }
 
   /** Moves a debt along one edge of the state machine with its side effects, in a transaction. */

@@ -14,7 +14,7 @@
  *   or for a debt already ended the same way, is reported and changes nothing, so taking the
  *   same file in twice is harmless.
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDb } from "../store/sql.ts";
 import { z } from "zod";
 import { decodeTlv } from "../../kernel-as/mod.ts";
 import { fromHex, toHex } from "../hex.ts";
@@ -67,7 +67,7 @@ export interface DebtRequest {
   chip: string;
 }
 
-async function requestOf(db: DatabaseSync, pan: PanProtector, d: Debt): Promise<DebtRequest> {
+async function requestOf(db: SqlDb, pan: PanProtector, d: Debt): Promise<DebtRequest> {
   const recs = db.prepare(
     `SELECT r.id, r.terminal_id, r.batch_no, r.seq, r.tapped_at, r.line, r.vehicle, r.batch_id,
        r.body_index, dr.fare, b.digest, b.body_sealed
@@ -112,7 +112,7 @@ async function requestOf(db: DatabaseSync, pan: PanProtector, d: Debt): Promise<
  * their request lines. The state is committed before the caller writes the file.
  */
 export async function exportDue(
-  db: DatabaseSync,
+  db: SqlDb,
   pan: PanProtector,
   book: DebtBook,
   o: { at: string; resend?: boolean; limit?: number },
@@ -120,7 +120,7 @@ export async function exportDue(
   const swept = book.sweep(o.at);
   const chosen = inTransaction(db, () => {
     const out: Debt[] = [];
-    for (const d of book.due(o.at, o.limit ?? -1)) {
+    for (const d of book.due(o.at, o.limit)) {
       out.push(book.sending(d.id, book.nextStan(), o.at));
     }
     if (o.resend) {

@@ -12,7 +12,7 @@
  * `BEGIN IMMEDIATE`, e.g. clearing a day), every change joins it; otherwise each change is its
  * own `BEGIN IMMEDIATE` … `COMMIT`.
  */
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { SqlDb, SqlStatement } from "../store/sql.ts";
 import { IcfareError } from "../errors.ts";
 import { fromHex, toHex } from "../hex.ts";
 
@@ -130,7 +130,7 @@ function checkRef(ref: string | undefined): string {
 }
 
 /** The SQL of the deny list, prepared once per connection. */
-function statements(db: DatabaseSync): Record<string, StatementSync> {
+function statements(db: SqlDb): Record<string, SqlStatement> {
   const p = (sql: string) => db.prepare(sql);
   return {
     version: p("SELECT coalesce(max(version), 0) AS v FROM deny_journal"),
@@ -143,7 +143,7 @@ function statements(db: DatabaseSync): Record<string, StatementSync> {
     holds: p("SELECT reason, ref FROM deny_holds WHERE card_hash = ?"),
     journal: p(
       `INSERT INTO deny_journal (card_hash, psn, event, reason, ref, actor, at, version, listed)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     ),
     openHold: p("INSERT INTO deny_holds (card_hash, reason, ref, journal_id) VALUES (?, ?, ?, ?)"),
     closeHold: p("DELETE FROM deny_holds WHERE card_hash = ? AND reason = ? AND ref = ?"),
@@ -173,13 +173,13 @@ function statements(db: DatabaseSync): Record<string, StatementSync> {
   };
 }
 
-/** `DenyList` over the store's SQLite connection (schema step 2). */
-export class SqliteDenyList implements DenyList {
-  readonly #db: DatabaseSync;
-  readonly #s: Record<string, StatementSync>;
+/** `DenyList` over the store's journal tables (schema step 2), on SQLite or PostgreSQL (`SqlDb`). */
+export class JournalDenyList implements DenyList {
+  readonly #db: SqlDb;
+  readonly #s: Record<string, SqlStatement>;
   readonly #now: () => string;
 
-  constructor(db: DatabaseSync, options: { now?: () => string } = {}) {
+  constructor(db: SqlDb, options: { now?: () => string } = {}) {
     this.#db = db;
     this.#s = statements(db);
     this.#now = options.now ?? (() => new Date().toISOString());
@@ -211,8 +211,8 @@ export class SqliteDenyList implements DenyList {
       if (this.#s.hold.get(h, reason, r) !== undefined) return v;
       const first = this.#s.listed.get(h) === undefined;
       const nv = first ? v + 1 : null;
-      const j = this.#s.journal.run(h, card.psn, "hold", reason, r, by, this.#now(), nv, 1);
-      this.#s.openHold.run(h, reason, r, Number(j.lastInsertRowid));
+      const j = this.#s.journal.get(h, card.psn, "hold", reason, r, by, this.#now(), nv, 1)!;
+      this.#s.openHold.run(h, reason, r, Number(j.id));
       if (first) this.#s.putCard.run(h, card.psn, reason, nv);
       return nv ?? v;
     });

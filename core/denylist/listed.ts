@@ -5,7 +5,7 @@
  * card's last list change at or before the reported version, and whether it left the card
  * listed.
  */
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { SqlDb, SqlStatement } from "../store/sql.ts";
 
 /** A tap whose card was listed in the version its terminal reported. */
 export interface DenyListedTap {
@@ -29,10 +29,10 @@ SELECT x.id, x.reported, j.version, j.reason FROM (
 WHERE j.listed = 1
 ORDER BY x.id`;
 
-const prepared = new WeakMap<DatabaseSync, StatementSync>();
+const prepared = new WeakMap<SqlDb, SqlStatement>();
 
 /** The records among `recordIds` whose card was listed in the version their batch reported. */
-export function denyListedTaps(db: DatabaseSync, recordIds: readonly number[]): DenyListedTap[] {
+export function denyListedTaps(db: SqlDb, recordIds: readonly number[]): DenyListedTap[] {
   if (!recordIds.every(Number.isSafeInteger)) throw new TypeError("recordIds: integers");
   if (recordIds.length === 0) return [];
   let st = prepared.get(db);

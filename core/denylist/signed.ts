@@ -23,7 +23,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { fromHex, toHex } from "../hex.ts";
 import type { Signer } from "../keys/signing.ts";
-import type { ListChange, SqliteDenyList } from "./journal.ts";
+import type { JournalDenyList, ListChange } from "./journal.ts";
 
 /** One entry as served. */
 export interface DenyEntry {
@@ -116,7 +116,7 @@ export function signedBytes(l: UnsignedList & { entriesDigest: string }): Uint8A
  * The list a holder of version `since` needs, read on one snapshot: the full list when `since`
  * is 0 or newer than the list (a terminal that lost its state), else the changes after it.
  */
-export function unsignedList(dl: SqliteDenyList, since: number): UnsignedList {
+export function unsignedList(dl: JournalDenyList, since: number): UnsignedList {
   return dl.read(() => {
     const full = since === 0 || since > dl.version();
     return listOf(

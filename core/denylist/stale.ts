@@ -5,8 +5,8 @@
  * lacks is older than `maxAgeMs` (the propagation promise, docs/reliability.md E5). A terminal
  * reporting a version the list never reached is `ahead` (a misconfigured terminal or store).
  */
-import type { DatabaseSync } from "node:sqlite";
-import type { SqliteDenyList } from "./journal.ts";
+import type { SqlDb } from "../store/sql.ts";
+import type { JournalDenyList } from "./journal.ts";
 
 /** One terminal in the report. */
 export interface TerminalListState {
@@ -39,8 +39,8 @@ const ORDER = { stale: 0, ahead: 1, behind: 2, current: 3 } as const;
  * them, `current`, or `ahead`. One query over the batches (latest per terminal).
  */
 export function staleReport(
-  db: DatabaseSync,
-  dl: SqliteDenyList,
+  db: SqlDb,
+  dl: JournalDenyList,
   o: { maxVersions: number; maxAgeMs: number; now?: Date },
 ): StaleReport {
   if (!Number.isInteger(o.maxVersions) || o.maxVersions < 0) {

@@ -6,7 +6,7 @@
  * `storeFigures` reads the parts every store has (taps per hour and line, verdicts) with plain
  * SQL; clearing, the ledger, the deny list and reconciliation come from their own modules.
  */
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDb } from "../store/sql.ts";
 
 /** Taps of one line in one hour of the day (Shanghai time). */
 export interface TapsByHour {
@@ -104,7 +104,7 @@ export function shanghaiHour(iso: string): number {
  * `day` in Shanghai (UTC+08:00); every stored record when `day` is undefined.
  */
 export function storeFigures(
-  db: DatabaseSync,
+  db: SqlDb,
   day?: string,
 ): { tapsByHour: TapsByHour[]; verification: VerificationFigures } {
   const rows = db.prepare(

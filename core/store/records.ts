@@ -5,9 +5,11 @@
  * the hashes take to compute and never reaches the store; every record carries only its masked
  * PAN.
  *
- * Read-only queries on the SQLite connection; the upload and verify paths do not use them.
+ * Read-only queries on the back office's connection (`SqlDb`: SQLite or PostgreSQL); the upload
+ * and verify paths do not use them.
  */
-import type { SqliteStore } from "./sqlite.ts";
+import type { SqlDb } from "./sql.ts";
+import type { Store } from "./store.ts";
 import type { TapRecord } from "../emv/verify.ts";
 import { openSealed } from "./pan.ts";
 
@@ -103,7 +105,7 @@ function where(f: RecordFilter): { sql: string; params: (string | number | Uint8
     (parts.push("c.settlement_day = ?"), params.push(f.day));
   }
   if (f.cardHashes !== undefined) {
-    if (f.cardHashes.length === 0) parts.push("0");
+    if (f.cardHashes.length === 0) parts.push("1 = 0");
     else {
       parts.push(`r.card_hash IN (${f.cardHashes.map(() => "?").join(", ")})`);
       params.push(...f.cardHashes);
@@ -147,28 +149,32 @@ function recordOf(r: Row): StoredRecord {
 
 /** Records matching `f`, by tap time then id; `more` when the limit cut the list. */
 export function queryRecords(
-  store: SqliteStore,
+  db: SqlDb,
   f: RecordFilter,
 ): { records: StoredRecord[]; more: boolean } {
   const limit = f.limit ?? 1000, offset = f.offset ?? 0;
   if (!Number.isInteger(limit) || limit < 0) throw new RangeError("limit must be 0 or more");
   if (!Number.isInteger(offset) || offset < 0) throw new RangeError("offset must be 0 or more");
   const w = where(f);
-  const page = limit ? ` LIMIT ? OFFSET ${offset}` : offset ? ` LIMIT -1 OFFSET ${offset}` : "";
+  const page = limit
+    ? ` LIMIT ? OFFSET ${offset}`
+    : offset
+    ? ` LIMIT ${Number.MAX_SAFE_INTEGER} OFFSET ${offset}`
+    : "";
   // by clearing outcome: the clearing lines drive the query in record order (index
   // clearing_day_reason); otherwise by tap time
   const sql = f.outcome !== undefined
     ? `${SELECT} JOIN clearing_lines c ON c.record_id = r.id${w.sql} ORDER BY c.record_id${page}`
     : `${SELECT}${w.sql} ORDER BY r.tapped_at, r.id${page}`;
   const params = limit ? [...w.params, limit + 1] : w.params;
-  const rows = store.connection.prepare(sql).all(...params) as Row[];
+  const rows = db.prepare(sql).all(...params) as Row[];
   const more = limit > 0 && rows.length > limit;
   return { records: rows.slice(0, limit || undefined).map(recordOf), more };
 }
 
 /** One record by id with where its evidence is, or null. */
-export function locateRecord(store: SqliteStore, id: number): RecordLocation | null {
-  const r = store.connection.prepare(`${SELECT} WHERE r.id = ?`).get(id) as Row | undefined;
+export function locateRecord(db: SqlDb, id: number): RecordLocation | null {
+  const r = db.prepare(`${SELECT} WHERE r.id = ?`).get(id) as Row | undefined;
   if (!r) return null;
   return { record: recordOf(r), batchId: Number(r.batch_id), index: Number(r.body_index) };
 }
@@ -178,11 +184,12 @@ export function locateRecord(store: SqliteStore, id: number): RecordLocation | n
  * sealed body with the card-data key, for `explain`; null when there is no such record.
  */
 export async function storedTap(
-  store: SqliteStore,
+  db: SqlDb,
+  store: Pick<Store, "batchBody">,
   dataKey: CryptoKey,
   id: number,
 ): Promise<{ record: TapRecord; stored: StoredRecord } | null> {
-  const at = locateRecord(store, id);
+  const at = locateRecord(db, id);
   if (!at) return null;
   const sealed = await store.batchBody(at.batchId);
   if (!sealed) throw new Error(`record ${id}: its batch ${at.batchId} is missing`); // a bug

@@ -31,7 +31,7 @@ import {
   type WorkClaim,
 } from "./store.ts";
 import { pendingRow, SqliteClaims, withFileLock } from "./sqlite_claims.ts";
-import { SqliteDenyList } from "../denylist/journal.ts";
+import { JournalDenyList } from "../denylist/journal.ts";
 import { type DenyListedTap, denyListedTaps } from "../denylist/listed.ts";
 import { type UnsignedList, unsignedList } from "../denylist/signed.ts";
 import { cutoffMinutes, firstOpenDay, tapDayOf } from "./settlement.ts";
@@ -459,10 +459,10 @@ export class SqliteStore implements Store {
   }
 
   /** The deny list over this connection (changes join a transaction the caller holds). */
-  get denyList(): SqliteDenyList {
-    return this.#denyList ??= new SqliteDenyList(this.#db);
+  get denyList(): JournalDenyList {
+    return this.#denyList ??= new JournalDenyList(this.#db);
   }
-  #denyList: SqliteDenyList | null = null;
+  #denyList: JournalDenyList | null = null;
 
   counts(): Promise<StoreCounts> {
     return this.#read(() => {

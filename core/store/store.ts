@@ -257,7 +257,7 @@ export interface Store {
   /**
    * The deny list for a holder of version `since`, unsigned: the full list (since = 0, or newer
    * than the list) or the changes after `since` (docs/denylist.md). Changes go through
-   * `core/denylist` (`SqliteDenyList`), never through this interface.
+   * `core/denylist` (`JournalDenyList`), never through this interface.
    */
   denyListSince(since: number): Promise<UnsignedList>;
   /**

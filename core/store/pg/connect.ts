@@ -25,6 +25,8 @@ export interface PgOptions {
   readonly max?: number;
   /** Seconds a connection attempt may take (default 10). */
   readonly connectTimeoutS?: number;
+  /** `numeric` (e.g. `sum` of a bigint column) as a number, as SQLite answers (default: text). */
+  readonly numericAsNumber?: boolean;
 }
 
 /** True for a URL naming a PostgreSQL database. */
@@ -52,6 +54,16 @@ export function pgClient(url: string, o: PgOptions = {}): Sql {
         serialize: (x: number) => String(x),
         parse: (x: string) => Number(x),
       },
+      ...(o.numericAsNumber
+        ? {
+          numeric: {
+            to: 1700,
+            from: [1700],
+            serialize: (x: number) => String(x),
+            parse: (x: string) => Number(x),
+          },
+        }
+        : {}),
     },
   });
 }

@@ -34,12 +34,16 @@ export async function writeVerdicts(
   items: readonly { readonly recordId: number; readonly result: VerificationResult }[],
 ): Promise<void> {
   const at = new Date().toISOString();
-  const json = JSON.stringify(items.map((x) => ({ id: x.recordId, v: JSON.stringify(x.result) })));
+  const json = JSON.stringify(
+    items.map((x) => ({ id: x.recordId, v: JSON.stringify(x.result), eb: ecBalanceOf(x.result) })),
+  );
   // `batches` before `records`, the order every writer keeps (`Partitions.ensure` says why)
   await tx`LOCK TABLE batches IN ROW EXCLUSIVE MODE`;
   const rows = await tx`
-    WITH v AS (SELECT * FROM jsonb_to_recordset(${json}::text::jsonb) AS v(id bigint, v text)),
-    u AS (UPDATE records SET status = 'verified', verification = v.v, verified_at = ${at}
+    WITH v AS (SELECT * FROM jsonb_to_recordset(${json}::text::jsonb)
+      AS v(id bigint, v text, eb bigint)),
+    u AS (UPDATE records SET status = 'verified', verification = v.v, verified_at = ${at},
+      ec_balance = v.eb
       FROM v WHERE records.id = v.id AND records.status = 'pending' RETURNING records.batch_id),
     c AS (SELECT batch_id, count(*) AS n FROM u GROUP BY batch_id)
     UPDATE batches SET pending = pending - c.n FROM c WHERE batches.id = c.batch_id
@@ -48,6 +52,12 @@ export async function writeVerdicts(
   if (n !== items.length) {
     throw new RangeError(`${items.length - n} of ${items.length} records are not pending`);
   }
+}
+
+/** The EC balance column of a verdict: a safe non-negative integer, else NULL (as on SQLite). */
+function ecBalanceOf(result: VerificationResult): number | null {
+  const v = result.ecBalance;
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : null;
 }
 
 /** An original from a row of `records`. */
