@@ -94,6 +94,7 @@ type Row = Record<string, unknown>;
 /** Opens what the 0200s of a run need; sealed batch bodies are kept for `cacheSize` batches. */
 export class DebtRequests {
   readonly #first;
+  readonly #body;
   readonly #bodies = new Map<number, string[]>();
 
   constructor(
@@ -103,11 +104,13 @@ export class DebtRequests {
   ) {
     this.#first = db.prepare(
       `SELECT r.id, r.terminal_id, r.batch_no, r.seq, r.tapped_at, r.line, r.vehicle, r.batch_id,
-         r.body_index, r.track2_sealed, b.digest, b.body_sealed
+         r.body_index, r.track2_sealed, b.digest
        FROM debt_records dr JOIN records r ON r.id = dr.record_id
        JOIN batches b ON b.id = r.batch_id
        WHERE dr.debt_id = ? ORDER BY r.id LIMIT 1`,
     );
+    // the sealed body only when its batch is not in the cache (it holds the whole batch)
+    this.#body = db.prepare("SELECT body_sealed FROM batches WHERE id = ?");
   }
 
   async #iccOf(r: Row): Promise<Uint8Array> {
@@ -115,7 +118,8 @@ export class DebtRequests {
     let recs = this.#bodies.get(id);
     if (!recs) {
       const aad = batchAad(String(r.terminal_id), Number(r.batch_no), String(r.digest));
-      const plain = await this.pan.open(new Uint8Array(r.body_sealed as Uint8Array), aad);
+      const sealed = this.#body.get(id)?.body_sealed as Uint8Array;
+      const plain = await this.pan.open(new Uint8Array(sealed), aad);
       recs = (JSON.parse(new TextDecoder().decode(plain)) as { records: { icc: string }[] })
         .records.map((x) => x.icc);
       plain.fill(0);

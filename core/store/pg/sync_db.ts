@@ -12,8 +12,14 @@
  *   advisory lock that every back-office writer takes, so two writers queue as on SQLite;
  *   a plain `BEGIN` (a read snapshot) becomes `BEGIN ISOLATION LEVEL REPEATABLE READ`;
  * - `iterate` reads through a `WITH HOLD` cursor, 1,000 rows per round trip.
+ *
+ * Inside a transaction, `run` does not wait: its statement is queued and the queue is sent in one
+ * message, pipelined, before the next read, script or `changes` asked for (PostgreSQL aborts the
+ * transaction at a failed statement anyway, so its error surfaces at that next call, before any
+ * COMMIT; a savepoint's `ROLLBACK TO` still undoes just its step).
  */
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
+import { Buffer } from "node:buffer";
 import { IcfareError } from "../../errors.ts";
 import type { SqlDb, SqlParam, SqlRow, SqlRunResult, SqlStatement } from "../sql.ts";
 import type { SyncAnswer, SyncRequest } from "./sync_worker.ts";
@@ -23,6 +29,8 @@ export const LOCK_BACK_OFFICE = 0x1cfa_0003;
 
 /** Rows a cursor fetches per round trip. */
 const PAGE = 1000;
+/** Queued writes sent at once at most. */
+const QUEUE = 500;
 
 /** A statement PostgreSQL refused, with its SQLSTATE (`23505` unique violation, `P0001` raise). */
 export class PgSyncError extends Error {
@@ -71,6 +79,9 @@ export class PgSyncDb implements SqlDb {
   readonly #flag = new Int32Array(new SharedArrayBuffer(4));
   readonly #texts = new Map<string, string>();
   #tx = false;
+  /** Writes queued in the open transaction, and their counts once sent (see the module note). */
+  #queue: { sql: string; params: readonly SqlParam[] }[] = [];
+  #sent: { counts: number[] } | null = null;
   #cursors = 0;
   #closed = false;
 
@@ -90,7 +101,7 @@ export class PgSyncDb implements SqlDb {
   }
 
   /** Posts `r` and blocks until the worker answers. */
-  #call(r: SyncRequest): { rows: SqlRow[]; count: number } {
+  #call(r: SyncRequest): { rows: SqlRow[]; count: number; counts: number[] } {
     if (this.#closed) throw new Error("PgSyncDb is closed");
     Atomics.store(this.#flag, 0, 0);
     this.#port.postMessage(r);
@@ -101,18 +112,53 @@ export class PgSyncDb implements SqlDb {
     if (!m) throw new Error("PgSyncDb: the worker woke without an answer");
     const a = m.message as SyncAnswer;
     if (!a.ok) throw new PgSyncError(a.message, a.code, a.detail);
-    return { rows: a.rows as SqlRow[], count: a.count };
+    return { rows: a.rows as SqlRow[], count: a.count, counts: a.counts ?? [] };
+  }
+
+  #text(text: string): string {
+    let t = this.#texts.get(text);
+    if (t === undefined) this.#texts.set(text, t = numberPlaceholders(text));
+    return t;
   }
 
   #query(text: string, params: readonly SqlParam[]): { rows: SqlRow[]; count: number } {
-    let t = this.#texts.get(text);
-    if (t === undefined) this.#texts.set(text, t = numberPlaceholders(text));
-    return this.#call({ op: "query", sql: t, params });
+    this.#flush();
+    return this.#call({ op: "query", sql: this.#text(text), params });
+  }
+
+  /** Sends the queued writes; their counts go to the `run` results that asked to wait. */
+  #flush(): void {
+    if (this.#queue.length === 0) return;
+    const items = this.#queue, sent = this.#sent!;
+    this.#queue = [];
+    this.#sent = null;
+    const a = this.#call({ op: "batch", items });
+    sent.counts = a.counts;
+  }
+
+  /** `run` inside a transaction: queued; `changes` sends the queue when asked for. */
+  #defer(text: string, params: readonly SqlParam[]): SqlRunResult {
+    this.#sent ??= { counts: [] };
+    const sent = this.#sent, i = this.#queue.length;
+    this.#queue.push({ sql: this.#text(text), params });
+    if (this.#queue.length >= QUEUE) this.#flush();
+    const flush = () => this.#flush();
+    return {
+      get changes() {
+        flush();
+        return sent.counts[i];
+      },
+      lastInsertRowid: Number.NaN,
+    };
   }
 
   exec(sql: string): void {
     const t = translateScript(sql);
     const verb = sql.trim().toUpperCase();
+    if (verb === "ROLLBACK" || verb.startsWith("ROLLBACK TO")) {
+      this.#queue = []; // undone with the rest; never sent
+      this.#sent = null;
+    } else this.#flush(); // a failed write throws here, the transaction still open to roll back
     try {
       this.#call({ op: "script", sql: t });
     } finally {
@@ -129,6 +175,7 @@ export class PgSyncDb implements SqlDb {
       all,
       get: (...p: SqlParam[]) => all(...p)[0],
       run: (...p: SqlParam[]): SqlRunResult => {
+        if (this.#tx) return this.#defer(text, p);
         const r = this.#query(text, p);
         return { changes: r.count, lastInsertRowid: Number.NaN };
       },
@@ -156,6 +203,7 @@ export class PgSyncDb implements SqlDb {
   /** Ends the session and the worker. */
   close(): void {
     if (this.#closed) return;
+    this.#queue = []; // a transaction left open is rolled back with the session
     try {
       this.#call({ op: "close" });
     } catch { /* the worker is going anyway */ }
@@ -165,19 +213,29 @@ export class PgSyncDb implements SqlDb {
   }
 }
 
+/** Texts whose byte order differs from every linguistic order (case, punctuation, accents). */
+const ORDER_PROBE = ["a", "B", "_", "-", "1", "Z", "\u00e9", "ab", "a b", "A", "~"];
+
 /**
  * Refuses a database whose text order is not byte order: clearing files, reports and archives
- * list rows `ORDER BY` text and must come out as on SQLite (docs/scale.md).
+ * list rows `ORDER BY` text and must come out as on SQLite (docs/scale.md). Asked of the database
+ * itself (a sample sorted there against its UTF-8 byte order), so it holds whatever the collation
+ * provider (libc, ICU) and version.
  */
 export function checkCollation(db: SqlDb): void {
-  const r = db.prepare(
+  const list = ORDER_PROBE.map(() => "(?)").join(", ");
+  const got = db.prepare(`SELECT x FROM (VALUES ${list}) AS v (x) ORDER BY x`).all(...ORDER_PROBE)
+    .map((r) => String(r.x));
+  const enc = new TextEncoder();
+  const bytes = [...ORDER_PROBE].sort((a, b) => Buffer.compare(enc.encode(a), enc.encode(b)));
+  if (got.join("\0") === bytes.join("\0")) return;
+  const c = db.prepare(
     "SELECT datcollate AS c FROM pg_database WHERE datname = current_database()",
   ).get();
-  const c = String(r?.c ?? "");
-  if (c === "C" || c === "POSIX") return;
   throw new IcfareError(
     "STORE_CONFIG",
-    `store refused: the database's collation is ${c}; the back office needs byte order (C)`,
+    `store refused: the database orders text by its collation (${c?.c}), not by bytes; ` +
+      "the back office needs byte order",
     {
       hint: "create the database with TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C' " +
         '(docs/scale.md, "Running icfare on an existing PostgreSQL server")',

@@ -10,11 +10,21 @@ import { pgClient, type Sql } from "./connect.ts";
 export type SyncRequest =
   | { readonly op: "query"; readonly sql: string; readonly params: readonly unknown[] }
   | { readonly op: "script"; readonly sql: string }
+  /** Writes sent together (pipelined) inside a transaction; answers their affected counts. */
+  | {
+    readonly op: "batch";
+    readonly items: readonly { readonly sql: string; readonly params: readonly unknown[] }[];
+  }
   | { readonly op: "close" };
 
 /** The answer: rows and the affected count, or the error's message and SQLSTATE. */
 export type SyncAnswer =
-  | { readonly ok: true; readonly rows: Record<string, unknown>[]; readonly count: number }
+  | {
+    readonly ok: true;
+    readonly rows: Record<string, unknown>[];
+    readonly count: number;
+    readonly counts?: number[];
+  }
   | {
     readonly ok: false;
     readonly message: string;
@@ -51,6 +61,19 @@ async function run(r: SyncRequest): Promise<SyncAnswer> {
   if (r.op === "script") {
     const res = await session.unsafe(r.sql);
     return { ok: true, rows: [], count: Number(res.count ?? 0) };
+  }
+  if (r.op === "batch") {
+    const s = session;
+    // all sent before the first answer (the client pipelines them on the one connection)
+    const runs = r.items.map((x) =>
+      // deno-lint-ignore no-explicit-any
+      s.unsafe(x.sql, x.params as any[], { prepare: true }).then((res) => Number(res.count ?? 0))
+    );
+    const done = await Promise.allSettled(runs);
+    const failed = done.find((d) => d.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason; // the first, in order
+    const counts = done.map((d) => (d as PromiseFulfilledResult<number>).value);
+    return { ok: true, rows: [], count: counts.length, counts };
   }
   // deno-lint-ignore no-explicit-any
   const res = await session.unsafe(r.sql, r.params as any[], { prepare: true });
