@@ -15,6 +15,9 @@ import { redactUrl } from "../core/store/pg/connect.ts";
 import { pgCluster, pgTest } from "./support/pg_cluster.ts";
 import { batch, record } from "./support/store_backends.ts";
 import { icfareRun } from "./support/icfare_cli.ts";
+import postgres from "postgres";
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 pgTest("pg store: synchronous_commit=off and fsync=off are refused", async () => {
   const c = await pgCluster();
@@ -308,6 +311,44 @@ pgTest(
       const [late] = await s.sql`SELECT settlement_day FROM records WHERE batch_no = 2`;
       assertEquals(late.settlement_day, "2016-06-25");
     } finally {
+      await s.closeAsync();
+    }
+  },
+);
+
+pgTest(
+  "pg store: closing a day waits for a verdict in flight and holds the next one out",
+  async () => {
+    const url = await (await pgCluster()).createDatabase("closing");
+    const s = await openPostgresStore(url);
+    const a = postgres(url, { max: 1, onnotice: () => {} }),
+      b = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      await s.ingest(batch(1, "01".repeat(32), [record(1), record(2)]));
+      const [r1, r2] = (await s.sql`SELECT id FROM records ORDER BY seq`).map((r) => Number(r.id));
+      await s.sql`INSERT INTO settlement_days (day, state) VALUES ('2016-06-24', 'cleared')`;
+      const settled = <T>(p: Promise<T>) =>
+        Promise.race([p.then(() => true), delay(300).then(() => false)]);
+      // a verdict in flight: the close waits for its commit
+      let close: Promise<unknown> = Promise.resolve();
+      await a.begin(async (ta) => {
+        await ta`UPDATE records SET verified_at = 'x' WHERE id = ${r1}`;
+        close = b`UPDATE settlement_days SET state = 'closed' WHERE day = '2016-06-24'`.execute();
+        assertEquals(await settled(close), false, "the close waited for the open writer");
+      });
+      await close;
+      // the close committed: the next verdict of that day is refused
+      assertEquals((await s.sql`SELECT state FROM settlement_days`)[0].state, "closed");
+      await assertRejects(
+        () => a`UPDATE records SET verified_at = 'y' WHERE id = ${r2}`,
+        Error,
+        "record of a closed settlement day",
+      );
+      const [x] = await s.sql`SELECT verified_at FROM records WHERE id = ${r1}`;
+      assertEquals(x.verified_at, "x");
+    } finally {
+      await a.end();
+      await b.end();
       await s.closeAsync();
     }
   },
