@@ -3,8 +3,10 @@
  * (docs/scale.md, "The back office on PostgreSQL"): the same small mixed day as the SQLite demo
  * test, run end to end on the database — upload server, verifiers, clearing, collection over
  * ISO 8583, archive and audit — with every check passing and no SQLite store made in the home;
- * the figures the demo reports equal the ones the same day gives on SQLite; a second run on the
- * same (no longer empty) database is refused before anything is done.
+ * the figures the demo reports equal the ones the same day gives on SQLite; the operators'
+ * commands (records, clear --list, debts, denylist list/stale, network, explain --record) answer
+ * from the same database through ICFARE_DATABASE_URL; a second run on the same (no longer empty)
+ * database is refused before anything is done.
  */
 import { assert, assertEquals } from "@icfare/assert";
 import { join } from "node:path";
@@ -78,6 +80,39 @@ pgTest("demo --store postgres: the whole day on PostgreSQL, every check as on SQ
     // the store is the database
     const n = await c.psql("SELECT count(*) FROM records", url.slice(url.lastIndexOf("/") + 1));
     assertEquals(Number(n.trim()), a.verify.records + a.upload.recordsRejected, n);
+
+    // the operators' commands read and write the same database through ICFARE_DATABASE_URL
+    const cli = async (...args: string[]) => {
+      // `denylist stale` exits 1 when a terminal is behind (the demo's are: its day is over)
+      const codes = args[1] === "stale" ? [0, 1] : [0];
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", main, ...args, "--home", join(pgDir, "home"), "--json"],
+        cwd: pgDir,
+        stdout: "piped",
+        stderr: "piped",
+        env: { ICFARE_DATABASE_URL: url, ICFARE_MASTER_KEY: "" },
+      }).output();
+      const out = dec.decode(r.stdout), err = dec.decode(r.stderr);
+      assert(codes.includes(r.code), `${args.join(" ")}: ${r.code} ${out}${err}`);
+      return JSON.parse(out);
+    };
+    const key = ["--master-key-file", join(pgDir, "master.key")];
+    const ok = await cli("records", "--status", "OK", "--limit", "3");
+    assertEquals(ok.records.length, 3);
+    assert(ok.records.every((x: { status: string }) => x.status === "OK"), JSON.stringify(ok));
+    const days = await cli("clear", "--list");
+    assertEquals(days.days.map((d: { state: string }) => d.state), ["closed"]);
+    const debts = await cli("debts", "list", "--state", "recovered");
+    assertEquals(debts.debts.length, a.collection.collected.store.count);
+    const listed = await cli("denylist", "list");
+    assert(listed.cards.length > 0 && listed.version > 0, JSON.stringify(listed).slice(0, 300));
+    const stale = await cli("denylist", "stale");
+    assertEquals(stale.version, listed.version);
+    assert(stale.terminals.length > 0, JSON.stringify(stale).slice(0, 300));
+    const net = await cli("network", "list");
+    assert(net.models.some((m: { model: string }) => m.model === "ODA"), JSON.stringify(net));
+    const ex = await cli("explain", "--record", String(ok.records[0].id), ...key);
+    assertEquals([ex.record.id, ex.explanation.status], [ok.records[0].id, "OK"]);
 
     const again = await demo(pgDir, ["--store", url]);
     assertEquals(again.code, 1, again.stdout + again.stderr);

@@ -95,6 +95,9 @@ DELETE FROM meta WHERE key = 'deny_list_version';
  *   reference, PostgreSQL does not).
  * - The triggers are PL/pgSQL functions raising SQLite's messages. The append-only tables also
  *   refuse TRUNCATE, which skips row triggers (SQLite has no TRUNCATE: its DELETE fires them).
+ *   The closed-day checks on `records` run once per statement over its transition table (one
+ *   query per ingested batch or page of verdicts, not per record), and closing a day locks
+ *   `records` in SHARE mode, so writers in flight finish first and later ones see it closed.
  * - `records.ec_balance` is bigint: the IDD's balance is a 5-byte n10, up to 9 999 999 999 fen.
  * - `records.verdict` (what `icfare records --status` filters on) is a STORED generated column:
  *   PostgreSQL has no virtual ones. Of the console's other indexes only those of clearing lines
@@ -119,20 +122,23 @@ BEGIN
   END IF;
   RETURN NEW;
 END $$;
-CREATE FUNCTION icfare_closed_day_old() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE s text;
+-- records: one check per statement over the rows it wrote (ingest writes a batch, verification
+-- a page of verdicts, per statement), not a query per record
+CREATE FUNCTION icfare_records_closed_day() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  SELECT state INTO s FROM settlement_days WHERE day = OLD.settlement_day;
-  IF s = 'closed' THEN
+  IF EXISTS (SELECT 1 FROM changed c JOIN settlement_days d ON d.day = c.settlement_day
+             WHERE d.state = 'closed') THEN
     RAISE EXCEPTION '%', TG_ARGV[0];
   END IF;
-  RETURN NEW;
+  RETURN NULL;
 END $$;
 
-CREATE TRIGGER records_closed_day_insert BEFORE INSERT ON records
-FOR EACH ROW EXECUTE FUNCTION icfare_closed_day_new('settlement day is closed');
-CREATE TRIGGER records_closed_day_update BEFORE UPDATE ON records
-FOR EACH ROW EXECUTE FUNCTION icfare_closed_day_old('record of a closed settlement day');
+CREATE TRIGGER records_closed_day_insert AFTER INSERT ON records
+REFERENCING NEW TABLE AS changed FOR EACH STATEMENT
+EXECUTE FUNCTION icfare_records_closed_day('settlement day is closed');
+CREATE TRIGGER records_closed_day_update AFTER UPDATE ON records
+REFERENCING OLD TABLE AS changed FOR EACH STATEMENT
+EXECUTE FUNCTION icfare_records_closed_day('record of a closed settlement day');
 CREATE TRIGGER settlement_days_reopen BEFORE UPDATE ON settlement_days
 FOR EACH ROW WHEN (OLD.state = 'closed')
 EXECUTE FUNCTION icfare_refuse('a closed settlement day stays closed');
