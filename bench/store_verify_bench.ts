@@ -10,7 +10,8 @@
  *    same worker module (`core/verify_worker.ts`) on 1 and 2 workers — no store, no bodies.
  * 3. Store path: `verifyStore` (claims, bodies opened, duplicates across the store, verdicts
  *    committed) on 1 and 2 workers; between runs every verdict is reset to pending.
- * Prints records/s and the ratio store / kernel for each backend and worker count.
+ * Prints records/s and the ratio store / kernel for each backend and worker count. BENCH_WORKERS
+ * (default `1,2`) and BENCH_BACKENDS (default `sqlite,postgres`) narrow a long run.
  */
 import { generateDay } from "../sim/day.ts";
 import { World } from "../sim/world.ts";
@@ -28,6 +29,8 @@ import { SqliteStore } from "../core/store/sqlite.ts";
 
 const N = Number(Deno.env.get("BENCH_RECORDS") ?? 100_000);
 const WORKERS = (Deno.env.get("BENCH_WORKERS") ?? "1,2").split(",").map(Number);
+/** Which stores to measure (default both; `postgres` alone for a long PostgreSQL-only run). */
+const BACKENDS = (Deno.env.get("BENCH_BACKENDS") ?? "sqlite,postgres").split(",");
 const enc = new TextEncoder();
 
 function simulate(): { world: World; bodies: Uint8Array[]; taps: TapRecord[] } {
@@ -151,7 +154,7 @@ if (pgAvailable()) {
       openStore({ kind: "postgres", url: await c.createDatabase("bench") }, { poolSize: 8 }),
   ]);
 }
-for (const [name, open] of backends) {
+for (const [name, open] of backends.filter(([n]) => BACKENDS.includes(n))) {
   const store = await open();
   const l = await load(store, bodies, pan);
   console.log(
