@@ -103,6 +103,17 @@ DELETE FROM meta WHERE key = 'deny_list_version';
  *   PostgreSQL has no virtual ones. Of the console's other indexes only those of clearing lines
  *   and ledger entries by day.
  */
+/**
+ * The triggers that keep `table` append-only: UPDATE and DELETE refused row by row, TRUNCATE
+ * (which skips row triggers) by statement, each with SQLite's message.
+ */
+function appendOnly(table: string, message: string): string {
+  return ["UPDATE", "DELETE", "TRUNCATE"].map((op) =>
+    `CREATE TRIGGER ${table}_no_${op.toLowerCase()} BEFORE ${op} ON ${table}
+FOR EACH ${op === "TRUNCATE" ? "STATEMENT" : "ROW"} EXECUTE FUNCTION icfare_refuse('${message}');`
+  ).join("\n");
+}
+
 const PG_STEP_3 = `
 ALTER TABLE records ADD COLUMN ec_balance bigint;
 ALTER TABLE records ADD COLUMN verdict text GENERATED ALWAYS AS (
@@ -218,18 +229,8 @@ CREATE TABLE ledger_accounts (
   account text PRIMARY KEY,
   balance bigint NOT NULL
 );
-CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
-FOR EACH ROW EXECUTE FUNCTION icfare_refuse('the ledger is append-only');
-CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
-FOR EACH ROW EXECUTE FUNCTION icfare_refuse('the ledger is append-only');
-CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries
-FOR EACH STATEMENT EXECUTE FUNCTION icfare_refuse('the ledger is append-only');
-CREATE TRIGGER ledger_postings_no_update BEFORE UPDATE ON ledger_postings
-FOR EACH ROW EXECUTE FUNCTION icfare_refuse('the ledger is append-only');
-CREATE TRIGGER ledger_postings_no_delete BEFORE DELETE ON ledger_postings
-FOR EACH ROW EXECUTE FUNCTION icfare_refuse('the ledger is append-only');
-CREATE TRIGGER ledger_postings_no_truncate BEFORE TRUNCATE ON ledger_postings
-FOR EACH STATEMENT EXECUTE FUNCTION icfare_refuse('the ledger is append-only');
+${appendOnly("ledger_entries", "the ledger is append-only")}
+${appendOnly("ledger_postings", "the ledger is append-only")}
 
 -- record_id: no REFERENCES records (id), records' key is (id, settlement_day) on the partitioned
 -- table; a record is cleared once by UNIQUE (record_id), as on SQLite
@@ -261,12 +262,7 @@ CREATE INDEX clearing_day_reason
   ON clearing_lines (settlement_day, outcome, reason, record_id, fare);
 CREATE UNIQUE INDEX clearing_presented_once ON clearing_lines (card_hash, psn, atc)
   WHERE outcome IN ('CLEARED', 'DEBT');
-CREATE TRIGGER clearing_lines_no_update BEFORE UPDATE ON clearing_lines
-FOR EACH ROW EXECUTE FUNCTION icfare_refuse('clearing lines are written once');
-CREATE TRIGGER clearing_lines_no_delete BEFORE DELETE ON clearing_lines
-FOR EACH ROW EXECUTE FUNCTION icfare_refuse('clearing lines are written once');
-CREATE TRIGGER clearing_lines_no_truncate BEFORE TRUNCATE ON clearing_lines
-FOR EACH STATEMENT EXECUTE FUNCTION icfare_refuse('clearing lines are written once');
+${appendOnly("clearing_lines", "clearing lines are written once")}
 CREATE TRIGGER clearing_lines_closed_day BEFORE INSERT ON clearing_lines
 FOR EACH ROW EXECUTE FUNCTION icfare_closed_day_new('settlement day is closed');
 
@@ -289,12 +285,7 @@ CREATE TABLE console_audit (
   result text NOT NULL CHECK (result IN ('ok', 'refused')),
   detail text NOT NULL
 );
-CREATE TRIGGER console_audit_no_update BEFORE UPDATE ON console_audit
-FOR EACH ROW EXECUTE FUNCTION icfare_refuse('the console audit trail is append-only');
-CREATE TRIGGER console_audit_no_delete BEFORE DELETE ON console_audit
-FOR EACH ROW EXECUTE FUNCTION icfare_refuse('the console audit trail is append-only');
-CREATE TRIGGER console_audit_no_truncate BEFORE TRUNCATE ON console_audit
-FOR EACH STATEMENT EXECUTE FUNCTION icfare_refuse('the console audit trail is append-only');
+${appendOnly("console_audit", "the console audit trail is append-only")}
 `;
 
 export const PG_MIGRATIONS: readonly PgMigration[] = [
