@@ -115,9 +115,8 @@ async function reset(store: OpenStore): Promise<void> {
   } else if (store instanceof SqliteStore) {
     store.connection.exec(`UPDATE records SET status = 'pending', verification = NULL,
       verified_at = NULL WHERE status = 'verified'`);
-    store.connection.exec(`UPDATE batches SET pending = (SELECT count(*) FROM records r
-      WHERE r.batch_id = batches.id AND r.status = 'pending'), lease_owner = NULL,
-      lease_until = NULL`);
+    store.connection.exec(`DELETE FROM batch_work; INSERT INTO batch_work (batch_id, pending)
+      SELECT batch_id, count(*) FROM records WHERE status = 'pending' GROUP BY batch_id`);
   }
 }
 

@@ -155,7 +155,9 @@ function recordsOf(db: DatabaseSync, day: string) {
  */
 export const DAY_PARTS = {
   records: {
-    mark: "SELECT (SELECT max(id) FROM records) || '/' || (SELECT max(verified_at) FROM records)",
+    // a new upload moves the highest id; a verdict counts its batch's pending work down
+    mark: "SELECT (SELECT max(id) FROM records) || '/' || " +
+      "(SELECT coalesce(sum(pending), 0) FROM batch_work)",
     read: recordsOf,
   },
   clearing: { mark: "SELECT max(id) FROM clearing_lines", read: clearingOf },

@@ -154,9 +154,10 @@ Deno.test("clear: refuses a day with unverified records; a record is never clear
     await addTaps(f, [{ card: 77 }], 10);
     f.db.prepare("UPDATE records SET status = 'pending', verification = NULL WHERE id = ?")
       .run(id + 1);
-    // and its batch counts it again (schema step 4: batches.pending feeds verification claims)
+    // and its batch counts it again (schema step 7: batch_work feeds verification claims)
     f.db.prepare(
-      "UPDATE batches SET pending = pending + 1 WHERE id = (SELECT batch_id FROM records WHERE id = ?)",
+      `INSERT INTO batch_work (batch_id, pending) SELECT batch_id, 1 FROM records WHERE id = ?
+       ON CONFLICT (batch_id) DO UPDATE SET pending = pending + 1`,
     ).run(id + 1);
     const e = assertThrows(() => clearDay(f.db, { day: FIXTURE_DAY, by: "t", deny }), ClearError);
     assertEquals((e as ClearError).code, "CLEAR_UNVERIFIED");

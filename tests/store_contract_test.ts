@@ -260,6 +260,10 @@ eachBackend(
         "pending",
       ]);
       assertEquals(o.acKey, ac(1));
+      // the same when the original is not in the chunk asked about (read from the store)
+      const outside = await s.originals(pending.slice(1));
+      assertEquals([...outside.keys()], [pending[1].id]);
+      assertEquals(outside.get(pending[1].id), o);
       assertEquals((await s.originals([])).size, 0);
     }),
 );

@@ -78,7 +78,7 @@ async function leasedTo(where: string, owner: string): Promise<number> {
   const db = new DatabaseSync(where);
   try {
     return Number(
-      db.prepare("SELECT count(*) AS n FROM batches WHERE lease_owner = ? AND pending > 0")
+      db.prepare("SELECT count(*) AS n FROM batch_work WHERE lease_owner = ? AND pending > 0")
         .get(owner)!.n,
     );
   } finally {

@@ -235,7 +235,9 @@ export function clearDay(db: SqlDb, o: ClearDayOptions): ClearSummary {
   }
   const pending = count(
     db,
-    "SELECT count(*) AS n FROM records WHERE settlement_day = ? AND status = 'pending'",
+    // through the day's verdict index (a pending record's verdict is PENDING)
+    `SELECT count(*) AS n FROM records
+     WHERE settlement_day = ? AND verdict = 'PENDING' AND status = 'pending'`,
     o.day,
   );
   if (pending > 0) {

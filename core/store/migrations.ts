@@ -13,6 +13,7 @@ export interface Migration {
 
 import { DENY_LIST_V2 } from "./migrations_denylist.ts";
 import { CONSOLE_SQL } from "./migrations_console.ts";
+import { WORK_SQL } from "./migrations_work.ts";
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -111,6 +112,12 @@ CREATE INDEX batches_pending ON batches (id) WHERE pending > 0;
     description: "operator console: accounts, its audit trail, indexes for its pages " +
       "(docs/console.md)",
     sql: CONSOLE_SQL,
+  },
+  {
+    version: 7,
+    description: "verification work per batch in its own small table; two record indexes " +
+      "retired (docs/scale.md, \"Verification work on SQLite\")",
+    sql: WORK_SQL,
   },
 ];
 

@@ -165,9 +165,10 @@ export class SqliteStore implements Store {
       find: p("SELECT digest, receipt FROM batches WHERE terminal_id = ? AND batch_no = ?"),
       insBatch: p(
         `INSERT INTO batches (terminal_id, batch_no, merchant_id, deny_list_version, digest,
-          body_sealed, body_bytes, record_count, amount, receipt, received_at, pending)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          body_sealed, body_bytes, record_count, amount, receipt, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      insWork: p("INSERT INTO batch_work (batch_id, pending) VALUES (?, ?)"),
       insRecord: p(
         `INSERT INTO records (batch_id, terminal_id, batch_no, seq, tapped_at, line, vehicle,
           stop, fare, card_hash, pan_masked, psn, atc, status, reject_code, reject_message,
@@ -180,8 +181,9 @@ export class SqliteStore implements Store {
       body: p("SELECT terminal_id, batch_no, digest, body_sealed FROM batches WHERE id = ?"),
       pending: p(
         `SELECT id, batch_id, terminal_id, batch_no, seq, tapped_at, fare, card_hash, psn, atc,
-          body_index, ac_key FROM records WHERE status = 'pending' AND id > ? ORDER BY id
-          LIMIT ?`,
+          body_index, ac_key FROM records
+         WHERE batch_id IN (SELECT batch_id FROM batch_work) AND +status = 'pending' AND id > ?
+         ORDER BY id LIMIT ?`,
       ),
       sameCard: p(
         `SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status FROM records
@@ -189,7 +191,7 @@ export class SqliteStore implements Store {
       ),
       counts: p(
         `SELECT (SELECT count(*) FROM batches) AS batches, (SELECT count(*) FROM records) AS records,
-          (SELECT count(*) FROM records WHERE status = 'pending') AS pending,
+          (SELECT coalesce(sum(pending), 0) FROM batch_work) AS pending,
           (SELECT count(*) FROM records WHERE status = 'rejected') AS rejected`,
       ),
     };
@@ -335,9 +337,10 @@ export class SqliteStore implements Store {
       batch.amount,
       batch.receipt,
       batch.receivedAt,
-      batch.records.filter((x) => x.status === "pending").length,
     );
     const batchId = Number(r.lastInsertRowid);
+    const pending = batch.records.filter((x) => x.status === "pending").length;
+    if (pending > 0) s.insWork.run(batchId, pending);
     const termModel = rules.terminals.get(batch.terminalId);
     for (const rec of batch.records) {
       const tapDay = tapDayOf(rec.tappedAt, rules.cutoff);

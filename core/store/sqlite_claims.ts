@@ -1,11 +1,12 @@
 /**
  * Shared verification work and operator locks on SQLite (docs/scale.md, "Several verifiers"):
- * the same per-batch leases as on PostgreSQL (columns `pending`, `lease_owner`, `lease_until` of
- * `batches`), taken in `BEGIN IMMEDIATE` transactions (SQLite has one writer, so nothing needs
- * skipping), and operator locks as `flock` locks on files beside the database, released by the
- * kernel if the holder dies.
+ * the same per-batch leases as on PostgreSQL, kept in `batch_work` (one small row per batch with
+ * pending records: schema step 7, `migrations_work.ts`), taken in `BEGIN IMMEDIATE` transactions
+ * (SQLite has one writer, so nothing needs skipping), and operator locks as `flock` locks on
+ * files beside the database, released by the kernel if the holder dies.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { toHex } from "../hex.ts";
 import {
   type CardRecord,
   LeaseLostError,
@@ -40,9 +41,7 @@ export function pendingRow(r: Row): PendingRecord {
 /** The card-index key of a record (hex hash, PSN, ATC), or null without one. */
 export function cardIndexKey(r: PendingRecord): string | null {
   if (!r.cardHash || r.atc === null) return null;
-  let h = "";
-  for (const b of r.cardHash) h += b.toString(16).padStart(2, "0");
-  return `${h}|${r.psn ?? ""}|${r.atc}`;
+  return `${toHex(r.cardHash)}|${r.psn === null ? "" : `=${r.psn}`}|${r.atc}`;
 }
 
 /** An original from a row of `records`. */
@@ -70,40 +69,73 @@ export class SqliteClaims {
     this.#s = {
       verify: p(`UPDATE records SET status = 'verified', verification = ?, verified_at = ?,
         ec_balance = ? WHERE id = ? AND status = 'pending' RETURNING batch_id`),
-      lower: p("UPDATE batches SET pending = pending - ? WHERE id = ?"),
-      cands: p(`SELECT id, pending FROM batches
-        WHERE pending > 0 AND id > ? AND (lease_until IS NULL OR lease_until < ?)
-        ORDER BY id LIMIT ?`),
-      lease: p("UPDATE batches SET lease_owner = ?, lease_until = ? WHERE id = ?"),
+      lower: p("UPDATE batch_work SET pending = pending - ? WHERE batch_id = ?"),
+      done: p("DELETE FROM batch_work WHERE batch_id = ? AND pending = 0"),
+      cands: p(`SELECT batch_id AS id, pending FROM batch_work
+        WHERE batch_id > ? AND (lease_until IS NULL OR lease_until < ?)
+        ORDER BY batch_id LIMIT ?`),
+      lease: p("UPDATE batch_work SET lease_owner = ?, lease_until = ? WHERE batch_id = ?"),
       first: p(`SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status, ac_key
         FROM records WHERE card_hash = ? AND psn IS ? AND atc = ? AND status <> 'rejected'
         ORDER BY id LIMIT 1`),
+      // [[hex card hash, PSN, ATC], …] → the lowest id per key, from the covering card index
+      lowest: p(`SELECT j.key AS i, (SELECT min(id) FROM records
+          WHERE card_hash = unhex(j.value ->> 0) AND psn IS j.value ->> 1 AND atc = j.value ->> 2)
+        AS id FROM json_each(?) j`),
       // "+status": through records_batch, never a scan of every pending record in id order
       records: p(`SELECT id, batch_id, terminal_id, batch_no, seq, tapped_at, fare, card_hash,
         psn, atc, body_index, ac_key FROM records
         WHERE batch_id IN (SELECT value FROM json_each(?)) AND +status = 'pending'
         ORDER BY id`),
-      held: p(`SELECT count(*) AS n FROM batches
-        WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ?`),
-      free: p(`UPDATE batches SET lease_owner = NULL, lease_until = NULL
-        WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ?`),
+      held: p(`SELECT count(*) AS n FROM batch_work
+        WHERE batch_id IN (SELECT value FROM json_each(?)) AND lease_owner = ?`),
+      free: p(`UPDATE batch_work SET lease_owner = NULL, lease_until = NULL
+        WHERE batch_id IN (SELECT value FROM json_each(?)) AND lease_owner = ?`),
     };
   }
 
-  /** `Store.originals`: one indexed look-up per distinct card key of the chunk (in process). */
+  /**
+   * `Store.originals`, set-wise: one statement finds the lowest id of every distinct card key of
+   * the chunk from the card index alone (no table row read). Where that id is the chunk's own
+   * first record with the key, nothing older exists and that record is the original of the
+   * chunk's later ones; only keys seen before the chunk (duplicates, replays: a few in a
+   * hundred) are read in full, skipping records rejected at upload.
+   */
   originals(records: readonly PendingRecord[]): Map<number, OriginalRecord> {
-    const first = new Map<string, OriginalRecord | null>();
+    const keys = records.map(cardIndexKey);
+    const firstInChunk = new Map<string, PendingRecord>();
+    records.forEach((r, i) => {
+      const k = keys[i];
+      if (k === null) return;
+      const f = firstInChunk.get(k);
+      if (!f || r.id < f.id) firstInChunk.set(k, r);
+    });
     const out = new Map<number, OriginalRecord>();
-    for (const r of records) {
-      const k = cardIndexKey(r);
-      if (k === null) continue;
-      let o = first.get(k);
-      if (o === undefined) {
-        const row = this.#s.first.get(r.cardHash, r.psn, r.atc) as Row | undefined;
-        first.set(k, o = row ? originalRow(row) : null);
-      }
-      if (o && o.id < r.id) out.set(r.id, o);
+    if (firstInChunk.size === 0) return out;
+    const firsts = [...firstInChunk];
+    const probe = JSON.stringify(
+      firsts.map(([k, r]) => [k.slice(0, k.indexOf("|")), r.psn, r.atc]),
+    );
+    const lowest = new Map<number, number>();
+    for (const row of this.#s.lowest.all(probe) as Row[]) {
+      lowest.set(Number(row.i), Number(row.id));
     }
+    const original = new Map<string, OriginalRecord | null>();
+    firsts.forEach(([k, f], i) => {
+      if (lowest.get(i) === f.id) {
+        const { id, terminalId, batchNo, seq, batchId, index, acKey } = f;
+        const o = { id, terminalId, batchNo, seq, batchId, index, acKey: acKey ?? null };
+        original.set(k, { ...o, status: "pending" });
+      } else {
+        const row = this.#s.first.get(f.cardHash, f.psn, f.atc) as Row | undefined;
+        original.set(k, row ? originalRow(row) : null);
+      }
+    });
+    records.forEach((r, i) => {
+      const k = keys[i];
+      const o = k === null ? null : original.get(k);
+      if (o && o.id < r.id) out.set(r.id, o);
+    });
     return out;
   }
 
@@ -119,7 +151,12 @@ export class SqliteClaims {
       const b = Number(r.batch_id);
       perBatch.set(b, (perBatch.get(b) ?? 0) + 1);
     }
-    for (const [b, n] of perBatch) this.#s.lower.run(n, b);
+    for (const [b, n] of perBatch) {
+      if (Number(this.#s.lower.run(n, b).changes) !== 1) {
+        throw new RangeError(`batch ${b} has no pending work left to count down`);
+      }
+      this.#s.done.run(b);
+    }
   }
 
   /** Runs `f` in a `BEGIN IMMEDIATE` transaction. */

@@ -226,3 +226,46 @@ Deno.test("store: group commit — concurrent batches share a transaction, a bad
   assertEquals(await s.counts(), { batches: 2, records: 3, pending: 3, rejected: 0 });
   s.close();
 });
+
+Deno.test("store: schema step 7 moves pending work of a step-6 database into batch_work", async () => {
+  const path = await tempDb();
+  const s = openSqliteStore(path);
+  await s.ingest(batch(1, "A1", [record(1), record(2)]));
+  await s.ingest(batch(2, "A2", [record(3), record(4, { status: "rejected", cardHash: null })]));
+  await s.ingest(batch(3, "A3", [record(5)]));
+  const [first] = await s.pendingRecords(1);
+  await s.recordVerification(first.id, { status: "OK" });
+  const done = (await s.pendingRecords(10)).find((r) => r.batchNo === 3)!;
+  await s.recordVerification(done.id, { status: "OK" });
+  // back to step 6 as it was shipped: no batch_work, the three indexes it retires
+  s.connection.exec(`DROP TABLE batch_work; DROP INDEX records_rejected;
+    CREATE INDEX batches_pending ON batches (id) WHERE pending > 0;
+    CREATE INDEX records_pending ON records (status, id);
+    CREATE INDEX records_verified_at ON records (verified_at); PRAGMA user_version = 6`);
+  s.close();
+  const again = openSqliteStore(path);
+  try {
+    const work = again.connection.prepare(
+      "SELECT b.batch_no, w.pending FROM batch_work w JOIN batches b ON b.id = w.batch_id ORDER BY 1",
+    ).all();
+    assertEquals(work.map((r) => [r.batch_no, r.pending]), [[1, 1], [2, 1]]);
+    assertEquals(await again.counts(), { batches: 3, records: 5, pending: 2, rejected: 1 });
+    const claim = await again.claimPending("t", 10, 60_000);
+    assertEquals(claim?.records.map((r) => r.seq), [2, 3]);
+    await again.completeClaim(
+      claim!,
+      claim!.records.map((r) => ({
+        recordId: r.id,
+        result: { status: "OK" },
+      })),
+    );
+    assertEquals((await again.counts()).pending, 0);
+    assertEquals(
+      again.connection.prepare("SELECT count(*) AS n FROM batch_work").get()!.n,
+      0,
+      "a batch leaves the work table with its last verdict",
+    );
+  } finally {
+    again.close();
+  }
+});
