@@ -170,11 +170,15 @@ export function splitDistinct<T>(items: readonly T[], key: (t: T) => string | nu
   return groups.map((g) => g.items);
 }
 
-/** A pool of verification workers, each with its own kernel instance. */
+type Waiting = { resolve: (r: RecordResult[]) => void; reject: (e: Error) => void };
+
+/**
+ * A pool of verification workers, each with its own kernel instance. A job is posted at once to
+ * the worker with the fewest jobs in hand, so a worker finds the next job queued when it ends
+ * one, however busy the main thread is meanwhile (committing, claiming, opening bodies).
+ */
 class Pool {
-  readonly #workers: Worker[] = [];
-  readonly #idle: Worker[] = [];
-  readonly #queue: ((w: Worker) => void)[] = [];
+  readonly #workers: { w: Worker; jobs: Map<number, Waiting> }[] = [];
   #next = 1;
 
   static async start(n: number, keys: VerifyKeys): Promise<Pool> {
@@ -190,13 +194,29 @@ class Pool {
 
   #spawn(keys: VerifyKeys): Promise<void> {
     const w = new Worker(new URL("./verify_worker.ts", import.meta.url).href, { type: "module" });
-    this.#workers.push(w);
+    const slot = { w, jobs: new Map<number, Waiting>() };
+    this.#workers.push(slot);
     return new Promise((resolve, reject) => {
       w.onmessage = (ev: MessageEvent<WorkerReply>) => {
-        if (ev.data.kind === "ready") {
-          this.#idle.push(w);
-          resolve();
-        } else reject(new Error(`verify worker: ${JSON.stringify(ev.data)}`));
+        if (ev.data.kind !== "ready") {
+          reject(new Error(`verify worker: ${JSON.stringify(ev.data)}`));
+          return;
+        }
+        w.onmessage = (ev: MessageEvent<WorkerReply>) => {
+          const m = ev.data;
+          const job = m.kind !== "ready" && m.id !== undefined ? slot.jobs.get(m.id) : undefined;
+          if (m.kind === "done" && job) {
+            slot.jobs.delete(m.id);
+            job.resolve(m.results);
+          } else {
+            Pool.#fail(slot, `verify worker: ${"message" in m ? m.message : m.kind}`);
+          }
+        };
+        w.onerror = (e) => {
+          e.preventDefault();
+          Pool.#fail(slot, `verify worker failed: ${e.message}`);
+        };
+        resolve();
       };
       w.onerror = (e) => {
         e.preventDefault();
@@ -206,32 +226,24 @@ class Pool {
     });
   }
 
-  async run(records: TapRecord[]): Promise<RecordResult[]> {
-    const w = this.#idle.pop() ?? await new Promise<Worker>((r) => this.#queue.push(r));
+  /** Every job in the worker's hands fails (its replies can no longer be trusted in order). */
+  static #fail(slot: { jobs: Map<number, Waiting> }, message: string): void {
+    for (const job of slot.jobs.values()) job.reject(new Error(message));
+    slot.jobs.clear();
+  }
+
+  run(records: TapRecord[]): Promise<RecordResult[]> {
+    const slot = this.#workers.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
     const id = this.#next++;
-    try {
-      return await new Promise<RecordResult[]>((resolve, reject) => {
-        w.onmessage = (ev: MessageEvent<WorkerReply>) => {
-          const m = ev.data;
-          if (m.kind === "done" && m.id === id) resolve(m.results);
-          else reject(new Error(`verify worker: ${"message" in m ? m.message : m.kind}`));
-        };
-        w.onerror = (e) => {
-          e.preventDefault();
-          reject(new Error(`verify worker failed: ${e.message}`));
-        };
-        w.postMessage({ kind: "job", id, records } satisfies WorkerRequest);
-      });
-    } finally {
-      const waiting = this.#queue.shift();
-      if (waiting) waiting(w);
-      else this.#idle.push(w);
-    }
+    return new Promise<RecordResult[]>((resolve, reject) => {
+      slot.jobs.set(id, { resolve, reject });
+      slot.w.postMessage({ kind: "job", id, records } satisfies WorkerRequest);
+    });
   }
 
   /** Asks every worker to zero its keys and end. */
   async end(): Promise<void> {
-    await Promise.all(this.#workers.map((w) =>
+    await Promise.all(this.#workers.map(({ w }) =>
       new Promise<void>((resolve) => {
         const t = setTimeout(() => (w.terminate(), resolve()), 5000);
         w.onmessage = () => (clearTimeout(t), w.terminate(), resolve());
@@ -242,7 +254,7 @@ class Pool {
   }
 
   terminate(): void {
-    for (const w of this.#workers) w.terminate();
+    for (const { w } of this.#workers) w.terminate();
   }
 }
 
@@ -279,12 +291,22 @@ export async function verifyStore(
   const owner = options.owner ?? `verify:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
   const leaseMs = options.leaseMs ?? 60_000;
   const run: PageRun = { store, bodies, pool, summary };
-  // Three stages overlap. A page goes to the workers first; while they verify it, the page
-  // before is committed and the next one claimed and opened. (SQLite calls run synchronously
-  // when made: made before the page is posted, they would leave the workers idle.)
+  // Three stages overlap. A page is posted to the workers as soon as it is claimed and opened,
+  // so the workers find it queued behind the page they are verifying; meanwhile the main thread
+  // commits the page before and claims the one after. (SQLite calls run synchronously when made:
+  // made while the workers' queues are empty, they would leave the workers idle.)
+  type Posted = { claim: WorkClaim; page: StoreVerifySummary; verifying: Promise<VerdictItem[]> };
+  const post = (p: Prepared): Posted => {
+    const page = emptySummary(summary.workers);
+    const verifying = verifyPage({ ...run, summary: page }, p);
+    verifying.catch(() => {}); // awaited in turn; not unhandled meanwhile
+    return { claim: p.claim, page, verifying };
+  };
   const claimNext = () =>
-    store.claimPending(owner, chunk, leaseMs).then((c) => c && prepare(run, c));
-  let next = claimNext();
+    store.claimPending(owner, chunk, leaseMs).then((c) => c && prepare(run, c)).then((p) =>
+      p && post(p)
+    );
+  let next: Promise<Posted | null> = claimNext();
   /** The page verified last, its verdicts not yet handed to the store. */
   let verified: { claim: WorkClaim; items: VerdictItem[]; page: StoreVerifySummary } | null = null;
   let commit: Promise<void> = Promise.resolve();
@@ -316,19 +338,16 @@ export async function verifyStore(
         next = claimNext();
         continue;
       }
-      const page = emptySummary(summary.workers);
-      const verifying = verifyPage({ ...run, summary: page }, cur); // posted to the workers now
-      verifying.catch(() => {}); // awaited below; not unhandled meanwhile
       let items;
       try {
         next = claimNext();
         await commitVerified();
-        items = await verifying;
+        items = await cur.verifying;
       } catch (e) {
         await store.releaseClaim(cur.claim).catch(() => {});
         throw e;
       }
-      verified = { claim: cur.claim, items, page };
+      verified = { claim: cur.claim, items, page: cur.page };
     }
     await pool.end();
   } catch (e) {
@@ -370,14 +389,25 @@ interface Prepared {
 async function prepare(run: PageRun, claim: WorkClaim): Promise<Prepared> {
   const originals = run.store.originals(claim.records);
   const listed = run.store.denyListed(claim.records.map((r) => r.id));
+  const opened = await openBodies(run.bodies, claim.records.map((r) => r.batchId));
   const taps = new Map<number, TapRecord>();
   for (const r of claim.records) {
-    const b = (await run.bodies.records(r.batchId))[r.index];
+    const b = opened.get(r.batchId)![r.index];
     if (!b) throw new Error(`record ${r.id}: index ${r.index} outside its batch`);
     taps.set(r.id, { seq: r.seq, fare: r.fare, icc: b.icc, oda: b.oda });
   }
   const byRecord = new Map((await listed).map((t) => [t.recordId, t]));
   return { claim, taps, originals: await originals, listed: byRecord };
+}
+
+/** The opened bodies of the given batches (each opened once, the store read concurrently). */
+async function openBodies(
+  bodies: BodyCache,
+  batchIds: readonly number[],
+): Promise<Map<number, BodyRecord[]>> {
+  const ids = [...new Set(batchIds)];
+  const recs = await Promise.all(ids.map((id) => bodies.records(id)));
+  return new Map(ids.map((id, i) => [id, recs[i]]));
 }
 
 /** A summary with nothing counted yet (a run's, or one page's, added once it is committed). */
@@ -423,14 +453,19 @@ async function verifyPage(
     for (let i = 0; i < g.length; i += size) jobs.push(g.slice(i, i + size));
   }
   const done = await Promise.all(jobs.map((j) => run.pool.run(j.map((r) => taps.get(r.id)!))));
+  // originals stored before 9F26 ‖ 9F02 were kept at ingest: their bodies, opened once
+  const older = await openBodies(
+    run.bodies,
+    [...prepared.originals.values()].filter((o) => !o.acKey).map((o) => o.batchId),
+  );
   const items: VerdictItem[] = [];
   for (let j = 0; j < jobs.length; j++) {
     for (let i = 0; i < jobs[j].length; i++) {
       const rec = jobs[j][i];
       const res = done[j][i];
       if (res.seq !== rec.seq) throw new Error(`verify worker answered out of order`);
-      const dup = await duplicateFinding(
-        run.bodies,
+      const dup = duplicateFinding(
+        older,
         rec,
         prepared.originals.get(rec.id),
         taps.get(rec.id)!.icc,
@@ -506,19 +541,19 @@ function acKeyText(k: Uint8Array): string {
 /**
  * DUPLICATE / REPLAY_SUSPECT against the earliest accepted record with the same card key (found
  * for the whole chunk by `Store.originals`). 9F26 ‖ 9F02 come from the store; only records
- * stored before it kept them are re-read from their bodies.
+ * stored before it kept them are read from their bodies (`older`, opened for the page).
  */
-async function duplicateFinding(
-  bodies: BodyCache,
+function duplicateFinding(
+  older: ReadonlyMap<number, BodyRecord[]>,
   rec: PendingRecord,
   first: OriginalRecord | undefined,
   iccHex: string,
-): Promise<{ status: RecordStatus; of: CardRecord } | null> {
+): { status: RecordStatus; of: CardRecord } | null {
   if (!first) return null;
   let orig: string;
   if (first.acKey) orig = acKeyText(first.acKey);
   else {
-    const o = (await bodies.records(first.batchId))[first.index];
+    const o = older.get(first.batchId)?.[first.index];
     if (!o) throw new Error(`record ${first.id}: index ${first.index} outside its batch`);
     orig = acAmountOf(o.icc);
   }
