@@ -116,7 +116,7 @@ CREATE INDEX batches_pending ON batches (id) WHERE pending > 0;
   {
     version: 7,
     description: "verification work per batch in its own small table; two record indexes " +
-      "retired (docs/scale.md, \"Verification work on SQLite\")",
+      'retired (docs/scale.md, "Verification work on SQLite")',
     sql: WORK_SQL,
   },
 ];
