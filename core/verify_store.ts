@@ -31,10 +31,11 @@ import {
   type TapRecord,
 } from "./emv/verify.ts";
 import { flattenValues, parseTlv } from "./tlv/tree.ts";
-import { fromHex, toHex } from "./hex.ts";
+import { fromHex } from "./hex.ts";
 import { acAmountKey, duplicateNote, duplicateStatus } from "./emv/duplicates.ts";
 import type { PanProtector } from "./store/pan.ts";
 import {
+  cardIndexKey,
   type CardRecord,
   LeaseLostError,
   type OriginalRecord,
@@ -151,10 +152,6 @@ function acAmountOf(iccHex: string): string {
   if (!p.ok) return "";
   const v = flattenValues(p.nodes);
   return acAmountKey(v.get("9F26"), v.get("9F02"));
-}
-
-function cardKey(r: PendingRecord): string | null {
-  return r.cardHash && r.atc !== null ? `${toHex(r.cardHash)}|${r.psn}|${r.atc}` : null;
 }
 
 /** Splits records into groups in which no two share a card key, keeping order within each. */
@@ -449,7 +446,7 @@ async function verifyPage(
   // Split for the workers: sub-batches of ~chunk/(2·workers) records, no card key twice.
   const size = Math.max(50, Math.ceil(page.length / (2 * run.summary.workers)));
   const jobs: PendingRecord[][] = [];
-  for (const g of splitDistinct(page, cardKey)) {
+  for (const g of splitDistinct(page, cardIndexKey)) {
     for (let i = 0; i < g.length; i += size) jobs.push(g.slice(i, i + size));
   }
   const done = await Promise.all(jobs.map((j) => run.pool.run(j.map((r) => taps.get(r.id)!))));

@@ -15,6 +15,7 @@
 import {
   asReplay,
   batchAad,
+  cardIndexKey,
   type CardRecord,
   cardRecordOf,
   type IngestResult,
@@ -224,34 +225,34 @@ export class PostgresStore implements Store {
 
   /** One query for the whole chunk: the earliest accepted record of each distinct card key. */
   originals(records: readonly PendingRecord[]): Promise<Map<number, OriginalRecord>> {
-    const keys = new Map<string, { h: string; p: string | null; a: number }>();
-    for (const r of records) {
-      if (!r.cardHash || r.atc === null) continue;
-      const h = toHex(r.cardHash);
-      keys.set(`${h}|${r.psn ?? ""}|${r.atc}`, { h, p: r.psn, a: r.atc });
-    }
-    if (keys.size === 0) return Promise.resolve(new Map());
+    const keys = records.map(cardIndexKey);
+    const distinct = new Map<string, PendingRecord>();
+    records.forEach((r, i) => {
+      const k = keys[i];
+      if (k !== null && !distinct.has(k)) distinct.set(k, r);
+    });
+    if (distinct.size === 0) return Promise.resolve(new Map());
     return this.#run(async () => {
-      const json = JSON.stringify([...keys.values()]);
-      const rows = await this.#sql`SELECT k.h AS key_hash, k.p AS key_psn, k.a AS key_atc, o.*
-        FROM jsonb_to_recordset(${json}::text::jsonb) AS k(h text, p text, a int)
+      const probe = [...distinct.values()].map((r, i) => ({
+        i,
+        h: toHex(r.cardHash!),
+        p: r.psn,
+        a: r.atc,
+      }));
+      const rows = await this.#sql`SELECT k.i AS key_i, o.*
+        FROM jsonb_to_recordset(${JSON.stringify(probe)}::text::jsonb)
+          AS k(i int, h text, p text, a int)
         CROSS JOIN LATERAL (SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status,
             ac_key FROM records
           WHERE card_hash = decode(k.h, 'hex') AND atc = k.a AND psn IS NOT DISTINCT FROM k.p
             AND status <> 'rejected' ORDER BY id LIMIT 1) AS o`;
-      const first = new Map<string, OriginalRecord>();
-      for (const r of rows) {
-        first.set(
-          `${String(r.key_hash).toUpperCase()}|${r.key_psn ?? ""}|${r.key_atc}`,
-          originalOf(r),
-        );
-      }
+      const byProbe = new Map(rows.map((r) => [Number(r.key_i), originalOf(r)]));
+      const first = new Map([...distinct.keys()].map((k, i) => [k, byProbe.get(i)]));
       const out = new Map<number, OriginalRecord>();
-      for (const r of records) {
-        if (!r.cardHash || r.atc === null) continue;
-        const o = first.get(`${toHex(r.cardHash)}|${r.psn ?? ""}|${r.atc}`);
+      records.forEach((r, i) => {
+        const o = keys[i] === null ? undefined : first.get(keys[i]!);
         if (o && o.id < r.id) out.set(r.id, o);
-      }
+      });
       return out;
     });
   }

@@ -6,8 +6,8 @@
  * files beside the database, released by the kernel if the holder dies.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { toHex } from "../hex.ts";
 import {
+  cardIndexKey,
   type CardRecord,
   LeaseLostError,
   LockBusyError,
@@ -36,12 +36,6 @@ export function pendingRow(r: Row): PendingRecord {
     index: Number(r.body_index),
     acKey: r.ac_key == null ? null : new Uint8Array(r.ac_key as Uint8Array),
   };
-}
-
-/** The card-index key of a record (hex hash, PSN, ATC), or null without one. */
-export function cardIndexKey(r: PendingRecord): string | null {
-  if (!r.cardHash || r.atc === null) return null;
-  return `${toHex(r.cardHash)}|${r.psn === null ? "" : `=${r.psn}`}|${r.atc}`;
 }
 
 /** An original from a row of `records`. */

@@ -8,6 +8,7 @@
  * (see `pan.ts`).
  */
 import { IcfareError } from "../errors.ts";
+import { toHex } from "../hex.ts";
 import type { UnsignedList } from "../denylist/signed.ts";
 import type { DenyListedTap } from "../denylist/listed.ts";
 
@@ -88,6 +89,12 @@ export interface PendingRecord {
   readonly day?: string;
   /** 9F26 ‖ 9F02 as stored at ingest (null for records stored before it was kept). */
   readonly acKey?: Uint8Array | null;
+}
+
+/** The card-index key of a record (hex card hash, PSN, ATC), or null without a card or ATC. */
+export function cardIndexKey(r: PendingRecord): string | null {
+  if (!r.cardHash || r.atc === null) return null;
+  return `${toHex(r.cardHash)}|${r.psn === null ? "" : `=${r.psn}`}|${r.atc}`;
 }
 
 /** The original of a record: the earliest accepted record with the same card key. */
