@@ -1,7 +1,8 @@
 /**
  * Ingest with 1 and 2 server processes on SQLite and on PostgreSQL (issue 18; docs/scale.md).
  * Not a timed test: `deno run -A bench/ingest_bench.ts`. Each configuration gets a fresh store
- * and real `icfare serve` subprocesses with narrow permissions; requests (50-tap batches) are
+ * and real `icfare serve` subprocesses with narrow permissions (SQLite: plus read of core/ for the
+ * store thread; INGEST_STORE_THREAD=main for the main thread); requests (50-tap batches) are
  * built and signed beforehand and spread round-robin over the servers.
  *   closed loop: INGEST_CONCURRENCY clients post back to back for INGEST_SECONDS;
  *   open loop: INGEST_RATE batches/s scheduled, latency from each intended send time.
@@ -147,8 +148,9 @@ for (const backend of cluster ? ["sqlite", "postgres"] : ["sqlite"]) {
   for (const n of [1, 2]) {
     // SQLite: a fresh home (the narrow server may touch only its home); PostgreSQL: a database
     const h = backend === "sqlite" ? await makeHome(terminals) : home;
+    // SQLite on the server's own store thread, as `icfare serve` runs it when it may read core/
     const extra = backend === "sqlite"
-      ? FAST
+      ? [...FAST, "--store-thread", Deno.env.get("INGEST_STORE_THREAD") ?? "worker"]
       : [...FAST, "--store", await cluster!.createDatabase("ingest")];
     const servers = await Promise.all(
       Array.from({ length: n }, () => spawnServer(h, freePort(), extra)),

@@ -11,7 +11,8 @@
  *
  * Options (env): LOAD_SECONDS (default 10), LOAD_CONCURRENCY (16), LOAD_RATE (batches/s, a
  * comma list: "200,220"),
- * LOAD_TERMINALS (400), LOAD_TAPS (50).
+ * LOAD_TERMINALS (400), LOAD_TAPS (50), LOAD_STORE_THREAD (worker; main for SQLite on the server's
+ * main thread).
  */
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
     JSON.stringify(sampleBatch({ terminalId: t, batchNo: 1, records: TAPS, panBase: i * 1000 }))
   );
   const home = await makeHome(terminals);
-  const THREAD = Deno.env.get("LOAD_STORE_THREAD") ?? "main";
+  const THREAD = Deno.env.get("LOAD_STORE_THREAD") ?? "worker"; // `icfare serve`'s auto, given core/
   const srv = await spawnServer(home, undefined, [
     "--rate",
     "1000000",

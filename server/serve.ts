@@ -18,6 +18,7 @@ import {
   openStore,
   type StoreLocation,
   storeLocation,
+  storeWorkerAllowed,
 } from "../core/store/open.ts";
 import { DevPanProtector, type PanProtector } from "../core/store/pan.ts";
 import { StaticTerminalKeys, type TerminalKeyLookup } from "../core/auth/terminal_keys.ts";
@@ -58,10 +59,11 @@ export interface ServeOptions {
   /** Most open connections (default 1,024). */
   readonly maxConnections?: number;
   /**
-   * Where the SQLite connection lives: the main thread (default) or its own worker thread (needs
-   * read permission on core/ to load the worker modules).
+   * Where the SQLite connection lives: the main thread (default), its own worker thread (needs
+   * read permission on core/ to load the worker modules), or "auto": the worker when that
+   * permission is granted (`icfare serve`'s default; docs/performance.md, "Upload server load").
    */
-  readonly storeThread?: "worker" | "main";
+  readonly storeThread?: "worker" | "main" | "auto";
   /**
    * The store: a `postgres://` URL or an SQLite file (docs/scale.md); default
    * `ICFARE_DATABASE_URL`, else HOME/icfare.db.
@@ -138,10 +140,8 @@ async function keyStoreKeys(
       m.key.fill(0);
     }
     try {
-      pan ??= DevPanProtector.fromCryptoKeys(
-        await ks.hmacCryptoKey("pan-hash"),
-        await ks.dataCryptoKey(),
-      );
+      // the pan-hash key as bytes: every card of an upload hashed in one kernel call
+      pan ??= DevPanProtector.fromKeyBytes(ks.panHashKey(), await ks.dataCryptoKey());
       keys ??= await ks.openTerminalTable((msg) => console.error(`icfare serve: ${msg}`));
       return { keys, pan, source: `key store (master key from ${m.source}; live terminal table)` };
     } finally {
@@ -182,8 +182,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       o.devKeys === undefined && await KeyStore.existsIn(o.home),
     );
   const where: StoreLocation = storeLocation(o.home, o.store);
+  const thread = o.storeThread === "auto"
+    ? (storeWorkerAllowed() ? "worker" : "main")
+    : o.storeThread ?? "main";
   const store = await openStore(where, {
-    thread: o.storeThread,
+    thread,
     busyTimeoutMs: o.busyTimeoutMs,
     poolSize: o.poolSize,
     tempStore: "memory", // one batch per statement: small journals
@@ -218,7 +221,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   return {
     url: `http://${addr.hostname}:${addr.port}`,
     keySource,
-    storeName: describeLocation(where),
+    storeName: describeLocation(where) +
+      (where.kind === "sqlite" && thread === "worker" ? ", on its own thread" : ""),
     denyListKey: deny.note,
     port: addr.port,
     metrics,

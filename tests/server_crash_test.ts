@@ -3,7 +3,8 @@
  * killed with SIGKILL at random moments and restarted; each terminal retries a batch until it
  * is acknowledged. Afterwards every acknowledged batch is present exactly once with all its
  * records (none partial), its stored receipt is the one the terminal got, and
- * `PRAGMA integrity_check` is ok. 20 kill cycles in the normal suite, 200 with ICFARE_SLOW=1.
+ * `PRAGMA integrity_check` is ok. 20 kill cycles in the normal suite, 200 with ICFARE_SLOW=1, once
+ * with the SQLite connection on the server's main thread and once on its own thread.
  */
 import { assertEquals } from "@icfare/assert";
 import { join } from "node:path";
@@ -15,9 +16,14 @@ const SLOW = Deno.env.get("ICFARE_SLOW") === "1";
 const CYCLES = SLOW ? 200 : 20;
 const TERMINALS = ["LC000301", "LC000302", "LC000303", "LC000304"];
 
-Deno.test(`crash: ${CYCLES} SIGKILL cycles during concurrent uploads lose and duplicate nothing`, async () => {
+for (const thread of ["main", "worker"] as const) {
+  Deno.test(`crash: ${CYCLES} SIGKILL cycles during concurrent uploads lose and duplicate nothing (SQLite on the ${thread} thread)`, () =>
+    crashCycles(thread));
+}
+
+async function crashCycles(thread: "main" | "worker"): Promise<void> {
   const home = await makeHome(TERMINALS);
-  const extra = ["--rate", "100000", "--burst", "100000"];
+  const extra = ["--rate", "100000", "--burst", "100000", "--store-thread", thread];
   let seed = Number(Deno.env.get("ICFARE_SEED") ?? Date.now() % 100000);
   const seed0 = seed;
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
@@ -40,11 +46,11 @@ Deno.test(`crash: ${CYCLES} SIGKILL cycles during concurrent uploads lose and du
 
   const records = checkStore(home, run.acked);
   console.log(
-    `crash: seed ${seed0}, ${CYCLES} SIGKILL cycles, ${run.acked.size} batches / ${records} ` +
+    `crash (${thread} thread): seed ${seed0}, ${CYCLES} SIGKILL cycles, ${run.acked.size} batches / ${records} ` +
       `records acknowledged, ${run.attempts} attempts (${run.failures} failed and retried), ` +
       `0 lost, 0 duplicated, 0 partial, integrity_check ok`,
   );
-});
+}
 
 /**
  * Every acknowledged batch is stored once, whole, with the receipt the terminal got, and

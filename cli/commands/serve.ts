@@ -29,8 +29,9 @@ Without a key store: the development key file HOME/dev-keys.json (clear keys: te
   --body-min-rate N   then at least N bytes/s must keep arriving, else 408 (default 4096):
                       a body may take body-timeout-ms + size / body-min-rate
   --max-connections N open connections; beyond, 429 and close (default 1024)
-  --store-thread T    main (default) or worker: SQLite and its fsyncs on their own thread
-                      (add --allow-read=<icfare>/core for the worker modules)
+  --store-thread T    auto (default), worker or main: SQLite and its fsyncs on their own
+                      thread, which needs --allow-read=<icfare>/core for the worker modules;
+                      auto takes the worker when that permission is granted, else main
   --store URL|FILE    postgres://USER@HOST:PORT/DB (several servers on one database;
                       fsync and synchronous_commit must be on) or an SQLite file; default
                       env ICFARE_DATABASE_URL, else HOME/icfare.db (docs/scale.md)
@@ -50,9 +51,9 @@ function intOpt(v: string | undefined, name: string, dflt: number, min: number, 
   return Number(v);
 }
 
-function storeThread(v: string | undefined): "worker" | "main" {
-  if (v === undefined || v === "worker" || v === "main") return v ?? "main";
-  throw new UsageError(`--store-thread must be worker or main, got "${v}"`);
+function storeThread(v: string | undefined): "worker" | "main" | "auto" {
+  if (v === undefined || v === "worker" || v === "main" || v === "auto") return v ?? "auto";
+  throw new UsageError(`--store-thread must be auto, worker or main, got "${v}"`);
 }
 
 function homeDir(p: ReturnType<typeof parseArgs>): string {

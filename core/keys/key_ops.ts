@@ -295,6 +295,11 @@ export async function hmacCryptoKey(
   );
 }
 
+/** The clear bytes of the active `pan-hash` key (HMAC-SHA256); the caller zeroes them. */
+export function panHashKey(v: Vault, id?: string): Uint8Array {
+  return v.unwrapRecord(singleKey(v, "pan-hash", id));
+}
+
 /** A non-extractable WebCrypto AES-GCM key of usage `data` (card-data sealing). */
 export async function dataCryptoKey(v: Vault, id?: string): Promise<CryptoKey> {
   const raw = v.unwrapRecord(singleKey(v, "data", id));

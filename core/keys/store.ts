@@ -12,8 +12,8 @@
  * terminals (`terminals.ts`).
  *
  * Keys leave the store only through typed getters that unwrap in memory: `withKey`,
- * `issuerMasterKey`, `hmacCryptoKey`, `dataCryptoKey`, `terminalKeys()`, `capkSource()`. No
- * clear key value is ever written to a file, the audit trail or a message.
+ * `issuerMasterKey`, `hmacCryptoKey`, `panHashKey`, `dataCryptoKey`, `terminalKeys()`,
+ * `capkSource()`. No clear key value is ever written to a file, the audit trail or a message.
  */
 import type { AuditVerdict } from "./audit.ts";
 import type { TerminalKeyLookup } from "../auth/terminal_keys.ts";
@@ -205,6 +205,14 @@ export class KeyStore {
   /** A non-extractable WebCrypto HMAC-SHA256 key for `pan-hash` or `denylist-sign`. */
   hmacCryptoKey(usage: "pan-hash" | "denylist-sign", id?: string): Promise<CryptoKey> {
     return ops.hmacCryptoKey(this.v, usage, id);
+  }
+
+  /**
+   * The clear bytes of the `pan-hash` key, for the upload server's batched card hashing
+   * (`DevPanProtector.fromKeyBytes`, which copies and zeroes them); the caller zeroes them.
+   */
+  panHashKey(id?: string): Uint8Array {
+    return ops.panHashKey(this.v, id);
   }
 
   /** A non-extractable WebCrypto AES-GCM key of usage `data` (card-data sealing). */

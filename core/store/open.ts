@@ -57,8 +57,11 @@ export function describeLocation(l: StoreLocation): string {
 export interface OpenStoreOptions {
   /** SQLite: lock wait (ms). */
   readonly busyTimeoutMs?: number;
-  /** SQLite: the connection on its own worker thread. */
-  readonly thread?: "main" | "worker";
+  /**
+   * SQLite: the connection on its own worker thread ("worker"), on the caller's ("main"), or on
+   * a worker when this process may read the worker's module ("auto"; see {@link storeWorkerAllowed}).
+   */
+  readonly thread?: "main" | "worker" | "auto";
   /** SQLite: statement journals in memory, for the upload server and verifiers (`SqliteStoreOptions`). */
   readonly tempStore?: "memory" | "file";
   /** PostgreSQL: connections in the pool. */
@@ -71,7 +74,7 @@ export async function openStore(l: StoreLocation, o: OpenStoreOptions = {}): Pro
     const { openPostgresStore } = await import("./postgres.ts");
     return await openPostgresStore(l.url, { max: o.poolSize });
   }
-  if (o.thread === "worker") {
+  if (o.thread === "worker" || (o.thread === "auto" && storeWorkerAllowed())) {
     const { WorkerStore } = await import("./worker_store.ts");
     return await WorkerStore.open(l.path, {
       busyTimeoutMs: o.busyTimeoutMs,
@@ -80,6 +83,21 @@ export async function openStore(l: StoreLocation, o: OpenStoreOptions = {}): Pro
   }
   const { openSqliteStore } = await import("./sqlite.ts");
   return openSqliteStore(l.path, { busyTimeoutMs: o.busyTimeoutMs, tempStore: o.tempStore });
+}
+
+/**
+ * True when this process may start the SQLite worker thread: Deno needs read permission on the
+ * worker's entry module (`sqlite_worker.ts` beside this file), which a narrowly permitted server
+ * (`--allow-read=HOME`) does not have.
+ */
+export function storeWorkerAllowed(): boolean {
+  const entry = new URL("./sqlite_worker.ts", import.meta.url);
+  if (entry.protocol !== "file:") return false;
+  try {
+    return Deno.permissions.querySync({ name: "read", path: entry }).state === "granted";
+  } catch {
+    return false;
+  }
 }
 
 /** Closes a store returned by `openStore`, waiting where the backend needs it. */

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { testKeyHex } from "./terminal.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+export const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** A fresh icfare home with the interim dev key file for `terminals`. */
 export async function makeHome(terminals: string[]): Promise<string> {
@@ -72,6 +72,8 @@ export interface ServerProcess {
   readonly port: number;
   readonly child: Deno.ChildProcess;
   readonly stderr: () => string;
+  /** What the server printed up to and including its "listening on" line. */
+  readonly banner: string;
   /** Sends a signal and waits for the exit. */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
@@ -134,6 +136,7 @@ export async function spawnListening(
     port,
     child,
     stderr: () => err,
+    banner: out,
     stop(signal: Deno.Signal = "SIGTERM") {
       if (!stopped) {
         try {
