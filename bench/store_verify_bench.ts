@@ -22,6 +22,7 @@ import { ingestUpload } from "../core/upload/ingest.ts";
 import { DevPanProtector } from "../core/store/pan.ts";
 import { closeStore, type OpenStore, openStore } from "../core/store/open.ts";
 import { type VerifyKeys, verifyStore, type WorkerReply } from "../core/verify_store.ts";
+import { VERIFY_CACHE_MIB } from "../core/verify_home.ts";
 import { verifyKeysOf } from "../tests/support/sim_store.ts";
 import { pgAvailable, startPgCluster } from "../tests/support/pg_cluster.ts";
 import { PostgresStore } from "../core/store/postgres.ts";
@@ -141,6 +142,7 @@ const backends: [string, () => Promise<OpenStore>][] = [[
   async () =>
     openStore({ kind: "sqlite", path: `${await Deno.makeTempDir()}/icfare.db` }, {
       tempStore: "memory", // as `icfare verify` opens it
+      cacheMiB: VERIFY_CACHE_MIB,
     }),
 ]];
 let cluster: Awaited<ReturnType<typeof startPgCluster>> | null = null;

@@ -13,6 +13,12 @@ import {
 } from "./verify_store.ts";
 
 /**
+ * SQLite page cache of a verifier's connection, MiB: a day's card index and records are read at
+ * random, and SQLite's 2 MiB default made a 1,000,000-record store 15–25 % slower to verify.
+ */
+export const VERIFY_CACHE_MIB = 256;
+
+/**
  * The key store's active IMK-MAC keys (3DES double length or SM4), unwrapped for one run, for
  * the IDD MAC. `core/keys/engine_source.ts` loads the IMK-ACs; until it loads both usages this
  * small loader sits here.
@@ -90,7 +96,11 @@ export async function verifyHome(o: VerifyHomeOptions): Promise<StoreVerifySumma
       capks: ks.capkList(),
     };
     // one chunk's verdicts per transaction: its statement journals fit in memory
-    const store = await openStore(storeLocation(o.home, o.store), { tempStore: "memory" });
+    // statement journals in memory, and a page cache for a day's card index and records
+    const store = await openStore(storeLocation(o.home, o.store), {
+      tempStore: "memory",
+      cacheMiB: VERIFY_CACHE_MIB,
+    });
     try {
       return await verifyStore(store, pan, keys, o);
     } finally {

@@ -64,6 +64,8 @@ export interface OpenStoreOptions {
   readonly thread?: "main" | "worker" | "auto";
   /** SQLite: statement journals in memory, for the upload server and verifiers (`SqliteStoreOptions`). */
   readonly tempStore?: "memory" | "file";
+  /** SQLite: the connection's page cache in MiB (`SqliteStoreOptions.cacheMiB`). */
+  readonly cacheMiB?: number;
   /** PostgreSQL: connections in the pool. */
   readonly poolSize?: number;
 }
@@ -79,10 +81,15 @@ export async function openStore(l: StoreLocation, o: OpenStoreOptions = {}): Pro
     return await WorkerStore.open(l.path, {
       busyTimeoutMs: o.busyTimeoutMs,
       tempStore: o.tempStore,
+      cacheMiB: o.cacheMiB,
     });
   }
   const { openSqliteStore } = await import("./sqlite.ts");
-  return openSqliteStore(l.path, { busyTimeoutMs: o.busyTimeoutMs, tempStore: o.tempStore });
+  return openSqliteStore(l.path, {
+    busyTimeoutMs: o.busyTimeoutMs,
+    tempStore: o.tempStore,
+    cacheMiB: o.cacheMiB,
+  });
 }
 
 /**

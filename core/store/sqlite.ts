@@ -51,6 +51,13 @@ export interface SqliteStoreOptions {
    * "file", so their journals never have to fit in RAM.
    */
   readonly tempStore?: "memory" | "file";
+  /**
+   * SQLite's page cache for this connection, in MiB (default SQLite's own 2 MiB). A verifier
+   * over a large day reads the card index and the records at random: 256 MiB made verifying the
+   * last 200,000 records of a 1,000,000-record store 15–25 % faster (docs/performance.md, "Store
+   * backends and scale-out").
+   */
+  readonly cacheMiB?: number;
   /** Test hook run after the pragmas are set and before they are checked. */
   readonly afterPragmas?: (db: DatabaseSync) => void;
 }
@@ -71,6 +78,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     throw new TypeError("path must be a non-empty file path");
   }
   const busy = options.busyTimeoutMs ?? 5000;
+  const cache = options.cacheMiB;
+  if (cache !== undefined && (!Number.isInteger(cache) || cache < 1 || cache > 65536)) {
+    throw new RangeError(`cacheMiB must be an integer 1..65536, got ${cache}`);
+  }
   if (!Number.isInteger(busy) || busy < 0) {
     throw new RangeError(`busyTimeoutMs must be a non-negative integer, got ${busy}`);
   }
@@ -88,6 +99,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     db.exec("PRAGMA synchronous = FULL");
     db.exec("PRAGMA foreign_keys = ON");
     if (options.tempStore === "memory") db.exec("PRAGMA temp_store = MEMORY");
+    if (options.cacheMiB !== undefined) db.exec(`PRAGMA cache_size = ${-1024 * options.cacheMiB}`);
     options.afterPragmas?.(db);
     checkPragmas(db);
     migrate(db);

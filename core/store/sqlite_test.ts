@@ -269,3 +269,16 @@ Deno.test("store: schema step 7 moves pending work of a step-6 database into bat
     again.close();
   }
 });
+
+Deno.test("store: a page cache in MiB is set on the connection (verifiers), bad sizes refused", async () => {
+  const path = await tempDb();
+  const s = openSqliteStore(path, { cacheMiB: 64 });
+  assertEquals(s.connection.prepare("PRAGMA cache_size").get()!.cache_size, -65536);
+  s.close();
+  const d = openSqliteStore(path);
+  assertEquals(d.connection.prepare("PRAGMA cache_size").get()!.cache_size, -2000);
+  d.close();
+  for (const bad of [0, -1, 1.5, 70000]) {
+    assertThrows(() => openSqliteStore(path, { cacheMiB: bad }), RangeError, "cacheMiB");
+  }
+});

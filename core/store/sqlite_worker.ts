@@ -9,7 +9,12 @@ import { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from "./sq
 let store: SqliteStore | null = null;
 
 /** `open`'s arguments: the path, then the options a worker store passes on. */
-type OpenArgs = [string, SqliteStoreOptions["busyTimeoutMs"], SqliteStoreOptions["tempStore"]];
+type OpenArgs = [
+  string,
+  SqliteStoreOptions["busyTimeoutMs"],
+  SqliteStoreOptions["tempStore"],
+  SqliteStoreOptions["cacheMiB"],
+];
 
 type Msg =
   | { id: number; method: "open"; args: OpenArgs }
@@ -20,8 +25,8 @@ self.onmessage = async (ev: MessageEvent<Msg>) => {
   try {
     let value: unknown;
     if (method === "open") {
-      const [path, busyTimeoutMs, tempStore] = args as OpenArgs;
-      store = openSqliteStore(path, { busyTimeoutMs, tempStore });
+      const [path, busyTimeoutMs, tempStore, cacheMiB] = args as OpenArgs;
+      store = openSqliteStore(path, { busyTimeoutMs, tempStore, cacheMiB });
       value = null;
     } else if (method === "close") {
       store?.close();

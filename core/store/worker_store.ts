@@ -80,12 +80,12 @@ export class WorkerStore implements Store {
   /** Opens the store at `path` on a new worker; rejects as `openSqliteStore` would throw. */
   static async open(
     path: string,
-    options: Pick<SqliteStoreOptions, "busyTimeoutMs" | "tempStore"> = {},
+    options: Pick<SqliteStoreOptions, "busyTimeoutMs" | "tempStore" | "cacheMiB"> = {},
   ): Promise<WorkerStore> {
     const s = new WorkerStore();
     s.#path = path;
     try {
-      await s.#call("open", [path, options.busyTimeoutMs, options.tempStore]);
+      await s.#call("open", [path, options.busyTimeoutMs, options.tempStore, options.cacheMiB]);
     } catch (e) {
       s.#worker.terminate();
       throw e;
