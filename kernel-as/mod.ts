@@ -17,6 +17,7 @@ export * from "./kernel.ts";
 export * from "./layout.ts";
 export * from "./status.ts";
 export * from "./sym.ts";
+export * from "./hmac.ts";
 export * from "./tlv.ts";
 export * from "./pk.ts";
 export * from "./engine.ts";

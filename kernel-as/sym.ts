@@ -1,8 +1,7 @@
 /**
  * Symmetric cryptography and hashes through the kernel: DES/3DES (NIST SP 800-67), SM4
  * (GB/T 32907), ISO/IEC 9797-1 MAC algorithms 1 and 3, SM4 CBC-MAC, SHA-1 and SHA-256
- * (FIPS 180-4), HMAC-SHA-256 (RFC 2104), SM3 (GB/T 32905), legacy key check values and DES key
- * parity.
+ * (FIPS 180-4), SM3 (GB/T 32905), legacy key check values and DES key parity.
  *
  * Every function checks its arguments first and throws {@link SymError} with a stable code and
  * a message naming the argument; results are fresh `Uint8Array`s unless a batch API is given
@@ -204,54 +203,6 @@ export function sha256Batch(messages: readonly Uint8Array[], out?: Uint8Array): 
 /** {@link hashBatch} with SM3. */
 export function sm3Batch(messages: readonly Uint8Array[], out?: Uint8Array): Uint8Array {
   return hashBatch("sm3", messages, out);
-}
-
-const HMAC_BLOCK = 64;
-
-/**
- * HMAC-SHA-256 (RFC 2104, FIPS 198-1) of many messages under one key, in two batched kernel
- * passes instead of one call per message: first SHA-256((K ⊕ ipad) ‖ mᵢ) for every message,
- * then SHA-256((K ⊕ opad) ‖ innerᵢ). A key longer than the 64-byte block is hashed first
- * (RFC 2104 §2). Returns the MACs back to back, 32 bytes each (MAC `i` at `32 × i`). The padded
- * keys exist only inside this call and are zeroed before it returns.
- */
-export function hmacSha256Batch(key: Uint8Array, messages: readonly Uint8Array[]): Uint8Array {
-  bytes(key, "key");
-  if (!Array.isArray(messages)) throw new SymError("SYM_ARGUMENT", "messages must be an array");
-  const k = key.length > HMAC_BLOCK ? sha256(key) : key;
-  let total = 0;
-  for (let i = 0; i < messages.length; i++) {
-    if (!(messages[i] instanceof Uint8Array)) bytes(messages[i], `messages[${i}]`);
-    total += HMAC_BLOCK + messages[i].length;
-  }
-  // One buffer for every inner message, then one for every outer message (views, no copies
-  // per message beyond the padded key and the data).
-  const inner = new Uint8Array(total);
-  const views: Uint8Array[] = new Array(messages.length);
-  let at = 0;
-  for (let i = 0; i < messages.length; i++) {
-    const m = messages[i];
-    inner.fill(0x36, at, at + HMAC_BLOCK);
-    for (let j = 0; j < k.length; j++) inner[at + j] ^= k[j];
-    inner.set(m, at + HMAC_BLOCK);
-    views[i] = inner.subarray(at, at + HMAC_BLOCK + m.length);
-    at += HMAC_BLOCK + m.length;
-  }
-  const innerHashes = hashBatch("sha256", views);
-  inner.fill(0);
-  const outer = new Uint8Array(messages.length * (HMAC_BLOCK + 32));
-  for (let i = 0; i < messages.length; i++) {
-    const o = i * (HMAC_BLOCK + 32);
-    outer.fill(0x5c, o, o + HMAC_BLOCK);
-    for (let j = 0; j < k.length; j++) outer[o + j] ^= k[j];
-    outer.set(innerHashes.subarray(32 * i, 32 * i + 32), o + HMAC_BLOCK);
-    views[i] = outer.subarray(o, o + HMAC_BLOCK + 32);
-  }
-  const macs = hashBatch("sha256", views);
-  outer.fill(0);
-  innerHashes.fill(0);
-  if (k !== key) k.fill(0);
-  return macs;
 }
 
 // ---------------------------------------------------------------- block ciphers

@@ -72,6 +72,11 @@ Deno.test("usage: demo's bad options are exit 2; simulate --out naming a file is
       assertEquals(codedLine("demo", r.stderr), "USAGE");
       assertMatch(r.stderr, want);
     }
+    // serve's store thread: auto, worker or main, nothing else (refused before any start-up)
+    const t = await icfareRun(["serve", "--home", home, "--store-thread", "fast"]);
+    assertEquals(t.code, 2, t.stderr);
+    assertEquals(codedLine("serve", t.stderr), "USAGE");
+    assertMatch(t.stderr, /--store-thread must be auto, worker or main, got "fast"/);
     const file = join(tmp, "a-file");
     await Deno.writeTextFile(file, "x");
     const s = await icfareRun(["simulate", "--out", file, "--taps", "10"]);

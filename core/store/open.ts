@@ -58,10 +58,10 @@ export interface OpenStoreOptions {
   /** SQLite: lock wait (ms). */
   readonly busyTimeoutMs?: number;
   /**
-   * SQLite: the connection on its own worker thread ("worker"), on the caller's ("main"), or on
-   * a worker when this process may read the worker's module ("auto"; see {@link storeWorkerAllowed}).
+   * SQLite: the connection on its own worker thread ("worker") or on the caller's ("main", the
+   * default); {@link storeWorkerAllowed} tells whether "worker" can start.
    */
-  readonly thread?: "main" | "worker" | "auto";
+  readonly thread?: "main" | "worker";
   /** SQLite: statement journals in memory, for the upload server and verifiers (`SqliteStoreOptions`). */
   readonly tempStore?: "memory" | "file";
   /** SQLite: the connection's page cache in MiB (`SqliteStoreOptions.cacheMiB`). */
@@ -76,7 +76,7 @@ export async function openStore(l: StoreLocation, o: OpenStoreOptions = {}): Pro
     const { openPostgresStore } = await import("./postgres.ts");
     return await openPostgresStore(l.url, { max: o.poolSize });
   }
-  if (o.thread === "worker" || (o.thread === "auto" && storeWorkerAllowed())) {
+  if (o.thread === "worker") {
     const { WorkerStore } = await import("./worker_store.ts");
     return await WorkerStore.open(l.path, {
       busyTimeoutMs: o.busyTimeoutMs,

@@ -294,12 +294,14 @@ export async function ingestUpload(
   const redacted = redactTrack2(raw, b.records, checked);
   const bodySealed = deps.pan.seal(redacted, batchAad(b.terminalId, b.batchNo, digest));
   // every card of the batch hashed in one call (docs/performance.md, "Upload server load")
-  const cards = checked.flatMap((c) => c.pan !== null && c.psn !== null ? [c] : []);
-  const hashes = await deps.pan.hashCards(cards as { pan: string; psn: string }[]);
-  const hashOf = new Map(cards.map((c, k) => [c, hashes[k]]));
+  const cards = checked.flatMap((c, i) =>
+    c.pan !== null && c.psn !== null ? [{ i, pan: c.pan, psn: c.psn }] : []
+  );
+  const cardHashes: (Uint8Array | null)[] = checked.map(() => null);
+  (await deps.pan.hashCards(cards)).forEach((h, k) => cardHashes[cards[k].i] = h);
   const records: Promise<NewRecord>[] = b.records.map(async (r, i): Promise<NewRecord> => {
     const c = checked[i];
-    const cardHash = hashOf.get(c) ?? null;
+    const cardHash = cardHashes[i];
     const track2Sealed = c.reject || c.track2.length === 0 ? null : await deps.pan.seal(
       fromHex(c.track2.map((o) => o.hex).join(""), "tag 57"),
       track2Aad(b.terminalId, b.batchNo, r.seq),
