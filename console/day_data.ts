@@ -139,8 +139,9 @@ function denyChangesOf(db: DatabaseSync, day: string) {
 
 function recordsOf(db: DatabaseSync, day: string) {
   const verdicts = (db.prepare(
-    `SELECT verdict, count(*) AS n FROM records WHERE settlement_day = ?
-     GROUP BY verdict ORDER BY n DESC`,
+    // kept by triggers on records (schema step 8)
+    `SELECT verdict, records AS n FROM day_verdicts WHERE settlement_day = ? AND records > 0
+     ORDER BY n DESC, verdict`,
   ).all(day) as Row[]).map((r) => ({ verdict: String(r.verdict), records: Number(r.n) }));
   const terminals = (db.prepare(
     "SELECT DISTINCT terminal_id FROM records WHERE settlement_day = ? ORDER BY terminal_id",

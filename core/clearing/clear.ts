@@ -235,9 +235,8 @@ export function clearDay(db: SqlDb, o: ClearDayOptions): ClearSummary {
   }
   const pending = count(
     db,
-    // through the day's verdict index (a pending record's verdict is PENDING)
-    `SELECT count(*) AS n FROM records
-     WHERE settlement_day = ? AND verdict = 'PENDING' AND status = 'pending'`,
+    // through a partial index of pending records (SQLite: by day; PostgreSQL: by id)
+    "SELECT count(*) AS n FROM records WHERE settlement_day = ? AND status = 'pending'",
     o.day,
   );
   if (pending > 0) {

@@ -14,6 +14,7 @@ export interface Migration {
 import { DENY_LIST_V2 } from "./migrations_denylist.ts";
 import { CONSOLE_SQL } from "./migrations_console.ts";
 import { WORK_SQL } from "./migrations_work.ts";
+import { VERDICTS_SQL } from "./migrations_verdicts.ts";
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -118,6 +119,12 @@ CREATE INDEX batches_pending ON batches (id) WHERE pending > 0;
     description: "verification work per batch in its own small table; two record indexes " +
       'retired (docs/scale.md, "Verification work on SQLite")',
     sql: WORK_SQL,
+  },
+  {
+    version: 8,
+    description: "verdict counts per settlement day kept by triggers instead of a verdict " +
+      'index; pending records per day (docs/scale.md, "Verification work on SQLite")',
+    sql: VERDICTS_SQL,
   },
 ];
 

@@ -21,6 +21,7 @@ import {
   type IngestResult,
   type NewBatch,
   type OriginalRecord,
+  pendingAsOriginal,
   type PendingRecord,
   type SealedBody,
   sinceProblem,
@@ -226,6 +227,7 @@ export class PostgresStore implements Store {
   /** One query for the whole chunk: the earliest accepted record of each distinct card key. */
   originals(records: readonly PendingRecord[]): Promise<Map<number, OriginalRecord>> {
     const keys = records.map(cardIndexKey);
+    // records come in id order: the first with a key is the chunk's earliest
     const distinct = new Map<string, PendingRecord>();
     records.forEach((r, i) => {
       const k = keys[i];
@@ -238,16 +240,21 @@ export class PostgresStore implements Store {
         h: toHex(r.cardHash!),
         p: r.psn,
         a: r.atc,
+        o: r.id,
       }));
+      // only accepted records older than the chunk's earliest with the key come back (duplicates
+      // and replays: a few in a hundred); for the rest that earliest record is the original
       const rows = await this.#sql`SELECT k.i AS key_i, o.*
         FROM jsonb_to_recordset(${JSON.stringify(probe)}::text::jsonb)
-          AS k(i int, h text, p text, a int)
+          AS k(i int, h text, p text, a int, o bigint)
         CROSS JOIN LATERAL (SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status,
             ac_key FROM records
           WHERE card_hash = decode(k.h, 'hex') AND atc = k.a AND psn IS NOT DISTINCT FROM k.p
-            AND status <> 'rejected' ORDER BY id LIMIT 1) AS o`;
+            AND id < k.o AND status <> 'rejected' ORDER BY id LIMIT 1) AS o`;
       const byProbe = new Map(rows.map((r) => [Number(r.key_i), originalOf(r)]));
-      const first = new Map([...distinct.keys()].map((k, i) => [k, byProbe.get(i)]));
+      const first = new Map(
+        [...distinct].map(([k, f], i) => [k, byProbe.get(i) ?? pendingAsOriginal(f)]),
+      );
       const out = new Map<number, OriginalRecord>();
       records.forEach((r, i) => {
         const o = keys[i] === null ? undefined : first.get(keys[i]!);

@@ -12,6 +12,7 @@ import {
   LeaseLostError,
   LockBusyError,
   type OriginalRecord,
+  pendingAsOriginal,
   type PendingRecord,
   type VerificationResult,
   type WorkClaim,
@@ -116,11 +117,8 @@ export class SqliteClaims {
     }
     const original = new Map<string, OriginalRecord | null>();
     firsts.forEach(([k, f], i) => {
-      if (lowest.get(i) === f.id) {
-        const { id, terminalId, batchNo, seq, batchId, index, acKey } = f;
-        const o = { id, terminalId, batchNo, seq, batchId, index, acKey: acKey ?? null };
-        original.set(k, { ...o, status: "pending" });
-      } else {
+      if (lowest.get(i) === f.id) original.set(k, pendingAsOriginal(f));
+      else {
         const row = this.#s.first.get(f.cardHash, f.psn, f.atc) as Row | undefined;
         original.set(k, row ? originalRow(row) : null);
       }

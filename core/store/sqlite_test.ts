@@ -43,6 +43,11 @@ function batch(batchNo: number, digest: string, records: NewRecord[]): NewBatch 
   };
 }
 
+/** Schema step 8 undone: the verdict index back, the counts and their triggers gone. */
+const UNDO_STEP_8 = `DROP TRIGGER records_verdicts_insert; DROP TRIGGER records_verdicts_update;
+  DROP TRIGGER records_verdicts_delete; DROP TABLE day_verdicts; DROP INDEX records_day_pending;
+  CREATE INDEX records_day_verdict ON records (settlement_day, verdict, tapped_at);`;
+
 async function tempDb(): Promise<string> {
   return join(await Deno.makeTempDir({ prefix: "icfare-store-" }), "icfare.db");
 }
@@ -237,8 +242,9 @@ Deno.test("store: schema step 7 moves pending work of a step-6 database into bat
   await s.recordVerification(first.id, { status: "OK" });
   const done = (await s.pendingRecords(10)).find((r) => r.batchNo === 3)!;
   await s.recordVerification(done.id, { status: "OK" });
-  // back to step 6 as it was shipped: no batch_work, the three indexes it retires
-  s.connection.exec(`DROP TABLE batch_work; DROP INDEX records_rejected;
+  // back to step 6 as it was shipped: no batch_work, the three indexes it retires (and no step 8)
+  s.connection.exec(`${UNDO_STEP_8}
+    DROP TABLE batch_work; DROP INDEX records_rejected;
     CREATE INDEX batches_pending ON batches (id) WHERE pending > 0;
     CREATE INDEX records_pending ON records (status, id);
     CREATE INDEX records_verified_at ON records (verified_at); PRAGMA user_version = 6`);
@@ -264,6 +270,65 @@ Deno.test("store: schema step 7 moves pending work of a step-6 database into bat
       again.connection.prepare("SELECT count(*) AS n FROM batch_work").get()!.n,
       0,
       "a batch leaves the work table with its last verdict",
+    );
+  } finally {
+    again.close();
+  }
+});
+
+Deno.test("store: schema step 8 counts each day's verdicts by trigger, whoever writes", async () => {
+  const path = await tempDb();
+  const s = openSqliteStore(path);
+  await s.ingest(batch(1, "B1", [
+    record(1),
+    record(2),
+    record(3, {
+      status: "rejected",
+      cardHash: null,
+      reject: { code: "TLV_VALUE_OVERRUN", message: "bad", path: "records[2].icc" },
+    }),
+  ]));
+  const [first] = await s.pendingRecords(1);
+  await s.recordVerification(first.id, { status: "OK" });
+  // back to step 7 as it was shipped: the verdict index, no counts
+  s.connection.exec(`${UNDO_STEP_8} PRAGMA user_version = 7`);
+  s.close();
+  const again = openSqliteStore(path);
+  const db = again.connection;
+  const counted = () =>
+    db.prepare(`SELECT settlement_day AS day, verdict, records AS n FROM day_verdicts
+      WHERE records > 0 ORDER BY 1, 2`).all().map((r) => `${r.day} ${r.verdict} ${r.n}`);
+  const truth = () =>
+    db.prepare(`SELECT settlement_day AS day, verdict, count(*) AS n FROM records
+      GROUP BY 1, 2 ORDER BY 1, 2`).all().map((r) => `${r.day} ${r.verdict} ${r.n}`);
+  try {
+    assertEquals(counted(), [
+      "2016-06-24 OK 1",
+      "2016-06-24 PENDING 1",
+      "2016-06-24 TLV_VALUE_OVERRUN 1",
+    ]);
+    await again.ingest(
+      batch(2, "B2", [record(4), record(5, { tappedAt: "2016-06-24T23:10:00+08:00" })]),
+    );
+    const claim = await again.claimPending("t", 10, 60_000);
+    await again.completeClaim(
+      claim!,
+      claim!.records.map((r, i) => ({
+        recordId: r.id,
+        result: { status: i ? "DUPLICATE" : "OK" },
+      })),
+    );
+    assertEquals(counted(), truth());
+    // writers outside the store's methods are counted too: a reset, a changed day, a delete
+    db.exec(`UPDATE records SET status = 'pending', verification = NULL WHERE seq = 4;
+      UPDATE records SET settlement_day = '2016-06-26' WHERE seq = 1;
+      DELETE FROM records WHERE seq = 2`);
+    assertEquals(counted(), truth());
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT count(*) AS n FROM records
+      WHERE settlement_day = ? AND status = 'pending'`).all("2016-06-24");
+    assert(
+      plan.some((p) => String(p.detail).includes("records_day_pending")),
+      JSON.stringify(plan),
     );
   } finally {
     again.close();

@@ -102,6 +102,12 @@ export interface OriginalRecord extends CardRecord {
   readonly acKey: Uint8Array | null;
 }
 
+/** A pending record as the original of later records with its card key (nothing older). */
+export function pendingAsOriginal(r: PendingRecord): OriginalRecord {
+  const { id, terminalId, batchNo, seq, batchId, index, acKey } = r;
+  return { id, terminalId, batchNo, seq, batchId, index, acKey: acKey ?? null, status: "pending" };
+}
+
 /**
  * A record found through the card index (same card hash, PSN and ATC): for duplicate and replay
  * detection across batches and terminals (docs/verification.md).
