@@ -267,3 +267,20 @@ eachBackend(
       assertEquals((await s.originals([])).size, 0);
     }),
 );
+
+eachBackend(
+  "originals: a card without a PSN, its original in an earlier batch and not in the chunk",
+  (b, loc) =>
+    withStore(b, loc, async (s) => {
+      const card = new Uint8Array(32).fill(0xce);
+      await s.ingest(batch(1, "03".repeat(32), [record(1, { cardHash: card, atc: 9, psn: null })]));
+      await s.ingest(batch(2, "04".repeat(32), [
+        record(1, { cardHash: card, atc: 9, psn: null }),
+        record(2, { cardHash: card, atc: 9, psn: "01" }), // another PSN: another card key
+      ]));
+      const pending = await s.pendingRecords(100);
+      const found = await s.originals(pending.slice(1));
+      assertEquals([...found.keys()], [pending[1].id]);
+      assertEquals(found.get(pending[1].id)?.id, pending[0].id);
+    }),
+);

@@ -247,10 +247,14 @@ export class PostgresStore implements Store {
       const rows = await this.#sql`SELECT k.i AS key_i, o.*
         FROM jsonb_to_recordset(${JSON.stringify(probe)}::text::jsonb)
           AS k(i int, h text, p text, a int, o bigint)
-        CROSS JOIN LATERAL (SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status,
+        CROSS JOIN LATERAL ((SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status,
             ac_key FROM records
-          WHERE card_hash = decode(k.h, 'hex') AND atc = k.a AND psn IS NOT DISTINCT FROM k.p
-            AND id < k.o AND status <> 'rejected' ORDER BY id LIMIT 1) AS o`;
+          WHERE card_hash = decode(k.h, 'hex') AND psn = k.p AND atc = k.a
+            AND id < k.o AND status <> 'rejected' ORDER BY id LIMIT 1)
+          UNION ALL
+          (SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status, ac_key FROM records
+          WHERE card_hash = decode(k.h, 'hex') AND psn IS NULL AND k.p IS NULL AND atc = k.a
+            AND id < k.o AND status <> 'rejected' ORDER BY id LIMIT 1)) AS o`;
       const byProbe = new Map(rows.map((r) => [Number(r.key_i), originalOf(r)]));
       const first = new Map(
         [...distinct].map(([k, f], i) => [k, byProbe.get(i) ?? pendingAsOriginal(f)]),
