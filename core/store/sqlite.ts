@@ -491,11 +491,45 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * SQLite's page check, then the store's own invariants (as on PostgreSQL): every batch has as
+   * many records as it says and its pending work counted in `batch_work`, and each day's verdict
+   * counts (schema step 8) agree with its records.
+   */
   integrityCheck(): Promise<string> {
-    return this.#read(() =>
-      (this.#db.prepare("PRAGMA integrity_check").all() as Row[])
-        .map((r) => String(r.integrity_check)).join("; ")
-    );
+    return this.#read(() => {
+      const pages = (this.#db.prepare("PRAGMA integrity_check").all() as Row[])
+        .map((r) => String(r.integrity_check)).join("; ");
+      if (pages !== "ok") return pages;
+      const bad = (this.#db.prepare(`SELECT b.id, b.record_count, coalesce(w.pending, 0) AS pending,
+          (SELECT count(*) FROM records r WHERE r.batch_id = b.id) AS n,
+          (SELECT count(*) FROM records r WHERE r.batch_id = b.id AND +r.status = 'pending') AS p
+        FROM batches b LEFT JOIN batch_work w ON w.batch_id = b.id
+        WHERE n <> b.record_count OR p <> coalesce(w.pending, 0) LIMIT 5`).all() as Row[])
+        .map((r) => `batch ${r.id}: ${r.n}/${r.record_count} records, ${r.p}/${r.pending} pending`);
+      // both ways: a count for every (day, verdict) of the records, and none kept beside them
+      const kept = new Map<string, number>();
+      for (const r of this.#db.prepare("SELECT * FROM day_verdicts").all() as Row[]) {
+        if (Number(r.records) !== 0) {
+          kept.set(`${r.settlement_day} ${r.verdict}`, Number(r.records));
+        }
+      }
+      const counts: string[] = [];
+      for (
+        const r of this.#db.prepare(`SELECT coalesce(settlement_day, '') AS day,
+          coalesce(verdict, '') AS verdict, count(*) AS n FROM records GROUP BY 1, 2`)
+          .all() as Row[]
+      ) {
+        const k = `${r.day} ${r.verdict}`;
+        if (kept.get(k) !== Number(r.n)) {
+          counts.push(`day ${k}: ${r.n} records, ${kept.get(k) ?? 0} counted`);
+        }
+        kept.delete(k);
+      }
+      for (const [k, n] of kept) counts.push(`day ${k}: 0 records, ${n} counted`);
+      const found = [...bad, ...counts].slice(0, 10);
+      return found.length === 0 ? "ok" : found.join("; ");
+    });
   }
 
   close(): void {

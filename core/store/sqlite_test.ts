@@ -335,6 +335,26 @@ Deno.test("store: schema step 8 counts each day's verdicts by trigger, whoever w
   }
 });
 
+Deno.test("store: the integrity check finds counts that disagree with the records", async () => {
+  const s = openSqliteStore(await tempDb());
+  try {
+    await s.ingest(batch(1, "C1", [record(1), record(2)]));
+    const [first] = await s.pendingRecords(1);
+    await s.recordVerification(first.id, { status: "OK" });
+    assertEquals(await s.integrityCheck(), "ok");
+    s.connection.exec(`UPDATE day_verdicts SET records = records + 2 WHERE verdict = 'OK';
+      INSERT INTO day_verdicts VALUES ('2016-06-30', 'DUPLICATE', 1);
+      UPDATE batch_work SET pending = 2`);
+    assertEquals(
+      await s.integrityCheck(),
+      `batch ${first.batchId}: 2/2 records, 1/2 pending; day 2016-06-24 OK: 1 records, 3 counted; ` +
+        "day 2016-06-30 DUPLICATE: 0 records, 1 counted",
+    );
+  } finally {
+    s.close();
+  }
+});
+
 Deno.test("store: a page cache in MiB is set on the connection (verifiers), bad sizes refused", async () => {
   const path = await tempDb();
   const s = openSqliteStore(path, { cacheMiB: 64 });
