@@ -3,12 +3,12 @@
  * killed with SIGKILL at random moments and restarted; each terminal retries a batch until it
  * is acknowledged. Afterwards every acknowledged batch is present exactly once with all its
  * records (none partial), its stored receipt is the one the terminal got, and
- * `PRAGMA integrity_check` is ok. 20 kill cycles in the normal suite, 200 with ICFARE_SLOW=1, once
+ * the store's integrity check is ok. 20 kill cycles in the normal suite, 200 with ICFARE_SLOW=1, once
  * with the SQLite connection on the server's main thread and once on its own thread.
  */
 import { assertEquals } from "@icfare/assert";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { openSqliteStore } from "../core/store/sqlite.ts";
 import { type Acked, checkAcked, startTerminals } from "./support/retrying_terminals.ts";
 import { freePort, makeHome, type ServerProcess, spawnServer } from "./support/server_process.ts";
 
@@ -44,26 +44,28 @@ async function crashCycles(thread: "main" | "worker"): Promise<void> {
     await srv.stop();
   }
 
-  const records = checkStore(home, run.acked);
+  const records = await checkStore(home, run.acked);
   console.log(
     `crash (${thread} thread): seed ${seed0}, ${CYCLES} SIGKILL cycles, ${run.acked.size} batches / ${records} ` +
       `records acknowledged, ${run.attempts} attempts (${run.failures} failed and retried), ` +
-      `0 lost, 0 duplicated, 0 partial, integrity_check ok`,
+      `0 lost, 0 duplicated, 0 partial, integrity check ok`,
   );
 }
 
 /**
  * Every acknowledged batch is stored once, whole, with the receipt the terminal got, and
- * nothing else is stored; `integrity_check` is ok. Returns the acknowledged record count.
+ * nothing else is stored; the store's integrity check (SQLite's pages, each batch's record and
+ * pending counts, each day's verdict counts) is ok. Returns the acknowledged record count.
  */
-function checkStore(home: string, acked: Acked): number {
-  const db = new DatabaseSync(join(home, "icfare.db"));
-  assertEquals(db.prepare("PRAGMA integrity_check").get()!.integrity_check, "ok");
+async function checkStore(home: string, acked: Acked): Promise<number> {
+  const store = openSqliteStore(join(home, "icfare.db"));
+  assertEquals(await store.integrityCheck(), "ok");
+  const db = store.connection;
   const rows = db.prepare(
     `SELECT b.terminal_id t, b.batch_no n, b.record_count rc, b.receipt, count(r.id) k
      FROM batches b LEFT JOIN records r ON r.batch_id = b.id GROUP BY b.id`,
   ).all();
-  db.close();
+  store.close();
   return checkAcked(
     rows.map((r) => ({
       key: `${r.t}/${r.n}`,
