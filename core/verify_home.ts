@@ -95,8 +95,8 @@ export async function verifyHome(o: VerifyHomeOptions): Promise<StoreVerifySumma
       configs: k.source.listConfigs(),
       capks: ks.capkList(),
     };
-    // one chunk's verdicts per transaction: its statement journals fit in memory
-    // statement journals in memory, and a page cache for a day's card index and records
+    // one chunk's verdicts per transaction: its statement journals fit in memory; a page cache
+    // for a day's card index and records
     const store = await openStore(storeLocation(o.home, o.store), {
       tempStore: "memory",
       cacheMiB: VERIFY_CACHE_MIB,

@@ -45,7 +45,13 @@ import { pgDenyListed, pgDenyListSince } from "./pg/deny.ts";
 import type { UnsignedList } from "../denylist/signed.ts";
 import type { DenyListedTap } from "../denylist/listed.ts";
 import { claimPending, completeClaim, releaseClaim, withAdvisoryLock } from "./pg/claims.ts";
-import { originalOf, PENDING_COLUMNS, pendingOf, writeVerdicts } from "./pg/rows.ts";
+import {
+  ORIGINAL_COLUMNS,
+  originalOf,
+  PENDING_COLUMNS,
+  pendingOf,
+  writeVerdicts,
+} from "./pg/rows.ts";
 
 /** Opens the store at `url` (checking settings and migrating); rejects as the contract says. */
 export async function openPostgresStore(url: string, o: PgOptions = {}): Promise<PostgresStore> {
@@ -242,17 +248,17 @@ export class PostgresStore implements Store {
         a: r.atc,
         o: r.id,
       }));
+      const cols = this.#sql.unsafe(ORIGINAL_COLUMNS);
       // only accepted records older than the chunk's earliest with the key come back (duplicates
       // and replays: a few in a hundred); for the rest that earliest record is the original
       const rows = await this.#sql`SELECT k.i AS key_i, o.*
         FROM jsonb_to_recordset(${JSON.stringify(probe)}::text::jsonb)
           AS k(i int, h text, p text, a int, o bigint)
-        CROSS JOIN LATERAL ((SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status,
-            ac_key FROM records
+        CROSS JOIN LATERAL ((SELECT ${cols} FROM records
           WHERE card_hash = decode(k.h, 'hex') AND psn = k.p AND atc = k.a
             AND id < k.o AND status <> 'rejected' ORDER BY id LIMIT 1)
           UNION ALL
-          (SELECT id, terminal_id, batch_no, seq, batch_id, body_index, status, ac_key FROM records
+          (SELECT ${cols} FROM records
           WHERE card_hash = decode(k.h, 'hex') AND psn IS NULL AND k.p IS NULL AND atc = k.a
             AND id < k.o AND status <> 'rejected' ORDER BY id LIMIT 1)) AS o`;
       const byProbe = new Map(rows.map((r) => [Number(r.key_i), originalOf(r)]));

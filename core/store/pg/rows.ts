@@ -75,5 +75,9 @@ export function originalOf(r: Row): OriginalRecord {
 }
 
 /** The columns a pending record is read with. */
+/** The columns `originalOf` reads. */
+export const ORIGINAL_COLUMNS =
+  "id, terminal_id, batch_no, seq, batch_id, body_index, status, ac_key";
+
 export const PENDING_COLUMNS = `id, batch_id, terminal_id, batch_no, seq, tapped_at, fare,
   card_hash, psn, atc, body_index, settlement_day, ac_key`;
